@@ -1,1 +1,57 @@
-Console.WriteLine("pamm: not yet");
+namespace PammCuda.Cli;
+
+/// <summary>The <c>pamm</c> command: runs PAMM on generated or user data and reports memory, error and time.</summary>
+internal static class Program
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs one command line, writing the report to <paramref name="output"/> and problems, one line each, to <paramref name="error"/>.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        try
+        {
+            if (args.Length == 1 && CommandLine.IsHelp(args[0]))
+            {
+                output.Write(Commands.GlobalHelp());
+                return Success;
+            }
+            ParsedCommand command = CommandLine.Parse(args, Commands.All);
+            if (command.HelpRequested)
+            {
+                output.Write(CommandLine.Help(command.Command));
+                return Success;
+            }
+            if (command.Command == Commands.Demo)
+                DemoCommand.Execute(command, output);
+            else
+                RunCommand.Execute(command, output);
+            return Success;
+        }
+        catch (UsageException e)
+        {
+            error.WriteLine($"pamm: {e.Message}");
+            return UsageError;
+        }
+        catch (CommandFailedException e)
+        {
+            error.WriteLine($"pamm: {e.Message}");
+            return Failure;
+        }
+        catch (OutOfMemoryException)
+        {
+            error.WriteLine("pamm: not enough memory for matrices this large; try smaller ones");
+            return Failure;
+        }
+#pragma warning disable CA1031 // A command-line user gets one line, never a stack trace, even from a bug.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            error.WriteLine($"pamm: unexpected {e.GetType().Name}: {e.Message}");
+            return Failure;
+        }
+    }
+}

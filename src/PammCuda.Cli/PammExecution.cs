@@ -1,0 +1,19 @@
+namespace PammCuda.Cli;
+
+/// <summary>What both commands do once X and G are in memory: run the chosen backend and report.</summary>
+internal static class PammExecution
+{
+    public static void MeasureAndReport(TextWriter output, string title, HostMatrix x, HostMatrix g, PammSettings settings, PammOptions options)
+    {
+        IPammRunner runner = RunnerSelection.For(settings.Device);
+        PammMeasurement measurement = (x, g) switch
+        {
+            (HostMatrix<float> xf, HostMatrix<float> gf) => runner.Measure(xf, gf, options, settings.Layout, settings.Repeat),
+            (HostMatrix<float> xf, HostMatrix<Half> gh) => runner.Measure(xf, gh, options, settings.Layout, settings.Repeat),
+            (HostMatrix<Half> xh, HostMatrix<float> gf) => runner.Measure(xh, gf, options, settings.Layout, settings.Repeat),
+            (HostMatrix<Half> xh, HostMatrix<Half> gh) => runner.Measure(xh, gh, options, settings.Layout, settings.Repeat),
+            _ => throw new ArgumentException($"Unsupported element types {x.DType} and {g.DType}.", nameof(x)),
+        };
+        Report.Write(output, title, runner, x, g, settings, measurement);
+    }
+}

@@ -1,0 +1,261 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace PammCuda.Tests.Cli;
+
+public class PammCommandTests
+{
+    private static readonly string[] SmallDemo = ["demo", "--rows", "512", "--cols", "32", "--grad-cols", "16", "--directions", "2", "--k", "8"];
+
+    [Test]
+    public void Demo_reports_backend_shapes_k_memory_error_and_times()
+    {
+        var run = PammCommand.Run([.. SmallDemo, "--noise", "0"]);
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Error, Is.Empty);
+        Assert.That(run.Line("backend"), Does.StartWith("CPU (PammCuda.Cpu.CpuPamm) on "));
+        Assert.That(run.Line("X"), Is.EqualTo("512 x 32 f32"));
+        Assert.That(run.Line("G"), Is.EqualTo("512 x 16 f32"));
+        Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 32 x 16 f32"));
+        Assert.That(run.Line("k"), Does.StartWith("8 generators (0.01562 of the rows), epsilon inf, seed 0, dropped rows 0, beta 1"));
+        // Dense 512·32·4; stored 8·32·4 (C) + 512·2 (f) + 512·4 (α) + 4 (η).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 65,536 B (64.0 KiB); stored 4,100 B (4.0 KiB) for C, f, alpha and eta: 16.0x less"));
+        Assert.That(run.Line("time"), Does.Match(@"^compress \d+\.\d ms, approximate product \d+\.\d ms, exact product \d+\.\d ms$"));
+    }
+
+    [Test]
+    public void Demo_without_noise_is_exact_up_to_float32_rounding()
+    {
+        // Every token is a multiple of one of two directions and 8 generators cover both: X̃ = X.
+        Assert.That(PammCommand.Run([.. SmallDemo, "--noise", "0"]).RelativeError(), Is.LessThan(1e-5));
+    }
+
+    [Test]
+    public void Demo_error_grows_with_the_noise()
+    {
+        double low = PammCommand.Run([.. SmallDemo, "--noise", "0.05"]).RelativeError();
+        double high = PammCommand.Run([.. SmallDemo, "--noise", "0.2"]).RelativeError();
+        Assert.That(low, Is.GreaterThan(1e-3));
+        Assert.That(high, Is.GreaterThan(2 * low));
+    }
+
+    [Test]
+    public void Demo_is_reproducible_and_depends_on_the_seed()
+    {
+        var first = PammCommand.Run([.. SmallDemo, "--seed", "7"]);
+        var second = PammCommand.Run([.. SmallDemo, "--seed", "7"]);
+        var other = PammCommand.Run([.. SmallDemo, "--seed", "8"]);
+        Assert.That(second.WithoutTimes(), Is.EqualTo(first.WithoutTimes()));
+        Assert.That(other.RelativeError(), Is.Not.EqualTo(first.RelativeError()));
+    }
+
+    [Test]
+    public void Demo_writes_the_transposed_layout_with_the_same_error()
+    {
+        var inByGrad = PammCommand.Run([.. SmallDemo, "--repeat", "2"]);
+        var gradByIn = PammCommand.Run([.. SmallDemo, "--layout", "grad-by-in"]);
+        Assert.That(gradByIn.ExitCode, Is.EqualTo(0), gradByIn.Error);
+        Assert.That(gradByIn.Line("product"), Is.EqualTo("grad-by-in: G^T X, 16 x 32 f32"));
+        Assert.That(gradByIn.RelativeError(), Is.EqualTo(inByGrad.RelativeError()).Within(1e-3).Percent);
+    }
+
+    [Test]
+    public void Demo_epsilon_drops_rows_and_reports_beta()
+    {
+        var run = PammCommand.Run([.. SmallDemo, "--noise", "0.2", "--epsilon", "0.3"]);
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        var match = Regex.Match(run.Line("k"), @"dropped rows (\d+), beta (\S+)$");
+        Assert.That(match.Success, Is.True, run.Line("k"));
+        int dropped = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        double beta = double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+        Assert.That(dropped, Is.InRange(1, 511));
+        Assert.That(beta, Is.EqualTo(512.0 / (512 - dropped)).Within(5e-4).Percent, "printed to 6 significant digits");
+    }
+
+    [Test]
+    public void Run_on_numpy_float32_files_is_exact_for_rank_one_x()
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path("x_f32.npy"), "--g", Fixtures.Path("g_f32.npy"), "--k", "1");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("X"), Is.EqualTo("6 x 4 f32"));
+        Assert.That(run.Line("G"), Is.EqualTo("6 x 3 f32"));
+        Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 4 x 3 f32"));
+        // Dense 6·4·4; stored 1·4·4 + 6·(2 + 4) + 4.
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 96 B; stored 56 B for C, f, alpha and eta: 1.7x less"));
+        Assert.That(run.RelativeError(), Is.LessThan(1e-6));
+    }
+
+    [TestCase("x_f16.npy", "g_f16.npy", "6 x 3 f16")]
+    [TestCase("x_f16.npy", "g_f32.npy", "6 x 3 f32")]
+    [TestCase("x_f32.npy", "g_f16.npy", "6 x 3 f16")]
+    public void Run_accepts_float16_files(string x, string g, string gDescription)
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path(x), "--g", Fixtures.Path(g), "--k", "2");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("G"), Is.EqualTo(gDescription));
+        Assert.That(run.RelativeError(), Is.LessThan(1e-3));
+    }
+
+    [Test]
+    public void Run_without_g_draws_a_gaussian_one_with_grad_cols_columns()
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path("x_f16.npy"), "--grad-cols", "5", "--k", "1");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("X"), Is.EqualTo("6 x 4 f16"));
+        Assert.That(run.Line("G"), Is.EqualTo("6 x 5 f32"));
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 48 B; stored 48 B for C, f, alpha and eta: 1.0x less"));
+    }
+
+    [Test]
+    public void Run_reads_a_larger_written_file()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-{Guid.NewGuid():N}.npy");
+        try
+        {
+            var random = new Random(3);
+            Half[] data = [.. Enumerable.Range(0, 300 * 20).Select(_ => (Half)(random.NextDouble() - 0.5))];
+            File.WriteAllBytes(path, NpyWriter.Encode(data, 300, 20));
+            var run = PammCommand.Run("run", "--x", path, "--ratio", "0.1", "--grad-cols", "7", "--layout", "grad-by-in");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+            Assert.That(run.Line("k"), Does.StartWith("30 generators"));
+            Assert.That(run.Line("product"), Is.EqualTo("grad-by-in: G^T X, 7 x 20 f32"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestCase("bad_magic.npy", "not a .npy file")]
+    [TestCase("bad_fortran.npy", "Fortran-order arrays are not supported")]
+    [TestCase("bad_3d.npy", "expected a 2-D matrix, got shape (2, 3, 4)")]
+    [TestCase("bad_f64.npy", "dtype '<f8' is not supported")]
+    [TestCase("bad_truncated.npy", "truncated data")]
+    public void Run_fails_with_one_line_naming_the_file_and_the_problem(string name, string reason)
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path(name));
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        Assert.That(run.Output, Is.Empty);
+        AssertOneLine(run.Error, $"pamm: X file {Fixtures.Path(name)}: ");
+        Assert.That(run.Error, Does.Contain(reason));
+    }
+
+    [Test]
+    public void Run_fails_on_a_malformed_g_too()
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path("x_f32.npy"), "--g", Fixtures.Path("bad_fortran.npy"));
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        AssertOneLine(run.Error, $"pamm: G file {Fixtures.Path("bad_fortran.npy")}: Fortran-order");
+    }
+
+    [Test]
+    public void Run_fails_on_a_missing_file()
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path("no_such_file.npy"));
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        AssertOneLine(run.Error, "pamm: cannot read the X file: ");
+        Assert.That(run.Error, Does.Contain("no_such_file.npy"));
+    }
+
+    [Test]
+    public void Run_fails_when_g_has_another_number_of_rows()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-{Guid.NewGuid():N}.npy");
+        try
+        {
+            File.WriteAllBytes(path, NpyWriter.Encode(new float[5 * 3], 5, 3));
+            var mismatch = PammCommand.Run("run", "--x", Fixtures.Path("x_f32.npy"), "--g", path);
+            Assert.That(mismatch.ExitCode, Is.EqualTo(1));
+            AssertOneLine(mismatch.Error, $"pamm: G ({path}) has 5 rows but X has 6; both need one row per token");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestCase(new[] { "demo", "--bogus", "1" }, "unknown option '--bogus' for 'pamm demo'")]
+    [TestCase(new[] { "demo", "--ratio", "0" }, "--ratio must be in (0, 1], got '0'")]
+    [TestCase(new[] { "demo", "--ratio", "1.5" }, "--ratio must be in (0, 1], got '1.5'")]
+    [TestCase(new[] { "demo", "--ratio", "abc" }, "--ratio must be in (0, 1], got 'abc'")]
+    [TestCase(new[] { "demo", "--rows", "100", "--k", "101" }, "--k must be in [1, 100] (the rows of X), got 101")]
+    [TestCase(new[] { "demo", "--k", "0" }, "--k must be an integer in [1, 2147483647], got '0'")]
+    [TestCase(new[] { "demo", "--epsilon", "-1" }, "--epsilon must be >= 0 (or inf), got '-1'")]
+    [TestCase(new[] { "demo", "--epsilon", "NaN" }, "--epsilon must be >= 0 (or inf), got 'NaN'")]
+    [TestCase(new[] { "demo", "--k", "4", "--ratio", "0.5" }, "give --k or --ratio, not both")]
+    [TestCase(new[] { "demo", "--layout", "rows" }, "--layout must be one of in-by-grad, grad-by-in, got 'rows'")]
+    [TestCase(new[] { "demo", "--device", "gpu" }, "--device must be one of auto, cpu, got 'gpu'")]
+    [TestCase(new[] { "demo", "--seed", "-3" }, "--seed must be an integer in [0, 18446744073709551615], got '-3'")]
+    [TestCase(new[] { "demo", "--rows", "0" }, "--rows must be an integer in [1, 2147483647], got '0'")]
+    [TestCase(new[] { "demo", "--noise", "inf" }, "--noise must be a finite number >= 0, got 'inf'")]
+    [TestCase(new[] { "demo", "--repeat", "0" }, "--repeat must be an integer in [1, 2147483647], got '0'")]
+    [TestCase(new[] { "demo", "--rows", "2000000", "--cols", "2000" }, "--rows x --cols = 4000000000 elements do not fit in one array")]
+    [TestCase(new[] { "demo", "--k" }, "option --k needs a value (--k K)")]
+    [TestCase(new[] { "demo", "--k", "--rows", "5" }, "option --k needs a value (--k K)")]
+    [TestCase(new[] { "demo", "--k", "2", "--k", "3" }, "option --k is given more than once")]
+    [TestCase(new[] { "demo", "extra" }, "unexpected argument 'extra' for 'pamm demo'")]
+    [TestCase(new[] { "run" }, "option --x is required")]
+    [TestCase(new[] { "run", "--x", "a.npy", "--g", "b.npy", "--grad-cols", "3" }, "--grad-cols sets the columns of a generated G; it cannot be used with --g")]
+    [TestCase(new[] { "run", "--rows", "3" }, "unknown option '--rows' for 'pamm run'")]
+    [TestCase(new[] { "train" }, "unknown command 'train' (commands: demo, run; try 'pamm --help')")]
+    [TestCase(new string[0], "no command given (try 'pamm --help')")]
+    public void Bad_command_lines_exit_2_with_one_line_naming_the_problem(string[] args, string message)
+    {
+        var run = PammCommand.Run(args);
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Output, Is.Empty);
+        AssertOneLine(run.Error, "pamm: ");
+        Assert.That(run.Error, Does.Contain(message));
+    }
+
+    [Test]
+    public void K_larger_than_the_rows_of_a_file_is_a_usage_error()
+    {
+        var run = PammCommand.Run("run", "--x", Fixtures.Path("x_f32.npy"), "--k", "7");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        AssertOneLine(run.Error, "pamm: --k must be in [1, 6] (the rows of X), got 7");
+    }
+
+    [Test]
+    public void Options_accept_the_equals_form_fractions_and_negative_looking_values()
+    {
+        var run = PammCommand.Run("demo", "--rows=1024", "--cols", "8", "--grad-cols=4", "--ratio", "1/512", "--epsilon=inf");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("k"), Does.StartWith("2 generators"));
+        Assert.That(PammCommand.Run("demo", "--epsilon", "-0.5").Error, Does.Contain("--epsilon must be >= 0"));
+    }
+
+    [Test]
+    public void Global_help_explains_the_commands_common_options_and_exit_codes()
+    {
+        foreach (string flag in new[] { "--help", "-h" })
+        {
+            var run = PammCommand.Run(flag);
+            Assert.That(run.ExitCode, Is.EqualTo(0));
+            Assert.That(run.Error, Is.Empty);
+            Assert.That(run.Output, Does.Contain("pamm demo [options]").And.Contain("pamm run --x X.npy [--g G.npy] [options]"));
+            foreach (string option in new[] { "--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat" })
+                Assert.That(run.Output, Does.Contain(option + " "), option);
+            Assert.That(run.Output, Does.Contain("Exit codes: 0 done, 1 failed"));
+        }
+    }
+
+    [TestCase(new[] { "demo", "--rows", "5", "--help" }, new[] { "--rows", "--cols", "--grad-cols", "--directions", "--noise" })]
+    [TestCase(new[] { "run", "-h" }, new[] { "--x", "--g", "--grad-cols" })]
+    public void Command_help_describes_every_option_with_its_default(string[] args, string[] ownOptions)
+    {
+        var run = PammCommand.Run(args);
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        foreach (string option in ownOptions.Concat(["--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat", "--help"]))
+            Assert.That(run.Output, Does.Match($@"(?m)^  {option}[ ,]"), option);
+        Assert.That(run.Output, Does.Contain("[default: 1/512]").And.Contain("[default: inf]").And.Contain("[default: in-by-grad]"));
+        Assert.That(run.Output.Split('\n'), Has.All.Length.LessThanOrEqualTo(100));
+    }
+
+    private static void AssertOneLine(string text, string start)
+    {
+        Assert.That(text, Does.StartWith(start));
+        Assert.That(text.TrimEnd('\n').Split('\n'), Has.Length.EqualTo(1), text);
+        Assert.That(text, Does.Not.Contain(" at "), "no stack trace");
+    }
+}
