@@ -39,6 +39,10 @@ internal static class CudaLibraryResolver
         return result.Handle != 0;
     }
 
+    /// <summary>Why <paramref name="library"/> could not be loaded; only valid after <see cref="TryLoad"/> returned false.</summary>
+    public static CudaLibraryNotFoundException LoadFailure(CudaLibrary library) =>
+        Get(library).Failure ?? throw new InvalidOperationException($"The CUDA {library} library did load.");
+
     /// <summary>True once <paramref name="library"/> has been loaded (never loads it).</summary>
     public static bool IsLoaded(CudaLibrary library) =>
         Loaded.TryGetValue(library, out var lazy) && lazy.IsValueCreated && lazy.Value.Handle != 0;
