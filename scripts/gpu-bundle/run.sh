@@ -139,7 +139,7 @@ for family in "libcuda.so.1" \
   read -r -a names <<< "$family"
   read -r path origin <<< "$(find_library "${names[@]}")"
   if [ -z "${path:-}" ]; then
-    printf 'library:   %-20s not found\n' "${names[0]}" | tee -a "$results/host.txt"
+    printf 'library:   %-20s not found (tried %s)\n' "${names[0]%%.so*}" "${names[*]}" | tee -a "$results/host.txt"
     continue
   fi
   real=$(readlink -f "$path")
@@ -161,6 +161,11 @@ fi
 echo "PAMMCUDA_CUDA_LIBRARY_PATH=$PAMMCUDA_CUDA_LIBRARY_PATH" | tee -a "$results/host.txt"
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" | tee -a "$results/host.txt"
 if [ "$has_gpu" = yes ] && [ -z "$(find_library libcuda.so.1)" ]; then has_gpu=no; fi
+# Without ICU the runtime refuses to start; the tests do not depend on culture data.
+if [ -n "$ldconfig_cache" ] && ! grep -q 'libicuuc\.so' <<< "$ldconfig_cache"; then
+  export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+  echo "note:      no libicu on this host; .NET runs in invariant-globalization mode" | tee -a "$results/host.txt"
+fi
 record host "ok: GPU $([ "$has_gpu" = yes ] && echo present || echo absent)"
 
 # ---------------------------------------------------------------- runtime
