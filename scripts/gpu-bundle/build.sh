@@ -90,14 +90,16 @@ INFO
 
 echo "== compress (xz -9)"
 mkdir -p "$(dirname "$output")"
-tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$bundle_name" \
-  | xz -9 -T0 > "$work/bundle.tar.xz"
+# Written beside the output and renamed, so an interrupted or oversized build leaves no bundle behind.
+partial=$output.partial
+trap 'rm -rf "$work" "$partial"' EXIT
+tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$bundle_name" | xz -9 -T0 > "$partial"
 
-size=$(stat -c %s "$work/bundle.tar.xz")
+size=$(stat -c %s "$partial")
 if [ "$size" -gt "$max_bytes" ]; then
   die "bundle is $size bytes, over the limit of $max_bytes bytes; not written"
 fi
-mv -f "$work/bundle.tar.xz" "$output"
+mv -f "$partial" "$output"
 
 echo "bundle: $output"
 echo "size:   $size bytes ($((size / 1000000)) MB, limit $((max_bytes / 1000000)) MB)"

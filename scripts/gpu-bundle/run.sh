@@ -10,14 +10,14 @@ Usage: ./run.sh [results-dir] [--quick]
   results-dir   where logs, TRX, sanitizer logs and benchmark reports go (default: ./results)
   --quick       short benchmark run
 Environment overrides:
-  PAMM_TEST_ARGS           extra arguments for the test runner (e.g. --filter "FullyQualifiedName~Gemm")
+  PAMM_TEST_ARGS           extra test runner arguments, shell words (e.g. --filter "FullyQualifiedName~Gemm")
   PAMM_TEST_TIMEOUT        seconds before the test run is stopped (default 3600)
   PAMM_SANITIZER_WORKLOAD  GPU program run under compute-sanitizer, shell words; $PAMM_DOTNET and
                            $PAMM_BUNDLE may be used (default: the CLI's GPU demo)
   PAMM_SANITIZER_TOOLS     compute-sanitizer tools (default: "memcheck racecheck")
   PAMM_SANITIZER_TIMEOUT   seconds per sanitizer run (default 1800)
   PAMM_COMPUTE_SANITIZER   path of compute-sanitizer when it is not found by itself
-  PAMM_BENCH_ARGS          benchmark arguments (default: --filter *Gpu*, plus --quick with --quick)
+  PAMM_BENCH_ARGS          benchmark arguments, shell words (default: --filter '*Gpu*', plus --quick with --quick)
   PAMM_BENCH_TIMEOUT       seconds before the benchmark run is stopped (default 3600)
   PAMM_PYTHON              Python whose site-packages hold nvidia/*/lib (default: python3.12, python3)
   PAMMCUDA_CUDA_LIBRARY_PATH  extra folders searched first for the CUDA libraries
@@ -182,7 +182,7 @@ fi
 section "tests"
 trx=$results/tests/tests.trx
 rm -f "$trx" "$logs/host-trace.log"
-read -r -a test_args <<< "${PAMM_TEST_ARGS:-}"
+eval "test_args=(${PAMM_TEST_ARGS:-})"
 # The host trace records which hostfxr and framework folders the test process really used.
 with_timeout "${PAMM_TEST_TIMEOUT:-3600}" env COREHOST_TRACE=1 COREHOST_TRACEFILE="$logs/host-trace.log" \
   "$dotnet" "$here/tests/PammCuda.Tests.dll" --report-trx --report-trx-filename tests.trx \
@@ -285,7 +285,7 @@ else
     # Without a GPU the GPU benchmarks cannot run; listing them still proves the program starts.
     bench_args=(--list flat)
   elif [ -n "${PAMM_BENCH_ARGS:-}" ]; then
-    read -r -a bench_args <<< "$PAMM_BENCH_ARGS"
+    eval "bench_args=($PAMM_BENCH_ARGS)"
   else
     bench_args=(--filter '*Gpu*')
     [ "$quick" = yes ] && bench_args+=(--quick)
