@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the GPU bundle and runs it on this machine (no GPU) with the system .NET hidden, the way a GPU
+# host sees it: proves the bundle brings everything it needs, that its own runtime is the one used, and
+# that the suite passes here (GPU tests report themselves skipped).
+# Usage: scripts/gpu-bundle/ci-smoke.sh   (results in artifacts/gpu-bundle-smoke/)
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$script_dir/../.." && pwd)
+bundle=$repo_root/artifacts/gpu-bundle.tar.xz
+results=$repo_root/artifacts/gpu-bundle-smoke
+
+die() { echo "ci-smoke.sh: $*" >&2; exit 1; }
+
+system_dotnet_home=$(dirname "$(readlink -f "$(command -v dotnet)")")
+"$script_dir/build.sh" "$bundle"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pammcuda-gpu-smoke.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tar -C "$work" -xJf "$bundle"
+
+# A PATH holding every tool of this machine except dotnet.
+bin=$work/bin
+mkdir -p "$bin" "$work/home"
+for dir in /usr/local/bin /usr/bin /bin /usr/sbin /sbin; do
+  for tool in "$dir"/*; do
+    name=${tool##*/}
+    case $name in dotnet*) continue ;; esac
+    if [ -f "$tool" ] && [ -x "$tool" ] && [ ! -e "$bin/$name" ]; then ln -s "$tool" "$bin/$name"; fi
+  done
+done
+hidden_env=(env -i "PATH=$bin" "HOME=$work/home" "LANG=C.UTF-8")
+if "${hidden_env[@]}" bash -c 'command -v dotnet' >/dev/null; then die "dotnet is still reachable on the smoke PATH"; fi
+echo "system .NET ($system_dotnet_home) hidden: no dotnet on PATH, no DOTNET_* variables"
+
+rm -rf "$results"
+run_exit=0
+"${hidden_env[@]}" "$work/pammcuda-gpu-bundle/run.sh" "$results" --quick || run_exit=$?
+
+# run.sh checks the host trace against the bundle; this checks it independently against the system install.
+if grep -q "$system_dotnet_home" "$results/logs/host-trace.log"; then
+  die "the test run touched the system .NET in $system_dotnet_home (see $results/logs/host-trace.log)"
+fi
+grep -q '^  runtime    ok: bundled' "$results/summary.txt" || die "run.sh did not confirm the bundled runtime"
+grep -q '<Counters [^>]* passed="[1-9]' "$results/tests/tests.trx" || die "no test passed"
+[ "$run_exit" -eq 0 ] || die "run.sh exited $run_exit (see $results/summary.txt)"
+echo "ci-smoke: the bundle ran the suite on its own runtime; results in $results"
