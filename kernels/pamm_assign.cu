@@ -1,0 +1,106 @@
+#include "pamm_common.cuh"
+
+// f(i) = argmax_j |s_ij| / ‖C_j‖ and α_i = s_i,f / ‖C_f‖² for one chunk of rows of the similarity
+// matrix S (row-major rows × k, as the GEMM wrote it). A warp per row: lanes stride over the k
+// similarities (coalesced), then a shuffle reduction under one total order, so the winner does not
+// depend on which lane saw what:
+//   an eligible generator (‖C_j‖² > 0) beats none; a number beats NaN; a larger score wins; equal
+//   scores go to the smaller j.
+// A generator row is its own generator with α = 1 exactly. With ε < 1 (row_squared_norms given), a
+// row with csim² < 1 − ε² is dropped: α = 0 and the dropped count grows by one (integer atomics, so
+// the count is deterministic). Zero rows and NaN rows are never dropped (their ‖X_i‖² > 0 is false).
+#define PAMM_ASSIGN_THREADS 256
+
+__device__ __forceinline__ bool pamm_assign_better(float score, int j, float best_score, int best)
+{
+    if (j < 0) return false;
+    if (best < 0) return true;
+    bool score_nan = isnan(score), best_nan = isnan(best_score);
+    if (score_nan != best_nan) return best_nan;
+    if (!score_nan && score != best_score) return score > best_score;
+    return j < best;
+}
+
+template <typename F>
+__device__ __forceinline__ void pamm_assign(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+                                            const float* __restrict__ squared_norms,
+                                            const float* __restrict__ row_squared_norms, float keep_threshold,
+                                            const int* __restrict__ row_to_generator,
+                                            F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    int lane = threadIdx.x & 31;
+    long long local_row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+    if (local_row >= chunk_rows) return; // the whole warp leaves together
+    long long row = first_row + local_row;
+
+    int own_generator = row_to_generator[row];
+    if (own_generator >= 0)
+    {
+        if (lane == 0) { assignment[row] = (F)own_generator; alpha[row] = 1.0f; }
+        return;
+    }
+
+    const float* s = similarities + local_row * k;
+    float best_score = 0.0f;
+    int best = -1;
+    for (int j = lane; j < k; j += 32)
+    {
+        float norm2 = squared_norms[j];
+        if (!(norm2 > 0.0f)) continue;
+        float score = fabsf(s[j]) / sqrtf(norm2);
+        if (pamm_assign_better(score, j, best_score, best)) { best_score = score; best = j; }
+    }
+    for (int offset = 16; offset > 0; offset >>= 1)
+    {
+        float other_score = __shfl_down_sync(PAMM_FULL_WARP, best_score, offset);
+        int other = __shfl_down_sync(PAMM_FULL_WARP, best, offset);
+        if (pamm_assign_better(other_score, other, best_score, best)) { best_score = other_score; best = other; }
+    }
+    if (lane != 0) return;
+
+    if (best < 0)
+    {
+        assignment[row] = (F)0;
+        alpha[row] = 0.0f;
+        return;
+    }
+    float similarity = s[best], norm2 = squared_norms[best];
+    float coefficient = similarity / norm2;
+    if (row_squared_norms != 0)
+    {
+        float row_norm2 = row_squared_norms[row];
+        if (row_norm2 > 0.0f)
+        {
+            float cosine2 = (similarity * similarity) / (row_norm2 * norm2);
+            if (!(cosine2 >= keep_threshold))
+            {
+                coefficient = 0.0f;
+                atomicAdd(dropped, 1);
+            }
+        }
+    }
+    assignment[row] = (F)best;
+    alpha[row] = coefficient;
+}
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, float keep_threshold,
+                const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
+                float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold,
+                                row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_u16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, float keep_threshold,
+                const int* __restrict__ row_to_generator, int* __restrict__ assignment,
+                float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<int>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold,
+                     row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_i32)
