@@ -7,8 +7,9 @@
 //   an eligible generator (‖C_j‖² > 0) beats none; a number beats NaN; a larger score wins; equal
 //   scores go to the smaller j.
 // A generator row is its own generator with α = 1 exactly. With ε < 1 (row_squared_norms given), a
-// row with csim² < 1 − ε² is dropped: α = 0 and the dropped count grows by one (integer atomics, so
-// the count is deterministic). Zero rows and NaN rows are never dropped (their ‖X_i‖² > 0 is false).
+// row with csim² < 1 − ε² (in double, like the CPU; 1 − ε² arrives as the bits of a double) is
+// dropped: α = 0 and the dropped count grows by one (integer atomics, so the count is deterministic).
+// Zero rows are never dropped; nor are NaN rows (NaN < threshold is false), so NaN reaches the product.
 #define PAMM_ASSIGN_THREADS 256
 
 __device__ __forceinline__ bool pamm_assign_better(float score, int j, float best_score, int best)
@@ -24,7 +25,7 @@ __device__ __forceinline__ bool pamm_assign_better(float score, int j, float bes
 template <typename F>
 __device__ __forceinline__ void pamm_assign(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
                                             const float* __restrict__ squared_norms,
-                                            const float* __restrict__ row_squared_norms, float keep_threshold,
+                                            const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                                             const int* __restrict__ row_to_generator,
                                             F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)
 {
@@ -58,25 +59,29 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
     }
     if (lane != 0) return;
 
+    // From here on, the same rules and arithmetic as src/PammCuda/Cpu/CpuAssignment.cs.
+    bool test = row_squared_norms != 0;
+    double keep_threshold = pamm_double_from_bits(keep_threshold_bits);
+    float row_norm2 = test ? row_squared_norms[row] : 1.0f;
+    bool zero_row = test && row_norm2 == 0.0f;
     if (best < 0)
     {
+        // No eligible generator: X̃_i = 0, so csim² = 0 and only ε ≥ 1 (no test) keeps a nonzero row.
         assignment[row] = (F)0;
         alpha[row] = 0.0f;
+        if (test && !zero_row && 0.0 < keep_threshold) atomicAdd(dropped, 1);
         return;
     }
     float similarity = s[best], norm2 = squared_norms[best];
     float coefficient = similarity / norm2;
-    if (row_squared_norms != 0)
+    if (test && !zero_row)
     {
-        float row_norm2 = row_squared_norms[row];
-        if (row_norm2 > 0.0f)
+        double cosine2 = (double)similarity * similarity / ((double)row_norm2 * norm2);
+        // "Below" rather than "not above": a NaN similarity keeps the row, so its NaN α reaches the product.
+        if (cosine2 < keep_threshold)
         {
-            float cosine2 = (similarity * similarity) / (row_norm2 * norm2);
-            if (!(cosine2 >= keep_threshold))
-            {
-                coefficient = 0.0f;
-                atomicAdd(dropped, 1);
-            }
+            coefficient = 0.0f;
+            atomicAdd(dropped, 1);
         }
     }
     assignment[row] = (F)best;
@@ -85,22 +90,22 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
 pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
-                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, float keep_threshold,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                 const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold,
+    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
                                 row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_u16)
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
 pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
-                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, float keep_threshold,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                 const int* __restrict__ row_to_generator, int* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<int>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold,
+    pamm_assign<int>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
                      row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_i32)

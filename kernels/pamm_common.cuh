@@ -31,6 +31,14 @@ __device__ __forceinline__ unsigned long long pamm_philox_row_key(unsigned long 
     return ((unsigned long long)c0 << 32) | c1;
 }
 
+// Kernel parameters are integers, floats and pointers only, so a double travels as its bits.
+__device__ __forceinline__ double pamm_double_from_bits(unsigned long long bits)
+{
+    union { unsigned long long bits; double value; } pun;
+    pun.bits = bits;
+    return pun.value;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Element types. fp16 and bf16 travel as raw 16 bits (no cuda_fp16.h under NVRTC-alone), converted
 // here with round-to-nearest-even, bit-exact with System.Half and PammCuda.BFloat16.

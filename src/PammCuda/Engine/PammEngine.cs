@@ -227,7 +227,7 @@ public sealed class PammEngine : IDisposable
                 rowSquaredNorms = _scratch.RowSquaredNorms.Ensure((long)rows * sizeof(float));
                 PammKernels.RowSquaredNorms(Stream, dtype, x, rows, columns, rowSquaredNorms);
             }
-            float keepThreshold = testNeighbourhood ? (float)(1 - Options.Epsilon * Options.Epsilon) : 0f;
+            double keepThreshold = 1 - Options.Epsilon * Options.Epsilon;
 
             AssignRows(x, rows, columns, dtype, k, compressed, squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator);
             return compressed;
@@ -240,7 +240,7 @@ public sealed class PammEngine : IDisposable
     }
 
     private void AssignRows(ulong x, int rows, int columns, DType dtype, int k, GpuCompressedActivation compressed,
-        ulong squaredNorms, ulong rowSquaredNorms, float keepThreshold, ulong rowToGenerator)
+        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator)
     {
         // Chunks bound the scratch and keep each GEMM operand under 2³¹ elements.
         int chunkRows = (int)Math.Clamp(MaxSimilarityElements / k, 1, Math.Min(rows, Math.Max(1, int.MaxValue / columns)));

@@ -36,12 +36,13 @@ internal static unsafe class PammKernels
     }
 
     public static void Assign(IDeviceStream stream, bool compactAssignment, ulong similarities, long firstRow, int chunkRows, int k,
-        ulong squaredNorms, ulong rowSquaredNorms, float keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped)
+        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped)
     {
         var name = compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32";
+        ulong keepThresholdBits = BitConverter.DoubleToUInt64Bits(keepThreshold);
         void** args = stackalloc void*[]
         {
-            &similarities, &firstRow, &chunkRows, &k, &squaredNorms, &rowSquaredNorms, &keepThreshold,
+            &similarities, &firstRow, &chunkRows, &k, &squaredNorms, &rowSquaredNorms, &keepThresholdBits,
             &rowToGenerator, &assignment, &alpha, &dropped,
         };
         stream.Launch(stream.Device.GetKernel(name), BlocksFor(chunkRows, RowsPerWarpBlock), AssignThreads, 0, args);
