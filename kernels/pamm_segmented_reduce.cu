@@ -25,7 +25,6 @@ __device__ __forceinline__ void pamm_segmented_reduce(const int* __restrict__ so
                                                       float* __restrict__ reduced)
 {
     __shared__ int group[2];
-    typedef typename E::storage T;
     const int width = pamm_vector<E>::width;
     int j = blockIdx.x;
     if (j >= k) return;
