@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+
+namespace PammCuda.Native;
+
+/// <summary>Exports that work on a compressed activation of either backend (see pamm.h).</summary>
+internal static unsafe class CompressedExports
+{
+    /// <summary><c>pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed_info *info)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_get_info")]
+    public static PammStatus GetInfo(nint compressed, NativeCompressedInfo* info)
+    {
+        try
+        {
+            NativeArguments.NotNull(info, "info");
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            *info = NativeCompressedInfo.Of(handle);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compressed_get_info", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_compressed_free(pamm_compressed compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_free")]
+    public static PammStatus Free(nint compressed)
+    {
+        try
+        {
+            HandleTable.Remove<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed).Release();
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compressed_free", e);
+        }
+    }
+}

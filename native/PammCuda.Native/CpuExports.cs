@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+
+namespace PammCuda.Native;
+
+/// <summary>Exports of the CPU backend on host memory (see pamm.h).</summary>
+internal static unsafe class CpuExports
+{
+    /// <summary><c>pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_compress")]
+    public static PammStatus Compress(void* x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            NativeArguments.NotNull(x, "x");
+            NativeArguments.NotNull(options, "options");
+            DType type = NativeArguments.ToDType(dtype, "dtype");
+            NativeArguments.Positive(rows, "rows");
+            PammOptions pammOptions = options->ToPammOptions(rows);
+            ICompressedActivation activation = CpuDispatch.Compress(x, rows, cols, type, pammOptions);
+            *compressed = HandleTable.Add(new CompressedHandle(activation, engine: null));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_cpu_compress", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_approx_matmul")]
+    public static PammStatus ApproxMatmul(nint compressed, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
+    {
+        try
+        {
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            if (handle.IsOnGpu)
+                throw new InvalidHandleException("compressed was made on the GPU by pamm_compress; use pamm_approx_matmul with its engine.");
+            var product = new HostProduct(
+                grad, gradCols, NativeArguments.ToDType(gradDtype, "grad_dtype"),
+                output, NativeArguments.ToDType(outDtype, "out_dtype"), NativeArguments.ToLayout(layout, "layout"), a, c);
+            CpuDispatch.ApproxMatmul(handle.Activation, product);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_cpu_approx_matmul", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_cpu_exact_matmul(const void *x, int32_t rows, int32_t cols, pamm_dtype x_dtype, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_exact_matmul")]
+    public static PammStatus ExactMatmul(void* x, int rows, int cols, int xDtype, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
+    {
+        try
+        {
+            NativeArguments.NotNull(x, "x");
+            DType xType = NativeArguments.ToDType(xDtype, "x_dtype");
+            var product = new HostProduct(
+                grad, gradCols, NativeArguments.ToDType(gradDtype, "grad_dtype"),
+                output, NativeArguments.ToDType(outDtype, "out_dtype"), NativeArguments.ToLayout(layout, "layout"), a, c);
+            CpuDispatch.ExactMatmul(x, rows, cols, xType, product);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_cpu_exact_matmul", e);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using PammCuda.Devices;
+
+namespace PammCuda.Native;
+
+/// <summary>How every export ends: success clears the thread's message; an exception becomes a status and a message.</summary>
+internal static class ExportErrors
+{
+    public static PammStatus Success()
+    {
+        LastError.Clear();
+        return PammStatus.Ok;
+    }
+
+    /// <summary>Records "<paramref name="function"/>: message" as the thread's last error and returns the exception's status.</summary>
+    public static PammStatus Fail(string function, Exception exception)
+    {
+        PammStatus status = StatusOf(exception);
+        // A backend failure's type (CudaException, NvrtcException, ...) is part of what went wrong.
+        string detail = status == PammStatus.Runtime ? $"{exception.GetType().Name}: {exception.Message}" : exception.Message;
+        LastError.Set($"{function}: {detail}");
+        return status;
+    }
+
+    private static PammStatus StatusOf(Exception exception) => exception switch
+    {
+        InvalidHandleException or ObjectDisposedException => PammStatus.InvalidHandle,
+        DeviceUnavailableException => PammStatus.CudaUnavailable,
+        ArgumentException or NotSupportedException => PammStatus.InvalidArgument,
+        OutOfMemoryException => PammStatus.OutOfMemory,
+        _ => PammStatus.Runtime,
+    };
+}

@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace PammCuda.Native;
+
+/// <summary>Exports for the version, errors, options and handle bookkeeping (see pamm.h).</summary>
+internal static unsafe class GeneralExports
+{
+    /// <summary>PAMM_ABI_VERSION of pamm.h; incremented on every incompatible change.</summary>
+    public const int AbiVersion = 1;
+
+    private static readonly byte* VersionText = AllocateForever(typeof(GeneralExports).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
+
+    /// <summary><c>const char *pamm_version(void)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_version")]
+    public static byte* Version() => VersionText;
+
+    /// <summary><c>int32_t pamm_abi_version(void)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_abi_version")]
+    public static int AbiVersionExport() => AbiVersion;
+
+    /// <summary><c>const char *pamm_last_error(void)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_last_error")]
+    public static byte* LastErrorExport() => LastError.Pointer;
+
+    /// <summary><c>const char *pamm_status_name(pamm_status status)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_status_name")]
+    public static byte* StatusName(PammStatus status) => status switch
+    {
+        PammStatus.Ok => NativeStrings.Literal("PAMM_OK\0"u8),
+        PammStatus.InvalidArgument => NativeStrings.Literal("PAMM_ERROR_INVALID_ARGUMENT\0"u8),
+        PammStatus.InvalidHandle => NativeStrings.Literal("PAMM_ERROR_INVALID_HANDLE\0"u8),
+        PammStatus.CudaUnavailable => NativeStrings.Literal("PAMM_ERROR_CUDA_UNAVAILABLE\0"u8),
+        PammStatus.OutOfMemory => NativeStrings.Literal("PAMM_ERROR_OUT_OF_MEMORY\0"u8),
+        PammStatus.BufferTooSmall => NativeStrings.Literal("PAMM_ERROR_BUFFER_TOO_SMALL\0"u8),
+        PammStatus.Runtime => NativeStrings.Literal("PAMM_ERROR_RUNTIME\0"u8),
+        _ => NativeStrings.Literal("PAMM_STATUS_UNKNOWN\0"u8),
+    };
+
+    /// <summary><c>pamm_status pamm_options_init(pamm_options *options)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_options_init")]
+    internal static PammStatus OptionsInit(NativeOptions* options)
+    {
+        try
+        {
+            NativeArguments.NotNull(options, "options");
+            *options = NativeOptions.Default;
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_options_init", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_live_handle_count(int64_t *count)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_live_handle_count")]
+    public static PammStatus LiveHandleCount(long* count)
+    {
+        try
+        {
+            NativeArguments.NotNull(count, "count");
+            *count = HandleTable.Count;
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_live_handle_count", e);
+        }
+    }
+
+    // The version string lives as long as the library: C callers may keep the pointer.
+    private static byte* AllocateForever(string text)
+    {
+        int length = Encoding.UTF8.GetByteCount(text);
+        var buffer = (byte*)NativeMemory.Alloc((nuint)length + 1);
+        Encoding.UTF8.GetBytes(text, new Span<byte>(buffer, length));
+        buffer[length] = 0;
+        return buffer;
+    }
+}

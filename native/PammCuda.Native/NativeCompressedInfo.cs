@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace PammCuda.Native;
+
+/// <summary>The <c>pamm_compressed_info</c> struct of pamm.h, field for field.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeCompressedInfo
+{
+    public int Rows;
+    public int Columns;
+    public int K;
+    public int DroppedRows;
+    public int DType;
+    public int OnGpu;
+    public long StoredBytes;
+    public long DenseBytes;
+
+    public static NativeCompressedInfo Of(CompressedHandle handle)
+    {
+        ICompressedActivation activation = handle.Activation;
+        return new NativeCompressedInfo
+        {
+            Rows = activation.Rows,
+            Columns = activation.Columns,
+            K = activation.K,
+            DroppedRows = activation.DroppedRows,
+            DType = NativeArguments.ToCode(activation.DType),
+            OnGpu = handle.IsOnGpu ? 1 : 0,
+            StoredBytes = activation.StoredBytes,
+            DenseBytes = activation.DenseBytes,
+        };
+    }
+}

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace PammCuda.Native;
+
+/// <summary>The <c>pamm_options</c> struct of pamm.h, field for field.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct NativeOptions
+{
+    public double Ratio;
+    public int K;
+    public double Epsilon;
+    public ulong Seed;
+
+    public static NativeOptions Default => new()
+    {
+        Ratio = PammOptions.DefaultRatio,
+        K = 0,
+        Epsilon = double.PositiveInfinity,
+        Seed = 0,
+    };
+
+    /// <summary>The options, checked on their own; failures name the C field.</summary>
+    public readonly PammOptions ToPammOptions()
+    {
+        if (K < 0)
+            throw new ArgumentOutOfRangeException("options->k", K, $"options->k = {K} must be at least 1, or 0 to use options->ratio.");
+        if (K == 0 && !(Ratio > 0 && Ratio <= 1))
+            throw new ArgumentOutOfRangeException("options->ratio", Ratio, $"options->ratio = {Ratio} must be in (0, 1] when options->k is 0.");
+        if (!(Epsilon >= 0))
+            throw new ArgumentOutOfRangeException("options->epsilon", Epsilon, $"options->epsilon = {Epsilon} must be >= 0 (INFINITY keeps every row).");
+        return new PammOptions { Ratio = Ratio, K = K == 0 ? null : K, Epsilon = Epsilon, Seed = Seed };
+    }
+
+    /// <summary>The options for an input of <paramref name="rows"/> rows: also checks k against it.</summary>
+    public readonly PammOptions ToPammOptions(int rows)
+    {
+        CheckK(K, rows);
+        return ToPammOptions();
+    }
+
+    /// <summary>Checks an explicit k (0 = from the ratio) against the rows of an input.</summary>
+    public static void CheckK(int k, int rows)
+    {
+        if (k > rows)
+            throw new ArgumentOutOfRangeException("options->k", k, $"options->k = {k} exceeds rows = {rows}: k must be in [1, rows].");
+    }
+}

@@ -1,0 +1,184 @@
+/*
+ * pamm.h: the C ABI of PammCuda (libpammcuda.so), Point-Approximate Matrix Multiplication.
+ *
+ * PAMM keeps a small summary of an activation X (rows x cols, row-major) instead of X itself and
+ * later computes an approximation of X^T G for any G (rows x grad_cols) from it: the weight
+ * gradient of a linear layer without keeping its input. See the project's design.md.
+ *
+ * Conventions
+ * - Every function except pamm_version, pamm_abi_version, pamm_last_error and pamm_status_name
+ *   returns a pamm_status. No C++ or .NET exception ever crosses this boundary.
+ * - On failure, pamm_last_error() returns a message naming the function and the offending
+ *   argument; on success the calling thread's message is cleared to "".
+ * - Matrices are dense and row-major. Element types are given by pamm_dtype; accumulation is float32.
+ * - Handles (pamm_engine, pamm_compressed) are opaque and validated on every call: a NULL handle is
+ *   PAMM_ERROR_INVALID_ARGUMENT; a freed, foreign or wrong-kind handle is PAMM_ERROR_INVALID_HANDLE
+ *   (freeing twice is an error, never a crash). Handle values are never reused.
+ * - Handle bookkeeping is thread-safe. One engine must not be used by two threads at once.
+ * - GPU functions take device pointers (CUdeviceptr / what cudaMalloc or a framework's tensor gives)
+ *   and run asynchronously on the engine's stream: inputs must stay valid, and outputs must not be
+ *   read, until that stream reaches the work (the usual stream-ordered rules of a framework).
+ * - CPU functions (pamm_cpu_*) take host pointers and are synchronous.
+ */
+#ifndef PAMM_H
+#define PAMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Incremented on every incompatible change of this header. */
+#define PAMM_ABI_VERSION 1
+
+typedef enum pamm_status {
+    PAMM_OK = 0,
+    /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
+    PAMM_ERROR_INVALID_ARGUMENT = 1,
+    /* A handle that is freed, was never created by this library, or is of the wrong kind. */
+    PAMM_ERROR_INVALID_HANDLE = 2,
+    /* CUDA cannot be used: no driver, no device, or a library missing (see pamm_cuda_unavailable_reason). */
+    PAMM_ERROR_CUDA_UNAVAILABLE = 3,
+    /* Host or device memory ran out. */
+    PAMM_ERROR_OUT_OF_MEMORY = 4,
+    /* A string output does not fit in the caller's buffer; *length says how many bytes it needs. */
+    PAMM_ERROR_BUFFER_TOO_SMALL = 5,
+    /* The backend failed (a CUDA, NVRTC or cuBLAS error, ...); the message carries its name and text. */
+    PAMM_ERROR_RUNTIME = 6
+} pamm_status;
+
+typedef enum pamm_dtype {
+    PAMM_FLOAT32 = 0,
+    PAMM_FLOAT16 = 1,  /* IEEE binary16 */
+    PAMM_BFLOAT16 = 2  /* the upper 16 bits of a float32 */
+} pamm_dtype;
+
+typedef enum pamm_layout {
+    /* out = X^T G, row-major cols x grad_cols. */
+    PAMM_INPUT_BY_GRADIENT = 0,
+    /* out = G^T X, row-major grad_cols x cols: the [out_features, in_features] layout of a weight gradient. */
+    PAMM_GRADIENT_BY_INPUT = 1
+} pamm_layout;
+
+/* How an activation is compressed. Fill with pamm_options_init, then change what you need. */
+typedef struct pamm_options {
+    /* Fraction of rows kept as generators, in (0, 1]: k = clamp(round(ratio * rows), 1, rows). Used when k == 0. Default 1/512. */
+    double ratio;
+    /* Number of generators in [1, rows]; 0 means "from ratio". Default 0. */
+    int32_t k;
+    /* Neighbourhood tolerance >= 0: a row is kept iff ||X_i - proj(X_i)|| <= epsilon ||X_i||.
+       INFINITY (the default) keeps every row; 0 is uniform column-row sampling. */
+    double epsilon;
+    /* Seed of the Philox4x32-10 sampling of generator rows; the same seed picks the same rows on CPU and GPU. Default 0. */
+    uint64_t seed;
+} pamm_options;
+
+/* What a compressed activation holds. */
+typedef struct pamm_compressed_info {
+    int32_t rows;          /* b */
+    int32_t cols;          /* n */
+    int32_t k;             /* generators */
+    int32_t dropped_rows;  /* rows dropped by the epsilon condition */
+    pamm_dtype dtype;      /* element type of X and of the stored generators */
+    int32_t on_gpu;        /* 1: made by pamm_compress, 0: by pamm_cpu_compress */
+    int64_t stored_bytes;  /* bytes kept, everything counted (generators, assignment, coefficients, scalars) */
+    int64_t dense_bytes;   /* rows * cols * sizeof(dtype): what keeping X itself would cost */
+} pamm_compressed_info;
+
+typedef struct pamm_engine_t *pamm_engine;          /* a GPU engine: a device and a stream */
+typedef struct pamm_compressed_t *pamm_compressed;  /* a compressed activation, on the GPU or the host */
+
+/* ---- Version and errors ------------------------------------------------------------------- */
+
+/* The library's version, e.g. "0.1.0". Static storage; never NULL. */
+const char *pamm_version(void);
+
+/* PAMM_ABI_VERSION of the library; compare with the header's to detect a mismatch. */
+int32_t pamm_abi_version(void);
+
+/* The calling thread's message for its most recent failed call, "" after a successful one.
+   Valid until the thread's next call into the library. Never NULL. */
+const char *pamm_last_error(void);
+
+/* The enumerator's name, e.g. "PAMM_ERROR_INVALID_ARGUMENT"; "PAMM_STATUS_UNKNOWN" for other values. Static storage. */
+const char *pamm_status_name(pamm_status status);
+
+/* Fills *options with the defaults: ratio 1/512, k 0, epsilon INFINITY, seed 0. */
+pamm_status pamm_options_init(pamm_options *options);
+
+/* ---- CUDA availability and devices ---------------------------------------------------------- */
+
+/* *available = 1 when the CUDA driver, NVRTC and cuBLAS load and a device exists, else 0. */
+pamm_status pamm_cuda_available(int32_t *available);
+
+/* Why CUDA cannot be used ("" when it can). String outputs follow one rule: *length receives the
+   byte length without the terminating NUL; when capacity > *length the text and a NUL are written
+   to buffer, otherwise nothing is written and PAMM_ERROR_BUFFER_TOO_SMALL is returned. buffer may be
+   NULL when capacity is 0, to ask for the length. */
+pamm_status pamm_cuda_unavailable_reason(char *buffer, size_t capacity, size_t *length);
+
+/* The name of device `ordinal`, e.g. "NVIDIA H100 80GB HBM3 (sm_90)". Same string rule as above.
+   PAMM_ERROR_CUDA_UNAVAILABLE without CUDA; PAMM_ERROR_INVALID_ARGUMENT for an ordinal out of range. */
+pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity, size_t *length);
+
+/* ---- GPU engine ----------------------------------------------------------------------------- */
+
+/* Creates an engine on device `ordinal` that compresses with `options` and queues all its work on
+   `stream` (a cudaStream_t / CUstream the caller owns and keeps alive while the engine lives; NULL is
+   the legacy default stream). options->k is checked against each input's rows at pamm_compress.
+   Kernels are compiled by NVRTC on first use and cached on disk. */
+pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine);
+
+/* Destroys the engine. Compressed activations it made must be freed with pamm_compressed_free
+   before it (freeing them later is still safe, but they can no longer be used). */
+pamm_status pamm_engine_destroy(pamm_engine engine);
+
+/* Compresses the device matrix x (rows x cols of dtype) with the engine's options into a new handle.
+   x may be reused or freed once the engine's stream has passed this call. */
+pamm_status pamm_compress(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                          pamm_compressed *compressed);
+
+/* out = a * P + c * out, where P approximates X^T G (or G^T X, by layout) from the compressed X.
+   grad: device matrix rows x grad_cols of grad_dtype; out: device matrix of out_dtype with the
+   layout's shape. c = 0 never reads out (it may hold NaN). compressed must come from this engine. */
+pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols,
+                               pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
+                               float a, float c);
+
+/* ---- Compressed activations (either backend) ------------------------------------------------ */
+
+/* Shape, k, dropped rows and byte counts of a compressed activation. For a GPU handle this may
+   wait for the engine's stream (the dropped-row count is computed there). */
+pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed_info *info);
+
+/* Frees a compressed activation (device memory included). Freeing a handle twice is
+   PAMM_ERROR_INVALID_HANDLE. */
+pamm_status pamm_compressed_free(pamm_compressed compressed);
+
+/* The number of live handles of both kinds: a leak check for tests. */
+pamm_status pamm_live_handle_count(int64_t *count);
+
+/* ---- CPU backend (host memory, synchronous) ------------------------------------------------- */
+
+/* Compresses the host matrix x (rows x cols of dtype). Picks the same generators as pamm_compress
+   on an engine with the same options. rows * cols must be below 2^31. */
+pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                              const pamm_options *options, pamm_compressed *compressed);
+
+/* pamm_approx_matmul for a handle from pamm_cpu_compress, on host pointers. */
+pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols,
+                                   pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
+                                   float a, float c);
+
+/* The exact product out = a * X^T G + c * out (or G^T X), on host pointers: a reference for tests. */
+pamm_status pamm_cpu_exact_matmul(const void *x, int32_t rows, int32_t cols, pamm_dtype x_dtype,
+                                  const void *grad, int32_t grad_cols, pamm_dtype grad_dtype,
+                                  void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAMM_H */

@@ -1,0 +1,24 @@
+"""
+PyTorch layers on libpammcuda (PAMM, Point-Approximate Matrix Multiplication): linear and Q/K/V
+projections whose backward keeps a small summary of their input instead of the input.
+CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on PyTorch's current stream.
+"""
+
+from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
+                      INPUT_BY_GRADIENT, library_path, live_handle_count)
+from .autograd import PammLinearFunction, PammQKVFunction
+from .backend import Compressed, PammOptions, compress, cuda_available
+from .modules import PammLinear, PammQKV
+
+
+def version():
+    """libpammcuda's version string."""
+    from ._native import lib
+    return lib().pamm_version().decode()
+
+
+__all__ = [
+    "Compressed", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError", "PammError",
+    "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammQKV", "PammQKVFunction", "compress",
+    "cuda_available", "library_path", "live_handle_count", "version",
+]

@@ -1,0 +1,124 @@
+"""ctypes bindings of libpammcuda.so (native/include/pamm.h): loading, signatures and status checks."""
+
+import ctypes
+import functools
+import os
+import pathlib
+
+# pamm_status values.
+OK = 0
+INVALID_ARGUMENT = 1
+INVALID_HANDLE = 2
+CUDA_UNAVAILABLE = 3
+OUT_OF_MEMORY = 4
+BUFFER_TOO_SMALL = 5
+RUNTIME = 6
+
+# pamm_layout values.
+INPUT_BY_GRADIENT = 0
+GRADIENT_BY_INPUT = 1
+
+
+class PammError(RuntimeError):
+    """A pamm_* call failed; `status` is its pamm_status and the message is pamm_last_error()."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class PammArgumentError(PammError, ValueError):
+    """PAMM_ERROR_INVALID_ARGUMENT: the message names the argument."""
+
+
+class PammHandleError(PammError):
+    """PAMM_ERROR_INVALID_HANDLE: a freed or wrong-kind handle."""
+
+
+class PammCudaUnavailableError(PammError):
+    """PAMM_ERROR_CUDA_UNAVAILABLE: the message says why."""
+
+
+class Options(ctypes.Structure):
+    _fields_ = [("ratio", ctypes.c_double), ("k", ctypes.c_int32), ("epsilon", ctypes.c_double), ("seed", ctypes.c_uint64)]
+
+
+class CompressedInfo(ctypes.Structure):
+    _fields_ = [
+        ("rows", ctypes.c_int32), ("cols", ctypes.c_int32), ("k", ctypes.c_int32), ("dropped_rows", ctypes.c_int32),
+        ("dtype", ctypes.c_int32), ("on_gpu", ctypes.c_int32), ("stored_bytes", ctypes.c_int64), ("dense_bytes", ctypes.c_int64),
+    ]
+
+
+_i32, _f32, _ptr, _status = ctypes.c_int32, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+_product = [_ptr, _i32, _i32, _ptr, _i32, _i32, _f32, _f32]  # grad, grad_cols, grad_dtype, out, out_dtype, layout, a, c
+_SIGNATURES = {
+    "pamm_version": (ctypes.c_char_p, []),
+    "pamm_abi_version": (_i32, []),
+    "pamm_last_error": (ctypes.c_char_p, []),
+    "pamm_options_init": (_status, [ctypes.POINTER(Options)]),
+    "pamm_cuda_available": (_status, [ctypes.POINTER(_i32)]),
+    "pamm_cuda_unavailable_reason": (_status, [ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    "pamm_cuda_device_name": (_status, [_i32, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t)]),
+    "pamm_engine_create": (_status, [_i32, _ptr, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
+    "pamm_engine_destroy": (_status, [_ptr]),
+    "pamm_compress": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(_ptr)]),
+    "pamm_approx_matmul": (_status, [_ptr, _ptr] + _product),
+    "pamm_compressed_get_info": (_status, [_ptr, ctypes.POINTER(CompressedInfo)]),
+    "pamm_compressed_free": (_status, [_ptr]),
+    "pamm_live_handle_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
+    "pamm_cpu_compress": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
+    "pamm_cpu_approx_matmul": (_status, [_ptr] + _product),
+    "pamm_cpu_exact_matmul": (_status, [_ptr, _i32, _i32, _i32] + _product),
+}
+
+ABI_VERSION = 1
+
+
+def library_path():
+    """$PAMMCUDA_LIB, else libpammcuda.so next to this package."""
+    return os.environ.get("PAMMCUDA_LIB") or str(pathlib.Path(__file__).with_name("libpammcuda.so"))
+
+
+@functools.lru_cache(maxsize=None)
+def lib():
+    """The loaded library with every signature declared; loaded on first use."""
+    path = library_path()
+    try:
+        library = ctypes.CDLL(path)
+    except OSError as error:
+        raise ImportError(f"cannot load libpammcuda.so from {path} (set PAMMCUDA_LIB): {error}") from error
+    for name, (restype, argtypes) in _SIGNATURES.items():
+        function = getattr(library, name)
+        function.restype, function.argtypes = restype, argtypes
+    if library.pamm_abi_version() != ABI_VERSION:
+        raise ImportError(f"{path} has ABI {library.pamm_abi_version()}, this package needs {ABI_VERSION}")
+    return library
+
+
+_ERRORS = {INVALID_ARGUMENT: PammArgumentError, INVALID_HANDLE: PammHandleError, CUDA_UNAVAILABLE: PammCudaUnavailableError}
+
+
+def check(status):
+    """Raises the PammError that matches a failed status, with the library's message."""
+    if status != OK:
+        message = lib().pamm_last_error().decode("utf-8", "replace")
+        raise _ERRORS.get(status, PammError)(status, message)
+
+
+def read_string(function, *arguments):
+    """Calls a pamm_* string function twice: once for the length, once with a buffer of that size."""
+    length = ctypes.c_size_t()
+    status = function(*arguments, None, 0, ctypes.byref(length))
+    if status not in (OK, BUFFER_TOO_SMALL):
+        check(status)
+    buffer = ctypes.create_string_buffer(length.value + 1)
+    check(function(*arguments, buffer, len(buffer), ctypes.byref(length)))
+    return buffer.value.decode("utf-8", "replace")
+
+
+def live_handle_count():
+    """Live pamm handles of both kinds: a leak check."""
+    count = ctypes.c_int64()
+    check(lib().pamm_live_handle_count(ctypes.byref(count)))
+    return count.value

@@ -1,0 +1,65 @@
+"""Autograd functions whose backward computes weight gradients from a compressed input."""
+
+import torch
+
+from . import backend
+
+
+def _rows(tensor):
+    """A (..., features) tensor as a contiguous 2-D (tokens, features) matrix."""
+    return tensor.reshape(-1, tensor.shape[-1]).contiguous()
+
+
+class PammLinearFunction(torch.autograd.Function):
+    """
+    y = x W^T + b, exactly. The graph keeps W and the compressed x (never x itself); backward gives
+    dL/dx = G W exactly and dL/dW ~ G^T x by PAMM.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, options):
+        ctx.compressed = backend.compress(_rows(x), options) if ctx.needs_input_grad[1] else None
+        ctx.input_shape = x.shape
+        ctx.save_for_backward(weight)
+        return torch.nn.functional.linear(x, weight, bias)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (weight,) = ctx.saved_tensors
+        g = _rows(grad_output)
+        grad_x = (g @ weight.to(g.dtype)).reshape(ctx.input_shape) if ctx.needs_input_grad[0] else None
+        grad_weight = ctx.compressed.matmul(g, out_dtype=weight.dtype) if ctx.needs_input_grad[1] else None
+        grad_bias = g.sum(0).to(weight.dtype) if ctx.needs_input_grad[2] else None
+        return grad_x, grad_weight, grad_bias, None
+
+
+class PammQKVFunction(torch.autograd.Function):
+    """
+    q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
+    gradients in backward.
+    """
+
+    @staticmethod
+    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options):
+        ctx.compressed = backend.compress(_rows(x), options) if any(ctx.needs_input_grad[1:4]) else None
+        ctx.input_shape = x.shape
+        ctx.save_for_backward(wq, wk, wv)
+        linear = torch.nn.functional.linear
+        return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_k, grad_v):
+        weights = ctx.saved_tensors
+        grads = [_rows(g) for g in (grad_q, grad_k, grad_v)]
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = sum(g @ w.to(g.dtype) for g, w in zip(grads, weights)).reshape(ctx.input_shape)
+        weight_grads = [
+            ctx.compressed.matmul(g, out_dtype=w.dtype) if needed else None
+            for g, w, needed in zip(grads, weights, ctx.needs_input_grad[1:4])
+        ]
+        bias_grads = [
+            g.sum(0).to(w.dtype) if needed else None
+            for g, w, needed in zip(grads, weights, ctx.needs_input_grad[4:7])
+        ]
+        return (grad_x, *weight_grads, *bias_grads, None)

@@ -1,0 +1,294 @@
+"""Tests of the PyTorch layer on libpammcuda's CPU backend (run with PAMMCUDA_LIB set; see scripts/native-tests.sh)."""
+
+import gc
+import math
+import re
+import unittest
+
+import torch
+
+import pammcuda
+
+
+def clustered(rows, cols, directions, noise, generator):
+    """Rows near `directions` random lines, with random scales and relative noise: the structure PAMM relies on."""
+    basis = torch.randn(directions, cols, generator=generator)
+    scales = 0.5 + torch.rand(rows, 1, generator=generator)
+    picks = torch.arange(rows) % directions
+    return scales * basis[picks] + noise * torch.randn(rows, cols, generator=generator)
+
+
+def relative_error(approx, exact):
+    return ((approx - exact).norm() / exact.norm()).item()
+
+
+def twin_linear(layer):
+    """An nn.Linear with the same parameters as `layer`."""
+    reference = torch.nn.Linear(layer.in_features, layer.out_features, layer.bias is not None, dtype=layer.weight.dtype)
+    reference.load_state_dict(layer.state_dict())
+    return reference
+
+
+def assert_sums_close(actual, expected, terms):
+    """Equal up to float32 summation order: each element is a sum of `terms` products."""
+    tolerance = terms * 2 ** -23 * expected.abs().max().item()
+    torch.testing.assert_close(actual, expected, rtol=0, atol=tolerance)
+
+
+def expected_stored_bytes(rows, cols, k, element_bytes):
+    # Generators, a 16-bit assignment and a float32 coefficient per row, and one int32 dropped-row count.
+    return k * cols * element_bytes + rows * (2 + 4) + 4
+
+
+class LibraryTests(unittest.TestCase):
+    def test_version_is_semantic(self):
+        self.assertRegex(pammcuda.version(), r"^\d+\.\d+\.\d+$")
+
+    def test_cuda_unavailable_has_a_reason(self):
+        available, reason = pammcuda.cuda_available()
+        if available:
+            self.assertEqual(reason, "")
+        else:
+            self.assertTrue(reason.strip(), "CUDA is unavailable but the reason is empty")
+
+
+class PammLinearTests(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(1)
+
+    def test_full_ratio_gives_nn_linear_gradients(self):
+        layer = pammcuda.PammLinear(24, 10, ratio=1.0)
+        reference = twin_linear(layer)
+        x = torch.randn(3, 40, 24)
+        x_pamm, x_ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+        target = torch.randn(3, 40, 10)
+        torch.nn.functional.mse_loss(layer(x_pamm), target).backward()
+        torch.nn.functional.mse_loss(reference(x_ref), target).backward()
+        # r = 1 keeps every row as its own generator: only the float32 summation order differs.
+        assert_sums_close(layer.weight.grad, reference.weight.grad, terms=120)
+        assert_sums_close(layer.bias.grad, reference.bias.grad, terms=120)
+        assert_sums_close(x_pamm.grad, x_ref.grad, terms=10)
+
+    def test_forward_is_exact_at_any_ratio(self):
+        layer = pammcuda.PammLinear(16, 8, ratio=1 / 64)
+        x = torch.randn(128, 16)
+        torch.testing.assert_close(layer(x), twin_linear(layer)(x), rtol=0, atol=0)
+
+    def test_structured_input_gives_close_weight_gradient(self):
+        generator = torch.Generator().manual_seed(7)
+        rows, cols, out = 1024, 32, 16
+        layer = pammcuda.PammLinear(cols, out, ratio=1 / 16, seed=3)
+        reference = twin_linear(layer)
+        x = clustered(rows, cols, directions=8, noise=0.01, generator=generator)
+        grad = torch.randn(rows, out, generator=generator)
+        layer(x).backward(grad)
+        reference(x).backward(grad)
+        error = relative_error(layer.weight.grad, reference.weight.grad)
+        print(f"\ninfo: weight-gradient relative error, 8 lines + 1% noise, r = 1/16: {error:.4f}")
+        self.assertLess(error, 0.05)
+        # The bias and input gradients do not depend on the compression.
+        torch.testing.assert_close(layer.bias.grad, reference.bias.grad)
+
+    def test_bfloat16_full_ratio_matches_float32_reference(self):
+        layer = pammcuda.PammLinear(16, 8, ratio=1.0, dtype=torch.bfloat16)
+        x = torch.randn(64, 16).to(torch.bfloat16)
+        grad = torch.randn(64, 8).to(torch.bfloat16)
+        layer(x).backward(grad)
+        self.assertEqual(layer.weight.grad.dtype, torch.bfloat16)
+        exact = grad.float().T @ x.float()
+        # One rounding of a float32 result to bfloat16: half an ulp of 2^-7 relative.
+        torch.testing.assert_close(layer.weight.grad.float(), exact, rtol=2 ** -8, atol=1e-6)
+
+    def test_graph_keeps_the_compressed_input_not_the_input(self):
+        rows, cols, ratio = 512, 32, 1 / 32
+        layer = pammcuda.PammLinear(cols, 8, ratio=ratio)
+        y = layer(torch.randn(rows, cols))
+        node = y.grad_fn
+        self.assertEqual(len(node.saved_tensors), 1)
+        self.assertIs(node.saved_tensors[0], layer.weight)
+        k = round(ratio * rows)
+        self.assertEqual(node.compressed.k, k)
+        self.assertEqual(node.compressed.stored_bytes, expected_stored_bytes(rows, cols, k, 4))
+        self.assertEqual(node.compressed.dense_bytes, rows * cols * 4)
+
+    def test_compressed_input_is_freed_with_the_graph(self):
+        layer = pammcuda.PammLinear(8, 4, ratio=0.25)
+        before = pammcuda.live_handle_count()
+        y = layer(torch.randn(32, 8))
+        self.assertEqual(pammcuda.live_handle_count(), before + 1)
+        y.sum().backward()
+        del y
+        gc.collect()
+        self.assertEqual(pammcuda.live_handle_count(), before)
+
+    def test_no_grad_compresses_nothing(self):
+        layer = pammcuda.PammLinear(8, 4)
+        before = pammcuda.live_handle_count()
+        with torch.no_grad():
+            y = layer(torch.randn(32, 8))
+        self.assertEqual(pammcuda.live_handle_count(), before)
+        self.assertIsNone(y.grad_fn)
+
+    def test_k_above_rows_is_rejected_naming_the_option(self):
+        layer = pammcuda.PammLinear(8, 4, k=100)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->k")):
+            layer(torch.randn(10, 8))
+
+    def test_negative_epsilon_is_rejected(self):
+        layer = pammcuda.PammLinear(8, 4, epsilon=-1.0)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->epsilon")):
+            layer(torch.randn(10, 8))
+
+    def test_unsupported_dtype_is_rejected(self):
+        layer = pammcuda.PammLinear(8, 4, dtype=torch.float64)
+        with self.assertRaisesRegex(TypeError, "float64"):
+            layer(torch.randn(10, 8, dtype=torch.float64))
+
+
+class CompressedTests(unittest.TestCase):
+    def test_both_layouts_are_transposes(self):
+        x, grad = torch.randn(50, 6), torch.randn(50, 3)
+        compressed = pammcuda.compress(x, pammcuda.PammOptions(k=10, seed=5))
+        by_input = compressed.matmul(grad, layout=pammcuda.INPUT_BY_GRADIENT)
+        by_gradient = compressed.matmul(grad, layout=pammcuda.GRADIENT_BY_INPUT)
+        self.assertEqual(tuple(by_input.shape), (6, 3))
+        torch.testing.assert_close(by_gradient, by_input.T, rtol=0, atol=0)
+
+    def test_epsilon_zero_drops_rows_off_the_generators_lines(self):
+        compressed = pammcuda.compress(torch.randn(40, 5), pammcuda.PammOptions(k=4, epsilon=0.0))
+        self.assertEqual(compressed.dropped_rows, 36)
+
+    def test_gradient_of_another_batch_is_rejected(self):
+        compressed = pammcuda.compress(torch.randn(20, 4), pammcuda.PammOptions(k=2))
+        with self.assertRaisesRegex(ValueError, "rows"):
+            compressed.matmul(torch.randn(21, 3))
+
+
+class AttentionBlock(torch.nn.Module):
+    """A single-head self-attention block whose Q, K and V projections train with PAMM."""
+
+    def __init__(self, d_model, ratio):
+        super().__init__()
+        self.qkv = pammcuda.PammQKV(d_model, d_model, ratio=ratio)
+        self.out = torch.nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x)
+        weights = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1]), dim=-1)
+        return self.out(weights @ v)
+
+
+class PammQKVTests(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(2)
+
+    def test_full_ratio_gives_the_three_linear_gradients(self):
+        qkv = pammcuda.PammQKV(12, 8, ratio=1.0)
+        references = [twin_linear(layer) for layer in (qkv.q, qkv.k, qkv.v)]
+        x = torch.randn(2, 30, 12)
+        x_pamm, x_ref = x.clone().requires_grad_(), x.clone().requires_grad_()
+        grads = [torch.randn(2, 30, 8) for _ in range(3)]
+        torch.autograd.backward(qkv(x_pamm), grads)
+        torch.autograd.backward([layer(x_ref) for layer in references], grads)
+        for layer, reference in zip((qkv.q, qkv.k, qkv.v), references):
+            assert_sums_close(layer.weight.grad, reference.weight.grad, terms=60)
+            assert_sums_close(layer.bias.grad, reference.bias.grad, terms=60)
+        assert_sums_close(x_pamm.grad, x_ref.grad, terms=24)
+
+    def test_one_compression_serves_q_k_and_v(self):
+        rows, d_model = 256, 16
+        qkv = pammcuda.PammQKV(d_model, 8, ratio=1 / 8)
+        before = pammcuda.live_handle_count()
+        q, k, v = qkv(torch.randn(rows, d_model))
+        self.assertEqual(pammcuda.live_handle_count(), before + 1)
+        self.assertIs(q.grad_fn, v.grad_fn)
+        self.assertEqual(q.grad_fn.compressed.stored_bytes, expected_stored_bytes(rows, d_model, rows // 8, 4))
+        del q, k, v
+        gc.collect()
+        self.assertEqual(pammcuda.live_handle_count(), before)
+
+    def test_attention_block_trains(self):
+        # A student learns a teacher block's outputs on token embeddings (rows on a few lines, as in language models).
+        generator = torch.Generator().manual_seed(11)
+        vocabulary = torch.randn(12, 32, generator=generator)
+        x = vocabulary[torch.randint(0, 12, (8, 32), generator=generator)]
+        with torch.no_grad():
+            target = AttentionBlock(32, ratio=1.0)(x)
+        student = AttentionBlock(32, ratio=1 / 8)
+        optimizer = torch.optim.Adam(student.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(40):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(student(x), target)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        print(f"\ninfo: attention block loss {losses[0]:.4g} -> {losses[-1]:.4g} in 40 Adam steps, r = 1/8")
+        self.assertTrue(all(math.isfinite(value) for value in losses))
+        self.assertLess(losses[-1], 0.05 * losses[0])
+
+def cuda_skip_reason():
+    if not torch.cuda.is_available():
+        return "PyTorch sees no CUDA device"
+    available, reason = pammcuda.cuda_available()
+    return None if available else f"libpammcuda cannot use CUDA: {reason}"
+
+
+@unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
+class CudaTests(unittest.TestCase):
+    """The GPU engine on CUDA tensors and PyTorch's current stream; compared with nn.Linear and the CPU backend."""
+
+    def setUp(self):
+        torch.manual_seed(3)
+
+    def test_full_ratio_gives_nn_linear_gradients(self):
+        layer = pammcuda.PammLinear(64, 32, ratio=1.0).cuda()
+        reference = twin_linear(layer).cuda()
+        x = torch.randn(4, 128, 64, device="cuda")
+        grad = torch.randn(4, 128, 32, device="cuda")
+        layer(x).backward(grad)
+        reference(x).backward(grad)
+        assert_sums_close(layer.weight.grad, reference.weight.grad, terms=512)
+        assert_sums_close(layer.bias.grad, reference.bias.grad, terms=512)
+
+    def test_gpu_and_cpu_backends_agree(self):
+        generator = torch.Generator().manual_seed(5)
+        x = clustered(2048, 64, directions=16, noise=0.05, generator=generator)
+        grad = torch.randn(2048, 48, generator=generator)
+        options = pammcuda.PammOptions(ratio=1 / 32, seed=9)
+        on_cpu = pammcuda.compress(x, options)
+        on_gpu = pammcuda.compress(x.cuda(), options)
+        self.assertEqual(on_gpu.k, on_cpu.k)
+        self.assertEqual(on_gpu.stored_bytes, on_cpu.stored_bytes)
+        exact = grad.T @ x
+        cpu_product = on_cpu.matmul(grad)
+        gpu_product = on_gpu.matmul(grad.cuda()).cpu()
+        # Same generators and assignments: the products differ by float32 rounding only.
+        torch.testing.assert_close(gpu_product, cpu_product, rtol=1e-4, atol=1e-4 * exact.abs().max().item())
+        print(f"\ninfo: GPU weight-gradient relative error, 16 lines + 5% noise, r = 1/32: {relative_error(gpu_product, exact):.4f}")
+
+    def test_bfloat16_on_a_side_stream(self):
+        layer = pammcuda.PammQKV(64, 64, ratio=1.0, dtype=torch.bfloat16).cuda()
+        x = torch.randn(256, 64, device="cuda").to(torch.bfloat16)
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            q, k, v = layer(x)
+            (q.float().sum() + k.float().sum() + v.float().sum()).backward()
+        torch.cuda.synchronize()
+        exact = torch.ones(64, 256, device="cuda") @ x.float()
+        torch.testing.assert_close(layer.q.weight.grad.float(), exact, rtol=2 ** -7, atol=1e-2)
+
+    def test_handles_are_freed_with_the_graph(self):
+        layer = pammcuda.PammLinear(32, 16, ratio=1 / 4).cuda()
+        before = pammcuda.live_handle_count()
+        y = layer(torch.randn(64, 32, device="cuda"))
+        self.assertEqual(pammcuda.live_handle_count(), before + 1)
+        y.sum().backward()
+        del y
+        gc.collect()
+        self.assertEqual(pammcuda.live_handle_count(), before)
+
+
+if __name__ == "__main__":
+    unittest.main()

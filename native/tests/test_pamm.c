@@ -1,0 +1,395 @@
+/*
+ * test_pamm.c: tests of libpammcuda's C ABI (native/include/pamm.h) on the CPU backend, plus the
+ * CUDA availability calls. Built and run by scripts/native-tests.sh; prints one line per failed check
+ * and ends with "N passed, N failed".
+ */
+#include "pamm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(condition, ...)                                                  \
+    do {                                                                       \
+        if (condition) {                                                       \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                        \
+            printf(__VA_ARGS__);                                               \
+            printf("\n");                                                      \
+        }                                                                      \
+    } while (0)
+
+/* A failing call with the expected status and a message naming `needle`. */
+#define CHECK_ERROR(call, expected, needle)                                    \
+    do {                                                                       \
+        pamm_status status_ = (call);                                          \
+        CHECK(status_ == (expected), "%s returned %s, expected %s (%s)", #call,  \
+              pamm_status_name(status_), pamm_status_name(expected), pamm_last_error()); \
+        CHECK(strstr(pamm_last_error(), (needle)) != NULL,                     \
+              "%s: message \"%s\" does not name \"%s\"", #call, pamm_last_error(), (needle)); \
+    } while (0)
+
+#define CHECK_OK(call)                                                         \
+    do {                                                                       \
+        pamm_status status_ = (call);                                          \
+        CHECK(status_ == PAMM_OK, "%s returned %s: %s", #call, pamm_status_name(status_), pamm_last_error()); \
+    } while (0)
+
+/* A reproducible uniform value in [-1, 1) (xorshift64*). */
+static float next_uniform(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    uint64_t bits = *state * 0x2545F4914F6CDD1DULL;
+    return (float)((double)(bits >> 11) / (double)(1ULL << 53) * 2.0 - 1.0);
+}
+
+static float *random_matrix(int rows, int cols, uint64_t seed) {
+    float *values = malloc(sizeof(float) * (size_t)rows * (size_t)cols);
+    uint64_t state = seed * 0x9E3779B97F4A7C15ULL + 1;
+    for (size_t i = 0; i < (size_t)rows * (size_t)cols; i++) values[i] = next_uniform(&state);
+    return values;
+}
+
+/* Rows that lie close to one of `directions` random lines: the structure PAMM is built for. */
+static float *clustered_matrix(int rows, int cols, int directions, float noise, uint64_t seed) {
+    float *basis = random_matrix(directions, cols, seed);
+    float *values = malloc(sizeof(float) * (size_t)rows * (size_t)cols);
+    uint64_t state = seed + 17;
+    for (int i = 0; i < rows; i++) {
+        int d = i % directions;
+        float scale = 0.5f + next_uniform(&state);
+        for (int j = 0; j < cols; j++)
+            values[(size_t)i * cols + j] = scale * basis[(size_t)d * cols + j] + noise * next_uniform(&state);
+    }
+    free(basis);
+    return values;
+}
+
+static double relative_error(const float *approx, const float *exact, size_t count) {
+    double diff = 0, norm = 0;
+    for (size_t i = 0; i < count; i++) {
+        diff += ((double)approx[i] - exact[i]) * ((double)approx[i] - exact[i]);
+        norm += (double)exact[i] * exact[i];
+    }
+    return sqrt(diff / norm);
+}
+
+static double max_abs_difference(const float *a, const float *b, size_t count) {
+    double worst = 0;
+    for (size_t i = 0; i < count; i++) worst = fmax(worst, fabs((double)a[i] - b[i]));
+    return worst;
+}
+
+static uint16_t to_bfloat16(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    return (uint16_t)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
+static float from_bfloat16(uint16_t value) {
+    uint32_t bits = (uint32_t)value << 16;
+    float result;
+    memcpy(&result, &bits, sizeof result);
+    return result;
+}
+
+static pamm_options options_with_k(int32_t k) {
+    pamm_options options;
+    pamm_options_init(&options);
+    options.k = k;
+    return options;
+}
+
+static void test_version_and_names(void) {
+    const char *version = pamm_version();
+    int major, minor, patch;
+    CHECK(version != NULL && sscanf(version, "%d.%d.%d", &major, &minor, &patch) == 3, "pamm_version() = \"%s\"", version);
+    CHECK(pamm_abi_version() == PAMM_ABI_VERSION, "ABI %d, header %d", pamm_abi_version(), PAMM_ABI_VERSION);
+    CHECK(strcmp(pamm_status_name(PAMM_OK), "PAMM_OK") == 0, "name of PAMM_OK");
+    CHECK(strcmp(pamm_status_name(PAMM_ERROR_INVALID_HANDLE), "PAMM_ERROR_INVALID_HANDLE") == 0, "name of INVALID_HANDLE");
+    CHECK(strcmp(pamm_status_name((pamm_status)99), "PAMM_STATUS_UNKNOWN") == 0, "name of an unknown status");
+}
+
+static void test_options_init(void) {
+    pamm_options options;
+    memset(&options, 0xFF, sizeof options);
+    CHECK_OK(pamm_options_init(&options));
+    CHECK(fabs(options.ratio - 1.0 / 512.0) < 1e-15, "default ratio %g", options.ratio);
+    CHECK(options.k == 0 && isinf(options.epsilon) && options.epsilon > 0 && options.seed == 0,
+          "defaults k=%d epsilon=%g seed=%llu", options.k, options.epsilon, (unsigned long long)options.seed);
+    CHECK_ERROR(pamm_options_init(NULL), PAMM_ERROR_INVALID_ARGUMENT, "options");
+}
+
+static void test_cuda_queries(void) {
+    int32_t available = -1;
+    CHECK_OK(pamm_cuda_available(&available));
+    CHECK(available == 0 || available == 1, "available = %d", available);
+    size_t length = 0;
+    pamm_status status = pamm_cuda_unavailable_reason(NULL, 0, &length);
+    if (available) {
+        CHECK(status == PAMM_OK && length == 0, "reason with CUDA available: %s, length %zu", pamm_status_name(status), length);
+        char name[256];
+        CHECK_OK(pamm_cuda_device_name(0, name, sizeof name, &length));
+        CHECK(length > 0 && strlen(name) == length, "device name \"%s\"", name);
+        CHECK_ERROR(pamm_cuda_device_name(-1, name, sizeof name, &length), PAMM_ERROR_INVALID_ARGUMENT, "ordinal");
+        return;
+    }
+    CHECK(status == PAMM_ERROR_BUFFER_TOO_SMALL && length > 0, "reason length query: %s, length %zu", pamm_status_name(status), length);
+    char *reason = malloc(length + 1);
+    size_t written = 0;
+    CHECK(pamm_cuda_unavailable_reason(reason, length, &written) == PAMM_ERROR_BUFFER_TOO_SMALL, "a buffer without room for the NUL is too small");
+    CHECK_OK(pamm_cuda_unavailable_reason(reason, length + 1, &written));
+    CHECK(written == length && strlen(reason) == length, "reason \"%s\" has %zu bytes, said %zu", reason, strlen(reason), length);
+    printf("info: CUDA unavailable here: %s\n", reason);
+    free(reason);
+    CHECK_ERROR(pamm_cuda_unavailable_reason(NULL, 8, &written), PAMM_ERROR_INVALID_ARGUMENT, "buffer");
+    CHECK_ERROR(pamm_cuda_unavailable_reason(NULL, 0, NULL), PAMM_ERROR_INVALID_ARGUMENT, "length");
+    char name[64];
+    CHECK_ERROR(pamm_cuda_device_name(0, name, sizeof name, &length), PAMM_ERROR_CUDA_UNAVAILABLE, "pamm_cuda_device_name");
+    pamm_engine engine = NULL;
+    pamm_options options;
+    pamm_options_init(&options);
+    CHECK_ERROR(pamm_engine_create(0, NULL, &options, &engine), PAMM_ERROR_CUDA_UNAVAILABLE, "pamm_engine_create");
+    CHECK(engine == NULL, "no engine is returned on failure");
+}
+
+/* With k = rows every row is its own generator, so the approximation is the exact product. */
+static void test_full_ratio_is_exact(void) {
+    enum { ROWS = 64, COLS = 24, GCOLS = 10 };
+    float *x = random_matrix(ROWS, COLS, 1), *g = random_matrix(ROWS, GCOLS, 2);
+    float approx[COLS * GCOLS], exact[COLS * GCOLS];
+    pamm_options options;
+    CHECK_OK(pamm_options_init(&options));
+    options.ratio = 1.0;
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    for (int layout = PAMM_INPUT_BY_GRADIENT; layout <= PAMM_GRADIENT_BY_INPUT; layout++) {
+        CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, approx, PAMM_FLOAT32, (pamm_layout)layout, 1, 0));
+        CHECK_OK(pamm_cpu_exact_matmul(x, ROWS, COLS, PAMM_FLOAT32, g, GCOLS, PAMM_FLOAT32, exact, PAMM_FLOAT32, (pamm_layout)layout, 1, 0));
+        /* Each element sums ROWS products of values in [-1, 1]: a float32 rounding bound. */
+        double tolerance = ROWS * 4 * 1.2e-7;
+        CHECK(max_abs_difference(approx, exact, COLS * GCOLS) <= tolerance, "layout %d: r = 1 differs from exact by %g",
+              layout, max_abs_difference(approx, exact, COLS * GCOLS));
+    }
+    /* out = a P + c out accumulates in place. */
+    float accumulated[COLS * GCOLS], expected[COLS * GCOLS];
+    for (int i = 0; i < COLS * GCOLS; i++) accumulated[i] = expected[i] = (float)i / 100.0f;
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, accumulated, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 2.0f, 0.5f));
+    CHECK_OK(pamm_cpu_exact_matmul(x, ROWS, COLS, PAMM_FLOAT32, g, GCOLS, PAMM_FLOAT32, expected, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 2.0f, 0.5f));
+    CHECK(max_abs_difference(accumulated, expected, COLS * GCOLS) <= ROWS * 8 * 1.2e-7, "a = 2, c = 0.5 differs by %g",
+          max_abs_difference(accumulated, expected, COLS * GCOLS));
+    /* GradientByInput is the transpose of InputByGradient. */
+    float transposed[GCOLS * COLS];
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, approx, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, transposed, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0));
+    int transpose_equal = 1;
+    for (int i = 0; i < COLS; i++)
+        for (int j = 0; j < GCOLS; j++) transpose_equal &= approx[i * GCOLS + j] == transposed[j * COLS + i];
+    CHECK(transpose_equal, "GradientByInput is not the exact transpose of InputByGradient");
+    CHECK_OK(pamm_compressed_free(compressed));
+    free(x);
+    free(g);
+}
+
+static void test_info_reports_stored_bytes(void) {
+    enum { ROWS = 100, COLS = 12, K = 7 };
+    float *x = random_matrix(ROWS, COLS, 3);
+    pamm_options options = options_with_k(K);
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    pamm_compressed_info info;
+    CHECK_OK(pamm_compressed_get_info(compressed, &info));
+    CHECK(info.rows == ROWS && info.cols == COLS && info.k == K && info.dtype == PAMM_FLOAT32 && info.on_gpu == 0,
+          "info rows %d cols %d k %d dtype %d on_gpu %d", info.rows, info.cols, info.k, info.dtype, info.on_gpu);
+    /* Generators in float32, a 16-bit assignment and a float32 coefficient per row, one int32 count. */
+    int64_t expected = (int64_t)K * COLS * 4 + (int64_t)ROWS * (2 + 4) + 4;
+    CHECK(info.stored_bytes == expected, "stored %lld bytes, expected %lld", (long long)info.stored_bytes, (long long)expected);
+    CHECK(info.dense_bytes == (int64_t)ROWS * COLS * 4, "dense %lld bytes", (long long)info.dense_bytes);
+    CHECK(info.dropped_rows == 0, "epsilon = INFINITY dropped %d rows", info.dropped_rows);
+    CHECK_OK(pamm_compressed_free(compressed));
+
+    /* epsilon = 0 keeps only generator rows when no other row lies on a generator's line. */
+    options.epsilon = 0;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_compressed_get_info(compressed, &info));
+    CHECK(info.dropped_rows == ROWS - K, "epsilon = 0 dropped %d rows, expected %d", info.dropped_rows, ROWS - K);
+    CHECK_OK(pamm_compressed_free(compressed));
+    free(x);
+}
+
+/* On rows near a few lines, a few generators give a close approximation; on noise it stays finite and bounded. */
+static void test_approximation_error(void) {
+    enum { ROWS = 512, COLS = 32, GCOLS = 16, K = 64 };
+    float *g = random_matrix(ROWS, GCOLS, 5);
+    float approx[COLS * GCOLS], exact[COLS * GCOLS];
+    pamm_options options = options_with_k(K);
+    options.seed = 42;
+
+    float *clustered = clustered_matrix(ROWS, COLS, 8, 0.01f, 4);
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_cpu_compress(clustered, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, approx, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_exact_matmul(clustered, ROWS, COLS, PAMM_FLOAT32, g, GCOLS, PAMM_FLOAT32, exact, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    double clustered_error = relative_error(approx, exact, COLS * GCOLS);
+    printf("info: relative error, 8 lines + 1%% noise, k = %d of %d: %.4f\n", K, ROWS, clustered_error);
+    CHECK(clustered_error < 0.05, "clustered relative error %g", clustered_error);
+    CHECK_OK(pamm_compressed_free(compressed));
+
+    float *noise = random_matrix(ROWS, COLS, 6);
+    CHECK_OK(pamm_cpu_compress(noise, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, approx, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_exact_matmul(noise, ROWS, COLS, PAMM_FLOAT32, g, GCOLS, PAMM_FLOAT32, exact, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    double noise_error = relative_error(approx, exact, COLS * GCOLS);
+    printf("info: relative error, uniform noise, k = %d of %d: %.4f\n", K, ROWS, noise_error);
+    CHECK(isfinite(noise_error) && noise_error > clustered_error && noise_error < 3.0, "noise relative error %g", noise_error);
+    CHECK_OK(pamm_compressed_free(compressed));
+    free(noise);
+    free(clustered);
+    free(g);
+}
+
+/* The same seed picks the same generators: results are bitwise identical; another seed changes them. */
+static void test_determinism(void) {
+    enum { ROWS = 200, COLS = 16, GCOLS = 8 };
+    float *x = random_matrix(ROWS, COLS, 7), *g = random_matrix(ROWS, GCOLS, 8);
+    float first[COLS * GCOLS], second[COLS * GCOLS];
+    pamm_options options = options_with_k(20);
+    options.seed = 1234;
+    pamm_compressed a = NULL, b = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &a));
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &b));
+    CHECK_OK(pamm_cpu_approx_matmul(a, g, GCOLS, PAMM_FLOAT32, first, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_approx_matmul(b, g, GCOLS, PAMM_FLOAT32, second, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK(memcmp(first, second, sizeof first) == 0, "same seed, different results");
+    CHECK_OK(pamm_compressed_free(b));
+    options.seed = 1235;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &b));
+    CHECK_OK(pamm_cpu_approx_matmul(b, g, GCOLS, PAMM_FLOAT32, second, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK(memcmp(first, second, sizeof first) != 0, "another seed gave the same result");
+    CHECK_OK(pamm_compressed_free(a));
+    CHECK_OK(pamm_compressed_free(b));
+    free(x);
+    free(g);
+}
+
+/* bfloat16 X and G at r = 1 match the exact product of the same bfloat16 values, into a bfloat16 output. */
+static void test_bfloat16(void) {
+    enum { ROWS = 48, COLS = 8, GCOLS = 4 };
+    float *xf = random_matrix(ROWS, COLS, 9), *gf = random_matrix(ROWS, GCOLS, 10);
+    uint16_t x[ROWS * COLS], g[ROWS * GCOLS], out[COLS * GCOLS];
+    float exact[COLS * GCOLS];
+    for (int i = 0; i < ROWS * COLS; i++) x[i] = to_bfloat16(xf[i]);
+    for (int i = 0; i < ROWS * GCOLS; i++) g[i] = to_bfloat16(gf[i]);
+    pamm_options options = options_with_k(ROWS);
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_BFLOAT16, &options, &compressed));
+    CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_BFLOAT16, out, PAMM_BFLOAT16, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_exact_matmul(x, ROWS, COLS, PAMM_BFLOAT16, g, GCOLS, PAMM_BFLOAT16, exact, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    int close = 1;
+    for (int i = 0; i < COLS * GCOLS; i++)
+        close &= fabs(from_bfloat16(out[i]) - exact[i]) <= fabs(exact[i]) / 128.0 + ROWS * 1e-6;
+    CHECK(close, "bfloat16 output is not the exact product rounded to bfloat16");
+    pamm_compressed_info info;
+    CHECK_OK(pamm_compressed_get_info(compressed, &info));
+    CHECK(info.dtype == PAMM_BFLOAT16 && info.stored_bytes == (int64_t)ROWS * COLS * 2 + ROWS * 6 + 4,
+          "bfloat16 info: dtype %d, %lld bytes", info.dtype, (long long)info.stored_bytes);
+    CHECK_OK(pamm_compressed_free(compressed));
+    free(xf);
+    free(gf);
+}
+
+static void test_argument_errors(void) {
+    enum { ROWS = 10, COLS = 4, GCOLS = 3 };
+    float *x = random_matrix(ROWS, COLS, 11), *g = random_matrix(ROWS, GCOLS, 12);
+    float out[COLS * GCOLS];
+    pamm_options options = options_with_k(3);
+    pamm_compressed compressed = (pamm_compressed)&options;
+
+    CHECK_ERROR(pamm_cpu_compress(NULL, ROWS, COLS, PAMM_FLOAT32, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "x");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, NULL, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, (pamm_dtype)7, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
+    CHECK_ERROR(pamm_cpu_compress(x, 0, COLS, PAMM_FLOAT32, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "rows");
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, -1, PAMM_FLOAT32, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "cols");
+
+    pamm_options bad = options_with_k(ROWS + 1);
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &bad, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+    bad = options_with_k(-2);
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &bad, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+    bad = options_with_k(3);
+    bad.epsilon = -0.5;
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &bad, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->epsilon");
+    bad.epsilon = NAN;
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &bad, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->epsilon");
+    bad = options_with_k(0);
+    bad.ratio = 1.5;
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &bad, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->ratio");
+
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK(strcmp(pamm_last_error(), "") == 0, "success leaves \"%s\" as the last error", pamm_last_error());
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, NULL, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "grad");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, NULL, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "out");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, 0, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "grad_cols");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, GCOLS, (pamm_dtype)-1, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "grad_dtype");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, out, (pamm_dtype)3, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "out_dtype");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, (pamm_layout)2, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "layout");
+    CHECK_ERROR(pamm_cpu_approx_matmul(NULL, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(pamm_approx_matmul(NULL, compressed, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_approx_matmul((pamm_engine)compressed, compressed, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0),
+                PAMM_ERROR_INVALID_HANDLE, "not a pamm_engine");
+    CHECK_ERROR(pamm_cpu_exact_matmul(x, ROWS, COLS, (pamm_dtype)5, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "x_dtype");
+    CHECK_ERROR(pamm_cpu_exact_matmul(x, ROWS, COLS, PAMM_FLOAT32, NULL, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_ARGUMENT, "grad");
+    CHECK_ERROR(pamm_compressed_get_info(compressed, NULL), PAMM_ERROR_INVALID_ARGUMENT, "info");
+    CHECK_OK(pamm_compressed_free(compressed));
+    free(x);
+    free(g);
+}
+
+static void test_handle_errors(void) {
+    enum { ROWS = 6, COLS = 3 };
+    float *x = random_matrix(ROWS, COLS, 13), *g = random_matrix(ROWS, 2, 14);
+    float out[COLS * 2];
+    pamm_options options = options_with_k(2);
+    pamm_compressed_info info;
+    int64_t before = -1, after = -1;
+    CHECK_OK(pamm_live_handle_count(&before));
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_live_handle_count(&after));
+    CHECK(after == before + 1, "live handles %lld -> %lld after compress", (long long)before, (long long)after);
+    CHECK_OK(pamm_compressed_free(compressed));
+    CHECK_OK(pamm_live_handle_count(&after));
+    CHECK(after == before, "live handles %lld -> %lld after free", (long long)before, (long long)after);
+
+    CHECK_ERROR(pamm_compressed_free(compressed), PAMM_ERROR_INVALID_HANDLE, "freed already");
+    CHECK_ERROR(pamm_compressed_get_info(compressed, &info), PAMM_ERROR_INVALID_HANDLE, "compressed");
+    CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, 2, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_HANDLE, "compressed");
+    CHECK_ERROR(pamm_compressed_free((pamm_compressed)(uintptr_t)0x1234), PAMM_ERROR_INVALID_HANDLE, "never created");
+    CHECK_ERROR(pamm_compressed_free(NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(pamm_engine_destroy(NULL), PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_live_handle_count(NULL), PAMM_ERROR_INVALID_ARGUMENT, "count");
+    free(x);
+    free(g);
+}
+
+int main(void) {
+    test_version_and_names();
+    test_options_init();
+    test_cuda_queries();
+    test_full_ratio_is_exact();
+    test_info_reports_stored_bytes();
+    test_approximation_error();
+    test_determinism();
+    test_bfloat16();
+    test_argument_errors();
+    test_handle_errors();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds libpammcuda.so (NativeAOT), then builds and runs the C ABI test and the PyTorch layer's tests.
+# Prints one "<suite>: N passed, N failed" line per suite and exits non-zero if anything failed.
+# Needs: the .NET SDK, gcc, and Debian's python3-torch for /usr/bin/python3 (PYTHON overrides it).
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-/usr/bin/python3}"
+out="$root/artifacts/native"
+mkdir -p "$out"
+
+echo "== building libpammcuda.so"
+if ! dotnet publish "$root/native/PammCuda.Native/PammCuda.Native.csproj" -c Release -r linux-x64 -o "$out" -nologo -v:q; then
+    echo "native-build: 0 passed, 1 failed"
+    exit 1
+fi
+library="$out/libpammcuda.so"
+
+status=0
+summary=()
+
+echo "== C ABI test"
+if gcc -std=c11 -O1 -Wall -Wextra -Werror -I "$root/native/include" "$root/native/tests/test_pamm.c" \
+        -o "$out/test_pamm" -L "$out" -l:libpammcuda.so -Wl,-rpath,"$out" -lm; then
+    c_output="$("$out/test_pamm")"
+    c_status=$?
+    echo "$c_output"
+    c_counts="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' <<<"$c_output" | tail -n1)"
+    summary+=("c-abi: ${c_counts:-0 passed, 1 failed (no summary line)}")
+    [[ $c_status -eq 0 && -n "$c_counts" ]] || status=1
+else
+    summary+=("c-abi: 0 passed, 1 failed (compile error)")
+    status=1
+fi
+
+echo "== PyTorch layer tests ($python)"
+if "$python" -c "import torch" 2>/dev/null; then
+    py_output="$(cd "$root/native/python" && PAMMCUDA_LIB="$library" "$python" -m unittest discover -s tests -v 2>&1)"
+    py_status=$?
+    echo "$py_output"
+    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$py_output" | grep -oE '[0-9]+')"
+    failures="$(grep -oE 'failures=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
+    errors="$(grep -oE 'errors=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
+    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
+    bad=$(( ${failures:-0} + ${errors:-0} ))
+    summary+=("python: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
+    [[ $py_status -eq 0 && ${ran:-0} -gt 0 ]] || status=1
+else
+    summary+=("python: 0 passed, 1 failed (no torch for $python: apt-get install -y --no-install-recommends python3-torch)")
+    status=1
+fi
+
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+exit $status
