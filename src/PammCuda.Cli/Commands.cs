@@ -10,8 +10,8 @@ internal static class Commands
         new("--epsilon", "E", "neighbourhood tolerance >= 0: row i is kept only if ||X_i - a_i C_f(i)|| <= E ||X_i||, dropped rows are compensated by beta = b / (b - dropped); inf keeps every row, 0 gives uniform column-row sampling", "inf"),
         new("--seed", "S", "seed of the Philox4x32-10 sampling of generator rows (and of generated data)", "0"),
         new("--layout", "L", "in-by-grad: O = X^T G (n x m); grad-by-in: O^T = G^T X (m x n, the [out, in] layout of a weight gradient)", "in-by-grad"),
-        new("--device", "D", "auto or cpu: auto takes the GPU when this build has a GPU backend and finds a GPU, and the CPU otherwise; this build has the CPU backend only", "auto"),
-        new("--repeat", "N", "run each timed step N times and report the fastest (the first run includes JIT compilation)", "1"),
+        new("--device", "D", "auto, cpu, gpu or emulated: auto takes the GPU when CUDA finds a usable one and the CPU otherwise; gpu runs the GPU engine on the first CUDA GPU and fails (exit 1, with the reason) without one; emulated runs the same engine and kernels on the CPU, compiled by the system C++ compiler (slow; it checks the kernels where there is no GPU)", "auto"),
+        new("--repeat", "N", "run each timed step N times and report the fastest (the first run includes JIT compilation and, on a device, compiling or loading the kernels)", "1"),
     ];
 
     public static readonly CommandSpec Demo = new(
@@ -64,13 +64,15 @@ internal static class Commands
             approximates the weight-gradient product X^T G. Each command prints the backend and device,
             the shapes, k, the dense and stored bytes with their ratio, the relative Frobenius error
             ||O~ - X^T G||_F / ||X^T G||_F against the exact product, and the time of compression, of the
-            approximate product and of the exact product.
+            approximate product and of the exact product. On a GPU or the emulated device the times are
+            device time between stream events; X and G are uploaded and the products downloaded untimed.
 
             Commands:
             {commands}
             Options of both commands ('pamm <command> --help' lists each command's own as well):
             {CommandLine.DescribeOptions(CommonOptions)}
-            Exit codes: 0 done, 1 failed (for example an unreadable or malformed file), 2 bad command line.
+            Exit codes: 0 done, 1 failed (for example an unreadable or malformed file, or --device gpu
+            without a usable GPU), 2 bad command line.
 
             """;
     }

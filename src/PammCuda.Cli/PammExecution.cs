@@ -6,6 +6,8 @@ internal static class PammExecution
     public static void MeasureAndReport(TextWriter output, string title, HostMatrix x, HostMatrix g, PammSettings settings, PammOptions options)
     {
         IPammRunner runner = RunnerSelection.For(settings.Device);
+        // A device runner owns its device; the CPU runner holds nothing to free.
+        using var ownedDevice = runner as IDisposable;
         PammMeasurement measurement = (x, g) switch
         {
             (HostMatrix<float> xf, HostMatrix<float> gf) => runner.Measure(xf, gf, options, settings.Layout, settings.Repeat),

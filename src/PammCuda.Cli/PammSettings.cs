@@ -13,6 +13,8 @@ internal sealed record PammSettings(double Ratio, int? K, double Epsilon, ulong 
     {
         ["auto"] = DeviceChoice.Auto,
         ["cpu"] = DeviceChoice.Cpu,
+        ["gpu"] = DeviceChoice.Gpu,
+        ["emulated"] = DeviceChoice.Emulated,
     };
 
     public static PammSettings From(ParsedCommand command)

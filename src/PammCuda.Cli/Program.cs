@@ -1,3 +1,6 @@
+using PammCuda.Cuda;
+using PammCuda.Devices;
+
 namespace PammCuda.Cli;
 
 /// <summary>The <c>pamm</c> command: runs PAMM on generated or user data and reports memory, error and time.</summary>
@@ -37,6 +40,12 @@ internal static class Program
             return UsageError;
         }
         catch (CommandFailedException e)
+        {
+            error.WriteLine($"pamm: {e.Message}");
+            return Failure;
+        }
+        // CUDA that cannot be used, or NVRTC or cuBLAS missing on a GPU host: the environment, not a bug.
+        catch (Exception e) when (e is DeviceUnavailableException or CudaLibraryNotFoundException)
         {
             error.WriteLine($"pamm: {e.Message}");
             return Failure;

@@ -184,7 +184,7 @@ public class PammCommandTests
     [TestCase(new[] { "demo", "--epsilon", "NaN" }, "--epsilon must be >= 0 (or inf), got 'NaN'")]
     [TestCase(new[] { "demo", "--k", "4", "--ratio", "0.5" }, "give --k or --ratio, not both")]
     [TestCase(new[] { "demo", "--layout", "rows" }, "--layout must be one of in-by-grad, grad-by-in, got 'rows'")]
-    [TestCase(new[] { "demo", "--device", "gpu" }, "--device must be one of auto, cpu, got 'gpu'")]
+    [TestCase(new[] { "demo", "--device", "tpu" }, "--device must be one of auto, cpu, gpu, emulated, got 'tpu'")]
     [TestCase(new[] { "demo", "--seed", "-3" }, "--seed must be an integer in [0, 18446744073709551615], got '-3'")]
     [TestCase(new[] { "demo", "--rows", "0" }, "--rows must be an integer in [1, 2147483647], got '0'")]
     [TestCase(new[] { "demo", "--noise", "inf" }, "--noise must be a finite number >= 0, got 'inf'")]

@@ -1,0 +1,13 @@
+namespace PammCuda.Cli;
+
+/// <summary>
+/// The sizes and η of a compressed activation, read once, so that the report can be written after the
+/// device memory they describe has been freed.
+/// </summary>
+internal sealed record CompressedSummary(int Rows, int Columns, int K, DType DType, long StoredBytes, long DenseBytes, int DroppedRows)
+    : ICompressedActivation
+{
+    public static CompressedSummary Of(ICompressedActivation compressed) => new(
+        compressed.Rows, compressed.Columns, compressed.K, compressed.DType,
+        compressed.StoredBytes, compressed.DenseBytes, compressed.DroppedRows);
+}
