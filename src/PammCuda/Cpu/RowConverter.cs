@@ -1,0 +1,61 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace PammCuda.Cpu;
+
+/// <summary>Widens rows of float, Half or BFloat16 to float32 for the SIMD loops, and narrows results back.</summary>
+internal static class RowConverter
+{
+    /// <summary>The row as float32: the row itself when it already is float, otherwise widened into the start of <paramref name="buffer"/>.</summary>
+    public static ReadOnlySpan<float> AsSingle<T>(ReadOnlySpan<T> row, Span<float> buffer) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return MemoryMarshal.Cast<T, float>(row);
+        Span<float> widened = buffer[..row.Length];
+        ToSingle(row, widened);
+        return widened;
+    }
+
+    /// <summary>Exact widening of every element.</summary>
+    public static void ToSingle<T>(ReadOnlySpan<T> source, Span<float> destination) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            MemoryMarshal.Cast<T, float>(source).CopyTo(destination);
+        }
+        else if (typeof(T) == typeof(Half))
+        {
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<T, Half>(source), destination);
+        }
+        else if (typeof(T) == typeof(BFloat16))
+        {
+            ReadOnlySpan<BFloat16> bf16 = MemoryMarshal.Cast<T, BFloat16>(source);
+            for (int i = 0; i < bf16.Length; i++) destination[i] = (float)bf16[i];
+        }
+        else
+        {
+            throw new NotSupportedException($"Element type {typeof(T).Name} is not supported; use float, Half or BFloat16.");
+        }
+    }
+
+    /// <summary>Rounds every element to the target type (to nearest, ties to even).</summary>
+    public static void FromSingle<T>(ReadOnlySpan<float> source, Span<T> destination) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            source.CopyTo(MemoryMarshal.Cast<T, float>(destination));
+        }
+        else if (typeof(T) == typeof(Half))
+        {
+            TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<T, Half>(destination));
+        }
+        else if (typeof(T) == typeof(BFloat16))
+        {
+            Span<BFloat16> bf16 = MemoryMarshal.Cast<T, BFloat16>(destination);
+            for (int i = 0; i < source.Length; i++) bf16[i] = (BFloat16)source[i];
+        }
+        else
+        {
+            throw new NotSupportedException($"Element type {typeof(T).Name} is not supported; use float, Half or BFloat16.");
+        }
+    }
+}
