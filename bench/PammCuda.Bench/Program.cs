@@ -1,3 +1,4 @@
+using PammCuda.Bench.Cpu;
 using PammCuda.Bench.Harness;
 using PammCuda.Bench.Memory;
 
@@ -17,5 +18,6 @@ ShapeSets.Quick = commandLine.Quick;
 return commandLine.Suite switch
 {
     Suite.MemoryTable => MemoryTableRun.Run(results),
+    Suite.Cpu => CpuSuite.Run(commandLine, results),
     _ => throw new NotSupportedException(),
 };

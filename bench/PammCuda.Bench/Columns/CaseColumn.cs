@@ -19,7 +19,7 @@ public abstract class CaseColumn : IColumn
     }
 
     /// <inheritdoc/>
-    public string Id => GetType().Name;
+    public string Id => $"{GetType().Name}.{ColumnName}";
 
     /// <inheritdoc/>
     public string ColumnName { get; }

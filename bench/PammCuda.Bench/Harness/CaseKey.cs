@@ -9,7 +9,7 @@ namespace PammCuda.Bench.Harness;
 public readonly record struct CaseKey(ShapeKey Shape, string Method);
 
 /// <summary>A benchmark class with one set of parameter values; baselines have no ratio (0) and a fixed dtype.</summary>
-/// <param name="Benchmark">The benchmark class.</param>
+/// <param name="Benchmark">The benchmark class as declared: <c>typeof(...)</c>, not <c>GetType()</c>, which in-process toolchains subclass.</param>
 /// <param name="Width">n = m.</param>
 /// <param name="Rows">b.</param>
 /// <param name="RatioDenominator">d of r = 1/d, or 0 for a baseline.</param>
