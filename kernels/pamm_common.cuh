@@ -1,0 +1,219 @@
+// Shared device code of every PAMM kernel. Header-free on purpose: NVRTC compiles it alone (no CUDA
+// toolkit headers), and the emulated device compiles it with g++ after its own pamm_emu.h.
+#pragma once
+
+#ifndef PAMM_EXPORT_KERNEL
+#define PAMM_EXPORT_KERNEL(name)
+#endif
+
+#ifndef PAMM_DYNAMIC_SHARED
+#define PAMM_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
+#define PAMM_FULL_WARP 0xffffffffu
+
+// ---------------------------------------------------------------------------------------------
+// Philox4x32-10, identical to src/PammCuda/Sampling/Philox4x32.cs: the CPU and the GPU must pick
+// the same generator rows from the same seed.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ unsigned long long pamm_philox_row_key(unsigned long long seed, long long row)
+{
+    unsigned int c0 = (unsigned int)row, c1 = (unsigned int)((unsigned long long)row >> 32), c2 = 0u, c3 = 0u;
+    unsigned int k0 = (unsigned int)seed, k1 = (unsigned int)(seed >> 32);
+    for (int round = 0; round < 10; ++round)
+    {
+        if (round > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+        unsigned int hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+        unsigned int hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+        unsigned int n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+    }
+    return ((unsigned long long)c0 << 32) | c1;
+}
+
+// Kernel parameters are integers, floats and pointers only, so a double travels as its bits.
+__device__ __forceinline__ double pamm_double_from_bits(unsigned long long bits)
+{
+    union { unsigned long long bits; double value; } pun;
+    pun.bits = bits;
+    return pun.value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element types. fp16 and bf16 travel as raw 16 bits (no cuda_fp16.h under NVRTC-alone), converted
+// here with round-to-nearest-even, bit-exact with System.Half and PammCuda.BFloat16.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ float pamm_f16_to_f32(unsigned short h)
+{
+    unsigned int sign = ((unsigned int)h & 0x8000u) << 16;
+    unsigned int exponent = ((unsigned int)h >> 10) & 0x1fu;
+    unsigned int mantissa = (unsigned int)h & 0x3ffu;
+    if (exponent == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (mantissa << 13));
+    if (exponent == 0u)
+    {
+        float magnitude = (float)mantissa * 5.9604644775390625e-8f; // mantissa · 2⁻²⁴, exact
+        return sign ? -magnitude : magnitude;
+    }
+    return __uint_as_float(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+__device__ __forceinline__ unsigned short pamm_f32_to_f16(float value)
+{
+    unsigned int bits = __float_as_uint(value);
+    unsigned int sign = (bits >> 16) & 0x8000u;
+    unsigned int magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return (unsigned short)(sign | 0x7e00u | ((magnitude >> 13) & 0x3ffu));
+    if (magnitude >= 0x477ff000u) return (unsigned short)(sign | 0x7c00u); // ≥ 65520 rounds to infinity
+    if (magnitude < 0x38800000u)
+    {
+        // Below 2⁻¹⁴: a subnormal half, counted in units of 2⁻²⁴.
+        unsigned int exponent = magnitude >> 23;
+        unsigned int shift = 126u - exponent;
+        if (shift > 24u) return (unsigned short)sign;
+        unsigned int full = (magnitude & 0x7fffffu) | 0x800000u;
+        unsigned int quotient = full >> shift, remainder = full & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+        if (remainder > half || (remainder == half && (quotient & 1u))) ++quotient;
+        return (unsigned short)(sign | quotient);
+    }
+    unsigned int result = (magnitude - 0x38000000u) >> 13;
+    unsigned int rest = magnitude & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (result & 1u))) ++result;
+    return (unsigned short)(sign | result);
+}
+
+__device__ __forceinline__ float pamm_bf16_to_f32(unsigned short h) { return __uint_as_float((unsigned int)h << 16); }
+
+__device__ __forceinline__ unsigned short pamm_f32_to_bf16(float value)
+{
+    unsigned int bits = __float_as_uint(value);
+    if (isnan(value)) return (unsigned short)((bits >> 16) | 0x0040u);
+    return (unsigned short)((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// One struct per dtype, so that one templated body serves f32, f16 and bf16 kernels.
+struct pamm_f32
+{
+    typedef float storage;
+    static __device__ __forceinline__ float load(float v) { return v; }
+    static __device__ __forceinline__ float store(float v) { return v; }
+};
+
+struct pamm_f16
+{
+    typedef unsigned short storage;
+    static __device__ __forceinline__ float load(unsigned short v) { return pamm_f16_to_f32(v); }
+    static __device__ __forceinline__ unsigned short store(float v) { return pamm_f32_to_f16(v); }
+};
+
+struct pamm_bf16
+{
+    typedef unsigned short storage;
+    static __device__ __forceinline__ float load(unsigned short v) { return pamm_bf16_to_f32(v); }
+    static __device__ __forceinline__ unsigned short store(float v) { return pamm_f32_to_bf16(v); }
+};
+
+// Elements of a dtype in one 128-bit word (the unit of the vectorised loops) and how to unpack them.
+template <typename E>
+struct pamm_vector
+{
+    enum { width = 8 }; // the 16-bit types
+    static __device__ __forceinline__ void unpack(uint4 word, float (&values)[8])
+    {
+        unsigned int parts[4] = { word.x, word.y, word.z, word.w };
+        for (int p = 0; p < 4; ++p)
+        {
+            values[2 * p] = E::load((unsigned short)(parts[p] & 0xffffu));
+            values[2 * p + 1] = E::load((unsigned short)(parts[p] >> 16));
+        }
+    }
+};
+
+template <>
+struct pamm_vector<pamm_f32>
+{
+    enum { width = 4 };
+    static __device__ __forceinline__ void unpack(uint4 word, float (&values)[4])
+    {
+        values[0] = __uint_as_float(word.x);
+        values[1] = __uint_as_float(word.y);
+        values[2] = __uint_as_float(word.z);
+        values[3] = __uint_as_float(word.w);
+    }
+};
+
+__device__ __forceinline__ bool pamm_is_aligned16(const void* pointer)
+{
+    return ((unsigned long long)pointer & 15ull) == 0ull;
+}
+
+// Loads the `width` elements at `chunk` as float: one 128-bit load when `vectorised`, element by
+// element (zero past `valid`) otherwise. Both paths put the same values in the same slots, so a sum
+// over them does not depend on the alignment of the buffer.
+template <typename E>
+__device__ __forceinline__ void pamm_load_chunk(const typename E::storage* chunk, int valid, bool vectorised,
+                                                float (&values)[pamm_vector<E>::width])
+{
+    if (vectorised)
+    {
+        pamm_vector<E>::unpack(*reinterpret_cast<const uint4*>(chunk), values);
+        return;
+    }
+    for (int e = 0; e < (int)pamm_vector<E>::width; ++e) values[e] = e < valid ? E::load(chunk[e]) : 0.0f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deterministic reductions: a fixed shuffle tree, so a sum is bitwise the same run after run.
+// ---------------------------------------------------------------------------------------------
+__device__ __forceinline__ float pamm_warp_sum(float value)
+{
+    for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_down_sync(PAMM_FULL_WARP, value, offset);
+    return value; // complete in lane 0 only
+}
+
+// Sum over the block, valid in thread 0. `scratch` holds one float per warp; the block size is a multiple of 32.
+__device__ __forceinline__ float pamm_block_sum(float value, float* scratch)
+{
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    value = pamm_warp_sum(value);
+    if (lane == 0) scratch[warp] = value;
+    __syncthreads();
+    float total = 0.0f;
+    if (warp == 0)
+    {
+        total = lane < warps ? scratch[lane] : 0.0f;
+        total = pamm_warp_sum(total);
+    }
+    return total;
+}
+
+// Exclusive prefix sum over the block of one value per thread, returned to each thread, with the
+// block total in `total`. `scratch` holds 33 words; the block size is a multiple of 32.
+__device__ __forceinline__ unsigned int pamm_block_exclusive_scan(unsigned int value, unsigned int* scratch, unsigned int& total)
+{
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    unsigned int inclusive = value;
+    for (int offset = 1; offset < 32; offset <<= 1)
+    {
+        unsigned int neighbour = __shfl_up_sync(PAMM_FULL_WARP, inclusive, offset);
+        if (lane >= offset) inclusive += neighbour;
+    }
+    if (lane == 31) scratch[warp] = inclusive;
+    __syncthreads();
+    if (warp == 0)
+    {
+        unsigned int warp_total = lane < warps ? scratch[lane] : 0u;
+        unsigned int warp_inclusive = warp_total;
+        for (int offset = 1; offset < 32; offset <<= 1)
+        {
+            unsigned int neighbour = __shfl_up_sync(PAMM_FULL_WARP, warp_inclusive, offset);
+            if (lane >= offset) warp_inclusive += neighbour;
+        }
+        scratch[lane] = warp_inclusive - warp_total;
+        if (lane == 31) scratch[32] = warp_inclusive;
+    }
+    __syncthreads();
+    total = scratch[32];
+    unsigned int result = scratch[warp] + inclusive - value;
+    __syncthreads(); // the caller may reuse `scratch` right away
+    return result;
+}

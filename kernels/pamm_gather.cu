@@ -1,0 +1,66 @@
+#include "pamm_common.cuh"
+
+// C_j = X[S_j] in X's dtype, ‖C_j‖² in float32, and the row → generator map (filled with -1
+// beforehand) that lets the assignment recognise generator rows. One block per generator; each
+// thread owns 128-bit chunks of the row so the copy is vectorised where X, C and n allow it.
+#define PAMM_GATHER_THREADS 256
+
+template <typename E>
+__device__ __forceinline__ void pamm_gather(const typename E::storage* __restrict__ x, int columns,
+                                            const int* __restrict__ generator_rows, int k,
+                                            typename E::storage* __restrict__ generators,
+                                            float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    __shared__ float reduce_scratch[32];
+    typedef typename E::storage T;
+    const int width = pamm_vector<E>::width;
+    int j = blockIdx.x;
+    if (j >= k) return;
+    long long row = generator_rows[j];
+    const T* source = x + row * (long long)columns;
+    T* target = generators + (long long)j * columns;
+    bool vectorised = pamm_is_aligned16(source) && pamm_is_aligned16(target) && columns % width == 0;
+
+    float sum = 0.0f;
+    for (long long begin = (long long)threadIdx.x * width; begin < columns; begin += (long long)blockDim.x * width)
+    {
+        int valid = (int)min((long long)width, columns - begin);
+        if (vectorised)
+            *reinterpret_cast<uint4*>(target + begin) = *reinterpret_cast<const uint4*>(source + begin);
+        else
+            for (int e = 0; e < valid; ++e) target[begin + e] = source[begin + e];
+        float values[pamm_vector<E>::width];
+        pamm_load_chunk<E>(source + begin, valid, vectorised, values);
+        for (int e = 0; e < width; ++e) sum += values[e] * values[e];
+    }
+    float total = pamm_block_sum(sum, reduce_scratch);
+    if (threadIdx.x == 0)
+    {
+        squared_norms[j] = total;
+        row_to_generator[row] = j;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_f32(const float* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                float* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_f32>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_f16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_f16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_bf16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                 unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_bf16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_bf16)

@@ -1,0 +1,68 @@
+using PammCuda.Devices;
+using PammCuda.Interop;
+
+namespace PammCuda.Cuda;
+
+/// <summary>
+/// A cuBLAS handle bound to one stream, in pointer mode device (α and β of <see cref="GemmDescriptor"/> live in
+/// device memory) and the default math mode (no TF32 unless a GEMM asks for it).
+/// </summary>
+internal sealed unsafe class CudaBlasHandle : IDisposable
+{
+    private readonly Owner _owner;
+
+    public CudaBlasHandle(CudaContext context, CuStreamHandle stream)
+    {
+        context.Bind();
+        CublasHandle handle;
+        Cublas.cublasCreate_v2(&handle).ThrowIfFailed();
+        _owner = new Owner(context, handle);
+        Cublas.cublasSetStream_v2(handle, stream).ThrowIfFailed();
+        Cublas.cublasSetPointerMode_v2(handle, CublasPointerMode.Device).ThrowIfFailed();
+        Cublas.cublasSetMathMode(handle, CublasMath.Default).ThrowIfFailed();
+        int version;
+        Cublas.cublasGetVersion_v2(handle, &version).ThrowIfFailed();
+        Version = version;
+    }
+
+    /// <summary>cuBLAS's version number, e.g. 130100 for 13.1.0.</summary>
+    public int Version { get; }
+
+    /// <summary>Runs a validated GEMM: SGEMM for float32 without TF32, GemmEx with float32 compute otherwise.</summary>
+    public void Gemm(in GemmDescriptor gemm)
+    {
+        ObjectDisposedException.ThrowIf(_owner.IsFreed, this);
+        _owner.Context.Bind();
+        var handle = _owner.Blas;
+        var opA = gemm.OperationA == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;
+        var opB = gemm.OperationB == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;
+        bool allFloat32 = gemm.TypeA == DType.Float32 && gemm.TypeB == DType.Float32 && gemm.TypeC == DType.Float32;
+        if (allFloat32 && !gemm.AllowTf32)
+        {
+            Cublas.cublasSgemm_v2(handle, opA, opB, gemm.M, gemm.N, gemm.K, gemm.Alpha, gemm.A, gemm.LeadingDimensionA,
+                gemm.B, gemm.LeadingDimensionB, gemm.Beta, gemm.C, gemm.LeadingDimensionC).ThrowIfFailed();
+            return;
+        }
+        var compute = allFloat32 ? CublasComputeType.Compute32FFastTf32 : CublasComputeType.Compute32F;
+        Cublas.cublasGemmEx(handle, opA, opB, gemm.M, gemm.N, gemm.K, gemm.Alpha,
+            gemm.A, DataType(gemm.TypeA), gemm.LeadingDimensionA, gemm.B, DataType(gemm.TypeB), gemm.LeadingDimensionB,
+            gemm.Beta, gemm.C, DataType(gemm.TypeC), gemm.LeadingDimensionC, compute, CublasGemmAlgorithm.Default).ThrowIfFailed();
+    }
+
+    private static CudaDataType DataType(DType type) => type switch
+    {
+        DType.Float32 => CudaDataType.R32F,
+        DType.Float16 => CudaDataType.R16F,
+        DType.BFloat16 => CudaDataType.R16BF,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown dtype."),
+    };
+
+    public void Dispose() => _owner.Dispose();
+
+    private sealed class Owner(CudaContext context, CublasHandle handle) : ContextChild(context)
+    {
+        public CublasHandle Blas { get; } = handle;
+
+        protected override void FreeNative() => _ = Cublas.cublasDestroy_v2(Blas);
+    }
+}

@@ -1,0 +1,149 @@
+using PammCuda.Devices;
+using PammCuda.Interop;
+
+namespace PammCuda.Cuda;
+
+/// <summary>
+/// A CUDA stream: one this library created and destroys, or a wrapper around a framework's stream (or the legacy
+/// default stream, handle 0) that it never destroys. Every call makes the context current on the calling thread.
+/// </summary>
+public sealed unsafe class CudaStream : IDeviceStream
+{
+    private readonly CudaComputeDevice _device;
+    private readonly CuStreamHandle _handle;
+    private readonly Owner? _owner;
+    private readonly Lock _blasGate = new();
+    private CudaBlasHandle? _blas;
+    private bool _disposed;
+
+    private CudaStream(CudaComputeDevice device, CuStreamHandle handle, Owner? owner)
+    {
+        _device = device;
+        _handle = handle;
+        _owner = owner;
+    }
+
+    internal static CudaStream Create(CudaComputeDevice device)
+    {
+        device.Context.Bind();
+        CuStreamHandle handle;
+        // Flags 0: the stream orders itself after the legacy default stream, which DefaultStream uses.
+        CuDriver.cuStreamCreate(&handle, 0).ThrowIfFailed();
+        return new CudaStream(device, handle, new Owner(device.Context, handle));
+    }
+
+    internal static CudaStream Wrap(CudaComputeDevice device, nint nativeStream) => new(device, new CuStreamHandle(nativeStream), null);
+
+    /// <inheritdoc/>
+    public IComputeDevice Device => _device;
+
+    /// <inheritdoc/>
+    public nint NativeHandle => _handle.Value;
+
+    /// <summary>False for a wrapper around a stream someone else owns.</summary>
+    public bool IsOwning => _owner is not null;
+
+    /// <inheritdoc/>
+    public void CopyAsync(ulong destination, ulong source, long bytes)
+    {
+        if (!CheckTransfer(destination != 0, source != 0, bytes)) return;
+        CuDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void UploadAsync(ulong destination, void* source, long bytes)
+    {
+        if (!CheckTransfer(destination != 0, source != null, bytes)) return;
+        CuDriver.cuMemcpyHtoDAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void DownloadAsync(void* destination, ulong source, long bytes)
+    {
+        if (!CheckTransfer(destination != null, source != 0, bytes)) return;
+        CuDriver.cuMemcpyDtoHAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void Fill32Async(ulong destination, uint value, long count)
+    {
+        if (!CheckTransfer(destination != 0, true, count, nameof(count))) return;
+        CuDriver.cuMemsetD32Async(destination, value, (nuint)count, Enter()).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void Fill8Async(ulong destination, byte value, long bytes)
+    {
+        if (!CheckTransfer(destination != 0, true, bytes)) return;
+        CuDriver.cuMemsetD8Async(destination, value, (nuint)bytes, Enter()).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments)
+    {
+        var function = _device.PrepareLaunch(kernel, grid, block, dynamicSharedBytes);
+        CuDriver.cuLaunchKernel(function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
+            (uint)dynamicSharedBytes, Enter(), arguments, null).ThrowIfFailed();
+    }
+
+    /// <inheritdoc/>
+    public void Gemm(in GemmDescriptor gemm)
+    {
+        GemmValidation.Validate(gemm, nameof(gemm));
+        if (gemm.M == 0 || gemm.N == 0) return;
+        Blas().Gemm(gemm);
+    }
+
+    /// <inheritdoc/>
+    public void Synchronize() => CuDriver.cuStreamSynchronize(Enter()).ThrowIfFailed();
+
+    /// <inheritdoc/>
+    public IDeviceEvent RecordEvent()
+    {
+        var handle = Enter();
+        var recorded = new CudaEvent(_device.Context);
+        recorded.Record(handle);
+        return recorded;
+    }
+
+    /// <summary>Destroys an owned stream (after its cuBLAS handle); a wrapper only becomes unusable.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _blas?.Dispose();
+        _owner?.Dispose();
+    }
+
+    private CuStreamHandle Enter()
+    {
+        ObjectDisposedException.ThrowIf(_disposed || (_owner?.IsFreed ?? false), this);
+        _device.Context.Bind();
+        return _handle;
+    }
+
+    private CudaBlasHandle Blas()
+    {
+        var handle = Enter();
+        lock (_blasGate)
+            return _blas ??= new CudaBlasHandle(_device.Context, handle);
+    }
+
+    /// <summary>Validates a transfer's arguments; false when there is nothing to do.</summary>
+    private static bool CheckTransfer(bool destinationSet, bool sourceSet, long count, string countName = "bytes")
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count, countName);
+        if (count == 0) return false;
+        if (!destinationSet) throw new ArgumentException("The destination address is null.", "destination");
+        if (!sourceSet) throw new ArgumentException("The source address is null.", "source");
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"CUDA stream 0x{_handle.Value:x}{(IsOwning ? "" : " (wrapped)")} on {_device.Name}";
+
+    private sealed class Owner(CudaContext context, CuStreamHandle handle) : ContextChild(context)
+    {
+        protected override void FreeNative() => _ = CuDriver.cuStreamDestroy_v2(handle);
+    }
+}

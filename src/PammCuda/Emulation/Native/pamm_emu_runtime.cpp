@@ -1,0 +1,509 @@
+// pamm_emu_runtime.cpp: runs a kernel grid for the emulated device with CUDA's block and warp semantics.
+//
+// Blocks are shared out to a few OS threads. Within a block every CUDA thread is a fiber (ucontext)
+// with its own stack; the block's OS thread runs the fibers round-robin, each until it reaches a
+// barrier or a warp collective or returns. When no fiber can run, the scheduler completes the warp
+// collectives whose lanes have all arrived, then releases __syncthreads once every live thread waits at
+// it; when neither can happen the block is deadlocked, and that is reported as an error instead of a hang.
+#include "pamm_emu.h"
+
+// The runtime is ordinary C++: libstdc++ spells __attribute__((__noinline__)), which the CUDA macro breaks.
+#undef __noinline__
+
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+__thread pamm_emu_thread_state* pamm_emu_current = nullptr;
+
+namespace {
+
+constexpr int kMaxThreadsPerBlock = 1024;
+constexpr int kWarpSize = 32;
+// Kernels keep their locals in registers on a GPU; 128 KiB of fiber stack leaves room for -O2 frames,
+// and only the pages a fiber touches are ever committed.
+constexpr std::size_t kStackBytes = 128 * 1024;
+constexpr std::size_t kSharedAlignment = 256;
+
+#if defined(__x86_64__)
+// A fiber switch saves only the callee-saved registers and the FP control words: glibc's swapcontext also
+// saves the signal mask with a system call, which dominates when every thread of a block switches at each barrier.
+struct FiberContext {
+    void* stack_pointer;
+};
+
+extern "C" void pamm_emu_switch_stack(void** save, void* load);
+asm(R"(
+    .text
+    .globl pamm_emu_switch_stack
+    .hidden pamm_emu_switch_stack
+    .type pamm_emu_switch_stack, @function
+pamm_emu_switch_stack:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size pamm_emu_switch_stack, .-pamm_emu_switch_stack
+)");
+
+// Lays out the stack as pamm_emu_switch_stack leaves it, so that the first switch "returns" into entry
+// with the stack aligned as after a call; the zero return address ends debugger backtraces there.
+bool make_fiber_context(FiberContext& context, void* stack, std::size_t bytes, void (*entry)())
+{
+    auto top = reinterpret_cast<std::uintptr_t>(stack) + bytes;
+    auto* slot = reinterpret_cast<std::uint64_t*>(top & ~static_cast<std::uintptr_t>(15));
+    *--slot = 0;
+    *--slot = reinterpret_cast<std::uint64_t>(entry);
+    for (int callee_saved = 0; callee_saved < 6; callee_saved++) *--slot = 0;
+    *--slot = 0x037full << 32 | 0x1f80u; // default MXCSR and x87 control word
+    context.stack_pointer = slot;
+    return true;
+}
+
+void switch_context(FiberContext& from, FiberContext& to)
+{
+    pamm_emu_switch_stack(&from.stack_pointer, to.stack_pointer);
+}
+#else
+struct FiberContext {
+    ucontext_t context;
+};
+
+bool make_fiber_context(FiberContext& context, void* stack, std::size_t bytes, void (*entry)())
+{
+    if (getcontext(&context.context) != 0) return false;
+    context.context.uc_stack.ss_sp = stack;
+    context.context.uc_stack.ss_size = bytes;
+    context.context.uc_link = nullptr;
+    makecontext(&context.context, entry, 0);
+    return true;
+}
+
+void switch_context(FiberContext& from, FiberContext& to)
+{
+    swapcontext(&from.context, &to.context);
+}
+#endif
+
+enum class FiberStatus { Runnable, AtBlockBarrier, AtWarpCollective, Exited };
+
+struct Fiber {
+    pamm_emu_thread_state state;
+    FiberContext context;
+    void* stack;
+    FiberStatus status;
+    const char* site;
+    pamm_emu_warp_op op;
+    unsigned int mask;
+    unsigned long long value;
+    int lane_argument;
+    int width;
+    unsigned long long result;
+};
+
+struct Grid {
+    const pamm_emu_launch_config* config;
+    const char* kernel;
+    void (*body)(void**);
+    void** args;
+    unsigned long long block_count;
+    std::atomic<unsigned long long> next_block{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::string error;
+};
+
+// The resources of one OS thread that runs blocks: fiber slots (stacks made on first use and kept for
+// later launches) and the block's dynamic shared memory.
+struct Worker {
+    std::unique_ptr<Fiber[]> fibers{new Fiber[kMaxThreadsPerBlock]()};
+    std::size_t page_bytes = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    void* dynamic_shared = nullptr;
+    std::size_t dynamic_shared_capacity = 0;
+    FiberContext scheduler;
+    Fiber* running = nullptr;
+    const Grid* grid = nullptr;
+    char error[1024];
+    bool failed = false;
+};
+
+__thread Worker* current_worker = nullptr;
+std::mutex launch_mutex;
+std::vector<std::unique_ptr<Worker>> worker_pool;
+thread_local std::string last_error;
+
+const char* base_name(const char* path)
+{
+    const char* slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+const char* op_name(pamm_emu_warp_op op)
+{
+    switch (op) {
+    case PAMM_EMU_SHFL_IDX: return "__shfl_sync";
+    case PAMM_EMU_SHFL_UP: return "__shfl_up_sync";
+    case PAMM_EMU_SHFL_DOWN: return "__shfl_down_sync";
+    case PAMM_EMU_SHFL_XOR: return "__shfl_xor_sync";
+    case PAMM_EMU_BALLOT: return "__ballot_sync";
+    case PAMM_EMU_ANY: return "__any_sync";
+    case PAMM_EMU_ALL: return "__all_sync";
+    case PAMM_EMU_SYNCWARP: return "__syncwarp";
+    }
+    return "?";
+}
+
+__attribute__((format(printf, 2, 3))) void fail_block(Worker& worker, const char* format, ...)
+{
+    if (worker.failed) return;
+    const uint3& b = worker.fibers[0].state.block_idx;
+    int used = snprintf(worker.error, sizeof worker.error, "block (%u,%u,%u): ", b.x, b.y, b.z);
+    va_list list;
+    va_start(list, format);
+    vsnprintf(worker.error + used, sizeof worker.error - static_cast<std::size_t>(used), format, list);
+    va_end(list);
+    worker.failed = true;
+}
+
+void yield_to_scheduler()
+{
+    Worker& worker = *current_worker;
+    switch_context(worker.running->context, worker.scheduler);
+}
+
+void fiber_entry()
+{
+    Worker& worker = *current_worker;
+    worker.grid->body(worker.grid->args);
+    worker.running->status = FiberStatus::Exited;
+    yield_to_scheduler();
+}
+
+void* allocate_stack(const Worker& worker)
+{
+    std::size_t bytes = kStackBytes + worker.page_bytes;
+    void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) return nullptr;
+    // A page without access below the stack turns a stack overflow into a crash instead of silent corruption.
+    mprotect(memory, worker.page_bytes, PROT_NONE);
+    return memory;
+}
+
+bool start_fiber(Worker& worker, Fiber& fiber)
+{
+    if (!fiber.stack && !(fiber.stack = allocate_stack(worker))) return false;
+    if (!make_fiber_context(fiber.context, static_cast<char*>(fiber.stack) + worker.page_bytes, kStackBytes, fiber_entry)) return false;
+    fiber.status = FiberStatus::Runnable;
+    return true;
+}
+
+void switch_to(Worker& worker, Fiber& fiber)
+{
+    worker.running = &fiber;
+    pamm_emu_current = &fiber.state;
+    switch_context(worker.scheduler, fiber.context);
+    worker.running = nullptr;
+    pamm_emu_current = nullptr;
+}
+
+int source_lane(const Fiber& fiber, int lane)
+{
+    int width = fiber.width;
+    int first = lane & ~(width - 1);
+    int last = first + width - 1;
+    int source = lane;
+    switch (fiber.op) {
+    case PAMM_EMU_SHFL_IDX: source = first + (fiber.lane_argument & (width - 1)); break;
+    case PAMM_EMU_SHFL_UP: source = lane - fiber.lane_argument; break;
+    case PAMM_EMU_SHFL_DOWN: source = lane + fiber.lane_argument; break;
+    case PAMM_EMU_SHFL_XOR: source = lane ^ fiber.lane_argument; break;
+    default: break;
+    }
+    // Out of the lane's segment, CUDA returns the lane's own value (shfl.sync's clamp).
+    if (fiber.op == PAMM_EMU_SHFL_UP && source < first) return lane;
+    if (source > last || source < 0) return lane;
+    return source;
+}
+
+void complete_collective(Fiber* warp, unsigned int participants)
+{
+    unsigned int votes = 0;
+    for (int lane = 0; lane < kWarpSize; lane++)
+        if ((participants >> lane & 1u) && warp[lane].value != 0) votes |= 1u << lane;
+    for (int lane = 0; lane < kWarpSize; lane++) {
+        if (!(participants >> lane & 1u)) continue;
+        Fiber& fiber = warp[lane];
+        switch (fiber.op) {
+        case PAMM_EMU_BALLOT: fiber.result = votes; break;
+        case PAMM_EMU_ANY: fiber.result = votes != 0; break;
+        case PAMM_EMU_ALL: fiber.result = votes == participants; break;
+        case PAMM_EMU_SYNCWARP: fiber.result = 0; break;
+        default: {
+            int source = source_lane(fiber, lane);
+            // Reading a lane that does not take part is undefined in CUDA: poison it so that a use shows as NaN / -1.
+            fiber.result = (participants >> source & 1u) ? warp[source].value : ~0ull;
+        }
+        }
+        fiber.status = FiberStatus::Runnable;
+    }
+}
+
+// Completes every warp collective whose named lanes have all arrived with the same mask and operation.
+bool resolve_warp_collectives(Worker& worker, int threads)
+{
+    bool progressed = false;
+    for (int base = 0; base < threads; base += kWarpSize) {
+        int lanes = threads - base < kWarpSize ? threads - base : kWarpSize;
+        unsigned int existing = lanes == kWarpSize ? ~0u : (1u << lanes) - 1u;
+        Fiber* warp = &worker.fibers[base];
+        for (int lane = 0; lane < lanes; lane++) {
+            Fiber& fiber = warp[lane];
+            if (fiber.status != FiberStatus::AtWarpCollective) continue;
+            if (!(fiber.mask >> lane & 1u)) {
+                fail_block(worker, "thread %d calls %s at %s with mask 0x%08x, which does not include its own lane %d",
+                           base + lane, op_name(fiber.op), base_name(fiber.site), fiber.mask, lane);
+                return false;
+            }
+            if (fiber.width < 1 || fiber.width > kWarpSize || (fiber.width & (fiber.width - 1)) != 0) {
+                fail_block(worker, "thread %d calls %s at %s with width %d (a power of two from 1 to 32 is required)",
+                           base + lane, op_name(fiber.op), base_name(fiber.site), fiber.width);
+                return false;
+            }
+            unsigned int participants = fiber.mask & existing;
+            bool complete = true;
+            for (int other = 0; other < lanes && complete; other++)
+                if (participants >> other & 1u)
+                    complete = warp[other].status == FiberStatus::AtWarpCollective && warp[other].mask == fiber.mask
+                        && warp[other].op == fiber.op;
+            if (!complete) continue;
+            complete_collective(warp, participants);
+            progressed = true;
+        }
+    }
+    return progressed;
+}
+
+const char* describe_wait(const Fiber& fiber, char* buffer, std::size_t size)
+{
+    switch (fiber.status) {
+    case FiberStatus::Exited: snprintf(buffer, size, "has exited"); break;
+    case FiberStatus::AtBlockBarrier: snprintf(buffer, size, "waits at __syncthreads at %s", base_name(fiber.site)); break;
+    case FiberStatus::AtWarpCollective:
+        snprintf(buffer, size, "waits in %s at %s with mask 0x%08x", op_name(fiber.op), base_name(fiber.site), fiber.mask);
+        break;
+    case FiberStatus::Runnable: snprintf(buffer, size, "is runnable"); break;
+    }
+    return buffer;
+}
+
+// Nothing can run and no barrier can complete: name one waiting thread and the thread it waits for.
+void report_deadlock(Worker& worker, int threads)
+{
+    char first[256];
+    char second[256];
+    for (int thread = 0; thread < threads; thread++) {
+        const Fiber& fiber = worker.fibers[thread];
+        if (fiber.status != FiberStatus::AtWarpCollective) continue;
+        int base = thread - thread % kWarpSize;
+        for (int lane = 0; lane < kWarpSize && base + lane < threads; lane++) {
+            const Fiber& other = worker.fibers[base + lane];
+            if (!(fiber.mask >> lane & 1u)) continue;
+            bool matches = other.status == FiberStatus::AtWarpCollective && other.mask == fiber.mask && other.op == fiber.op;
+            if (matches) continue;
+            fail_block(worker, "deadlock: thread %d %s, but thread %d named in the mask %s", thread,
+                       describe_wait(fiber, first, sizeof first), base + lane, describe_wait(other, second, sizeof second));
+            return;
+        }
+    }
+    fail_block(worker, "deadlock: no thread can make progress");
+}
+
+// Releases __syncthreads when every live thread waits at it (exited threads no longer count, as on a GPU).
+bool release_block_barrier(Worker& worker, int threads)
+{
+    const Fiber* first = nullptr;
+    for (int thread = 0; thread < threads; thread++) {
+        const Fiber& fiber = worker.fibers[thread];
+        if (fiber.status == FiberStatus::Exited) continue;
+        if (fiber.status != FiberStatus::AtBlockBarrier) return false;
+        if (!first) { first = &fiber; continue; }
+        if (strcmp(fiber.site, first->site) != 0) {
+            fail_block(worker, "divergent __syncthreads: thread %d waits at %s while thread %d waits at %s",
+                       static_cast<int>(first - &worker.fibers[0]), base_name(first->site), thread, base_name(fiber.site));
+            return false;
+        }
+    }
+    if (!first) return false;
+    for (int thread = 0; thread < threads; thread++)
+        if (worker.fibers[thread].status == FiberStatus::AtBlockBarrier) worker.fibers[thread].status = FiberStatus::Runnable;
+    return true;
+}
+
+bool run_block(Worker& worker, const Grid& grid, unsigned long long linear)
+{
+    const pamm_emu_launch_config& config = *grid.config;
+    dim3 grid_dim{config.grid[0], config.grid[1], config.grid[2]};
+    dim3 block_dim{config.block[0], config.block[1], config.block[2]};
+    uint3 block_idx{static_cast<unsigned int>(linear % grid_dim.x),
+                    static_cast<unsigned int>(linear / grid_dim.x % grid_dim.y),
+                    static_cast<unsigned int>(linear / grid_dim.x / grid_dim.y)};
+    int threads = static_cast<int>(block_dim.x * block_dim.y * block_dim.z);
+    // Shared memory is uninitialised on a GPU; the NaN / -1 pattern makes reads of unwritten words show.
+    if (config.dynamic_shared_bytes > 0) memset(worker.dynamic_shared, 0xff, static_cast<std::size_t>(config.dynamic_shared_bytes));
+    worker.failed = false;
+    for (int thread = 0; thread < threads; thread++) {
+        Fiber& fiber = worker.fibers[thread];
+        unsigned int t = static_cast<unsigned int>(thread);
+        fiber.state = pamm_emu_thread_state{{t % block_dim.x, t / block_dim.x % block_dim.y, t / block_dim.x / block_dim.y},
+                                            block_idx, block_dim, grid_dim, worker.dynamic_shared};
+        if (!start_fiber(worker, fiber)) {
+            fail_block(worker, "could not make a %zu-byte fiber stack for thread %d", kStackBytes, thread);
+            return false;
+        }
+    }
+    for (;;) {
+        bool alive = false;
+        for (int thread = 0; thread < threads; thread++) {
+            Fiber& fiber = worker.fibers[thread];
+            if (fiber.status == FiberStatus::Runnable) switch_to(worker, fiber);
+            if (worker.failed) return false;
+            alive |= fiber.status != FiberStatus::Exited;
+        }
+        if (!alive) return true;
+        if (resolve_warp_collectives(worker, threads)) continue;
+        if (worker.failed) return false;
+        if (release_block_barrier(worker, threads)) continue;
+        if (!worker.failed) report_deadlock(worker, threads);
+        return false;
+    }
+}
+
+void run_blocks(Worker& worker, Grid& grid)
+{
+    current_worker = &worker;
+    worker.grid = &grid;
+    while (!grid.failed.load(std::memory_order_relaxed)) {
+        unsigned long long block = grid.next_block.fetch_add(1, std::memory_order_relaxed);
+        if (block >= grid.block_count) break;
+        if (run_block(worker, grid, block)) continue;
+        std::lock_guard<std::mutex> lock(grid.error_mutex);
+        if (!grid.failed.exchange(true)) grid.error = worker.error;
+    }
+    current_worker = nullptr;
+}
+
+bool prepare_worker(Worker& worker, std::size_t dynamic_shared_bytes)
+{
+    if (worker.dynamic_shared_capacity >= dynamic_shared_bytes) return true;
+    std::size_t bytes = (dynamic_shared_bytes + kSharedAlignment - 1) / kSharedAlignment * kSharedAlignment;
+    void* memory = aligned_alloc(kSharedAlignment, bytes);
+    if (!memory) return false;
+    free(worker.dynamic_shared);
+    worker.dynamic_shared = memory;
+    worker.dynamic_shared_capacity = bytes;
+    return true;
+}
+
+int fail_launch(const char* kernel, const std::string& message)
+{
+    last_error = std::string(kernel) + ": " + message;
+    return 1;
+}
+
+} // namespace
+
+void pamm_emu_syncthreads(const char* site)
+{
+    Fiber& fiber = *current_worker->running;
+    fiber.status = FiberStatus::AtBlockBarrier;
+    fiber.site = site;
+    yield_to_scheduler();
+}
+
+unsigned long long pamm_emu_warp_collective(const char* site, pamm_emu_warp_op op, unsigned int mask, unsigned long long value,
+                                            int lane_argument, int width)
+{
+    Fiber& fiber = *current_worker->running;
+    fiber.status = FiberStatus::AtWarpCollective;
+    fiber.site = site;
+    fiber.op = op;
+    fiber.mask = mask;
+    fiber.value = value;
+    fiber.lane_argument = lane_argument;
+    fiber.width = width;
+    yield_to_scheduler();
+    return fiber.result;
+}
+
+void pamm_emu_trap(const char* site)
+{
+    Worker& worker = *current_worker;
+    const uint3& t = worker.running->state.thread_idx;
+    fail_block(worker, "thread (%u,%u,%u) executed __trap() at %s", t.x, t.y, t.z, base_name(site));
+    worker.running->status = FiberStatus::Exited;
+    yield_to_scheduler();
+    __builtin_unreachable();
+}
+
+extern "C" __attribute__((visibility("default"))) const char* pamm_emu_last_error()
+{
+    return last_error.c_str();
+}
+
+extern "C" int pamm_emu_run_grid(const pamm_emu_launch_config* config, const char* kernel, void (*body)(void**), void** args)
+{
+    // One grid at a time: the worker pool and its fiber stacks are shared by every launch of this library.
+    std::lock_guard<std::mutex> lock(launch_mutex);
+    Grid grid;
+    grid.config = config;
+    grid.kernel = kernel;
+    grid.body = body;
+    grid.args = args;
+    grid.block_count = static_cast<unsigned long long>(config->grid[0]) * config->grid[1] * config->grid[2];
+    unsigned long long wanted = config->worker_threads < 1 ? 1ull : static_cast<unsigned long long>(config->worker_threads);
+    std::size_t workers = static_cast<std::size_t>(wanted < grid.block_count ? wanted : grid.block_count);
+    std::vector<std::thread> threads;
+    try {
+        while (worker_pool.size() < workers) worker_pool.push_back(std::make_unique<Worker>());
+        for (std::size_t i = 0; i < workers; i++)
+            if (!prepare_worker(*worker_pool[i], static_cast<std::size_t>(config->dynamic_shared_bytes)))
+                return fail_launch(kernel, "out of memory for dynamic shared memory");
+        threads.reserve(workers);
+        for (std::size_t i = 0; i < workers; i++) threads.emplace_back(run_blocks, std::ref(*worker_pool[i]), std::ref(grid));
+    } catch (const std::exception& exception) {
+        grid.failed = true;
+        grid.error = std::string("the emulator could not start its worker threads: ") + exception.what();
+    }
+    for (std::thread& thread : threads) thread.join();
+    if (grid.failed.load()) return fail_launch(kernel, grid.error);
+    last_error.clear();
+    return 0;
+}

@@ -1,0 +1,111 @@
+using PammCuda.Devices;
+
+namespace PammCuda.Engine;
+
+/// <summary>
+/// One launcher per kernel of <c>kernels/</c>: packs the arguments exactly as the kernel declares its
+/// parameters (device addresses as <see cref="ulong"/>) and picks grid and block sizes, which must
+/// agree with the <c>__launch_bounds__</c> and the work split written beside each kernel.
+/// </summary>
+internal static unsafe class PammKernels
+{
+    private const uint SampleThreads = 1024, GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256;
+    private const uint RadixTileThreads = 128, RadixScanThreads = 1024, ReduceThreads = 128, ElementwiseThreads = 256;
+    private const uint RowsPerWarpBlock = 256 / 32;
+    private const long MaxElementwiseBlocks = 65_536;
+
+    public static void SampleGenerators(IDeviceStream stream, int rows, int k, ulong seed, ulong generators)
+    {
+        void** args = stackalloc void*[] { &rows, &k, &seed, &generators };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_generators"), 1u, SampleThreads, 0, args);
+    }
+
+    public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
+        ulong generators, ulong squaredNorms, ulong rowToGenerator)
+    {
+        var name = dtype switch { DType.Float32 => "pamm_gather_f32", DType.Float16 => "pamm_gather_f16", _ => "pamm_gather_bf16" };
+        void** args = stackalloc void*[] { &x, &columns, &generatorRows, &k, &generators, &squaredNorms, &rowToGenerator };
+        stream.Launch(stream.Device.GetKernel(name), (uint)k, GatherThreads, 0, args);
+    }
+
+    public static void RowSquaredNorms(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong squaredNorms)
+    {
+        var name = dtype switch { DType.Float32 => "pamm_row_norms_f32", DType.Float16 => "pamm_row_norms_f16", _ => "pamm_row_norms_bf16" };
+        void** args = stackalloc void*[] { &x, &rows, &columns, &squaredNorms };
+        stream.Launch(stream.Device.GetKernel(name), BlocksFor(rows, RowsPerWarpBlock), RowNormsThreads, 0, args);
+    }
+
+    public static void Assign(IDeviceStream stream, bool compactAssignment, ulong similarities, long firstRow, int chunkRows, int k,
+        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped)
+    {
+        var name = compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32";
+        ulong keepThresholdBits = BitConverter.DoubleToUInt64Bits(keepThreshold);
+        void** args = stackalloc void*[]
+        {
+            &similarities, &firstRow, &chunkRows, &k, &squaredNorms, &rowSquaredNorms, &keepThresholdBits,
+            &rowToGenerator, &assignment, &alpha, &dropped,
+        };
+        stream.Launch(stream.Device.GetKernel(name), BlocksFor(chunkRows, RowsPerWarpBlock), AssignThreads, 0, args);
+    }
+
+    public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift, ulong histogram)
+    {
+        var name = compactKeys ? "pamm_radix_histogram_u16" : "pamm_radix_histogram_i32";
+        void** args = stackalloc void*[] { &keys, &count, &tileSize, &tiles, &shift, &histogram };
+        stream.Launch(stream.Device.GetKernel(name), BlocksFor(tiles, RadixTileThreads), RadixTileThreads, 0, args);
+    }
+
+    public static void RadixScan(IDeviceStream stream, ulong counts, long count)
+    {
+        void** args = stackalloc void*[] { &counts, &count };
+        stream.Launch(stream.Device.GetKernel("pamm_radix_scan"), 1u, RadixScanThreads, 0, args);
+    }
+
+    public static void RadixScatter(IDeviceStream stream, bool compactKeys, ulong keys, ulong rowsIn, int count, int tileSize, int tiles,
+        int shift, ulong offsets, ulong keysOut, ulong rowsOut)
+    {
+        var name = compactKeys ? "pamm_radix_scatter_u16" : "pamm_radix_scatter_i32";
+        void** args = stackalloc void*[] { &keys, &rowsIn, &count, &tileSize, &tiles, &shift, &offsets, &keysOut, &rowsOut };
+        stream.Launch(stream.Device.GetKernel(name), BlocksFor(tiles, RadixTileThreads), RadixTileThreads, 0, args);
+    }
+
+    public static void SegmentedReduce(IDeviceStream stream, DType gradientType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
+        ulong gradient, int columns, int k, ulong reduced)
+    {
+        var name = gradientType switch
+        {
+            DType.Float32 => "pamm_segmented_reduce_f32",
+            DType.Float16 => "pamm_segmented_reduce_f16",
+            _ => "pamm_segmented_reduce_bf16",
+        };
+        // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
+        uint columnsPerBlock = ReduceThreads * (uint)(16 / gradientType.SizeOf());
+        void** args = stackalloc void*[] { &sortedKeys, &sortedRows, &rows, &alpha, &gradient, &columns, &k, &reduced };
+        stream.Launch(stream.Device.GetKernel(name), new Dim3((uint)k, BlocksFor(columns, columnsPerBlock)), ReduceThreads, 0, args);
+    }
+
+    public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars)
+    {
+        void** args = stackalloc void*[] { &dropped, &rows, &a, &c, &scalars };
+        stream.Launch(stream.Device.GetKernel("pamm_product_scalars"), 1u, 32u, 0, args);
+    }
+
+    public static void ConvertToSingle(IDeviceStream stream, DType sourceType, ulong source, long count, ulong target)
+    {
+        var name = sourceType == DType.Float16 ? "pamm_convert_to_f32_f16" : "pamm_convert_to_f32_bf16";
+        void** args = stackalloc void*[] { &source, &count, &target };
+        stream.Launch(stream.Device.GetKernel(name), ElementwiseBlocks(count), ElementwiseThreads, 0, args);
+    }
+
+    public static void StoreOutput(IDeviceStream stream, DType outputType, ulong product, long count, float c, ulong output)
+    {
+        var name = outputType == DType.Float16 ? "pamm_store_output_f16" : "pamm_store_output_bf16";
+        void** args = stackalloc void*[] { &product, &count, &c, &output };
+        stream.Launch(stream.Device.GetKernel(name), ElementwiseBlocks(count), ElementwiseThreads, 0, args);
+    }
+
+    private static uint BlocksFor(long items, uint perBlock) => (uint)((items + perBlock - 1) / perBlock);
+
+    // Grid-stride kernels: enough blocks to fill any GPU, few enough that the grid stays small.
+    private static uint ElementwiseBlocks(long count) => (uint)Math.Clamp((count + ElementwiseThreads - 1) / ElementwiseThreads, 1, MaxElementwiseBlocks);
+}
