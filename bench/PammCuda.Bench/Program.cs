@@ -1,4 +1,5 @@
 using PammCuda.Bench.Cpu;
+using PammCuda.Bench.Gpu;
 using PammCuda.Bench.Harness;
 using PammCuda.Bench.Memory;
 
@@ -19,5 +20,15 @@ return commandLine.Suite switch
 {
     Suite.MemoryTable => MemoryTableRun.Run(results),
     Suite.Cpu => CpuSuite.Run(commandLine, results),
-    _ => throw new NotSupportedException(),
+    Suite.Gpu => GpuSuite.Run(commandLine, results),
+    Suite.All => RunAll(commandLine, results),
+    _ => throw new InvalidOperationException($"Unknown suite {commandLine.Suite}."),
 };
+
+static int RunAll(BenchCommandLine commandLine, string results)
+{
+    int cpu = CpuSuite.Run(commandLine, results);
+    int gpu = GpuSuite.Run(commandLine, results);
+    int memory = MemoryTableRun.Run(results);
+    return Math.Max(cpu, Math.Max(gpu, memory));
+}

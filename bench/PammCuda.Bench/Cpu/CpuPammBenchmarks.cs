@@ -6,7 +6,7 @@ namespace PammCuda.Bench.Cpu;
 /// <summary>PAMM on the CPU backend: compression, one approximate product, and one layer's compress + Q/K/V products.</summary>
 public class CpuPammBenchmarks
 {
-    private IPammWorkload? _workload;
+    private ICpuPammWorkload? _workload;
 
     /// <summary>n = m.</summary>
     [ParamsSource(nameof(Widths))]
@@ -64,5 +64,5 @@ public class CpuPammBenchmarks
     [Measures(Operation.CompressAndQkv)]
     public void CompressAndQkv() => Workload.CompressAndQkv();
 
-    private IPammWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
+    private ICpuPammWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
 }

@@ -4,7 +4,7 @@ using PammCuda.Cpu;
 namespace PammCuda.Bench.Cpu;
 
 /// <summary>PAMM on the CPU backend for one element type; products are Xᵀ G (n × m) in <typeparamref name="T"/>.</summary>
-public sealed class CpuPammWorkload<T> : IPammWorkload where T : unmanaged
+public sealed class CpuPammWorkload<T> : ICpuPammWorkload where T : unmanaged
 {
     private readonly int _rows;
     private readonly int _width;

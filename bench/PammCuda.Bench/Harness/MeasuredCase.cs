@@ -34,7 +34,7 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
 
     /// <summary>
     /// Bytes the operation must read and write at least (X and G b × n, the output n × n, the compressed form as
-    /// stored); null when it needs the compressed size and none was recorded.
+    /// stored); null when it needs the compressed size and none was recorded, and for sampling, which reads nothing.
     /// </summary>
     public long? MinimumBytes(CompressionRecord? compression)
     {
@@ -49,6 +49,7 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
             Operation.CompressAndQkv => input + stored + 3 * (input + stored + output),
             Operation.ExactGemm => 2 * input + output,
             Operation.Copy => 2 * (2 * input),
+            Operation.SampleGenerators => null,
             _ => throw new InvalidOperationException($"No byte count for {Operation}."),
         };
     }

@@ -1,10 +1,10 @@
-namespace PammCuda.Bench.Harness;
+namespace PammCuda.Bench.Cpu;
 
 /// <summary>
-/// PAMM's operations on one prepared input, for one element type: X (b × n), three gradients G (b × m, one each for
+/// PAMM's CPU operations on one prepared input, for one element type: X (b × n), three gradients G (b × m, one each for
 /// Q, K and V) and three outputs, with X compressed once in advance for the products.
 /// </summary>
-public interface IPammWorkload
+public interface ICpuPammWorkload
 {
     /// <summary>The compressed X the products use.</summary>
     ICompressedActivation Compressed { get; }
