@@ -26,7 +26,7 @@ public static class BenchConfig
         ArgumentNullException.ThrowIfNull(excluded);
         var job = (quick
                 ? Job.Default.WithWarmupCount(1).WithIterationCount(3).WithIterationTime(TimeInterval.FromMilliseconds(100))
-                : Job.Default.WithWarmupCount(3).WithIterationCount(10).WithIterationTime(TimeInterval.FromMilliseconds(200)))
+                : Job.Default.WithWarmupCount(3).WithIterationCount(10).WithIterationTime(TimeInterval.FromMilliseconds(100)))
             .WithToolchain(InProcessEmitToolchain.Instance)
             .WithId(quick ? "InProcessQuick" : "InProcess");
         var config = ManualConfig.CreateEmpty()
