@@ -3,6 +3,9 @@ namespace PammCuda.Cpu;
 /// <summary>Shape checks shared by the CPU entry points; every failure names the argument at fault.</summary>
 internal static class CpuArguments
 {
+    /// <summary>Throws <see cref="NotSupportedException"/> unless <typeparamref name="T"/> is float, Half or BFloat16.</summary>
+    public static void CheckElementType<T>() where T : unmanaged => _ = DTypes.Of<T>();
+
     /// <summary>Checks a rows × columns row-major matrix: positive sizes, a non-empty span of exactly rows·columns elements.</summary>
     public static void CheckMatrix<T>(ReadOnlySpan<T> data, int rows, int columns, string dataName, string rowsName, string columnsName)
     {

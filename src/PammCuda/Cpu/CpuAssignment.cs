@@ -27,7 +27,8 @@ internal static unsafe class CpuAssignment
         int blocks = (int)(((long)rows + RowsPerBlock - 1) / RowsPerBlock);
         int dropped = 0;
         Parallel.For(0, blocks, parallelOptions,
-            () => new Workspace(Math.Min(RowsPerBlock, rows), columns),
+            // float rows are read in place; other types are widened per block (blocks never exceed rows × columns).
+            () => new Workspace(typeof(T) == typeof(float) ? 0 : Math.Min(RowsPerBlock, rows) * columns),
             (block, _, workspace) =>
             {
                 long start = (long)block * RowsPerBlock;
@@ -47,10 +48,9 @@ internal static unsafe class CpuAssignment
     }
 
     /// <summary>Per-thread scratch: the block's rows widened to float32 and the running argmax of each row being scored.</summary>
-    private sealed class Workspace(int blockRows, int columns)
+    private sealed class Workspace(int widenedLength)
     {
-        // blockRows ≤ rows keeps the size within rows × columns, which fits in an int.
-        public readonly float[] WidenedRows = new float[blockRows * columns];
+        public readonly float[] WidenedRows = new float[widenedLength];
         public readonly int[] Candidates = new int[RowsPerBlock];
         public readonly float[] RowNormSquared = new float[RowsPerBlock];
         public readonly float[] BestScore = new float[RowsPerBlock];

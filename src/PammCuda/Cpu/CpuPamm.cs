@@ -50,7 +50,7 @@ public static unsafe class CpuPamm
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(parallelOptions);
-        DTypes.Of<T>();
+        CpuArguments.CheckElementType<T>();
         CpuArguments.CheckMatrix(x, rows, columns, nameof(x), nameof(rows), nameof(columns));
         int k = options.ResolveK(rows);
         int[] generatorRows = options.GeneratorIndices is { } explicitRows ? [.. explicitRows] : GeneratorSampler.Sample(rows, k, options.Seed);
@@ -91,8 +91,8 @@ public static unsafe class CpuPamm
     {
         ArgumentNullException.ThrowIfNull(compressed);
         ArgumentNullException.ThrowIfNull(parallelOptions);
-        DTypes.Of<TG>();
-        DTypes.Of<TOut>();
+        CpuArguments.CheckElementType<TG>();
+        CpuArguments.CheckElementType<TOut>();
         CpuArguments.CheckGradient(gradient, compressed.Rows, gradientColumns);
         CpuArguments.CheckLayout(layout);
         CpuArguments.CheckOutput(output, (long)compressed.Columns * gradientColumns);
@@ -135,9 +135,9 @@ public static unsafe class CpuPamm
         where T : unmanaged where TG : unmanaged where TOut : unmanaged
     {
         ArgumentNullException.ThrowIfNull(parallelOptions);
-        DTypes.Of<T>();
-        DTypes.Of<TG>();
-        DTypes.Of<TOut>();
+        CpuArguments.CheckElementType<T>();
+        CpuArguments.CheckElementType<TG>();
+        CpuArguments.CheckElementType<TOut>();
         CpuArguments.CheckMatrix(x, rows, columns, nameof(x), nameof(rows), nameof(columns));
         CpuArguments.CheckGradient(gradient, rows, gradientColumns);
         CpuArguments.CheckLayout(layout);

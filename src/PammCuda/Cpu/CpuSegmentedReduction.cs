@@ -27,6 +27,7 @@ internal static unsafe class CpuSegmentedReduction
                 for (int i = 0; i < rows; i++)
                 {
                     ReadOnlySpan<float> row = RowConverter.AsSingle(new ReadOnlySpan<TG>((TG*)g + (long)i * m + first, width), buffer);
+                    // k ≤ b and G holds b·m elements in one span, so every offset into B̃ fits in an int.
                     Span<float> target = reduced.AsSpan((int)((long)assignment[i] * m + first), width);
                     TensorPrimitives.MultiplyAdd(row, alpha[i], target, target);
                 }
