@@ -46,7 +46,8 @@ internal sealed unsafe partial class EmulatedKernelLibrary
     public static string KeyOf(HostCompiler compiler, IReadOnlyList<KeyValuePair<string, string>> translationUnits,
         IReadOnlyList<KeyValuePair<string, string>> headers)
     {
-        List<string> parts = ["pammcuda-emulated-1", compiler.Executable, compiler.VersionText, string.Join(' ', HostCompiler.Flags),
+        List<string> parts = ["pammcuda-emulated-2", compiler.Executable, compiler.VersionText, compiler.Objcopy,
+            string.Join(' ', HostCompiler.Flags), HostCompiler.KernelVisibilityFlag,
             NativeSource(HeaderName), NativeSource(RuntimeName)];
         foreach (var (name, text) in translationUnits.Concat(headers)) parts.AddRange([name, text]);
         return KernelImageCache.Key([.. parts]);
@@ -106,9 +107,8 @@ internal sealed unsafe partial class EmulatedKernelLibrary
             File.WriteAllText(wrapper, Wrapper(name, text));
             sources.Add(wrapper);
         }
-        sources.Add(Path.Combine(directory, RuntimeName));
         var output = Path.Combine(directory, "libpamm_emu.so");
-        compiler.CompileSharedLibrary(directory, Path.Combine(directory, HeaderName), sources, output);
+        compiler.BuildSharedLibrary(directory, Path.Combine(directory, HeaderName), sources, Path.Combine(directory, RuntimeName), output);
         return File.ReadAllBytes(output);
     }
 

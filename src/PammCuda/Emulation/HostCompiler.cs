@@ -11,14 +11,24 @@ internal sealed class HostCompiler
     /// <summary>Environment variable naming the compiler, as in make.</summary>
     public const string CompilerVariable = "CXX";
 
-    /// <summary>Everything passed besides the file names; part of the cache key.</summary>
-    public static readonly IReadOnlyList<string> Flags = ["-std=c++17", "-O2", "-g", "-fPIC", "-shared", "-pthread"];
+    /// <summary>Environment variable naming objcopy (binutils), as in make.</summary>
+    public const string ObjcopyVariable = "OBJCOPY";
 
-    private HostCompiler(string executable, string versionText)
+    /// <summary>Flags of every compile and of the link; part of the cache key.</summary>
+    public static readonly IReadOnlyList<string> Flags = ["-std=c++17", "-O2", "-g", "-fPIC", "-pthread"];
+
+    /// <summary>Kernel translation units are compiled with hidden symbols, which are then made local to their object.</summary>
+    public const string KernelVisibilityFlag = "-fvisibility=hidden";
+
+    private HostCompiler(string executable, string versionText, string objcopy)
     {
         Executable = executable;
         VersionText = versionText;
+        Objcopy = objcopy;
     }
+
+    /// <summary>The objcopy that localises a kernel object's symbols.</summary>
+    public string Objcopy { get; }
 
     /// <summary>The command that runs the compiler.</summary>
     public string Executable { get; }
@@ -40,34 +50,59 @@ internal sealed class HostCompiler
     /// <summary>Finds the compiler, or returns null and says why.</summary>
     public static HostCompiler? TryFind(out string reason)
     {
-        var executable = Environment.GetEnvironmentVariable(CompilerVariable);
-        if (string.IsNullOrWhiteSpace(executable)) executable = "g++";
+        var executable = FromEnvironment(CompilerVariable, "g++");
+        var objcopy = FromEnvironment(ObjcopyVariable, "objcopy");
+        if (TryVersion(executable, CompilerVariable, out reason) is not { } version) return null;
+        if (TryVersion(objcopy, ObjcopyVariable, out reason) is null) return null;
+        return new HostCompiler(executable, version, objcopy);
+    }
+
+    private static string FromEnvironment(string variable, string fallback) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value ? value : fallback;
+
+    private static string? TryVersion(string executable, string variable, out string reason)
+    {
         try
         {
             var (exitCode, output) = Run(executable, ["--version"], workingDirectory: null);
-            if (exitCode == 0 && output.Length > 0)
-            {
-                reason = "";
-                return new HostCompiler(executable, output);
-            }
-            reason = $"'{executable} --version' exited with code {exitCode}: {output}";
+            reason = exitCode == 0 ? "" : $"'{executable} --version' exited with code {exitCode}: {output}";
+            return exitCode == 0 ? output : null;
         }
         catch (Win32Exception exception)
         {
-            reason = $"No C++ compiler: '{executable}' could not be started ({exception.Message}). Install g++ or set ${CompilerVariable}.";
+            reason = $"'{executable}' could not be started ({exception.Message}); the emulated device needs g++ and binutils (or set ${variable}).";
+            return null;
         }
-        return null;
     }
 
-    /// <summary>Compiles <paramref name="sources"/> into the shared library <paramref name="output"/>.</summary>
-    /// <exception cref="InvalidOperationException">The compiler failed; the message carries its output.</exception>
-    public void CompileSharedLibrary(string workingDirectory, string forcedInclude, IEnumerable<string> sources, string output)
+    /// <summary>
+    /// Compiles each kernel translation unit on its own and links them with the runtime into the shared library
+    /// <paramref name="output"/>. As under NVRTC, where every .cu is compiled alone, a kernel unit's symbols are
+    /// its own: they are made local to its object, so two units may define helpers of the same name. Only what
+    /// is marked visible (the launch trampolines) is exported.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The compiler, objcopy or the linker failed; the message carries the output.</exception>
+    public void BuildSharedLibrary(string directory, string forcedInclude, IReadOnlyList<string> kernelUnits, string runtime, string output)
     {
-        List<string> arguments = [.. Flags, "-include", forcedInclude, "-I", workingDirectory, .. sources, "-o", output];
-        var (exitCode, log) = Run(Executable, arguments, workingDirectory);
+        var objects = kernelUnits.Select(unit => unit + ".o").ToList();
+        var compiles = kernelUnits
+            .Select((unit, i) => Task.Run(() => Compile(directory, forcedInclude, unit, objects[i], KernelVisibilityFlag)))
+            .Append(Task.Run(() => Compile(directory, forcedInclude, runtime, runtime + ".o")))
+            .ToArray();
+        Task.WhenAll(compiles).GetAwaiter().GetResult();
+        foreach (var kernelObject in objects) Check(Objcopy, ["--localize-hidden", kernelObject], directory);
+        Check(Executable, [.. Flags, "-shared", .. objects, runtime + ".o", "-o", output], directory);
+    }
+
+    private void Compile(string directory, string forcedInclude, string source, string output, params string[] extraFlags) =>
+        Check(Executable, [.. Flags, .. extraFlags, "-include", forcedInclude, "-I", directory, "-c", source, "-o", output], directory);
+
+    private static void Check(string executable, List<string> arguments, string directory)
+    {
+        var (exitCode, log) = Run(executable, arguments, directory);
         if (exitCode != 0)
             throw new InvalidOperationException(
-                $"Compiling the kernels for the emulated device failed ({Executable} exited with code {exitCode}):\n{log}");
+                $"Building the kernels for the emulated device failed ({executable} {string.Join(' ', arguments)} exited with code {exitCode}):\n{log}");
     }
 
     private static (int ExitCode, string Output) Run(string executable, IEnumerable<string> arguments, string? workingDirectory)

@@ -82,10 +82,14 @@ internal static class CudaLibraryResolver
         }
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
         {
-            attempts.Add($"{path} ({e.Message})");
+            attempts.Add($"{path} ({LoaderError(e)})");
             return 0;
         }
     }
+
+    /// <summary>The loader's own words (dlerror's line), without the runtime's generic advice around them.</summary>
+    private static string LoaderError(Exception e) =>
+        e.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? e.GetType().Name;
 
     private sealed record LoadResult(nint Handle, string? Path, CudaLibraryNotFoundException? Failure);
 }

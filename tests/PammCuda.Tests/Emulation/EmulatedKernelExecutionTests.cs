@@ -130,4 +130,18 @@ public sealed class EmulatedKernelExecutionTests : EmulatedDeviceFixture
     [Test]
     public void Named_launch_bound_sets_the_kernels_thread_limit() =>
         Assert.That(Device.GetKernel("emu_small_block").MaxThreadsPerBlock, Is.EqualTo(128));
+
+    [Test]
+    public void Translation_units_keep_their_own_helpers_of_the_same_name()
+    {
+        using var first = Device.Allocate<int>(32);
+        using var second = Device.Allocate<int>(32);
+        Launch("emu_first_unit", 1, 32, 0, first.Address);
+        Launch("emu_second_unit", 1, 32, 0, second.Address);
+        Assert.Multiple(() =>
+        {
+            Assert.That(first.ToArray(), Has.All.EqualTo(1));
+            Assert.That(second.ToArray(), Has.All.EqualTo(2));
+        });
+    }
 }

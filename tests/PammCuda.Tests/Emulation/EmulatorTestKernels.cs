@@ -134,7 +134,33 @@ internal static class EmulatorTestKernels
         PAMM_EXPORT_KERNEL(emu_trap)
         """;
 
-    public static IReadOnlyList<KeyValuePair<string, string>> TranslationUnits => [new("emu_features.cu", Features)];
+    // A second unit defining a helper and a shared array of the same names as the first: under NVRTC each .cu
+    // is compiled alone, so the emulator must link them without the two colliding.
+    public const string SecondUnit = """
+        #include "emu_test_common.cuh"
+
+        __device__ int unit_value() { return 2; }
+
+        extern "C" __global__ void __launch_bounds__(32) emu_second_unit(int* out)
+        {
+            out[threadIdx.x] = unit_value();
+        }
+        PAMM_EXPORT_KERNEL(emu_second_unit)
+        """;
+
+    public const string FirstUnitHelper = """
+
+        __device__ int unit_value() { return 1; }
+
+        extern "C" __global__ void __launch_bounds__(32) emu_first_unit(int* out)
+        {
+            out[threadIdx.x] = unit_value();
+        }
+        PAMM_EXPORT_KERNEL(emu_first_unit)
+        """;
+
+    public static IReadOnlyList<KeyValuePair<string, string>> TranslationUnits =>
+        [new("emu_features.cu", Features + FirstUnitHelper), new("emu_second.cu", SecondUnit)];
 
     public static IReadOnlyList<KeyValuePair<string, string>> Headers => [new("emu_test_common.cuh", CommonHeader)];
 }

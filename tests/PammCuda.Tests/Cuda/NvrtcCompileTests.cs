@@ -1,0 +1,139 @@
+using PammCuda.Cuda;
+using PammCuda.Devices;
+
+namespace PammCuda.Tests.Cuda;
+
+public class NvrtcCompileTests
+{
+    private static readonly ComputeCapability[] Targets = [new(8, 0), new(9, 0)];
+    private static ReadOnlySpan<byte> ElfMagic => [0x7f, (byte)'E', (byte)'L', (byte)'F'];
+
+    private string _cacheDirectory = "";
+
+    [SetUp]
+    public void CreateCache()
+    {
+        CudaTestEnvironment.RequireNvrtc();
+        _cacheDirectory = CudaTestEnvironment.TempDirectory();
+    }
+
+    [TearDown]
+    public void DeleteCache()
+    {
+        if (Directory.Exists(_cacheDirectory)) Directory.Delete(_cacheDirectory, recursive: true);
+    }
+
+    private KernelCompiler Compiler() => new(new KernelImageCache(_cacheDirectory));
+
+    public static IEnumerable<TestCaseData> KernelUnits()
+    {
+        var units = KernelSources.TranslationUnits;
+        if (units.Count == 0)
+        {
+            yield return new TestCaseData("(none)", 80).Ignore("kernels/ has no translation units on this branch yet.");
+            yield break;
+        }
+        foreach (var unit in units)
+            foreach (var target in Targets)
+                yield return new TestCaseData(unit.Key, target.Number).SetName($"Every_kernel_compiles_to_a_cubin({unit.Key}, sm_{target.Number})");
+    }
+
+    [TestCaseSource(nameof(KernelUnits))]
+    public void Every_kernel_compiles_to_a_cubin(string unit, int architecture)
+    {
+        var source = KernelSources.TranslationUnits.Single(u => u.Key == unit).Value;
+        var image = Compiler().Compile(source, unit, ComputeCapability.FromNumber(architecture));
+        Assert.That(image.Format, Is.EqualTo(KernelImageFormat.Cubin));
+        Assert.That(image.Architecture, Is.EqualTo($"sm_{architecture}"));
+        Assert.That(image.Bytes.Span[..4].SequenceEqual(ElfMagic), $"{unit} for sm_{architecture} is not an ELF image");
+    }
+
+    [TestCase(80)]
+    [TestCase(90)]
+    public void Own_kernel_with_in_memory_header_compiles_to_a_cubin(int architecture)
+    {
+        var image = Compiler().Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", ComputeCapability.FromNumber(architecture), CudaTestEnvironment.ScaleAddHeaders);
+        Assert.That(image.Format, Is.EqualTo(KernelImageFormat.Cubin));
+        Assert.That(image.Bytes.Span[..4].SequenceEqual(ElfMagic));
+        Assert.That(image.FromCache, Is.False);
+    }
+
+    [Test]
+    public void Ptx_target_gives_ptx_text_naming_the_virtual_architecture()
+    {
+        var image = NvrtcCompiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", CudaTestEnvironment.ScaleAddHeaders, "compute_80", KernelCompiler.Options);
+        Assert.That(image.Format, Is.EqualTo(KernelImageFormat.Ptx));
+        var text = System.Text.Encoding.ASCII.GetString(image.Bytes.Span);
+        Assert.That(text, Does.Contain(".target sm_80").And.Contain(".entry scale_add"));
+        Assert.That(image.Bytes.Span[^1], Is.Zero, "PTX must be NUL-terminated for cuModuleLoadDataEx");
+    }
+
+    [Test]
+    public void Broken_source_throws_NvrtcException_carrying_the_compiler_log()
+    {
+        const string broken = "extern \"C\" __global__ void broken(float* x)\n{\n    x[0] = undefined_name;\n}\n";
+        var exception = Assert.Throws<NvrtcException>(() => Compiler().Compile(broken, "broken.cu", new ComputeCapability(8, 0), []))!;
+        Assert.That(exception.ErrorName, Is.EqualTo("NVRTC_ERROR_COMPILATION"));
+        Assert.That(exception.Log, Does.Contain("broken.cu(3)").And.Contain("undefined_name"));
+        Assert.That(exception.Message, Does.Contain(exception.Log));
+        Assert.That(Directory.GetFiles(_cacheDirectory), Is.Empty, "a failed compile must not be cached");
+    }
+
+    [Test]
+    public void Unknown_option_throws_NvrtcException_naming_it()
+    {
+        var exception = Assert.Throws<NvrtcException>(() =>
+            NvrtcCompiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", CudaTestEnvironment.ScaleAddHeaders, "sm_80", ["--no-such-option"]))!;
+        Assert.That(exception.ErrorName, Is.EqualTo("NVRTC_ERROR_INVALID_OPTION"));
+    }
+
+    [Test]
+    public void Second_compile_is_a_cache_hit_with_the_same_bytes()
+    {
+        var compiler = Compiler();
+        var first = compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders);
+        var second = compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders);
+        Assert.That(first.FromCache, Is.False);
+        Assert.That(second.FromCache, Is.True);
+        Assert.That(second.Bytes.ToArray(), Is.EqualTo(first.Bytes.ToArray()));
+        Assert.That(second.Architecture, Is.EqualTo("sm_80"));
+        Assert.That(Directory.GetFiles(_cacheDirectory, "*.img"), Has.Length.EqualTo(1));
+    }
+
+    [Test]
+    public void Changing_the_source_the_header_or_the_architecture_misses_the_cache()
+    {
+        var compiler = Compiler();
+        var headers = CudaTestEnvironment.ScaleAddHeaders;
+        compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), headers);
+        Assert.That(compiler.Compile(CudaTestEnvironment.ScaleAddSource + "\n", "scale_add.cu", new ComputeCapability(8, 0), headers).FromCache, Is.False);
+        Assert.That(compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(9, 0), headers).FromCache, Is.False);
+        KeyValuePair<string, string>[] changedHeader = [new("scale_helpers.cuh", "inline float scaled(float v, float a) { return v * a; }\n")];
+        Assert.That(compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), changedHeader).FromCache, Is.False);
+        Assert.That(Directory.GetFiles(_cacheDirectory, "*.img"), Has.Length.EqualTo(4));
+    }
+
+    [Test]
+    public void Corrupt_cache_entry_is_rebuilt_by_the_compiler()
+    {
+        var compiler = Compiler();
+        var first = compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders);
+        var entry = Directory.GetFiles(_cacheDirectory, "*.img").Single();
+        var bytes = File.ReadAllBytes(entry);
+        bytes[^1] ^= 0xff;
+        File.WriteAllBytes(entry, bytes);
+
+        var rebuilt = compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders);
+        Assert.That(rebuilt.FromCache, Is.False);
+        Assert.That(rebuilt.Bytes.ToArray(), Is.EqualTo(first.Bytes.ToArray()));
+        var again = compiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders);
+        Assert.That(again.FromCache, Is.True);
+    }
+
+    [Test]
+    public void Nvrtc_reports_its_version_and_supports_sm_80_and_sm_90()
+    {
+        Assert.That(NvrtcCompiler.Version, Is.GreaterThanOrEqualTo(new Version(11, 2)));
+        Assert.That(NvrtcCompiler.SupportedArchitectures, Is.Not.Null.And.Contains(80).And.Contains(90).And.Ordered);
+    }
+}

@@ -1,0 +1,209 @@
+using PammCuda.Cpu;
+using PammCuda.Engine;
+using PammCuda.Sampling;
+using PammCuda.Tests.Support;
+
+namespace PammCuda.Tests.Engine;
+
+[TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Names))]
+public class PammEngineCompressionTests(string deviceName) : DeviceFixture(deviceName)
+{
+    [TestCase(1, 1, 0UL)]
+    [TestCase(7, 3, 5UL)]
+    [TestCase(33, 33, 9UL)]
+    [TestCase(1000, 37, 42UL)]
+    [TestCase(5000, 1, ulong.MaxValue)]
+    [TestCase(4099, 2050, 0x1234_5678_9abc_def0UL)]
+    public void Sampling_kernel_picks_the_same_rows_as_the_CPU(int rows, int k, ulong seed)
+    {
+        using var engine = new PammEngine(Device);
+        using var generators = engine.SampleGenerators(rows, k, seed);
+        Assert.That(generators.ToArray(engine.Stream), Is.EqualTo(GeneratorSampler.Sample(rows, k, seed)));
+    }
+
+    [TestCase(DType.Float32)]
+    [TestCase(DType.Float16)]
+    [TestCase(DType.BFloat16)]
+    public void Compression_matches_the_CPU_backend(DType dtype)
+    {
+        switch (dtype)
+        {
+            case DType.Float32: CompareWithCpu<float>(300, 24, new PammOptions { K = 17, Seed = 3 }); break;
+            case DType.Float16: CompareWithCpu<Half>(300, 24, new PammOptions { K = 17, Seed = 3 }); break;
+            default: CompareWithCpu<BFloat16>(300, 24, new PammOptions { K = 17, Seed = 3 }); break;
+        }
+    }
+
+    [TestCase(1, 1, 1)]
+    [TestCase(7, 3, 2)]
+    [TestCase(33, 7, 4)]
+    [TestCase(1000, 33, 31)]
+    [TestCase(257, 5, 257)]
+    public void Odd_shapes_match_the_CPU_backend(int rows, int columns, int k) =>
+        CompareWithCpu<float>(rows, columns, new PammOptions { K = k, Seed = 11 });
+
+    [TestCase(0.5)]
+    [TestCase(0.9)]
+    public void Neighbourhood_condition_drops_the_same_rows_as_the_CPU(double epsilon) =>
+        CompareWithCpu<float>(400, 6, new PammOptions { K = 20, Seed = 8, Epsilon = epsilon });
+
+    [Test]
+    public void Large_k_stores_32_bit_assignments_and_matches_the_CPU()
+    {
+        if (IsEmulated) Assert.Ignore("b·k > 4·10⁹ similarities take minutes on the emulated device (it passed there in 4 min 18 s).");
+        bool compact = CompareWithCpu<float>(200_000, 2, new PammOptions { K = 65_537, Seed = 1 });
+        Assert.That(compact, Is.False);
+    }
+
+    [Test]
+    public void Zero_and_NaN_rows_follow_the_CPU_rules()
+    {
+        const int rows = 64, columns = 8;
+        var x = EngineTestData.Random<float>(rows, columns, 5);
+        for (int q = 0; q < columns; q++)
+        {
+            x[3 * columns + q] = 0f;
+            x[10 * columns + q] = 0f;
+            x[20 * columns + q] = float.NaN;
+        }
+        var options = new PammOptions { GeneratorIndices = [0, 3, 20, 40], Epsilon = 0.7 };
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        var cpu = CpuPamm.Compress<float>(x, rows, columns, options);
+
+        var assignment = compressed.CopyAssignment();
+        var alpha = compressed.CopyAlpha();
+        Assert.Multiple(() =>
+        {
+            Assert.That(assignment[3], Is.EqualTo(1), "a zero generator row is its own generator");
+            Assert.That(alpha[3], Is.EqualTo(1f));
+            Assert.That(assignment[20], Is.EqualTo(2), "a NaN generator row is its own generator");
+            Assert.That(alpha[10], Is.EqualTo(0f), "a zero row has α = 0");
+            Assert.That(assignment[10], Is.EqualTo(cpu.AssignmentOf(10)));
+            Assert.That(compressed.DroppedRows, Is.EqualTo(cpu.DroppedRows));
+            for (int i = 0; i < rows; i++)
+            {
+                Assert.That(assignment[i], Is.InRange(0, 3), $"row {i}");
+                Assert.That(float.IsNaN(alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
+            }
+        });
+    }
+
+    [Test]
+    public void Explicit_generators_are_used_in_the_given_order()
+    {
+        const int rows = 50, columns = 6;
+        var x = EngineTestData.Random<float>(rows, columns, 9);
+        var options = new PammOptions { GeneratorIndices = [42, 7, 19] };
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        var generators = compressed.CopyGenerators<float>();
+        Assert.That(generators, Is.EqualTo(x.AsSpan(42 * columns, columns).ToArray()
+            .Concat(x.AsSpan(7 * columns, columns).ToArray()).Concat(x.AsSpan(19 * columns, columns).ToArray())));
+        var assignment = compressed.CopyAssignment();
+        Assert.That((assignment[42], assignment[7], assignment[19]), Is.EqualTo((0, 1, 2)));
+    }
+
+    [Test]
+    public void Epsilon_zero_keeps_only_the_generators()
+    {
+        const int rows = 120, columns = 10, k = 12;
+        var x = EngineTestData.Random<float>(rows, columns, 4);
+        using var engine = new PammEngine(Device, new PammOptions { K = k, Epsilon = 0, Seed = 77 });
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        var sampled = GeneratorSampler.Sample(rows, k, 77).ToHashSet();
+        var alpha = compressed.CopyAlpha();
+        Assert.Multiple(() =>
+        {
+            Assert.That(compressed.DroppedRows, Is.EqualTo(rows - k));
+            Assert.That(compressed.Beta, Is.EqualTo((double)rows / k));
+            for (int i = 0; i < rows; i++) Assert.That(alpha[i], Is.EqualTo(sampled.Contains(i) ? 1f : 0f), $"row {i}");
+        });
+    }
+
+    [Test]
+    public void Compression_is_bitwise_deterministic()
+    {
+        const int rows = 500, columns = 40;
+        var x = EngineTestData.Random<Half>(rows, columns, 21);
+        using var engine = new PammEngine(Device, new PammOptions { K = 23, Seed = 5, Epsilon = 0.8 });
+        using var input = Upload(x);
+        using var first = engine.Compress(input, rows, columns);
+        using var second = engine.Compress(input, rows, columns);
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.CopyGenerators<Half>(), Is.EqualTo(first.CopyGenerators<Half>()));
+            Assert.That(second.CopyAssignment(), Is.EqualTo(first.CopyAssignment()));
+            Assert.That(second.CopyAlpha().Select(BitConverter.SingleToUInt32Bits), Is.EqualTo(first.CopyAlpha().Select(BitConverter.SingleToUInt32Bits)));
+            Assert.That(second.DroppedRows, Is.EqualTo(first.DroppedRows));
+        });
+    }
+
+    /// <summary>Compresses on the device and on the CPU and compares everything kept; returns whether f took 16 bits per row.</summary>
+    private bool CompareWithCpu<T>(int rows, int columns, PammOptions options) where T : unmanaged
+    {
+        var x = EngineTestData.Random<T>(rows, columns, rows * 31 + columns);
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        var cpu = CpuPamm.Compress<T>(x, rows, columns, options);
+
+        var generators = compressed.CopyGenerators<T>();
+        var assignment = compressed.CopyAssignment();
+        var alpha = compressed.CopyAlpha();
+        var widened = EngineTestData.Widen<T>(x);
+        var cpuGenerators = EngineTestData.Widen(cpu.Generators);
+        double u = EngineTestData.UnitRoundoff(DType.Float32);
+        int nearTies = 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(compressed.K, Is.EqualTo(cpu.K));
+            Assert.That(generators, Is.EqualTo(cpu.Generators.ToArray()), "generators are copied rows");
+            Assert.That(compressed.DroppedRows, Is.EqualTo(cpu.DroppedRows));
+            Assert.That(compressed.StoredBytes, Is.EqualTo(cpu.StoredBytes));
+            for (int i = 0; i < rows; i++)
+            {
+                var row = widened.AsSpan(i * columns, columns);
+                int f = cpu.AssignmentOf(i);
+                if (assignment[i] != f)
+                {
+                    // A near-tie: both generators score the same within the float32 error of a length-n dot product.
+                    double mine = Score(row, cpuGenerators.AsSpan(assignment[i] * columns, columns));
+                    double theirs = Score(row, cpuGenerators.AsSpan(f * columns, columns));
+                    double rowNorm = Math.Sqrt(Dot(row, row));
+                    Assert.That(Math.Abs(mine - theirs), Is.LessThanOrEqualTo(4 * columns * u * rowNorm), $"row {i}: f {assignment[i]} vs CPU {f}");
+                    nearTies++;
+                    continue;
+                }
+                var generator = cpuGenerators.AsSpan(f * columns, columns);
+                double norm2 = Dot(generator, generator);
+                double bound = norm2 == 0 ? 0 : 4 * (columns + 2) * u * AbsDot(row, generator) / norm2 + 4 * u * Math.Abs(cpu.Alpha[i]);
+                if (float.IsNaN(cpu.Alpha[i])) Assert.That(alpha[i], Is.NaN, $"row {i}");
+                else Assert.That(alpha[i], Is.EqualTo(cpu.Alpha[i]).Within(bound), $"α of row {i}");
+            }
+        });
+        Assert.That(nearTies, Is.LessThanOrEqualTo(rows / 100 + 1), "near-ties should be rare on random data");
+        TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.DroppedRows}");
+        return compressed.HasCompactAssignment;
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    private static double AbsDot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += Math.Abs(a[i] * b[i]);
+        return sum;
+    }
+
+    private static double Score(ReadOnlySpan<double> row, ReadOnlySpan<double> generator) =>
+        Math.Abs(Dot(row, generator)) / Math.Sqrt(Dot(generator, generator));
+}
