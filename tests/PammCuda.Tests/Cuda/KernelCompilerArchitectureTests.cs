@@ -34,9 +34,9 @@ public class KernelCompilerArchitectureTests
     }
 
     [Test]
-    public void Options_keep_ieee_division_and_square_root_and_never_fast_math()
+    public void Options_keep_ieee_arithmetic_without_contraction_or_fast_math()
     {
-        Assert.That(KernelCompiler.Options, Does.Contain("--prec-div=true").And.Contain("--prec-sqrt=true").And.Contain("--ftz=false"));
+        Assert.That(KernelCompiler.Options, Does.Contain("--prec-div=true").And.Contain("--prec-sqrt=true").And.Contain("--ftz=false").And.Contain("--fmad=false"));
         Assert.That(KernelCompiler.Options, Has.None.Contains("fast-math").And.None.Contains("fast_math").And.None.Contains("gpu-architecture"));
     }
 }
