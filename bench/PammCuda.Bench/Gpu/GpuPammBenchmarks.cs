@@ -1,0 +1,95 @@
+using BenchmarkDotNet.Attributes;
+using PammCuda.Bench.Harness;
+
+namespace PammCuda.Bench.Gpu;
+
+/// <summary>
+/// The engine's operations on the device, each timed by device events per invocation (see <see cref="DeviceTimer"/>):
+/// generator sampling (the one stage the engine exposes on its own), compression, one approximate product, and one
+/// layer's compression + Q/K/V products.
+/// </summary>
+public class GpuPammBenchmarks
+{
+    private IGpuPammWorkload? _workload;
+    private DeviceTimer? _timer;
+
+    /// <summary>n = m.</summary>
+    [ParamsSource(nameof(Widths))]
+    public int Width { get; set; }
+
+    /// <summary>b.</summary>
+    [ParamsSource(nameof(RowCounts))]
+    public int Rows { get; set; }
+
+    /// <summary>r.</summary>
+    [ParamsSource(nameof(Ratios))]
+    public GeneratorRatio Ratio { get; set; } = new(512);
+
+    /// <summary>Element type of X, G and the output.</summary>
+    [ParamsSource(nameof(DTypes))]
+    public DType DType { get; set; }
+
+    /// <summary>Values of <see cref="Width"/>.</summary>
+    public static IEnumerable<int> Widths => ShapeSets.GpuWidths;
+
+    /// <summary>Values of <see cref="Rows"/>.</summary>
+    public static IEnumerable<int> RowCounts => ShapeSets.GpuRows;
+
+    /// <summary>Values of <see cref="Ratio"/>.</summary>
+    public static IEnumerable<GeneratorRatio> Ratios => ShapeSets.GpuRatios;
+
+    /// <summary>Values of <see cref="DType"/>.</summary>
+    public static IEnumerable<DType> DTypes => ShapeSets.DTypes;
+
+    private ShapeKey Shape => new(typeof(GpuPammBenchmarks), Width, Rows, Ratio.Denominator, DType);
+
+    /// <summary>Uploads the inputs, compresses X once (which also compiles the kernels) and records what the compressed form keeps.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var device = GpuSession.Device;
+        var stream = GpuSession.Stream;
+        _workload = DType switch
+        {
+            DType.Float32 => new GpuPammWorkload<float>(device, stream, Rows, Width, Ratio.Options),
+            DType.BFloat16 => new GpuPammWorkload<BFloat16>(device, stream, Rows, Width, Ratio.Options),
+            _ => throw new InvalidOperationException($"The GPU suite does not run {DType}."),
+        };
+        _timer = new DeviceTimer(stream);
+        CaseRecords.RecordCompression(Shape, _workload.Compressed);
+    }
+
+    /// <summary>Frees the device memory of the case.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _workload?.Dispose();
+        _workload = null;
+    }
+
+    /// <summary>Generator sampling alone.</summary>
+    [Benchmark]
+    [Measures(Operation.SampleGenerators)]
+    public void SampleGenerators() => Timer.TimeAndDispose(Samples(nameof(SampleGenerators)), Workload.SampleGenerators);
+
+    /// <summary>Compression of X.</summary>
+    [Benchmark]
+    [Measures(Operation.Compress)]
+    public void Compress() => Timer.TimeAndDispose(Samples(nameof(Compress)), Workload.Compress);
+
+    /// <summary>One approximate product from the compressed X.</summary>
+    [Benchmark]
+    [Measures(Operation.ApproxMatmul)]
+    public void ApproxMatmul() => Timer.Time(Samples(nameof(ApproxMatmul)), Workload.ApproxMatmul);
+
+    /// <summary>Compression, then the Q, K and V products.</summary>
+    [Benchmark]
+    [Measures(Operation.CompressAndQkv)]
+    public void CompressAndQkv() => Timer.TimeAndDispose(Samples(nameof(CompressAndQkv)), Workload.CompressAndQkv);
+
+    private List<double> Samples(string method) => CaseRecords.DeviceTimes(new CaseKey(Shape, method));
+
+    private IGpuPammWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
+
+    private DeviceTimer Timer => _timer ?? throw new InvalidOperationException("GlobalSetup has not run.");
+}

@@ -1,0 +1,50 @@
+using PammCuda.Bench.Harness;
+
+namespace PammCuda.Bench.Gpu;
+
+/// <summary>The <c>gpu</c> suite: the engine against cuBLAS and device copies, timed with device events.</summary>
+public static class GpuSuite
+{
+    /// <summary>
+    /// Runs the suite and writes <c>&lt;date&gt;-gpu-&lt;device&gt;.md</c>; without a usable device prints
+    /// "no GPU: reason", measures nothing and returns 0. Returns 1 when a case failed.
+    /// </summary>
+    public static int Run(BenchCommandLine commandLine, string resultsDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(commandLine);
+        var (device, description, unavailable) = GpuDeviceOpening.Open(commandLine.Device);
+        if (device is null)
+        {
+            Console.WriteLine($"no GPU: {unavailable}");
+            return 0;
+        }
+        using (device)
+        {
+            bool emulated = device.IsEmulated;
+            if (emulated)
+                Console.WriteLine($"WARNING: {device.Name} is the EMULATED device; its times say nothing about GPUs.");
+            ShapeSets.Emulated = emulated;
+            var header = ResultsFile.CommonHeader(
+                emulated ? "PammCuda GPU suite on the EMULATED device (not GPU numbers)" : "PammCuda GPU benchmarks", commandLine).ToList();
+            header.AddRange(description);
+            header.Add("- timing: per invocation, device events recorded on the benchmark stream before and after the work, the host waiting " +
+                "for the second; Device time/σ are the mean/standard deviation over BenchmarkDotNet's actual iterations (warm-up and pilot excluded) " +
+                "of each iteration's mean event time. Mean/Error/StdDev are BenchmarkDotNet's wall time of the same invocations (launch + wait). " +
+                "GB/s, % of copy and speedup use Device time.");
+            header.Add("- speedup reference: cuBLAS strict fp32 SGEMM for float32 (TF32 shown beside it), bf16 GemmEx for bfloat16; outputs in the input type");
+            header.Add("- stages: the engine exposes only generator sampling as a stage of its own; assignment, grouping, reduction and the final GEMM are timed inside Compress and ApproxMatmul");
+            GpuSession.Open(device);
+            try
+            {
+                var config = BenchConfig.Create(commandLine.Quick, TimeBasis.DeviceEvents,
+                    Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
+                return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
+                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks)], config);
+            }
+            finally
+            {
+                GpuSession.Close();
+            }
+        }
+    }
+}

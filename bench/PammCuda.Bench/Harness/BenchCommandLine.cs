@@ -1,0 +1,103 @@
+namespace PammCuda.Bench.Harness;
+
+/// <summary>
+/// The program's command line: <c>[gpu|cpu|memory-table|all] [--quick] [--filter F] [--device cuda|emulated] [--results DIR]</c>;
+/// every other argument goes to BenchmarkDotNet unchanged.
+/// </summary>
+public sealed record BenchCommandLine
+{
+    /// <summary>How to call the program, printed on a bad command line.</summary>
+    public const string Usage =
+        "usage: PammCuda.Bench [gpu|cpu|memory-table|all] [--quick] [--filter <BenchmarkDotNet filter>] " +
+        "[--device cuda|emulated] [--results <dir>] [other BenchmarkDotNet arguments]";
+
+    /// <summary>The suite to run.</summary>
+    public required Suite Suite { get; init; }
+
+    /// <summary>A small subset of shapes, for smoke runs.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>BenchmarkDotNet's <c>--filter</c> glob; every benchmark of the suite when null.</summary>
+    public string? Filter { get; init; }
+
+    /// <summary>The device of the GPU suite.</summary>
+    public DeviceChoice Device { get; init; } = DeviceChoice.Cuda;
+
+    /// <summary>Where result files go; null for <c>bench/results</c> of the repository the program runs in.</summary>
+    public string? ResultsDirectory { get; init; }
+
+    /// <summary>Arguments passed to BenchmarkDotNet as they are.</summary>
+    public IReadOnlyList<string> BenchmarkDotNetArguments { get; init; } = [];
+
+    /// <summary>The arguments as given, for the header of result files.</summary>
+    public required IReadOnlyList<string> RawArguments { get; init; }
+
+    /// <summary>Parses <paramref name="args"/>.</summary>
+    /// <exception cref="ArgumentException">An unknown suite or device, or an option without its value.</exception>
+    public static BenchCommandLine Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Count == 0 || args[0].StartsWith('-'))
+            throw new ArgumentException($"No suite given.\n{Usage}", nameof(args));
+        var suite = ParseSuite(args[0]);
+        bool quick = false;
+        string? filter = null;
+        string? results = null;
+        var device = DeviceChoice.Cuda;
+        var passThrough = new List<string>();
+        for (int i = 1; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--quick":
+                    quick = true;
+                    break;
+                case "--filter":
+                    filter = ValueOf(args, ref i);
+                    break;
+                case "--device":
+                    device = ParseDevice(ValueOf(args, ref i));
+                    break;
+                case "--results":
+                    results = ValueOf(args, ref i);
+                    break;
+                default:
+                    passThrough.Add(args[i]);
+                    break;
+            }
+        }
+        return new BenchCommandLine
+        {
+            Suite = suite,
+            Quick = quick,
+            Filter = filter,
+            Device = device,
+            ResultsDirectory = results,
+            BenchmarkDotNetArguments = passThrough,
+            RawArguments = [.. args],
+        };
+    }
+
+    private static Suite ParseSuite(string text) => text switch
+    {
+        "gpu" => Suite.Gpu,
+        "cpu" => Suite.Cpu,
+        "memory-table" => Suite.MemoryTable,
+        "all" => Suite.All,
+        _ => throw new ArgumentException($"Unknown suite '{text}'.\n{Usage}", nameof(text)),
+    };
+
+    private static DeviceChoice ParseDevice(string text) => text switch
+    {
+        "cuda" => DeviceChoice.Cuda,
+        "emulated" => DeviceChoice.Emulated,
+        _ => throw new ArgumentException($"Unknown device '{text}': use cuda or emulated.\n{Usage}", nameof(text)),
+    };
+
+    private static string ValueOf(IReadOnlyList<string> args, ref int i)
+    {
+        if (i + 1 >= args.Count)
+            throw new ArgumentException($"{args[i]} needs a value.\n{Usage}", nameof(args));
+        return args[++i];
+    }
+}

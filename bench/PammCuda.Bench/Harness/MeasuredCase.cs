@@ -1,0 +1,60 @@
+using System.Reflection;
+using BenchmarkDotNet.Running;
+
+namespace PammCuda.Bench.Harness;
+
+/// <summary>A benchmark case read back from BenchmarkDotNet: its key, operation and the bytes it must move.</summary>
+/// <param name="Key">Where its records are.</param>
+/// <param name="Operation">What it times.</param>
+/// <param name="IsReference">Whether others are compared with it (see <see cref="MeasuresAttribute.IsReference"/>).</param>
+public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsReference)
+{
+    /// <summary>The case's shape and dtype.</summary>
+    public ShapeKey Shape => Key.Shape;
+
+    /// <summary>Reads a case; null for a method without <see cref="MeasuresAttribute"/>.</summary>
+    /// <exception cref="InvalidOperationException">The benchmark class lacks a parameter every class must have.</exception>
+    public static MeasuredCase? From(BenchmarkCase benchmarkCase)
+    {
+        ArgumentNullException.ThrowIfNull(benchmarkCase);
+        var method = benchmarkCase.Descriptor.WorkloadMethod;
+        if (method.GetCustomAttribute<MeasuresAttribute>() is not { } measures)
+            return null;
+        var parameters = benchmarkCase.Parameters;
+        var dtype = measures.FixedDType ?? (DType)Required(benchmarkCase, ParameterNames.DType);
+        var ratio = parameters[ParameterNames.Ratio] as GeneratorRatio;
+        var shape = new ShapeKey(
+            benchmarkCase.Descriptor.Type,
+            (int)Required(benchmarkCase, ParameterNames.Width),
+            (int)Required(benchmarkCase, ParameterNames.Rows),
+            ratio?.Denominator ?? 0,
+            dtype);
+        return new MeasuredCase(new CaseKey(shape, method.Name), measures.Operation, measures.IsReference);
+    }
+
+    /// <summary>
+    /// Bytes the operation must read and write at least (X and G b × n, the output n × n, the compressed form as
+    /// stored); null when it needs the compressed size and none was recorded, and for sampling, which reads nothing.
+    /// </summary>
+    public long? MinimumBytes(CompressionRecord? compression)
+    {
+        long element = Shape.DType.SizeOf();
+        long input = (long)Shape.Rows * Shape.Width * element;
+        long output = (long)Shape.Width * Shape.Width * element;
+        long? stored = compression?.StoredBytes;
+        return Operation switch
+        {
+            Operation.Compress => input + stored,
+            Operation.ApproxMatmul => input + stored + output,
+            Operation.CompressAndQkv => input + stored + 3 * (input + stored + output),
+            Operation.ExactGemm => 2 * input + output,
+            Operation.Copy => 2 * (2 * input),
+            Operation.SampleGenerators => null,
+            _ => throw new InvalidOperationException($"No byte count for {Operation}."),
+        };
+    }
+
+    private static object Required(BenchmarkCase benchmarkCase, string name) =>
+        benchmarkCase.Parameters[name] ?? throw new InvalidOperationException(
+            $"{benchmarkCase.Descriptor.Type.Name} has no parameter '{name}', which the result columns need.");
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Keeps the benchmark harness from rotting: builds PammCuda.Bench, runs the CPU suite in quick mode and the
+# memory table into a scratch directory, and checks what they wrote. Measures nothing worth keeping.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+results="$(mktemp -d "${TMPDIR:-/tmp}/pammcuda-bench-smoke.XXXXXX")"
+trap 'rm -rf "$results"' EXIT
+cd "$repo"
+
+fail() { echo "bench-smoke: $*" >&2; exit 1; }
+
+dotnet build bench/PammCuda.Bench -c Release --nologo -v quiet
+bench=(dotnet run -c Release --no-build --project bench/PammCuda.Bench --)
+
+start=$SECONDS
+"${bench[@]}" cpu --quick --results "$results"
+echo "bench-smoke: cpu --quick took $((SECONDS - start)) s"
+"${bench[@]}" memory-table --results "$results"
+
+cpu_report=("$results"/*-cpu-*.md)
+[[ -f "${cpu_report[0]}" ]] || fail "the CPU suite wrote no results file"
+for method in Compress ApproxMatmul CompressAndQkv CpuExactFloat32 CpuExactBFloat16 CopyFloat32 CopyBFloat16; do
+    grep -q "| $method " "${cpu_report[0]}" || fail "no $method row in ${cpu_report[0]}"
+done
+grep -q "| OpenBlasSgemm " "${cpu_report[0]}" || grep -q "OpenBLAS baseline skipped" "${cpu_report[0]}" \
+    || fail "neither an OpenBLAS row nor the reason it was skipped"
+! grep -E "^\|.*\| NA +\|" "${cpu_report[0]}" || fail "a case did not run (NA) in ${cpu_report[0]}"
+
+diff -u bench/results/memory-table.md "$results/memory-table.md" \
+    || fail "bench/results/memory-table.md is stale: regenerate it with 'PammCuda.Bench memory-table'"
+echo "bench-smoke: ok"
