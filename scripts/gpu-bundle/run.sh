@@ -259,7 +259,8 @@ else
       log=$logs/sanitizer-$tool.log
       with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "$sanitizer" --tool "$tool" "${workload[@]}" > "$log" 2>&1
       tool_exit=$?
-      errors=$(grep -o 'ERROR SUMMARY: [0-9]* error' "$log" | tail -n 1 | awk '{ print $3 }')
+      # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
+      errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error|RACECHECK SUMMARY: [^(]*\([0-9]+ error' "$log" | tail -n 1 | grep -oE '[0-9]+ error' | awk '{ print $1 }')
       if [ -z "$errors" ]; then
         sanitizer_line+="$tool: no summary (exit $tool_exit); "
         sanitizer_failed=yes

@@ -13,7 +13,7 @@ namespace PammCuda.Cuda;
 public sealed unsafe partial class CudaComputeDevice : IComputeDevice
 {
     private readonly KernelCompiler _compiler;
-    private readonly Lazy<IReadOnlyList<CudaModule>> _embeddedModules;
+    private readonly Lazy<IReadOnlyDictionary<string, CudaModule>> _embeddedKernels;
     private readonly ConcurrentDictionary<nint, KernelLaunchInfo> _kernels = new();
 
     /// <summary>Opens the GPU with ordinal <paramref name="ordinal"/>.</summary>
@@ -28,7 +28,7 @@ public sealed unsafe partial class CudaComputeDevice : IComputeDevice
         Context = new CudaContext(CudaDevice);
         _compiler = compiler ?? new KernelCompiler();
         DefaultStream = CudaStream.Wrap(this, 0);
-        _embeddedModules = new Lazy<IReadOnlyList<CudaModule>>(LoadEmbeddedKernels);
+        _embeddedKernels = new Lazy<IReadOnlyDictionary<string, CudaModule>>(LoadEmbeddedKernels);
     }
 
     /// <summary>The GPU.</summary>
@@ -93,9 +93,9 @@ public sealed unsafe partial class CudaComputeDevice : IComputeDevice
     public DeviceKernel GetKernel(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        foreach (var module in _embeddedModules.Value)
-            if (module.TryGetKernel(name) is { } kernel) return kernel;
-        var available = KernelSources.TranslationUnits.SelectMany(u => ExportedKernel().Matches(u.Value).Select(m => m.Groups[1].Value)).Order(StringComparer.Ordinal);
+        var kernels = _embeddedKernels.Value;
+        if (kernels.TryGetValue(name, out var module)) return module.GetKernel(name);
+        var available = kernels.Keys.Order(StringComparer.Ordinal);
         throw new KeyNotFoundException($"No kernel named '{name}' in kernels/. Available: {string.Join(", ", available.DefaultIfEmpty("(none)"))}.");
     }
 
@@ -174,8 +174,18 @@ public sealed unsafe partial class CudaComputeDevice : IComputeDevice
             throw new ArgumentException($"The allocation at 0x{start:x} ends {size - (nuint)(address - start)} bytes after 0x{address:x}; the view needs {bytes}.", "length");
     }
 
-    private IReadOnlyList<CudaModule> LoadEmbeddedKernels() =>
-        [.. _compiler.CompileAll(CudaDevice.ComputeCapability).Select(LoadModule)];
+    // Each kernel is looked up only in the module of the unit that exports it: probing every module would
+    // make the driver report CUDA_ERROR_NOT_FOUND, which compute-sanitizer counts as errors.
+    private Dictionary<string, CudaModule> LoadEmbeddedKernels()
+    {
+        var units = KernelSources.TranslationUnits;
+        var modules = _compiler.CompileAll(CudaDevice.ComputeCapability).Select(LoadModule).ToList();
+        var byName = new Dictionary<string, CudaModule>(StringComparer.Ordinal);
+        for (int i = 0; i < units.Count; i++)
+            foreach (Match export in ExportedKernel().Matches(units[i].Value))
+                byName[export.Groups[1].Value] = modules[i];
+        return byName;
+    }
 
     [GeneratedRegex(@"PAMM_EXPORT_KERNEL\(\s*(\w+)\s*\)")]
     private static partial Regex ExportedKernel();

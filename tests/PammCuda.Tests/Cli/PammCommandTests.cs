@@ -10,7 +10,7 @@ public class PammCommandTests
     [Test]
     public void Demo_reports_backend_shapes_k_memory_error_and_times()
     {
-        var run = PammCommand.Run([.. SmallDemo, "--noise", "0"]);
+        var run = PammCommand.Run([.. SmallDemo, "--noise", "0", "--device", "cpu"]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Error, Is.Empty);
         Assert.That(run.Line("backend"), Does.StartWith("CPU (PammCuda.Cpu.CpuPamm) on "));

@@ -51,7 +51,9 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     public void Large_k_stores_32_bit_assignments_and_matches_the_CPU()
     {
         if (IsEmulated) Assert.Ignore("b·k > 4·10⁹ similarities take minutes on the emulated device (it passed there in 4 min 18 s).");
-        bool compact = CompareWithCpu<float>(200_000, 2, new PammOptions { K = 65_537, Seed = 1 });
+        // 65 537 generator directions in a plane lie about 2π/65 537 apart, so near-ties are common here (the
+        // H100 run saw 23 % of rows); every mismatch is still checked to be a tie within the float32 bound.
+        bool compact = CompareWithCpu<float>(200_000, 2, new PammOptions { K = 65_537, Seed = 1 }, nearTiesAreRare: false);
         Assert.That(compact, Is.False);
     }
 
@@ -143,7 +145,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     }
 
     /// <summary>Compresses on the device and on the CPU and compares everything kept; returns whether f took 16 bits per row.</summary>
-    private bool CompareWithCpu<T>(int rows, int columns, PammOptions options) where T : unmanaged
+    private bool CompareWithCpu<T>(int rows, int columns, PammOptions options, bool nearTiesAreRare = true) where T : unmanaged
     {
         var x = EngineTestData.Random<T>(rows, columns, rows * 31 + columns);
         using var engine = new PammEngine(Device, options);
@@ -185,7 +187,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
                 else Assert.That(alpha[i], Is.EqualTo(cpu.Alpha[i]).Within(bound), $"α of row {i}");
             }
         });
-        Assert.That(nearTies, Is.LessThanOrEqualTo(rows / 100 + 1), "near-ties should be rare on random data");
+        if (nearTiesAreRare) Assert.That(nearTies, Is.LessThanOrEqualTo(rows / 100 + 1), "near-ties should be rare on random data");
         TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.DroppedRows}");
         return compressed.HasCompactAssignment;
     }
