@@ -29,8 +29,7 @@ internal static unsafe class CudaExports
     {
         try
         {
-            CudaAvailability availability = CudaRuntime.CheckAvailability();
-            return NativeStrings.CopyOut(availability.IsAvailable ? "" : availability.Reason, buffer, capacity, length);
+            return NativeStrings.CopyOut("pamm_cuda_unavailable_reason", UnavailableReasonText, buffer, capacity, length);
         }
         catch (Exception e)
         {
@@ -44,14 +43,24 @@ internal static unsafe class CudaExports
     {
         try
         {
-            NativeArguments.NotNull(length, "length");
-            CudaDevice device = CudaDevice.Get(ordinal);
-            return NativeStrings.CopyOut($"{device.Name} (sm_{device.ComputeCapability.Number})", buffer, capacity, length);
+            return NativeStrings.CopyOut("pamm_cuda_device_name", () => DeviceNameText(ordinal), buffer, capacity, length);
         }
         catch (Exception e)
         {
             return ExportErrors.Fail("pamm_cuda_device_name", e);
         }
+    }
+
+    private static string UnavailableReasonText()
+    {
+        CudaAvailability availability = CudaRuntime.CheckAvailability();
+        return availability.IsAvailable ? "" : availability.Reason;
+    }
+
+    private static string DeviceNameText(int ordinal)
+    {
+        CudaDevice device = CudaDevice.Get(ordinal);
+        return $"{device.Name} (sm_{device.ComputeCapability.Number})";
     }
 
     /// <summary><c>pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine)</c></summary>

@@ -69,6 +69,22 @@ internal static unsafe class GeneralExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_live_compressed_count(int64_t *count)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_live_compressed_count")]
+    public static PammStatus LiveCompressedCount(long* count)
+    {
+        try
+        {
+            NativeArguments.NotNull(count, "count");
+            *count = HandleTable.CountOf<CompressedHandle>();
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_live_compressed_count", e);
+        }
+    }
+
     // The version string lives as long as the library: C callers may keep the pointer.
     private static byte* AllocateForever(string text)
     {

@@ -24,6 +24,12 @@ internal static class HandleTable
         }
     }
 
+    /// <summary>The number of live handles whose object is a <typeparamref name="T"/>.</summary>
+    public static int CountOf<T>() where T : class
+    {
+        lock (Gate) return Objects.Values.Count(target => target is T);
+    }
+
     /// <summary>Issues a new handle for <paramref name="target"/>.</summary>
     public static nint Add(object target)
     {

@@ -18,24 +18,33 @@ internal static unsafe class NativeStrings
         (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(literalWithNul));
 
     /// <summary>
-    /// pamm.h's string rule: <c>*length</c> gets the UTF-8 byte length without the NUL; the text and a NUL are written
-    /// only when they fit in <paramref name="capacity"/>, else the result is <see cref="PammStatus.BufferTooSmall"/>.
+    /// pamm.h's string rule. The buffer arguments are checked before <paramref name="text"/> is asked for, so a bad
+    /// buffer is reported as such even when producing the text would fail. <c>*length</c> always gets the UTF-8 byte
+    /// length without the NUL. A size query (<c>buffer == NULL</c>, <c>capacity == 0</c>) writes nothing else and
+    /// succeeds; a buffer gets the text and a NUL when they fit, else nothing and <see cref="PammStatus.BufferTooSmall"/>.
     /// </summary>
-    public static PammStatus CopyOut(string text, byte* buffer, nuint capacity, nuint* length)
+    /// <param name="function">The export's C name, for the message of a too-small buffer.</param>
+    /// <param name="text">Produces the string; called after the buffer arguments are checked.</param>
+    /// <param name="buffer">The caller's buffer, or null for a size query.</param>
+    /// <param name="capacity">The buffer's size in bytes, NUL included.</param>
+    /// <param name="length">Receives the text's byte length without the NUL.</param>
+    public static PammStatus CopyOut(string function, Func<string> text, byte* buffer, nuint capacity, nuint* length)
     {
         NativeArguments.NotNull(length, "length");
         if (buffer is null && capacity != 0)
             throw new ArgumentNullException(nameof(buffer), $"buffer is NULL but capacity is {capacity}; pass capacity 0 to ask for the length.");
-        int byteCount = Encoding.UTF8.GetByteCount(text);
+        string value = text();
+        int byteCount = Encoding.UTF8.GetByteCount(value);
         *length = (nuint)byteCount;
+        if (buffer is null)
+            return ExportErrors.Success();
         if (capacity <= (nuint)byteCount)
         {
-            LastError.Set($"the text needs {byteCount + 1} bytes with its NUL but capacity is {capacity}.");
+            LastError.Set($"{function}: the text needs {byteCount + 1} bytes with its NUL but capacity is {capacity}.");
             return PammStatus.BufferTooSmall;
         }
-        Encoding.UTF8.GetBytes(text, new Span<byte>(buffer, byteCount));
+        Encoding.UTF8.GetBytes(value, new Span<byte>(buffer, byteCount));
         buffer[byteCount] = 0;
-        LastError.Clear();
-        return PammStatus.Ok;
+        return ExportErrors.Success();
     }
 }

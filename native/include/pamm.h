@@ -43,7 +43,7 @@ typedef enum pamm_status {
     PAMM_ERROR_CUDA_UNAVAILABLE = 3,
     /* Host or device memory ran out. */
     PAMM_ERROR_OUT_OF_MEMORY = 4,
-    /* A string output does not fit in the caller's buffer; *length says how many bytes it needs. */
+    /* A string output does not fit in the caller's buffer; *length is its length, so it needs *length + 1 bytes. */
     PAMM_ERROR_BUFFER_TOO_SMALL = 5,
     /* The backend failed (a CUDA, NVRTC or cuBLAS error, ...); the message carries its name and text. */
     PAMM_ERROR_RUNTIME = 6
@@ -113,14 +113,19 @@ pamm_status pamm_options_init(pamm_options *options);
 /* *available = 1 when the CUDA driver, NVRTC and cuBLAS load and a device exists, else 0. */
 pamm_status pamm_cuda_available(int32_t *available);
 
-/* Why CUDA cannot be used ("" when it can). String outputs follow one rule: *length receives the
-   byte length without the terminating NUL; when capacity > *length the text and a NUL are written
-   to buffer, otherwise nothing is written and PAMM_ERROR_BUFFER_TOO_SMALL is returned. buffer may be
-   NULL when capacity is 0, to ask for the length. */
+/* Why CUDA cannot be used ("" when it can). String outputs follow one rule:
+   - *length always receives the text's byte length without the terminating NUL (length must not be NULL).
+   - buffer == NULL with capacity == 0 asks for the length only: nothing else is written and the call
+     returns PAMM_OK, whatever the length (0 for ""). buffer == NULL with capacity > 0 is
+     PAMM_ERROR_INVALID_ARGUMENT.
+   - Otherwise, when capacity > *length the text and a NUL are written to buffer and the call returns
+     PAMM_OK; when not, nothing is written to buffer and it returns PAMM_ERROR_BUFFER_TOO_SMALL.
+   So a caller asks for the length, allocates *length + 1 bytes, and calls again. */
 pamm_status pamm_cuda_unavailable_reason(char *buffer, size_t capacity, size_t *length);
 
 /* The name of device `ordinal`, e.g. "NVIDIA H100 80GB HBM3 (sm_90)". Same string rule as above.
-   PAMM_ERROR_CUDA_UNAVAILABLE without CUDA; PAMM_ERROR_INVALID_ARGUMENT for an ordinal out of range. */
+   PAMM_ERROR_CUDA_UNAVAILABLE without CUDA; PAMM_ERROR_INVALID_ARGUMENT for an ordinal out of range
+   (bad buffer arguments are reported first, CUDA or not). */
 pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity, size_t *length);
 
 /* ---- GPU engine ----------------------------------------------------------------------------- */
@@ -159,6 +164,10 @@ pamm_status pamm_compressed_free(pamm_compressed compressed);
 
 /* The number of live handles of both kinds: a leak check for tests. */
 pamm_status pamm_live_handle_count(int64_t *count);
+
+/* The number of live pamm_compressed handles (either backend): checks that a framework frees what its
+   graphs held, whatever engines it keeps cached. */
+pamm_status pamm_live_compressed_count(int64_t *count);
 
 /* ---- CPU backend (host memory, synchronous) ------------------------------------------------- */
 

@@ -126,32 +126,58 @@ static void test_options_init(void) {
     CHECK_ERROR(pamm_options_init(NULL), PAMM_ERROR_INVALID_ARGUMENT, "options");
 }
 
+/* pamm.h's string rule on one string function (called with `ordinal` when it takes one): a size query
+   succeeds, an exact buffer gets the text, one byte less gets nothing, bad arguments are named. */
+static void check_string_rule(const char *function, pamm_status (*get)(int32_t, char *, size_t, size_t *), int32_t ordinal) {
+    size_t length = (size_t)-1;
+    pamm_status status = get(ordinal, NULL, 0, &length);
+    CHECK(status == PAMM_OK && length != (size_t)-1, "%s size query: %s, length %zu (%s)", function, pamm_status_name(status), length, pamm_last_error());
+    if (status != PAMM_OK) return;
+    char *text = malloc(length + 1);
+    memset(text, '#', length + 1);
+    size_t written = (size_t)-1;
+    CHECK_ERROR(get(ordinal, text, length, &written), PAMM_ERROR_BUFFER_TOO_SMALL, function);
+    CHECK(written == length, "%s: a too-small buffer reports length %zu, the query said %zu", function, written, length);
+    int untouched = 1;
+    for (size_t i = 0; i < length + 1; i++) untouched &= text[i] == '#';
+    CHECK(untouched, "%s wrote into a buffer too small for the text and its NUL", function);
+    written = (size_t)-1;
+    CHECK_OK(get(ordinal, text, length + 1, &written));
+    CHECK(written == length && strlen(text) == length, "%s: \"%s\" has %zu bytes, said %zu and %zu", function, text, strlen(text), written, length);
+    free(text);
+    CHECK_ERROR(get(ordinal, NULL, 8, &written), PAMM_ERROR_INVALID_ARGUMENT, "buffer");
+    char small[4];
+    CHECK_ERROR(get(ordinal, small, sizeof small, NULL), PAMM_ERROR_INVALID_ARGUMENT, "length");
+}
+
+static pamm_status unavailable_reason(int32_t ordinal, char *buffer, size_t capacity, size_t *length) {
+    (void)ordinal;
+    return pamm_cuda_unavailable_reason(buffer, capacity, length);
+}
+
 static void test_cuda_queries(void) {
     int32_t available = -1;
     CHECK_OK(pamm_cuda_available(&available));
     CHECK(available == 0 || available == 1, "available = %d", available);
-    size_t length = 0;
-    pamm_status status = pamm_cuda_unavailable_reason(NULL, 0, &length);
+    check_string_rule("pamm_cuda_unavailable_reason", unavailable_reason, 0);
+    size_t length = (size_t)-1;
+    CHECK_OK(pamm_cuda_unavailable_reason(NULL, 0, &length));
+    char name[256];
     if (available) {
-        CHECK(status == PAMM_OK && length == 0, "reason with CUDA available: %s, length %zu", pamm_status_name(status), length);
-        char name[256];
+        CHECK(length == 0, "CUDA is available but the reason has %zu bytes", length);
+        check_string_rule("pamm_cuda_device_name", pamm_cuda_device_name, 0);
         CHECK_OK(pamm_cuda_device_name(0, name, sizeof name, &length));
-        CHECK(length > 0 && strlen(name) == length, "device name \"%s\"", name);
+        CHECK(length > 0 && strstr(name, "(sm_") != NULL, "device name \"%s\"", name);
         CHECK_ERROR(pamm_cuda_device_name(-1, name, sizeof name, &length), PAMM_ERROR_INVALID_ARGUMENT, "ordinal");
         return;
     }
-    CHECK(status == PAMM_ERROR_BUFFER_TOO_SMALL && length > 0, "reason length query: %s, length %zu", pamm_status_name(status), length);
-    char *reason = malloc(length + 1);
-    size_t written = 0;
-    CHECK(pamm_cuda_unavailable_reason(reason, length, &written) == PAMM_ERROR_BUFFER_TOO_SMALL, "a buffer without room for the NUL is too small");
-    CHECK_OK(pamm_cuda_unavailable_reason(reason, length + 1, &written));
-    CHECK(written == length && strlen(reason) == length, "reason \"%s\" has %zu bytes, said %zu", reason, strlen(reason), length);
+    CHECK(length > 0, "CUDA is unavailable but the reason is empty");
+    char reason[1024];
+    CHECK_OK(pamm_cuda_unavailable_reason(reason, sizeof reason, &length));
     printf("info: CUDA unavailable here: %s\n", reason);
-    free(reason);
-    CHECK_ERROR(pamm_cuda_unavailable_reason(NULL, 8, &written), PAMM_ERROR_INVALID_ARGUMENT, "buffer");
-    CHECK_ERROR(pamm_cuda_unavailable_reason(NULL, 0, NULL), PAMM_ERROR_INVALID_ARGUMENT, "length");
-    char name[64];
     CHECK_ERROR(pamm_cuda_device_name(0, name, sizeof name, &length), PAMM_ERROR_CUDA_UNAVAILABLE, "pamm_cuda_device_name");
+    /* The buffer arguments are checked before CUDA is asked for anything. */
+    CHECK_ERROR(pamm_cuda_device_name(0, NULL, 8, &length), PAMM_ERROR_INVALID_ARGUMENT, "buffer");
     pamm_engine engine = NULL;
     pamm_options options;
     pamm_options_init(&options);
@@ -368,6 +394,15 @@ static void test_handle_errors(void) {
     CHECK_OK(pamm_live_handle_count(&after));
     CHECK(after == before, "live handles %lld -> %lld after free", (long long)before, (long long)after);
 
+    int64_t compressed_before = -1, compressed_after = -1;
+    CHECK_OK(pamm_live_compressed_count(&compressed_before));
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_live_compressed_count(&compressed_after));
+    CHECK(compressed_after == compressed_before + 1, "live compressed %lld -> %lld after compress", (long long)compressed_before, (long long)compressed_after);
+    CHECK_OK(pamm_compressed_free(compressed));
+    CHECK_OK(pamm_live_compressed_count(&compressed_after));
+    CHECK(compressed_after == compressed_before, "live compressed %lld -> %lld after free", (long long)compressed_before, (long long)compressed_after);
+
     CHECK_ERROR(pamm_compressed_free(compressed), PAMM_ERROR_INVALID_HANDLE, "freed already");
     CHECK_ERROR(pamm_compressed_get_info(compressed, &info), PAMM_ERROR_INVALID_HANDLE, "compressed");
     CHECK_ERROR(pamm_cpu_approx_matmul(compressed, g, 2, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0), PAMM_ERROR_INVALID_HANDLE, "compressed");
@@ -375,6 +410,7 @@ static void test_handle_errors(void) {
     CHECK_ERROR(pamm_compressed_free(NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
     CHECK_ERROR(pamm_engine_destroy(NULL), PAMM_ERROR_INVALID_ARGUMENT, "engine");
     CHECK_ERROR(pamm_live_handle_count(NULL), PAMM_ERROR_INVALID_ARGUMENT, "count");
+    CHECK_ERROR(pamm_live_compressed_count(NULL), PAMM_ERROR_INVALID_ARGUMENT, "count");
     free(x);
     free(g);
 }

@@ -5,7 +5,7 @@ CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on 
 """
 
 from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
-                      INPUT_BY_GRADIENT, library_path, live_handle_count)
+                      INPUT_BY_GRADIENT, library_path, live_compressed_count)
 from .autograd import PammLinearFunction, PammQKVFunction
 from .backend import Compressed, PammOptions, compress, cuda_available
 from .modules import PammLinear, PammQKV
@@ -20,5 +20,5 @@ def version():
 __all__ = [
     "Compressed", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError", "PammError",
     "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammQKV", "PammQKVFunction", "compress",
-    "cuda_available", "library_path", "live_handle_count", "version",
+    "cuda_available", "library_path", "live_compressed_count", "version",
 ]

@@ -66,7 +66,7 @@ _SIGNATURES = {
     "pamm_approx_matmul": (_status, [_ptr, _ptr] + _product),
     "pamm_compressed_get_info": (_status, [_ptr, ctypes.POINTER(CompressedInfo)]),
     "pamm_compressed_free": (_status, [_ptr]),
-    "pamm_live_handle_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
+    "pamm_live_compressed_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
     "pamm_cpu_compress": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_cpu_approx_matmul": (_status, [_ptr] + _product),
     "pamm_cpu_exact_matmul": (_status, [_ptr, _i32, _i32, _i32] + _product),
@@ -109,16 +109,15 @@ def check(status):
 def read_string(function, *arguments):
     """Calls a pamm_* string function twice: once for the length, once with a buffer of that size."""
     length = ctypes.c_size_t()
-    status = function(*arguments, None, 0, ctypes.byref(length))
-    if status not in (OK, BUFFER_TOO_SMALL):
-        check(status)
+    check(function(*arguments, None, 0, ctypes.byref(length)))
     buffer = ctypes.create_string_buffer(length.value + 1)
     check(function(*arguments, buffer, len(buffer), ctypes.byref(length)))
     return buffer.value.decode("utf-8", "replace")
 
 
-def live_handle_count():
-    """Live pamm handles of both kinds: a leak check."""
+def live_compressed_count():
+    """Live compressed activations (pamm_compressed handles) of either backend: a leak check of the graphs' inputs.
+    Engines are left out: the package keeps one per device, stream and options for the life of the process."""
     count = ctypes.c_int64()
-    check(lib().pamm_live_handle_count(ctypes.byref(count)))
+    check(lib().pamm_live_compressed_count(ctypes.byref(count)))
     return count.value
