@@ -7,6 +7,7 @@ internal sealed class EngineScratch : IDisposable
 {
     public EngineScratch(IComputeDevice device, IDeviceStream stream)
     {
+        Sampling = new(device, stream);
         GeneratorRows = new(device, stream);
         RowToGenerator = new(device, stream);
         GeneratorSquaredNorms = new(device, stream);
@@ -20,6 +21,9 @@ internal sealed class EngineScratch : IDisposable
         WideGradient = new(device, stream);
         Product = new(device, stream);
     }
+
+    /// <summary>Keys, histogram, candidates and tile counts of the generator sampling (about 12·b bytes + 256 KiB).</summary>
+    public GrowOnlyBuffer Sampling { get; }
 
     /// <summary>Sampled generator rows (k ints) during a compression.</summary>
     public GrowOnlyBuffer GeneratorRows { get; }
@@ -59,6 +63,7 @@ internal sealed class EngineScratch : IDisposable
 
     public void Dispose()
     {
+        Sampling.Dispose();
         GeneratorRows.Dispose();
         RowToGenerator.Dispose();
         GeneratorSquaredNorms.Dispose();

@@ -182,7 +182,7 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var generators = Device.Allocate<int>(k);
-        PammKernels.SampleGenerators(Stream, rows, k, seed, generators.Address);
+        PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, seed, generators.Address);
         return generators;
     }
 
@@ -212,7 +212,7 @@ public sealed class PammEngine : IDisposable
         {
             Stream.Fill32Async(compressed.DroppedAddress, 0u, 1);
             ulong generatorRows = _explicitGenerators?.Address ?? _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
-            if (_explicitGenerators is null) PammKernels.SampleGenerators(Stream, rows, k, Options.Seed, generatorRows);
+            if (_explicitGenerators is null) PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, Options.Seed, generatorRows);
 
             ulong rowToGenerator = _scratch.RowToGenerator.Ensure((long)rows * sizeof(int));
             Stream.Fill32Async(rowToGenerator, uint.MaxValue, rows);

@@ -9,15 +9,40 @@ namespace PammCuda.Engine;
 /// </summary>
 internal static unsafe class PammKernels
 {
-    private const uint SampleThreads = 1024, GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256;
+    // Sampling: the block sizes, tile and histogram of kernels/pamm_sample_generators.cu.
+    private const uint SampleKeyThreads = 256, SampleSelectThreads = 1024, SampleTileThreads = 256;
+    private const int SampleTileRows = 256 * 8, SampleHistogramBins = 65_536, SampleStateBytes = 32;
+    private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256;
     private const uint RadixTileThreads = 128, RadixScanThreads = 1024, ReduceThreads = 128, ElementwiseThreads = 256;
     private const uint RowsPerWarpBlock = 256 / 32;
     private const long MaxElementwiseBlocks = 65_536;
 
-    public static void SampleGenerators(IDeviceStream stream, int rows, int k, ulong seed, ulong generators)
+    /// <summary>
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>.
+    /// <paramref name="scratch"/> holds, in order: the top-16-bit histogram and the selection state
+    /// (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// </summary>
+    public static void SampleGenerators(IDeviceStream stream, GrowOnlyBuffer scratch, int rows, int k, ulong seed, ulong generators)
     {
-        void** args = stackalloc void*[] { &rows, &k, &seed, &generators };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_generators"), 1u, SampleThreads, 0, args);
+        int tiles = (int)BlocksFor(rows, SampleTileRows);
+        long zeroedBytes = SampleHistogramBins * sizeof(uint) + SampleStateBytes;
+        ulong histogram = scratch.Ensure(zeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + (long)tiles * sizeof(uint));
+        ulong state = histogram + SampleHistogramBins * sizeof(uint);
+        ulong keys = histogram + (ulong)zeroedBytes;
+        ulong candidates = keys + (ulong)rows * sizeof(ulong);
+        ulong tileCounts = candidates + (ulong)rows * sizeof(uint);
+        stream.Fill32Async(histogram, 0u, zeroedBytes / sizeof(uint));
+
+        void** keysArgs = stackalloc void*[] { &rows, &seed, &keys, &histogram };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_keys"), BlocksFor(rows, SampleKeyThreads), SampleKeyThreads, 0, keysArgs);
+        void** digitArgs = stackalloc void*[] { &k, &histogram, &state };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_digit"), 1u, SampleSelectThreads, 0, digitArgs);
+        void** candidatesArgs = stackalloc void*[] { &rows, &keys, &state, &candidates, &tileCounts };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_candidates"), (uint)tiles, SampleTileThreads, 0, candidatesArgs);
+        void** thresholdArgs = stackalloc void*[] { &tiles, &keys, &candidates, &state, &tileCounts };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_threshold"), 1u, SampleSelectThreads, 0, thresholdArgs);
+        void** scatterArgs = stackalloc void*[] { &rows, &keys, &state, &tileCounts, &generators };
+        stream.Launch(stream.Device.GetKernel("pamm_sample_scatter"), (uint)tiles, SampleTileThreads, 0, scatterArgs);
     }
 
     public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
