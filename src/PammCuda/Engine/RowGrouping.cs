@@ -10,9 +10,9 @@ namespace PammCuda.Engine;
 /// </summary>
 internal static class RowGrouping
 {
-    // A tile is one block's work (two rounds of 256 elements at the minimum): small enough that b = 16 Ki
-    // gives 32 blocks, large enough that the histogram one block scans stays small. Tiles are capped
-    // so that scan stays bounded (≤ 256 counts per tile); the tile length grows with b instead.
+    // A tile is one block's work (at least two rounds of 256 elements): small enough that b = 16 Ki gives
+    // 32 blocks, large enough that the histogram that one block scans stays small. At most MaxTiles tiles,
+    // so that scan reads at most 256 × MaxTiles counts; past that the tile length grows with b instead.
     private const int MaxTiles = 2048;
     private const int MinTileSize = 512;
 
