@@ -1,11 +1,18 @@
 #include "pamm_common.cuh"
 
-// B̃_j = Σ_{f(i) = j} α_i G_i (k × m, float32) over the rows sorted by generator (pamm_radix_sort.cu).
-// Grid (k, column slices): block j finds its group [begin, end) by binary search over the sorted
-// keys, then each thread owns one 128-bit chunk of columns and walks the group's rows in ascending
-// row order, accumulating in registers. Each sum has one owner and a fixed order: no float atomics,
-// bitwise-deterministic results. Reads of G are row-contiguous across the block (coalesced).
+// B̃_j = Σ_{f(i) = j} α_i G_i (k × m, float32) over the rows sorted by generator (pamm_radix_sort.cu),
+// in two fixed-order passes so that the grid fills the GPU whatever k is and no float atomics are needed:
+// 1. pamm_reduce_chunks: grid (chunks of PAMM_REDUCE_CHUNK sorted positions, column slices). A block
+//    stages its chunk's keys, rows and α in shared memory, then each thread owns one 128-bit chunk of
+//    columns and walks the positions in order, accumulating in registers; when the key changes it
+//    stores the finished piece. The piece of group j in chunk c goes to partial row c + j: groups are
+//    contiguous and sorted, so no two pieces share a row (rows: chunks + k − 1).
+// 2. pamm_reduce_groups: block j adds its group's pieces (chunks ⌊begin/R⌋ … ⌊(end − 1)/R⌋) in chunk order.
+// Each sum has one owner and a fixed order: bitwise-deterministic results. A group inside one chunk gets
+// exactly the sequential sum. Reads of G are row-contiguous across the block (coalesced, 128-bit).
 #define PAMM_REDUCE_THREADS 128
+#define PAMM_REDUCE_CHUNK 32
+#define PAMM_REDUCE_GROUP_THREADS 256
 
 __device__ __forceinline__ int pamm_lower_bound(const int* __restrict__ sorted_keys, int count, int key)
 {
@@ -18,20 +25,35 @@ __device__ __forceinline__ int pamm_lower_bound(const int* __restrict__ sorted_k
     return low;
 }
 
-template <typename E>
-__device__ __forceinline__ void pamm_segmented_reduce(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
-                                                      int rows, const float* __restrict__ alpha,
-                                                      const typename E::storage* __restrict__ gradient, int columns, int k,
-                                                      float* __restrict__ reduced)
+// `vectorised` needs 16-byte aligned rows (columns % 4 == 0), which also makes `valid` a multiple of 4.
+template <int W>
+__device__ __forceinline__ void pamm_store_piece(float* __restrict__ target, int valid, bool vectorised, const float (&sums)[W])
 {
-    __shared__ int group[2];
+    if (vectorised)
+        for (int e = 0; e < valid; e += 4) *reinterpret_cast<float4*>(target + e) = make_float4(sums[e], sums[e + 1], sums[e + 2], sums[e + 3]);
+    else
+        for (int e = 0; e < valid; ++e) target[e] = sums[e];
+}
+
+template <typename E>
+__device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
+                                                   int rows, const float* __restrict__ alpha,
+                                                   const typename E::storage* __restrict__ gradient, int columns,
+                                                   float* __restrict__ partials)
+{
+    __shared__ int chunk_keys[PAMM_REDUCE_CHUNK];
+    __shared__ long long chunk_rows[PAMM_REDUCE_CHUNK];
+    __shared__ float chunk_alpha[PAMM_REDUCE_CHUNK];
     const int width = pamm_vector<E>::width;
-    int j = blockIdx.x;
-    if (j >= k) return;
-    if (threadIdx.x == 0)
+    int chunk = blockIdx.x;
+    long long first = (long long)chunk * PAMM_REDUCE_CHUNK;
+    int count = (int)min((long long)PAMM_REDUCE_CHUNK, rows - first);
+    if (threadIdx.x < count)
     {
-        group[0] = pamm_lower_bound(sorted_keys, rows, j);
-        group[1] = pamm_lower_bound(sorted_keys, rows, j + 1);
+        int row = sorted_rows[first + threadIdx.x];
+        chunk_keys[threadIdx.x] = sorted_keys[first + threadIdx.x];
+        chunk_rows[threadIdx.x] = row;
+        chunk_alpha[threadIdx.x] = alpha[row];
     }
     __syncthreads();
     long long begin_column = ((long long)blockIdx.y * blockDim.x + threadIdx.x) * width;
@@ -41,44 +63,72 @@ __device__ __forceinline__ void pamm_segmented_reduce(const int* __restrict__ so
 
     float sums[pamm_vector<E>::width];
     for (int e = 0; e < width; ++e) sums[e] = 0.0f;
-    for (int position = group[0]; position < group[1]; ++position)
+    int group = chunk_keys[0];
+    for (int position = 0; position < count; ++position)
     {
-        long long row = sorted_rows[position];
-        float coefficient = alpha[row];
+        if (chunk_keys[position] != group)
+        {
+            pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
+            for (int e = 0; e < width; ++e) sums[e] = 0.0f;
+            group = chunk_keys[position];
+        }
         float values[pamm_vector<E>::width];
-        pamm_load_chunk<E>(gradient + row * (long long)columns + begin_column, valid, vectorised, values);
+        pamm_load_chunk<E>(gradient + chunk_rows[position] * (long long)columns + begin_column, valid, vectorised, values);
+        float coefficient = chunk_alpha[position];
         for (int e = 0; e < width; ++e) sums[e] += coefficient * values[e];
     }
-    float* target = reduced + (long long)j * columns + begin_column;
-    if (columns % 4 == 0)
-        for (int e = 0; e < valid; e += 4) *reinterpret_cast<float4*>(target + e) = make_float4(sums[e], sums[e + 1], sums[e + 2], sums[e + 3]);
-    else
-        for (int e = 0; e < valid; ++e) target[e] = sums[e];
+    pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }
 
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_segmented_reduce_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                          const float* __restrict__ alpha, const float* __restrict__ gradient, int columns, int k,
-                          float* __restrict__ reduced)
+pamm_reduce_chunks_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                       const float* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
 {
-    pamm_segmented_reduce<pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, k, reduced);
+    pamm_reduce_chunks<pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
-PAMM_EXPORT_KERNEL(pamm_segmented_reduce_f32)
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f32)
 
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_segmented_reduce_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                          const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns, int k,
-                          float* __restrict__ reduced)
+pamm_reduce_chunks_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                       const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                       float* __restrict__ partials)
 {
-    pamm_segmented_reduce<pamm_f16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, k, reduced);
+    pamm_reduce_chunks<pamm_f16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
-PAMM_EXPORT_KERNEL(pamm_segmented_reduce_f16)
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f16)
 
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_segmented_reduce_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                           const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns, int k,
-                           float* __restrict__ reduced)
+pamm_reduce_chunks_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                        const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                        float* __restrict__ partials)
 {
-    pamm_segmented_reduce<pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, k, reduced);
+    pamm_reduce_chunks<pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
-PAMM_EXPORT_KERNEL(pamm_segmented_reduce_bf16)
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
+
+// Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0.
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)
+pamm_reduce_groups(const int* __restrict__ sorted_keys, int rows, const float* __restrict__ partials, int columns, int k,
+                   float* __restrict__ reduced)
+{
+    __shared__ int group[2];
+    int j = blockIdx.x;
+    if (j >= k) return;
+    if (threadIdx.x == 0)
+    {
+        group[0] = pamm_lower_bound(sorted_keys, rows, j);
+        group[1] = pamm_lower_bound(sorted_keys, rows, j + 1);
+    }
+    __syncthreads();
+    long long column = (long long)blockIdx.y * blockDim.x + threadIdx.x;
+    if (column >= columns) return;
+    float sum = 0.0f;
+    if (group[0] < group[1])
+    {
+        int first_chunk = group[0] / PAMM_REDUCE_CHUNK, last_chunk = (group[1] - 1) / PAMM_REDUCE_CHUNK;
+        for (int chunk = first_chunk; chunk <= last_chunk; ++chunk)
+            sum += partials[(long long)(chunk + j) * columns + column];
+    }
+    reduced[(long long)j * columns + column] = sum;
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_groups)

@@ -16,6 +16,7 @@ internal sealed class EngineScratch : IDisposable
         SortKeys = [new(device, stream), new(device, stream)];
         SortRows = [new(device, stream), new(device, stream)];
         Histogram = new(device, stream);
+        ReducePartials = new(device, stream);
         Reduced = new(device, stream);
         WideGenerators = new(device, stream);
         WideGradient = new(device, stream);
@@ -46,8 +47,11 @@ internal sealed class EngineScratch : IDisposable
     /// <summary>Ping-pong row buffers of the radix sort (b ints each).</summary>
     public GrowOnlyBuffer[] SortRows { get; }
 
-    /// <summary>Digit counts of a radix pass (256 × tiles).</summary>
+    /// <summary>Digit counts of a radix pass (at most 256 × tiles).</summary>
     public GrowOnlyBuffer Histogram { get; }
+
+    /// <summary>Per-(chunk, generator) partial sums of the first reduction pass ((chunks + k − 1) × m floats).</summary>
+    public GrowOnlyBuffer ReducePartials { get; }
 
     /// <summary>B̃ (k × m floats).</summary>
     public GrowOnlyBuffer Reduced { get; }
@@ -72,6 +76,7 @@ internal sealed class EngineScratch : IDisposable
         foreach (var buffer in SortKeys) buffer.Dispose();
         foreach (var buffer in SortRows) buffer.Dispose();
         Histogram.Dispose();
+        ReducePartials.Dispose();
         Reduced.Dispose();
         WideGenerators.Dispose();
         WideGradient.Dispose();

@@ -268,9 +268,11 @@ public sealed class PammEngine : IDisposable
     {
         int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
         var (sortedKeys, sortedRows) = RowGrouping.Sort(Stream, _scratch, compressed.AssignmentAddress, rows, k);
+        ulong partials = _scratch.ReducePartials.Ensure(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float));
+        PammKernels.ReduceChunks(Stream, gradientType, sortedKeys, sortedRows, rows, compressed.AlphaAddress,
+            gradient, gradientColumns, partials);
         ulong reduced = _scratch.Reduced.Ensure((long)k * gradientColumns * sizeof(float));
-        PammKernels.SegmentedReduce(Stream, gradientType, sortedKeys, sortedRows, rows, compressed.AlphaAddress,
-            gradient, gradientColumns, k, reduced);
+        PammKernels.ReduceGroups(Stream, sortedKeys, rows, partials, gradientColumns, k, reduced);
 
         // B̃ is float32, so the generators meet it in float32.
         ulong generators = compressed.DType == DType.Float32

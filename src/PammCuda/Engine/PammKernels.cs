@@ -13,7 +13,10 @@ internal static unsafe class PammKernels
     private const uint SampleKeyThreads = 256, SampleSelectThreads = 1024, SampleTileThreads = 256;
     private const int SampleTileRows = 256 * 8, SampleHistogramBins = 65_536, SampleStateBytes = 32;
     private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256;
-    private const uint RadixTileThreads = 128, RadixScanThreads = 1024, ReduceThreads = 128, ElementwiseThreads = 256;
+    private const uint RadixTileThreads = 256, RadixScanThreads = 1024, ReduceThreads = 128, ReduceGroupThreads = 256, ElementwiseThreads = 256;
+
+    /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
+    public const int ReduceChunk = 32;
     private const uint RowsPerWarpBlock = 256 / 32;
     private const long MaxElementwiseBlocks = 65_536;
 
@@ -73,11 +76,12 @@ internal static unsafe class PammKernels
         stream.Launch(stream.Device.GetKernel(name), BlocksFor(chunkRows, RowsPerWarpBlock), AssignThreads, 0, args);
     }
 
-    public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift, ulong histogram)
+    public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift,
+        int digits, ulong histogram)
     {
         var name = compactKeys ? "pamm_radix_histogram_u16" : "pamm_radix_histogram_i32";
-        void** args = stackalloc void*[] { &keys, &count, &tileSize, &tiles, &shift, &histogram };
-        stream.Launch(stream.Device.GetKernel(name), BlocksFor(tiles, RadixTileThreads), RadixTileThreads, 0, args);
+        void** args = stackalloc void*[] { &keys, &count, &tileSize, &tiles, &shift, &digits, &histogram };
+        stream.Launch(stream.Device.GetKernel(name), (uint)tiles, RadixTileThreads, 0, args);
     }
 
     public static void RadixScan(IDeviceStream stream, ulong counts, long count)
@@ -87,26 +91,37 @@ internal static unsafe class PammKernels
     }
 
     public static void RadixScatter(IDeviceStream stream, bool compactKeys, ulong keys, ulong rowsIn, int count, int tileSize, int tiles,
-        int shift, ulong offsets, ulong keysOut, ulong rowsOut)
+        int shift, int digits, ulong offsets, ulong keysOut, ulong rowsOut)
     {
         var name = compactKeys ? "pamm_radix_scatter_u16" : "pamm_radix_scatter_i32";
-        void** args = stackalloc void*[] { &keys, &rowsIn, &count, &tileSize, &tiles, &shift, &offsets, &keysOut, &rowsOut };
-        stream.Launch(stream.Device.GetKernel(name), BlocksFor(tiles, RadixTileThreads), RadixTileThreads, 0, args);
+        void** args = stackalloc void*[] { &keys, &rowsIn, &count, &tileSize, &tiles, &shift, &digits, &offsets, &keysOut, &rowsOut };
+        stream.Launch(stream.Device.GetKernel(name), (uint)tiles, RadixTileThreads, 0, args);
     }
 
-    public static void SegmentedReduce(IDeviceStream stream, DType gradientType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
-        ulong gradient, int columns, int k, ulong reduced)
+    /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
+    public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
+
+    public static void ReduceChunks(IDeviceStream stream, DType gradientType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
+        ulong gradient, int columns, ulong partials)
     {
         var name = gradientType switch
         {
-            DType.Float32 => "pamm_segmented_reduce_f32",
-            DType.Float16 => "pamm_segmented_reduce_f16",
-            _ => "pamm_segmented_reduce_bf16",
+            DType.Float32 => "pamm_reduce_chunks_f32",
+            DType.Float16 => "pamm_reduce_chunks_f16",
+            _ => "pamm_reduce_chunks_bf16",
         };
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(16 / gradientType.SizeOf());
-        void** args = stackalloc void*[] { &sortedKeys, &sortedRows, &rows, &alpha, &gradient, &columns, &k, &reduced };
-        stream.Launch(stream.Device.GetKernel(name), new Dim3((uint)k, BlocksFor(columns, columnsPerBlock)), ReduceThreads, 0, args);
+        void** args = stackalloc void*[] { &sortedKeys, &sortedRows, &rows, &alpha, &gradient, &columns, &partials };
+        var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
+        stream.Launch(stream.Device.GetKernel(name), grid, ReduceThreads, 0, args);
+    }
+
+    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced)
+    {
+        void** args = stackalloc void*[] { &sortedKeys, &rows, &partials, &columns, &k, &reduced };
+        var grid = new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads));
+        stream.Launch(stream.Device.GetKernel("pamm_reduce_groups"), grid, ReduceGroupThreads, 0, args);
     }
 
     public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars)

@@ -10,9 +10,11 @@ namespace PammCuda.Engine;
 /// </summary>
 internal static class RowGrouping
 {
-    // Bounds the histogram (256 counts per tile) that one block scans; the tile length grows with b instead.
+    // A tile is one block's work (at least two rounds of 256 elements): small enough that b = 16 Ki gives
+    // 32 blocks, large enough that the histogram that one block scans stays small. At most MaxTiles tiles,
+    // so that scan reads at most 256 × MaxTiles counts; past that the tile length grows with b instead.
     private const int MaxTiles = 2048;
-    private const int MinTileSize = 32;
+    private const int MinTileSize = 512;
 
     /// <summary>Sorts; returns the addresses of the sorted keys and of the matching row numbers.</summary>
     public static (ulong Keys, ulong Rows) Sort(IDeviceStream stream, EngineScratch scratch, ulong assignment, int rows, int k)
@@ -20,8 +22,7 @@ internal static class RowGrouping
         bool compact = CompressedSize.AssignmentBytesPerRow(k) == 2;
         int tileSize = Math.Max(MinTileSize, (int)((rows + (long)MaxTiles - 1) / MaxTiles));
         int tiles = (int)((rows + (long)tileSize - 1) / tileSize);
-        long histogramCount = 256L * tiles;
-        ulong histogram = scratch.Histogram.Ensure(histogramCount * sizeof(uint));
+        ulong histogram = scratch.Histogram.Ensure(256L * tiles * sizeof(uint));
         long indexBytes = (long)rows * sizeof(int);
         ulong[] keys = [scratch.SortKeys[0].Ensure(indexBytes), scratch.SortKeys[1].Ensure(indexBytes)];
         ulong[] rowNumbers = [scratch.SortRows[0].Ensure(indexBytes), scratch.SortRows[1].Ensure(indexBytes)];
@@ -34,14 +35,18 @@ internal static class RowGrouping
             ulong rowsIn = first ? 0UL : rowNumbers[(pass + 1) % 2];
             bool compactKeys = first && compact;
             int shift = 8 * pass;
-            PammKernels.RadixHistogram(stream, compactKeys, keysIn, rows, tileSize, tiles, shift, histogram);
-            PammKernels.RadixScan(stream, histogram, histogramCount);
-            PammKernels.RadixScatter(stream, compactKeys, keysIn, rowsIn, rows, tileSize, tiles, shift, histogram,
+            int digits = Digits(k, shift);
+            PammKernels.RadixHistogram(stream, compactKeys, keysIn, rows, tileSize, tiles, shift, digits, histogram);
+            PammKernels.RadixScan(stream, histogram, (long)digits * tiles);
+            PammKernels.RadixScatter(stream, compactKeys, keysIn, rowsIn, rows, tileSize, tiles, shift, digits, histogram,
                 keys[pass % 2], rowNumbers[pass % 2]);
         }
         int last = (passes - 1) % 2;
         return (keys[last], rowNumbers[last]);
     }
+
+    /// <summary>Digit values that keys below k can have at <paramref name="shift"/>: all 256 except in the top pass.</summary>
+    internal static int Digits(int k, int shift) => Math.Min(256, (Math.Max(k - 1, 0) >> shift) + 1);
 
     /// <summary>8-bit digits needed for generator numbers up to k − 1 (at least one pass).</summary>
     internal static int Passes(int k)

@@ -43,6 +43,18 @@ public class PammEngineProductTests(string deviceName) : DeviceFixture(deviceNam
         CompareWithCpu<Half, Half, Half>(rows, columns, gradientColumns, new PammOptions { K = k, Seed = 13 }, ProductLayout.GradientByInput, 1f, 0f);
     }
 
+    // The grouping and the reduction split rows into sort tiles (512+ rows) and reduction chunks (32 sorted rows):
+    // groups much longer than a chunk, many groups per chunk, two radix passes (k > 256), partial tiles and chunks,
+    // and gradient widths that are not a multiple of a 128-bit load.
+    [TestCase(5000, 3, 40)]
+    [TestCase(5000, 700, 37)]
+    [TestCase(1537, 257, 8)]
+    public void Many_tiles_chunks_and_groups_match_the_CPU(int rows, int k, int gradientColumns)
+    {
+        CompareWithCpu<float, float, float>(rows, 6, gradientColumns, new PammOptions { K = k, Seed = 21 }, ProductLayout.InputByGradient, 1f, 0f);
+        CompareWithCpu<BFloat16, BFloat16, float>(rows, 6, gradientColumns, new PammOptions { K = k, Seed = 22 }, ProductLayout.GradientByInput, 1f, 0f);
+    }
+
     [Test]
     public void All_generators_give_the_exact_product()
     {
