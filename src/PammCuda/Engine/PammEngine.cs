@@ -66,6 +66,17 @@ public sealed class PammEngine : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _disposed;
 
+    /// <summary>
+    /// How compressions compute the similarities: a cuBLAS GEMM (the default) or the fused kernel. Internal so that
+    /// tests and the benchmark can compare the two; kernels/README.md says why the default is what it is.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An undefined value.</exception>
+    internal SimilarityPath SimilarityPath
+    {
+        get;
+        set => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown similarity path.");
+    } = SimilarityPath.Gemm;
+
     /// <summary>Compresses X (row-major <paramref name="rows"/> × <paramref name="columns"/>) held in a device buffer.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="x"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="x"/> is too small, of another device, or of an unsupported element type.</exception>
@@ -229,7 +240,12 @@ public sealed class PammEngine : IDisposable
             }
             double keepThreshold = 1 - Options.Epsilon * Options.Epsilon;
 
-            AssignRows(x, rows, columns, dtype, k, compressed, squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator);
+            if (SimilarityPath == SimilarityPath.Fused)
+                PammKernels.SimilarityArgmax(Stream, dtype, compressed.HasCompactAssignment, x, rows, columns, compressed.GeneratorsAddress, k,
+                    squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator, compressed.AssignmentAddress, compressed.AlphaAddress,
+                    compressed.DroppedAddress);
+            else
+                AssignRows(x, rows, columns, dtype, k, compressed, squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator);
             return compressed;
         }
         catch

@@ -12,7 +12,9 @@ internal static unsafe class PammKernels
     // Sampling: the block sizes, tile and histogram of kernels/pamm_sample_generators.cu.
     private const uint SampleKeyThreads = 256, SampleSelectThreads = 1024, SampleTileThreads = 256;
     private const int SampleTileRows = 256 * 8, SampleHistogramBins = 65_536, SampleStateBytes = 32;
-    private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256;
+    private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256, SimilarityThreads = 256;
+    // Rows per block of kernels/pamm_similarity_argmax.cu: 8 warps × 4 rows.
+    private const uint SimilarityBlockRows = 32;
     private const uint RadixTileThreads = 256, RadixScanThreads = 1024, ReduceThreads = 128, ReduceGroupThreads = 256, ElementwiseThreads = 256;
 
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
@@ -74,6 +76,28 @@ internal static unsafe class PammKernels
             &rowToGenerator, &assignment, &alpha, &dropped,
         };
         stream.Launch(stream.Device.GetKernel(name), BlocksFor(chunkRows, RowsPerWarpBlock), AssignThreads, 0, args);
+    }
+
+    public static void SimilarityArgmax(IDeviceStream stream, DType dtype, bool compactAssignment, ulong x, int rows, int columns,
+        ulong generators, int k, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator,
+        ulong assignment, ulong alpha, ulong dropped)
+    {
+        var name = (dtype, compactAssignment) switch
+        {
+            (DType.Float32, true) => "pamm_similarity_argmax_f32_u16",
+            (DType.Float32, false) => "pamm_similarity_argmax_f32_i32",
+            (DType.Float16, true) => "pamm_similarity_argmax_f16_u16",
+            (DType.Float16, false) => "pamm_similarity_argmax_f16_i32",
+            (_, true) => "pamm_similarity_argmax_bf16_u16",
+            _ => "pamm_similarity_argmax_bf16_i32",
+        };
+        ulong keepThresholdBits = BitConverter.DoubleToUInt64Bits(keepThreshold);
+        void** args = stackalloc void*[]
+        {
+            &x, &rows, &columns, &generators, &k, &squaredNorms, &rowSquaredNorms, &keepThresholdBits,
+            &rowToGenerator, &assignment, &alpha, &dropped,
+        };
+        stream.Launch(stream.Device.GetKernel(name), BlocksFor(rows, SimilarityBlockRows), SimilarityThreads, 0, args);
     }
 
     public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift,

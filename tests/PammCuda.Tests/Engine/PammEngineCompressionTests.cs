@@ -152,60 +152,8 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         using var input = Upload(x);
         using var compressed = engine.Compress(input, rows, columns);
         var cpu = CpuPamm.Compress<T>(x, rows, columns, options);
-
-        var generators = compressed.CopyGenerators<T>();
-        var assignment = compressed.CopyAssignment();
-        var alpha = compressed.CopyAlpha();
-        var widened = EngineTestData.Widen<T>(x);
-        var cpuGenerators = EngineTestData.Widen(cpu.Generators);
-        double u = EngineTestData.UnitRoundoff(DType.Float32);
-        int nearTies = 0;
-        Assert.Multiple(() =>
-        {
-            Assert.That(compressed.K, Is.EqualTo(cpu.K));
-            Assert.That(generators, Is.EqualTo(cpu.Generators.ToArray()), "generators are copied rows");
-            Assert.That(compressed.DroppedRows, Is.EqualTo(cpu.DroppedRows));
-            Assert.That(compressed.StoredBytes, Is.EqualTo(cpu.StoredBytes));
-            for (int i = 0; i < rows; i++)
-            {
-                var row = widened.AsSpan(i * columns, columns);
-                int f = cpu.AssignmentOf(i);
-                if (assignment[i] != f)
-                {
-                    // A near-tie: both generators score the same within the float32 error of a length-n dot product.
-                    double mine = Score(row, cpuGenerators.AsSpan(assignment[i] * columns, columns));
-                    double theirs = Score(row, cpuGenerators.AsSpan(f * columns, columns));
-                    double rowNorm = Math.Sqrt(Dot(row, row));
-                    Assert.That(Math.Abs(mine - theirs), Is.LessThanOrEqualTo(4 * columns * u * rowNorm), $"row {i}: f {assignment[i]} vs CPU {f}");
-                    nearTies++;
-                    continue;
-                }
-                var generator = cpuGenerators.AsSpan(f * columns, columns);
-                double norm2 = Dot(generator, generator);
-                double bound = norm2 == 0 ? 0 : 4 * (columns + 2) * u * AbsDot(row, generator) / norm2 + 4 * u * Math.Abs(cpu.Alpha[i]);
-                if (float.IsNaN(cpu.Alpha[i])) Assert.That(alpha[i], Is.NaN, $"row {i}");
-                else Assert.That(alpha[i], Is.EqualTo(cpu.Alpha[i]).Within(bound), $"α of row {i}");
-            }
-        });
-        if (nearTiesAreRare) Assert.That(nearTies, Is.LessThanOrEqualTo(rows / 100 + 1), "near-ties should be rare on random data");
+        int nearTies = CompressionComparison.AssertAgree(x, rows, columns, CompressionResult.Of<T>(compressed), CompressionResult.Of(cpu), nearTiesAreRare);
         TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.DroppedRows}");
         return compressed.HasCompactAssignment;
     }
-
-    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double sum = 0;
-        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    private static double AbsDot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
-    {
-        double sum = 0;
-        for (int i = 0; i < a.Length; i++) sum += Math.Abs(a[i] * b[i]);
-        return sum;
-    }
-
-    private static double Score(ReadOnlySpan<double> row, ReadOnlySpan<double> generator) =>
-        Math.Abs(Dot(row, generator)) / Math.Sqrt(Dot(generator, generator));
 }

@@ -1,0 +1,87 @@
+using PammCuda.Cpu;
+using PammCuda.Engine;
+
+namespace PammCuda.Tests.Engine;
+
+/// <summary>What a compression kept, read back to the host, in the form the comparisons need.</summary>
+/// <param name="Generators">C widened to double, k × columns.</param>
+/// <param name="GeneratorBits">C as stored, widened to float32 (bit patterns compare exactly).</param>
+internal sealed record CompressionResult(int K, double[] Generators, float[] GeneratorBits, int[] Assignment, float[] Alpha, int DroppedRows, long StoredBytes)
+{
+    public static CompressionResult Of<T>(GpuCompressedActivation compressed) where T : unmanaged
+    {
+        var generators = compressed.CopyGenerators<T>();
+        return new(compressed.K, EngineTestData.Widen<T>(generators), [.. generators.Select(ElementConvert.ToSingle)],
+            compressed.CopyAssignment(), compressed.CopyAlpha(), compressed.DroppedRows, compressed.StoredBytes);
+    }
+
+    public static CompressionResult Of<T>(CpuCompressedActivation<T> cpu) where T : unmanaged
+    {
+        var generators = cpu.Generators.ToArray();
+        return new(cpu.K, EngineTestData.Widen<T>(generators), [.. generators.Select(ElementConvert.ToSingle)],
+            [.. Enumerable.Range(0, cpu.Rows).Select(cpu.AssignmentOf)], cpu.Alpha.ToArray(), cpu.DroppedRows, cpu.StoredBytes);
+    }
+}
+
+/// <summary>
+/// Asserts that two compressions of one X agree as the spec requires: the same generators, η and stored bytes; the
+/// same f except at near-ties (both generators score alike within the float32 error of a length-n dot product);
+/// α within the float32 bound of two summation orders.
+/// </summary>
+internal static class CompressionComparison
+{
+    /// <summary>Compares <paramref name="actual"/> with <paramref name="expected"/>; returns the number of near-ties seen.</summary>
+    public static int AssertAgree<T>(T[] x, int rows, int columns, CompressionResult actual, CompressionResult expected, bool nearTiesAreRare = true)
+        where T : unmanaged
+    {
+        var widened = EngineTestData.Widen<T>(x);
+        var generators = expected.Generators;
+        double u = EngineTestData.UnitRoundoff(DType.Float32);
+        int nearTies = 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(actual.K, Is.EqualTo(expected.K));
+            Assert.That(actual.GeneratorBits, Is.EqualTo(expected.GeneratorBits), "generators are copied rows");
+            Assert.That(actual.DroppedRows, Is.EqualTo(expected.DroppedRows));
+            Assert.That(actual.StoredBytes, Is.EqualTo(expected.StoredBytes));
+            for (int i = 0; i < rows; i++)
+            {
+                var row = widened.AsSpan(i * columns, columns);
+                int f = expected.Assignment[i];
+                if (actual.Assignment[i] != f)
+                {
+                    double mine = Score(row, generators.AsSpan(actual.Assignment[i] * columns, columns));
+                    double theirs = Score(row, generators.AsSpan(f * columns, columns));
+                    double rowNorm = Math.Sqrt(Dot(row, row));
+                    Assert.That(Math.Abs(mine - theirs), Is.LessThanOrEqualTo(4 * columns * u * rowNorm), $"row {i}: f {actual.Assignment[i]} vs {f}");
+                    nearTies++;
+                    continue;
+                }
+                var generator = generators.AsSpan(f * columns, columns);
+                double norm2 = Dot(generator, generator);
+                double bound = norm2 == 0 ? 0 : 4 * (columns + 2) * u * AbsDot(row, generator) / norm2 + 4 * u * Math.Abs(expected.Alpha[i]);
+                if (float.IsNaN(expected.Alpha[i])) Assert.That(actual.Alpha[i], Is.NaN, $"row {i}");
+                else Assert.That(actual.Alpha[i], Is.EqualTo(expected.Alpha[i]).Within(bound), $"α of row {i}");
+            }
+        });
+        if (nearTiesAreRare) Assert.That(nearTies, Is.LessThanOrEqualTo(rows / 100 + 1), "near-ties should be rare on random data");
+        return nearTies;
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    private static double AbsDot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        double sum = 0;
+        for (int i = 0; i < a.Length; i++) sum += Math.Abs(a[i] * b[i]);
+        return sum;
+    }
+
+    private static double Score(ReadOnlySpan<double> row, ReadOnlySpan<double> generator) =>
+        Math.Abs(Dot(row, generator)) / Math.Sqrt(Dot(generator, generator));
+}
