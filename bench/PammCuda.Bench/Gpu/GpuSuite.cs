@@ -39,7 +39,7 @@ public static class GpuSuite
                 var config = BenchConfig.Create(commandLine.Quick, TimeBasis.DeviceEvents,
                     Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
                 return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
-                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks)], config);
+                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks), typeof(GpuSimilarityBenchmarks)], config);
             }
             finally
             {
