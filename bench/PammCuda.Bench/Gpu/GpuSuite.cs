@@ -32,14 +32,16 @@ public static class GpuSuite
                 "of each iteration's mean event time. Mean/Error/StdDev are BenchmarkDotNet's wall time of the same invocations (launch + wait). " +
                 "GB/s, % of copy and speedup use Device time.");
             header.Add("- speedup reference: cuBLAS strict fp32 SGEMM for float32 (TF32 shown beside it), bf16 GemmEx for bfloat16; outputs in the input type");
-            header.Add("- stages: the engine exposes only generator sampling as a stage of its own; assignment, grouping, reduction and the final GEMM are timed inside Compress and ApproxMatmul");
+            header.Add("- stages: GpuStageBenchmarks and GpuSixteenBitStageBenchmarks time each stage of the engine's pipeline alone (PammStages: the engine's " +
+                "launchers, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
             GpuSession.Open(device);
             try
             {
                 var config = BenchConfig.Create(commandLine.Quick, TimeBasis.DeviceEvents,
                     Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
                 return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
-                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks), typeof(GpuSimilarityBenchmarks)], config);
+                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks), typeof(GpuSimilarityBenchmarks),
+                        typeof(GpuStageBenchmarks), typeof(GpuSixteenBitStageBenchmarks)], config);
             }
             finally
             {

@@ -34,7 +34,8 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
 
     /// <summary>
     /// Bytes the operation must read and write at least (X and G b × n, the output n × n, the compressed form as
-    /// stored); null when it needs the compressed size and none was recorded, and for sampling, which reads nothing.
+    /// stored, or what a pipeline stage reads and writes); null when it needs the compressed size and none was recorded,
+    /// and for sampling and the product scalars, which move next to nothing.
     /// </summary>
     public long? MinimumBytes(CompressionRecord? compression)
     {
@@ -50,6 +51,7 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
             Operation.ExactGemm => 2 * input + output,
             Operation.Copy => 2 * (2 * input),
             Operation.SampleGenerators => null,
+            _ when StageTraffic.Covers(Operation) => StageTraffic.MinimumBytes(Operation, Shape),
             _ => throw new InvalidOperationException($"No byte count for {Operation}."),
         };
     }

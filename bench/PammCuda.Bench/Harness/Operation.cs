@@ -20,4 +20,37 @@ public enum Operation
 
     /// <summary>Copy of X and of G: reads and writes both; the bandwidth limit.</summary>
     Copy,
+
+    /// <summary>Stage: gather of C and ‖C_j‖², with the row map cleared and marked.</summary>
+    Gather,
+
+    /// <summary>Stage: ‖X_i‖² of every row (run by the engine only when ε &lt; 1).</summary>
+    RowSquaredNorms,
+
+    /// <summary>Stage: the similarity GEMM S = X Cᵀ in float32.</summary>
+    Similarities,
+
+    /// <summary>Stage: argmax, α and the ε test from S.</summary>
+    Assign,
+
+    /// <summary>Stage: radix-sort grouping of the rows by generator.</summary>
+    GroupRows,
+
+    /// <summary>Stage: first reduction pass, per-(chunk, generator) partial sums of α_i G_i.</summary>
+    ReduceChunks,
+
+    /// <summary>Stage: second reduction pass, B̃ from the partial sums.</summary>
+    ReduceGroups,
+
+    /// <summary>Stage: 16-bit C widened to float32.</summary>
+    WidenGenerators,
+
+    /// <summary>Stage: a·β and c from η (one thread; no byte count).</summary>
+    ProductScalars,
+
+    /// <summary>Stage: the final GEMM a·β·Cᵀ B̃ in float32.</summary>
+    FinalGemm,
+
+    /// <summary>Stage: the 16-bit epilogue rounding the float32 product into the output.</summary>
+    StoreOutput,
 }

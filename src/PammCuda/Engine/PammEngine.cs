@@ -12,7 +12,7 @@ namespace PammCuda.Engine;
 public sealed class PammEngine : IDisposable
 {
     // Bounds the similarity scratch S (rows × k float32) by computing it in row chunks.
-    private const long MaxSimilarityElements = 16L << 20;
+    internal const long MaxSimilarityElements = 16L << 20;
 
     private const int ScalarOne = 0, ScalarZero = 1, ScalarAlpha = 2, ScalarBeta = 3;
 

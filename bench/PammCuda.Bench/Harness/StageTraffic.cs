@@ -1,0 +1,49 @@
+using PammCuda.Engine;
+
+namespace PammCuda.Bench.Harness;
+
+/// <summary>
+/// Bytes each pipeline stage must read and write at least, for the GB/s column: its inputs and outputs once each,
+/// at the sizes the engine stores them (b = rows, n = m = width, k from the ratio, e = the dtype's size).
+/// </summary>
+public static class StageTraffic
+{
+    /// <summary>True for the stages this class counts bytes of.</summary>
+    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.StoreOutput;
+
+    /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>; null for the product scalars.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is not a stage, or the shape has no ratio.</exception>
+    public static long? MinimumBytes(Operation operation, ShapeKey shape)
+    {
+        if (!Covers(operation)) throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(shape.RatioDenominator, 1, nameof(shape));
+        long b = shape.Rows, n = shape.Width, m = shape.Width, e = shape.DType.SizeOf();
+        long k = new GeneratorRatio(shape.RatioDenominator).Options.ResolveK(shape.Rows);
+        long f = CompressedSize.AssignmentBytesPerRow((int)k);
+        const long word = sizeof(float);
+        // Sorted keys and row numbers: the grouping's output and the first reduction pass's input.
+        long sorted = 2 * word * b;
+        long partials = word * PammKernels.ReducePieces(shape.Rows, (int)k) * m;
+        return operation switch
+        {
+            // Read k rows of X; write C, ‖C_j‖² and the row map (cleared, then marked).
+            Operation.Gather => 2 * k * n * e + word * k + word * b,
+            Operation.RowSquaredNorms => b * n * e + word * b,
+            // Read X and C; write S (b × k float32).
+            Operation.Similarities => b * n * e + k * n * e + word * b * k,
+            // Read S, ‖C_j‖² and the row map; write f and α.
+            Operation.Assign => word * b * k + word * k + word * b + (f + word) * b,
+            Operation.GroupRows => f * b + sorted,
+            // Read G, α and the sorted keys and rows; write the partial sums.
+            Operation.ReduceChunks => b * m * e + word * b + sorted + partials,
+            // Read the partial sums; write B̃.
+            Operation.ReduceGroups => partials + word * k * m,
+            Operation.WidenGenerators => k * n * e + word * k * n,
+            Operation.ProductScalars => null,
+            // Read C (float32) and B̃; write the float32 product.
+            Operation.FinalGemm => word * k * n + word * k * m + word * n * m,
+            Operation.StoreOutput => word * n * m + e * n * m,
+            _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage."),
+        };
+    }
+}
