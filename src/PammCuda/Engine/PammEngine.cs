@@ -11,9 +11,6 @@ namespace PammCuda.Engine;
 /// </summary>
 public sealed class PammEngine : IDisposable
 {
-    // Bounds the similarity scratch S (rows × k float32) by computing it in row chunks.
-    internal const long MaxSimilarityElements = 16L << 20;
-
     private const int ScalarOne = 0, ScalarZero = 1, ScalarAlpha = 2, ScalarBeta = 3;
 
     private readonly DeviceBuffer<float> _scalars;
@@ -258,22 +255,13 @@ public sealed class PammEngine : IDisposable
     private void AssignRows(ulong x, int rows, int columns, DType dtype, int k, GpuCompressedActivation compressed,
         ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator)
     {
-        // Chunks bound the scratch and keep each GEMM operand under 2³¹ elements.
-        int chunkRows = (int)Math.Clamp(MaxSimilarityElements / k, 1, Math.Min(rows, Math.Max(1, int.MaxValue / columns)));
+        int chunkRows = SimilarityChunking.ChunkRows(rows, columns, k);
         ulong similarities = _scratch.Similarities.Ensure((long)chunkRows * k * sizeof(float));
-        long rowBytes = (long)columns * dtype.SizeOf();
         for (int first = 0; first < rows; first += chunkRows)
         {
             int count = Math.Min(chunkRows, rows - first);
-            // Column-major: S (k × count) = Cᵀ(k × n) · X_chunk(n × count), i.e. row-major S[i, j] = ⟨X_i, C_j⟩.
-            // No TF32: the argmax and α need full float32 similarities.
-            Stream.Gemm(new GemmDescriptor(
-                GemmOperation.Transpose, GemmOperation.None, k, count, columns,
-                ScalarAddress(ScalarOne),
-                compressed.GeneratorsAddress, dtype, columns,
-                x + (ulong)(first * rowBytes), dtype, columns,
-                ScalarAddress(ScalarZero),
-                similarities, DType.Float32, k));
+            Stream.Gemm(SimilarityChunking.Gemm(x, first, count, columns, dtype, compressed.GeneratorsAddress, k,
+                ScalarAddress(ScalarOne), ScalarAddress(ScalarZero), similarities));
             PammKernels.Assign(Stream, compressed.HasCompactAssignment, similarities, first, count, k, squaredNorms, rowSquaredNorms,
                 keepThreshold, rowToGenerator, compressed.AssignmentAddress, compressed.AlphaAddress, compressed.DroppedAddress);
         }
@@ -312,16 +300,7 @@ public sealed class PammEngine : IDisposable
             : _scratch.Product.Ensure((long)operands.LeftColumns * operands.RightColumns * sizeof(float));
         ulong beta = direct ? ScalarAddress(ScalarBeta) : ScalarAddress(ScalarZero);
         var targetType = direct ? outputType : DType.Float32;
-        // Row-major n × m is column-major m × n = Rᵀ-as-stored · L: gemm(N, T, m, n, inner, R, L);
-        // row-major m × n is column-major n × m: gemm(N, T, n, m, inner, L, R).
-        var gemm = layout == ProductLayout.InputByGradient
-            ? new GemmDescriptor(GemmOperation.None, GemmOperation.Transpose, operands.RightColumns, operands.LeftColumns, operands.Inner,
-                ScalarAddress(ScalarAlpha), operands.Right, operands.RightType, operands.RightColumns,
-                operands.Left, operands.LeftType, operands.LeftColumns, beta, target, targetType, operands.RightColumns, allowTf32)
-            : new GemmDescriptor(GemmOperation.None, GemmOperation.Transpose, operands.LeftColumns, operands.RightColumns, operands.Inner,
-                ScalarAddress(ScalarAlpha), operands.Left, operands.LeftType, operands.LeftColumns,
-                operands.Right, operands.RightType, operands.RightColumns, beta, target, targetType, operands.LeftColumns, allowTf32);
-        Stream.Gemm(gemm);
+        Stream.Gemm(operands.Gemm(layout, ScalarAddress(ScalarAlpha), beta, target, targetType, allowTf32));
         if (!direct)
             PammKernels.StoreOutput(Stream, outputType, target, (long)operands.LeftColumns * operands.RightColumns, c, output);
     }
@@ -381,7 +360,4 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
     }
-
-    /// <summary>Row-major left (inner × leftColumns) and right (inner × rightColumns) operands of <c>Lᵀ R</c>.</summary>
-    private readonly record struct ProductOperands(ulong Left, DType LeftType, int LeftColumns, ulong Right, DType RightType, int RightColumns, int Inner);
 }

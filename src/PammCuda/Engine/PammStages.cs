@@ -56,7 +56,7 @@ internal sealed class PammStages : IDisposable
         _seed = options.Seed;
         TestsNeighbourhood = options.Epsilon < 1;
         _keepThreshold = 1 - options.Epsilon * options.Epsilon;
-        SimilarityChunkRows = (int)Math.Clamp(PammEngine.MaxSimilarityElements / K, 1, Math.Min(rows, Math.Max(1, int.MaxValue / columns)));
+        SimilarityChunkRows = SimilarityChunking.ChunkRows(rows, columns, K);
 
         var made = new List<IDisposable>();
         try
@@ -174,14 +174,8 @@ internal sealed class PammStages : IDisposable
     {
         ThrowIfDisposed();
         var (first, count) = ChunkRows(chunk);
-        long rowBytes = (long)Columns * DType.SizeOf();
-        _stream.Gemm(new GemmDescriptor(
-            GemmOperation.Transpose, GemmOperation.None, K, count, Columns,
-            ScalarAddress(ScalarOne),
-            Generators.Address, DType, Columns,
-            _x + (ulong)(first * rowBytes), DType, Columns,
-            ScalarAddress(ScalarZero),
-            SimilaritiesAddress, DType.Float32, K));
+        _stream.Gemm(SimilarityChunking.Gemm(_x, first, count, Columns, DType, Generators.Address, K,
+            ScalarAddress(ScalarOne), ScalarAddress(ScalarZero), SimilaritiesAddress));
     }
 
     /// <summary>
@@ -239,19 +233,15 @@ internal sealed class PammStages : IDisposable
         PammKernels.ProductScalars(_stream, Dropped.Address, Rows, 1f, 0f, ScalarAddress(ScalarAlpha));
     }
 
-    /// <summary>
-    /// <c>a·β·Cᵀ B̃</c> as row-major n × m, which is column-major m × n = B̃-as-stored · C: gemm(N, T, m, n, k).
-    /// Into the output for float32, into a float32 scratch product otherwise.
-    /// </summary>
+    /// <summary><c>a·β·Cᵀ B̃</c> as row-major n × m: into the output for float32, into a float32 scratch product otherwise.</summary>
     public void FinalGemm()
     {
         ThrowIfDisposed();
         ulong generators = WidensGenerators ? WideGenerators : Generators.Address;
         ulong target = StoresOutput ? ProductScratch : _output;
         ulong beta = StoresOutput ? ScalarAddress(ScalarZero) : ScalarAddress(ScalarBeta);
-        _stream.Gemm(new GemmDescriptor(GemmOperation.None, GemmOperation.Transpose, GradientColumns, Columns, K,
-            ScalarAddress(ScalarAlpha), Reduced, DType.Float32, GradientColumns,
-            generators, DType.Float32, Columns, beta, target, DType.Float32, GradientColumns));
+        var operands = new ProductOperands(generators, DType.Float32, Columns, Reduced, DType.Float32, GradientColumns, K);
+        _stream.Gemm(operands.Gemm(ProductLayout.InputByGradient, ScalarAddress(ScalarAlpha), beta, target, DType.Float32, allowTf32: false));
     }
 
     /// <summary>The 16-bit epilogue: the float32 product rounded once into the output.</summary>
