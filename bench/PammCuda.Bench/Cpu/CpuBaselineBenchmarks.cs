@@ -9,24 +9,10 @@ namespace PammCuda.Bench.Cpu;
 /// backend's own exact product (the reference for bfloat16, which Debian's OpenBLAS has no GEMM for), and a copy of
 /// X and G (the memory-bandwidth limit).
 /// </summary>
-public class CpuBaselineBenchmarks
+public class CpuBaselineBenchmarks() : ShapedBenchmarks(ShapeSets.Cpu)
 {
     private Inputs<float>? _float32;
     private Inputs<BFloat16>? _bfloat16;
-
-    /// <summary>n = m.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>b.</summary>
-    [ParamsSource(nameof(RowCounts))]
-    public int Rows { get; set; }
-
-    /// <summary>Values of <see cref="Width"/>.</summary>
-    public static IEnumerable<int> Widths => ShapeSets.CpuWidths;
-
-    /// <summary>Values of <see cref="Rows"/>.</summary>
-    public static IEnumerable<int> RowCounts => ShapeSets.CpuRows;
 
     /// <summary>Prepares random X and G in both element types.</summary>
     [GlobalSetup]

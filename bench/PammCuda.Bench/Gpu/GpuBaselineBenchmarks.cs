@@ -12,26 +12,12 @@ namespace PammCuda.Bench.Gpu;
 /// accumulation, each writing its output in its input type) and a device-to-device copy of X and of G, the bandwidth limit.
 /// </summary>
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet frees the fields in [GlobalCleanup]; it subclasses benchmark classes and never disposes them.")]
-public class GpuBaselineBenchmarks
+public class GpuBaselineBenchmarks() : ShapedBenchmarks(ShapeSets.Gpu)
 {
     private PammEngine? _engine;
     private DeviceTimer? _timer;
     private Operands<float>? _float32;
     private Operands<BFloat16>? _bfloat16;
-
-    /// <summary>n = m.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>b.</summary>
-    [ParamsSource(nameof(RowCounts))]
-    public int Rows { get; set; }
-
-    /// <summary>Values of <see cref="Width"/>.</summary>
-    public static IEnumerable<int> Widths => ShapeSets.GpuWidths;
-
-    /// <summary>Values of <see cref="Rows"/>.</summary>
-    public static IEnumerable<int> RowCounts => ShapeSets.GpuRows;
 
     /// <summary>Uploads X and G in both element types (BenchmarkDotNet's warm-up runs each GEMM before its measured iterations).</summary>
     [GlobalSetup]

@@ -8,40 +8,12 @@ namespace PammCuda.Bench.Gpu;
 /// generator sampling (the one stage the engine exposes on its own), compression, one approximate product, and one
 /// layer's compression + Q/K/V products.
 /// </summary>
-public class GpuPammBenchmarks
+public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
 {
     private IGpuPammWorkload? _workload;
     private DeviceTimer? _timer;
 
-    /// <summary>n = m.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>b.</summary>
-    [ParamsSource(nameof(RowCounts))]
-    public int Rows { get; set; }
-
-    /// <summary>r.</summary>
-    [ParamsSource(nameof(Ratios))]
-    public GeneratorRatio Ratio { get; set; } = new(512);
-
-    /// <summary>Element type of X, G and the output.</summary>
-    [ParamsSource(nameof(DTypes))]
-    public DType DType { get; set; }
-
-    /// <summary>Values of <see cref="Width"/>.</summary>
-    public static IEnumerable<int> Widths => ShapeSets.GpuWidths;
-
-    /// <summary>Values of <see cref="Rows"/>.</summary>
-    public static IEnumerable<int> RowCounts => ShapeSets.GpuRows;
-
-    /// <summary>Values of <see cref="Ratio"/>.</summary>
-    public static IEnumerable<GeneratorRatio> Ratios => ShapeSets.GpuRatios;
-
-    /// <summary>Values of <see cref="DType"/>.</summary>
-    public static IEnumerable<DType> DTypes => ShapeSets.DTypes;
-
-    private ShapeKey Shape => new(typeof(GpuPammBenchmarks), Width, Rows, Ratio.Denominator, DType);
+    private ShapeKey Shape => ShapeOf(typeof(GpuPammBenchmarks));
 
     /// <summary>Uploads the inputs, compresses X once (which also compiles the kernels) and records what the compressed form keeps.</summary>
     [GlobalSetup]

@@ -9,40 +9,12 @@ namespace PammCuda.Bench.Gpu;
 /// the same generators, so the difference between the two rows of a shape is the similarity step alone. The engine's
 /// default is chosen from these numbers (kernels/README.md).
 /// </summary>
-public class GpuSimilarityBenchmarks
+public class GpuSimilarityBenchmarks() : CompressionBenchmarks(ShapeSets.Similarity)
 {
     private IGpuSimilarityWorkload? _workload;
     private DeviceTimer? _timer;
 
-    /// <summary>n.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>b.</summary>
-    [ParamsSource(nameof(RowCounts))]
-    public int Rows { get; set; }
-
-    /// <summary>r.</summary>
-    [ParamsSource(nameof(Ratios))]
-    public GeneratorRatio Ratio { get; set; } = new(512);
-
-    /// <summary>Element type of X.</summary>
-    [ParamsSource(nameof(DTypes))]
-    public DType DType { get; set; }
-
-    /// <summary>Values of <see cref="Width"/>: a small and a large hidden size.</summary>
-    public static IEnumerable<int> Widths => ShapeSets.Emulated ? [64] : ShapeSets.Quick ? [768] : [768, 4096];
-
-    /// <summary>Values of <see cref="Rows"/>.</summary>
-    public static IEnumerable<int> RowCounts => ShapeSets.Emulated ? [1024] : ShapeSets.Quick ? [16384] : [16384, 65536];
-
-    /// <summary>Values of <see cref="Ratio"/>: k from 32 to 1024 over the row counts.</summary>
-    public static IEnumerable<GeneratorRatio> Ratios => ShapeSets.Emulated ? [new(64)] : [new(64), new(512)];
-
-    /// <summary>Values of <see cref="DType"/>.</summary>
-    public static IEnumerable<DType> DTypes => ShapeSets.DTypes;
-
-    private ShapeKey Shape => new(typeof(GpuSimilarityBenchmarks), Width, Rows, Ratio.Denominator, DType);
+    private ShapeKey Shape => ShapeOf(typeof(GpuSimilarityBenchmarks));
 
     /// <summary>Uploads X, compresses it once on each path (which also compiles the kernels) and records the compressed size.</summary>
     [GlobalSetup]

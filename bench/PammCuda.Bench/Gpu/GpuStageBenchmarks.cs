@@ -8,18 +8,8 @@ namespace PammCuda.Bench.Gpu;
 /// inputs the whole pipeline left in place (see <c>PammStages</c>). The similarity GEMM and the assignment run as
 /// one chunk at these shapes, as in the engine (the setup checks it); the row norms are timed although the engine runs them only when ε &lt; 1.
 /// </summary>
-public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchmarks))
+public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchmarks), ShapeSets.DTypes)
 {
-    /// <summary>Element type of X, G and the output.</summary>
-    [ParamsSource(nameof(DTypes))]
-    public DType DType { get; set; }
-
-    /// <summary>Values of <see cref="DType"/>.</summary>
-    public static IEnumerable<DType> DTypes => ShapeSets.DTypes;
-
-    /// <inheritdoc/>
-    protected override DType ElementType => DType;
-
     /// <summary>Generator sampling.</summary>
     [Benchmark]
     [Measures(Operation.SampleGenerators)]

@@ -6,39 +6,17 @@ using PammCuda.Engine;
 namespace PammCuda.Bench.Gpu;
 
 /// <summary>
-/// What the stage benchmark classes share: the shapes (n = m ∈ {768, 4096}, b ∈ {16384, 65536}, r = 1/512; one shape
-/// with <c>--quick</c>, a tiny one on the emulated device), the prepared pipeline and the device timing of one stage.
+/// What the stage benchmark classes share: the shapes (<see cref="ShapeSets.Stages"/>: one shape with <c>--quick</c>, a
+/// tiny one on the emulated device), the prepared pipeline and the device timing of one stage.
 /// </summary>
 /// <param name="declared">The derived class as declared, which the result columns key its records by.</param>
+/// <param name="dtypes">The element types the derived class runs.</param>
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet frees the workload in [GlobalCleanup]; it subclasses benchmark classes and never disposes them.")]
-public abstract class GpuStageBenchmarksBase(Type declared)
+public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> dtypes)
+    : CompressionBenchmarks(ShapeSets.Stages with { DTypes = dtypes })
 {
     private GpuStageWorkload? _workload;
     private DeviceTimer? _timer;
-
-    /// <summary>n = m.</summary>
-    [ParamsSource(nameof(Widths))]
-    public int Width { get; set; }
-
-    /// <summary>b.</summary>
-    [ParamsSource(nameof(RowCounts))]
-    public int Rows { get; set; }
-
-    /// <summary>r.</summary>
-    [ParamsSource(nameof(Ratios))]
-    public GeneratorRatio Ratio { get; set; } = new(512);
-
-    /// <summary>Values of <see cref="Width"/>.</summary>
-    public static IEnumerable<int> Widths => ShapeSets.Emulated ? [64] : ShapeSets.Quick ? [4096] : [768, 4096];
-
-    /// <summary>Values of <see cref="Rows"/>.</summary>
-    public static IEnumerable<int> RowCounts => ShapeSets.Emulated ? [1024] : ShapeSets.Quick ? [16384] : [16384, 65536];
-
-    /// <summary>Values of <see cref="Ratio"/>.</summary>
-    public static IEnumerable<GeneratorRatio> Ratios => ShapeSets.Emulated ? [new(64)] : [new(512)];
-
-    /// <summary>Element type of X, G and the output (the derived class's <c>DType</c> parameter).</summary>
-    protected abstract DType ElementType { get; }
 
     /// <summary>The stage runner, after the whole pipeline ran once.</summary>
     private protected PammStages Stages => (_workload ?? throw new InvalidOperationException("GlobalSetup has not run.")).Stages;
@@ -48,7 +26,7 @@ public abstract class GpuStageBenchmarksBase(Type declared)
     [GlobalSetup]
     public void Setup()
     {
-        _workload = GpuStageWorkload.Create(GpuSession.Device, GpuSession.Stream, Rows, Width, Ratio.Options, ElementType);
+        _workload = GpuStageWorkload.Create(GpuSession.Device, GpuSession.Stream, Rows, Width, Ratio.Options, DType);
         _timer = new DeviceTimer(GpuSession.Stream);
         if (_workload.Stages.SimilarityChunks != 1)
             throw new InvalidOperationException($"b = {Rows} with k = {_workload.Stages.K} splits the similarity GEMM into " +
@@ -67,7 +45,6 @@ public abstract class GpuStageBenchmarksBase(Type declared)
     protected void Time(string method, Action stage)
     {
         var timer = _timer ?? throw new InvalidOperationException("GlobalSetup has not run.");
-        var shape = new ShapeKey(declared, Width, Rows, Ratio.Denominator, ElementType);
-        timer.Time(CaseRecords.DeviceTimes(new CaseKey(shape, method)), stage);
+        timer.Time(CaseRecords.DeviceTimes(new CaseKey(ShapeOf(declared), method)), stage);
     }
 }

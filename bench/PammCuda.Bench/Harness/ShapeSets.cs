@@ -16,21 +16,31 @@ public static class ShapeSets
     /// <summary>Both dtypes the suites compare.</summary>
     public static IEnumerable<DType> DTypes => [DType.Float32, DType.BFloat16];
 
-    /// <summary>n = m of the GPU suite.</summary>
-    public static IEnumerable<int> GpuWidths => Emulated ? [64] : Quick ? [2048] : [768, 2048, 4096];
+    /// <summary>The GPU suite's PAMM operations and baselines.</summary>
+    public static ShapeSet Gpu => new(
+        Emulated ? [64] : Quick ? [2048] : [768, 2048, 4096],
+        Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
+        Emulated ? [new(64)] : Quick ? [new(512)] : [new(64), new(512)],
+        DTypes);
 
-    /// <summary>b of the GPU suite.</summary>
-    public static IEnumerable<int> GpuRows => Emulated ? [1024] : Quick ? [16384] : [16384, 65536];
+    /// <summary>The GPU suite's similarity paths: a small and a large hidden size, k from 32 to 1024 over the row counts.</summary>
+    public static ShapeSet Similarity => new(
+        Emulated ? [64] : Quick ? [768] : [768, 4096],
+        Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
+        Emulated ? [new(64)] : [new(64), new(512)],
+        DTypes);
 
-    /// <summary>r of the GPU suite.</summary>
-    public static IEnumerable<GeneratorRatio> GpuRatios => Emulated ? [new(64)] : Quick ? [new(512)] : [new(64), new(512)];
+    /// <summary>The GPU suite's stages: n = m ∈ {768, 4096}, b ∈ {16384, 65536}, r = 1/512.</summary>
+    public static ShapeSet Stages => new(
+        Emulated ? [64] : Quick ? [4096] : [768, 4096],
+        Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
+        Emulated ? [new(64)] : [new(512)],
+        DTypes);
 
-    /// <summary>n = m of the CPU suite.</summary>
-    public static IEnumerable<int> CpuWidths => Quick ? [256] : [256, 768];
-
-    /// <summary>b of the CPU suite.</summary>
-    public static IEnumerable<int> CpuRows => Quick ? [4096] : [4096, 16384];
-
-    /// <summary>r of the CPU suite.</summary>
-    public static IEnumerable<GeneratorRatio> CpuRatios => Quick ? [new(512)] : [new(64), new(512)];
+    /// <summary>The CPU suite.</summary>
+    public static ShapeSet Cpu => new(
+        Quick ? [256] : [256, 768],
+        Quick ? [4096] : [4096, 16384],
+        Quick ? [new(512)] : [new(64), new(512)],
+        DTypes);
 }
