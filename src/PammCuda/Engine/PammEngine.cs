@@ -11,9 +11,7 @@ namespace PammCuda.Engine;
 /// </summary>
 public sealed class PammEngine : IDisposable
 {
-    private const int ScalarOne = 0, ScalarZero = 1, ScalarAlpha = 2, ScalarBeta = 3;
-
-    private readonly DeviceBuffer<float> _scalars;
+    private readonly GemmScalars _scalars;
     private readonly DeviceBuffer<int>? _explicitGenerators;
     private readonly EngineScratch _scratch;
     private bool _disposed;
@@ -32,10 +30,9 @@ public sealed class PammEngine : IDisposable
         // Copied once: the options are immutable for the engine's lifetime, so explicit generators are uploaded here, not per call.
         int[]? explicitGenerators = Options.GeneratorIndices?.ToArray();
 
-        _scalars = device.Allocate<float>(4);
+        _scalars = new GemmScalars(device, Stream);
         try
         {
-            _scalars.CopyFrom([1f, 0f, 1f, 0f], Stream);
             if (explicitGenerators is { Length: > 0 })
             {
                 _explicitGenerators = device.Allocate<int>(explicitGenerators.Length);
@@ -177,7 +174,7 @@ public sealed class PammEngine : IDisposable
             operandType = DType.Float32;
         }
         var product = new ProductOperands(input, operandType, columns, grad, operandType, gradientColumns, rows);
-        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, ScalarAddress(ScalarAlpha));
+        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, _scalars.Alpha);
         RunProduct(product, layout, output.Address, outputType, c, allowTf32);
     }
 
@@ -261,7 +258,7 @@ public sealed class PammEngine : IDisposable
         {
             int count = Math.Min(chunkRows, rows - first);
             Stream.Gemm(SimilarityChunking.Gemm(x, first, count, columns, dtype, compressed.GeneratorsAddress, k,
-                ScalarAddress(ScalarOne), ScalarAddress(ScalarZero), similarities));
+                _scalars.One, _scalars.Zero, similarities));
             PammKernels.Assign(Stream, compressed.HasCompactAssignment, similarities, first, count, k, squaredNorms, rowSquaredNorms,
                 keepThreshold, rowToGenerator, compressed.AssignmentAddress, compressed.AlphaAddress, compressed.DroppedAddress);
         }
@@ -283,7 +280,7 @@ public sealed class PammEngine : IDisposable
             ? compressed.GeneratorsAddress
             : Widen(_scratch.WideGenerators, compressed.GeneratorsAddress, (long)k * columns, compressed.DType);
         var product = new ProductOperands(generators, DType.Float32, columns, reduced, DType.Float32, gradientColumns, k);
-        PammKernels.ProductScalars(Stream, compressed.DroppedAddress, rows, a, c, ScalarAddress(ScalarAlpha));
+        PammKernels.ProductScalars(Stream, compressed.DroppedAddress, rows, a, c, _scalars.Alpha);
         RunProduct(product, layout, output, outputType, c, allowTf32: false);
     }
 
@@ -298,9 +295,9 @@ public sealed class PammEngine : IDisposable
         ulong target = direct
             ? output
             : _scratch.Product.Ensure((long)operands.LeftColumns * operands.RightColumns * sizeof(float));
-        ulong beta = direct ? ScalarAddress(ScalarBeta) : ScalarAddress(ScalarZero);
+        ulong beta = direct ? _scalars.Beta : _scalars.Zero;
         var targetType = direct ? outputType : DType.Float32;
-        Stream.Gemm(operands.Gemm(layout, ScalarAddress(ScalarAlpha), beta, target, targetType, allowTf32));
+        Stream.Gemm(operands.Gemm(layout, _scalars.Alpha, beta, target, targetType, allowTf32));
         if (!direct)
             PammKernels.StoreOutput(Stream, outputType, target, (long)operands.LeftColumns * operands.RightColumns, c, output);
     }
@@ -312,8 +309,6 @@ public sealed class PammEngine : IDisposable
         PammKernels.ConvertToSingle(Stream, sourceType, source, count, target);
         return target;
     }
-
-    private ulong ScalarAddress(int index) => _scalars.Address + (ulong)(index * sizeof(float));
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 

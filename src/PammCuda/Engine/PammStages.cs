@@ -12,13 +12,11 @@ namespace PammCuda.Engine;
 /// </summary>
 internal sealed class PammStages : IDisposable
 {
-    private const int ScalarOne = 0, ScalarZero = 1, ScalarAlpha = 2, ScalarBeta = 3;
-
     private readonly IDeviceStream _stream;
     private readonly ulong _x, _gradient, _output;
     private readonly ulong _seed;
     private readonly double _keepThreshold;
-    private readonly DeviceBuffer<float> _scalars;
+    private readonly GemmScalars _scalars;
     private readonly EngineScratch _scratch;
     private (ulong Keys, ulong Rows)? _sorted;
     private bool _disposed;
@@ -61,8 +59,7 @@ internal sealed class PammStages : IDisposable
         var made = new List<IDisposable>();
         try
         {
-            _scalars = Track(made, device.Allocate<float>(4));
-            _scalars.CopyFrom([1f, 0f, 1f, 0f], stream);
+            _scalars = Track(made, new GemmScalars(device, stream));
             Generators = Track(made, device.Allocate<byte>((long)K * columns * dtype.SizeOf()));
             Assignment = Track(made, device.Allocate<byte>((long)rows * CompressedSize.AssignmentBytesPerRow(K)));
             Alpha = Track(made, device.Allocate<float>(rows));
@@ -175,7 +172,7 @@ internal sealed class PammStages : IDisposable
         ThrowIfDisposed();
         var (first, count) = ChunkRows(chunk);
         _stream.Gemm(SimilarityChunking.Gemm(_x, first, count, Columns, DType, Generators.Address, K,
-            ScalarAddress(ScalarOne), ScalarAddress(ScalarZero), SimilaritiesAddress));
+            _scalars.One, _scalars.Zero, SimilaritiesAddress));
     }
 
     /// <summary>
@@ -230,7 +227,7 @@ internal sealed class PammStages : IDisposable
     public void ProductScalars()
     {
         ThrowIfDisposed();
-        PammKernels.ProductScalars(_stream, Dropped.Address, Rows, 1f, 0f, ScalarAddress(ScalarAlpha));
+        PammKernels.ProductScalars(_stream, Dropped.Address, Rows, 1f, 0f, _scalars.Alpha);
     }
 
     /// <summary><c>a·β·Cᵀ B̃</c> as row-major n × m: into the output for float32, into a float32 scratch product otherwise.</summary>
@@ -239,9 +236,9 @@ internal sealed class PammStages : IDisposable
         ThrowIfDisposed();
         ulong generators = WidensGenerators ? WideGenerators : Generators.Address;
         ulong target = StoresOutput ? ProductScratch : _output;
-        ulong beta = StoresOutput ? ScalarAddress(ScalarZero) : ScalarAddress(ScalarBeta);
+        ulong beta = StoresOutput ? _scalars.Zero : _scalars.Beta;
         var operands = new ProductOperands(generators, DType.Float32, Columns, Reduced, DType.Float32, GradientColumns, K);
-        _stream.Gemm(operands.Gemm(ProductLayout.InputByGradient, ScalarAddress(ScalarAlpha), beta, target, DType.Float32, allowTf32: false));
+        _stream.Gemm(operands.Gemm(ProductLayout.InputByGradient, _scalars.Alpha, beta, target, DType.Float32, allowTf32: false));
     }
 
     /// <summary>The 16-bit epilogue: the float32 product rounded once into the output.</summary>
@@ -294,8 +291,6 @@ internal sealed class PammStages : IDisposable
         int first = chunk * SimilarityChunkRows;
         return (first, Math.Min(SimilarityChunkRows, Rows - first));
     }
-
-    private ulong ScalarAddress(int index) => _scalars.Address + (ulong)(index * sizeof(float));
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
