@@ -26,7 +26,7 @@ internal sealed class EngineScratch : IDisposable
     /// <summary>Keys, histogram, candidates and tile counts of the generator sampling (about 12·b bytes + 256 KiB).</summary>
     public GrowOnlyBuffer Sampling { get; }
 
-    /// <summary>Sampled generator rows (k ints) during a compression.</summary>
+    /// <summary>Sampled or per-call explicit generator rows (k ints) during a compression.</summary>
     public GrowOnlyBuffer GeneratorRows { get; }
 
     /// <summary>Row → generator position or -1 (b ints) during a compression.</summary>

@@ -3,7 +3,7 @@ using PammCuda.Devices;
 namespace PammCuda.Engine;
 
 /// <summary>
-/// PAMM on a compute device: <see cref="Compress{T}"/> keeps generators, assignment and coefficients
+/// PAMM on a compute device: <see cref="Compress{T}(DeviceBuffer{T}, int, int, PammOptions)"/> keeps generators, assignment and coefficients
 /// of an activation X; <see cref="ApproxMatmul{TG, TOut}"/> computes <c>a·Xᵀ G + c·out</c> (or its
 /// transpose) from them. Everything is queued on <see cref="Stream"/> without waiting for the device,
 /// and scratch memory is reused across calls. Written once against <see cref="IComputeDevice"/>: it
@@ -14,6 +14,7 @@ public sealed class PammEngine : IDisposable
     private readonly GemmScalars _scalars;
     private readonly DeviceBuffer<int>? _explicitGenerators;
     private readonly EngineScratch _scratch;
+    private int[] _hostGeneratorIndices = [];
     private bool _disposed;
 
     /// <summary>Creates an engine on <paramref name="device"/>, queuing work on <paramref name="stream"/> (default: the device's default stream).</summary>
@@ -27,7 +28,7 @@ public sealed class PammEngine : IDisposable
         Device = device;
         Options = options ?? new PammOptions();
         Stream = stream ?? device.DefaultStream;
-        // Copied once: the options are immutable for the engine's lifetime, so explicit generators are uploaded here, not per call.
+        // Copied once: the engine's options are immutable for its lifetime, so their explicit generators are uploaded here, not per call.
         int[]? explicitGenerators = Options.GeneratorIndices?.ToArray();
 
         _scalars = new GemmScalars(device, Stream);
@@ -54,7 +55,7 @@ public sealed class PammEngine : IDisposable
     /// <summary>The stream all work is queued on.</summary>
     public IDeviceStream Stream { get; }
 
-    /// <summary>How activations are compressed.</summary>
+    /// <summary>How activations are compressed by the overloads of <c>Compress</c> that take no options.</summary>
     public PammOptions Options { get; }
 
     /// <summary>True once disposed.</summary>
@@ -76,26 +77,47 @@ public sealed class PammEngine : IDisposable
     /// <exception cref="ArgumentException"><paramref name="x"/> is too small, of another device, or of an unsupported element type.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1, or options that do not fit <paramref name="rows"/>.</exception>
     /// <exception cref="ObjectDisposedException">The engine or <paramref name="x"/> was disposed.</exception>
-    public GpuCompressedActivation Compress<T>(DeviceBuffer<T> x, int rows, int columns) where T : unmanaged
+    public GpuCompressedActivation Compress<T>(DeviceBuffer<T> x, int rows, int columns) where T : unmanaged =>
+        Compress(x, rows, columns, Options);
+
+    /// <summary>
+    /// Compresses X held in a device buffer with <paramref name="options"/> instead of the engine's <see cref="Options"/>:
+    /// a framework changes the seed at every training step on one engine. Explicit generator indices other than those of
+    /// <see cref="Options"/> are uploaded per call, which waits for the stream (the seeded sampling path never does).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="x"/> or <paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is too small, of another device, or of an unsupported element type; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, or options that do not fit <paramref name="rows"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or <paramref name="x"/> was disposed.</exception>
+    public GpuCompressedActivation Compress<T>(DeviceBuffer<T> x, int rows, int columns, PammOptions options) where T : unmanaged
     {
         ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
         var dtype = DTypeOf<T>(nameof(x));
         CheckShape(rows, columns);
         CheckBuffer(x, (long)rows * columns, nameof(x));
-        return CompressCore(x.Address, rows, columns, dtype);
+        return CompressCore(x.Address, rows, columns, dtype, options);
     }
 
     /// <summary>Compresses X at a device address that a framework owns (row-major <paramref name="rows"/> × <paramref name="columns"/> of <paramref name="dtype"/>).</summary>
     /// <exception cref="ArgumentException"><paramref name="x"/> is a null pointer.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1, an unknown dtype, or options that do not fit <paramref name="rows"/>.</exception>
     /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
-    public GpuCompressedActivation Compress(ulong x, int rows, int columns, DType dtype)
+    public GpuCompressedActivation Compress(ulong x, int rows, int columns, DType dtype) => Compress(x, rows, columns, dtype, Options);
+
+    /// <summary>Compresses X at a device address that a framework owns with <paramref name="options"/> instead of the engine's <see cref="Options"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="x"/> is a null pointer; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, an unknown dtype, or options that do not fit <paramref name="rows"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public GpuCompressedActivation Compress(ulong x, int rows, int columns, DType dtype, PammOptions options)
     {
         ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
         CheckPointer(x, nameof(x));
         CheckDType(dtype, nameof(dtype));
         CheckShape(rows, columns);
-        return CompressCore(x, rows, columns, dtype);
+        return CompressCore(x, rows, columns, dtype, options);
     }
 
     /// <summary>
@@ -209,15 +231,14 @@ public sealed class PammEngine : IDisposable
         return true;
     }
 
-    private GpuCompressedActivation CompressCore(ulong x, int rows, int columns, DType dtype)
+    private GpuCompressedActivation CompressCore(ulong x, int rows, int columns, DType dtype, PammOptions options)
     {
-        int k = Options.ResolveK(rows);
+        int k = options.ResolveK(rows);
         var compressed = new GpuCompressedActivation(this, rows, columns, k, dtype);
         try
         {
             Stream.Fill32Async(compressed.DroppedAddress, 0u, 1);
-            ulong generatorRows = _explicitGenerators?.Address ?? _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
-            if (_explicitGenerators is null) PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, Options.Seed, generatorRows);
+            ulong generatorRows = GeneratorRows(options, rows, k);
 
             ulong rowToGenerator = _scratch.RowToGenerator.Ensure((long)rows * sizeof(int));
             Stream.Fill32Async(rowToGenerator, uint.MaxValue, rows);
@@ -225,14 +246,14 @@ public sealed class PammEngine : IDisposable
             PammKernels.Gather(Stream, dtype, x, columns, generatorRows, k, compressed.GeneratorsAddress, squaredNorms, rowToGenerator);
 
             // ε ≥ 1 keeps every row, so the row norms that only the ε test reads are not computed at all.
-            bool testNeighbourhood = Options.Epsilon < 1;
+            bool testNeighbourhood = options.Epsilon < 1;
             ulong rowSquaredNorms = 0;
             if (testNeighbourhood)
             {
                 rowSquaredNorms = _scratch.RowSquaredNorms.Ensure((long)rows * sizeof(float));
                 PammKernels.RowSquaredNorms(Stream, dtype, x, rows, columns, rowSquaredNorms);
             }
-            double keepThreshold = 1 - Options.Epsilon * Options.Epsilon;
+            double keepThreshold = 1 - options.Epsilon * options.Epsilon;
 
             if (SimilarityPath == SimilarityPath.Fused)
                 PammKernels.SimilarityArgmax(Stream, dtype, compressed.HasCompactAssignment, x, rows, columns, compressed.GeneratorsAddress, k,
@@ -247,6 +268,35 @@ public sealed class PammEngine : IDisposable
             compressed.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The device address of the k generator rows of <paramref name="options"/>: sampled, uploaded at construction, or uploaded now.</summary>
+    private ulong GeneratorRows(PammOptions options, int rows, int k)
+    {
+        if (options.GeneratorIndices is not { } indices)
+        {
+            ulong sampled = _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
+            PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, options.Seed, sampled);
+            return sampled;
+        }
+        // The engine's own options were copied and uploaded once at construction; ResolveK has rejected an empty list.
+        return ReferenceEquals(options, Options) ? _explicitGenerators!.Address : UploadGeneratorIndices(indices);
+    }
+
+    /// <summary>
+    /// Uploads per-call explicit generator indices into scratch through one reused host array. The upload's host
+    /// memory must stay valid until the copy completes, and the next call rewrites that array, so this waits for the
+    /// stream: a host synchronisation on a path meant for tests and reproductions, never taken by seeded sampling.
+    /// </summary>
+    private unsafe ulong UploadGeneratorIndices(IReadOnlyList<int> indices)
+    {
+        int k = indices.Count;
+        if (_hostGeneratorIndices.Length < k) _hostGeneratorIndices = new int[k];
+        for (int j = 0; j < k; j++) _hostGeneratorIndices[j] = indices[j];
+        ulong uploaded = _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
+        fixed (int* source = _hostGeneratorIndices) Stream.UploadAsync(uploaded, source, (long)k * sizeof(int));
+        Stream.Synchronize();
+        return uploaded;
     }
 
     private void AssignRows(ulong x, int rows, int columns, DType dtype, int k, GpuCompressedActivation compressed,

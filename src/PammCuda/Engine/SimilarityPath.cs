@@ -1,6 +1,6 @@
 namespace PammCuda.Engine;
 
-/// <summary>How <see cref="PammEngine.Compress{T}"/> computes the similarities s_ij = ⟨X_i, C_j⟩ before the argmax.</summary>
+/// <summary>How <c>PammEngine.Compress</c> computes the similarities s_ij = ⟨X_i, C_j⟩ before the argmax.</summary>
 internal enum SimilarityPath
 {
     /// <summary>cuBLAS GEMMs into a float32 b × k scratch, in row chunks of bounded size, then <c>pamm_assign</c> reads it.</summary>
