@@ -21,7 +21,7 @@ summary=()
 
 echo "== C ABI test"
 if gcc -std=c11 -O1 -Wall -Wextra -Werror -I "$root/native/include" "$root/native/tests/test_pamm.c" \
-        -o "$out/test_pamm" -L "$out" -l:libpammcuda.so -Wl,-rpath,"$out" -lm; then
+        -o "$out/test_pamm" -L "$out" -l:libpammcuda.so -Wl,-rpath,"$out" -lm -ldl; then
     c_output="$("$out/test_pamm")"
     c_status=$?
     echo "$c_output"

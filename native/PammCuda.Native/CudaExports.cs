@@ -106,10 +106,7 @@ internal static unsafe class CudaExports
             NativeArguments.NotNull(compressed, "compressed");
             *compressed = 0;
             EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
-            NativeArguments.NotNull(x, "x");
-            DType type = NativeArguments.ToDType(dtype, "dtype");
-            NativeArguments.Positive(rows, "rows");
-            NativeArguments.Positive(cols, "cols");
+            DType type = CheckInput(x, rows, cols, dtype);
             NativeOptions.CheckK(owner.Engine.Options.K ?? 0, rows);
             GpuCompressedActivation activation = owner.Engine.Compress((ulong)x, rows, cols, type);
             *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
@@ -119,6 +116,39 @@ internal static unsafe class CudaExports
         {
             return ExportErrors.Fail("pamm_compress", e);
         }
+    }
+
+    /// <summary><c>pamm_status pamm_compress_with_options(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_with_options")]
+    public static PammStatus CompressWithOptions(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            // Checked before the engine, as pamm_engine_create does, so a missing options struct is named on any host.
+            NativeArguments.NotNull(options, "options");
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            DType type = CheckInput(x, rows, cols, dtype);
+            PammOptions pammOptions = options->ToPammOptions(rows);
+            GpuCompressedActivation activation = owner.Engine.Compress((ulong)x, rows, cols, type, pammOptions);
+            *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compress_with_options", e);
+        }
+    }
+
+    /// <summary>The input arguments that both compress exports share, in pamm_compress's order; returns the dtype.</summary>
+    private static DType CheckInput(nint x, int rows, int cols, int dtype)
+    {
+        NativeArguments.NotNull(x, "x");
+        DType type = NativeArguments.ToDType(dtype, "dtype");
+        NativeArguments.Positive(rows, "rows");
+        NativeArguments.Positive(cols, "cols");
+        return type;
     }
 
     /// <summary><c>pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>

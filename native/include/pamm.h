@@ -30,8 +30,12 @@
 extern "C" {
 #endif
 
-/* Incremented on every incompatible change of this header. */
+/* Incremented on every incompatible change of this header. Additions (new functions) leave it as it is
+   and are announced by a PAMM_HAS_* macro below, which a caller can test with #ifdef. */
 #define PAMM_ABI_VERSION 1
+
+/* pamm_compress_with_options exists (options given per call; added within ABI version 1). */
+#define PAMM_HAS_COMPRESS_WITH_OPTIONS 1
 
 typedef enum pamm_status {
     PAMM_OK = 0,
@@ -145,6 +149,14 @@ pamm_status pamm_engine_destroy(pamm_engine engine);
 pamm_status pamm_compress(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
                           pamm_compressed *compressed);
 
+/* pamm_compress with `options` instead of the engine's: a framework gives each training step its own
+   seed (so each step samples other rows) on one engine, without creating engines per seed. The options
+   are checked like pamm_cpu_compress's and only for this call; the engine's own options stay in force
+   for pamm_compress. The same options pick the same generators as pamm_cpu_compress and as
+   pamm_compress on an engine created with them. options NULL is PAMM_ERROR_INVALID_ARGUMENT. */
+pamm_status pamm_compress_with_options(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                                       const pamm_options *options, pamm_compressed *compressed);
+
 /* out = a * P + c * out, where P approximates X^T G (or G^T X, by layout) from the compressed X.
    grad: device matrix rows x grad_cols of grad_dtype; out: device matrix of out_dtype with the
    layout's shape. c = 0 never reads out (it may hold NaN). compressed must come from this engine. */
@@ -172,7 +184,7 @@ pamm_status pamm_live_compressed_count(int64_t *count);
 /* ---- CPU backend (host memory, synchronous) ------------------------------------------------- */
 
 /* Compresses the host matrix x (rows x cols of dtype). Picks the same generators as pamm_compress
-   on an engine with the same options. rows * cols must be below 2^31. */
+   on an engine with the same options, and as pamm_compress_with_options given them. rows * cols must be below 2^31. */
 pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
                               const pamm_options *options, pamm_compressed *compressed);
 

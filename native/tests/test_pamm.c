@@ -1,10 +1,12 @@
 /*
  * test_pamm.c: tests of libpammcuda's C ABI (native/include/pamm.h) on the CPU backend, plus the
- * CUDA availability calls. Built and run by scripts/native-tests.sh; prints one line per failed check
- * and ends with "N passed, N failed".
+ * CUDA availability calls and, where CUDA is available, per-call options of the GPU engine (device
+ * memory through the driver API, loaded with dlopen so that the test builds without a CUDA toolkit).
+ * Built and run by scripts/native-tests.sh; prints one line per failed check and ends with "N passed, N failed".
  */
 #include "pamm.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +380,131 @@ static void test_argument_errors(void) {
     free(g);
 }
 
+/* The few CUDA driver calls that the GPU test needs, from libcuda.so.1; NULL members when it is missing. */
+typedef struct cuda_driver {
+    void *library;
+    int (*init)(unsigned int flags);
+    int (*device_get)(int *device, int ordinal);
+    int (*primary_ctx_retain)(void **context, int device);
+    int (*primary_ctx_release)(int device);
+    int (*ctx_set_current)(void *context);
+    int (*ctx_synchronize)(void);
+    int (*mem_alloc)(unsigned long long *address, size_t bytes);
+    int (*mem_free)(unsigned long long address);
+    int (*memcpy_htod)(unsigned long long destination, const void *source, size_t bytes);
+    int (*memcpy_dtoh)(void *destination, unsigned long long source, size_t bytes);
+} cuda_driver;
+
+static int load_cuda_driver(cuda_driver *cuda) {
+    memset(cuda, 0, sizeof *cuda);
+    cuda->library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (cuda->library == NULL) return 0;
+    /* dlsym returns object pointers; POSIX guarantees they convert to function pointers. */
+    *(void **)&cuda->init = dlsym(cuda->library, "cuInit");
+    *(void **)&cuda->device_get = dlsym(cuda->library, "cuDeviceGet");
+    *(void **)&cuda->primary_ctx_retain = dlsym(cuda->library, "cuDevicePrimaryCtxRetain");
+    *(void **)&cuda->primary_ctx_release = dlsym(cuda->library, "cuDevicePrimaryCtxRelease_v2");
+    *(void **)&cuda->ctx_set_current = dlsym(cuda->library, "cuCtxSetCurrent");
+    *(void **)&cuda->ctx_synchronize = dlsym(cuda->library, "cuCtxSynchronize");
+    *(void **)&cuda->mem_alloc = dlsym(cuda->library, "cuMemAlloc_v2");
+    *(void **)&cuda->mem_free = dlsym(cuda->library, "cuMemFree_v2");
+    *(void **)&cuda->memcpy_htod = dlsym(cuda->library, "cuMemcpyHtoD_v2");
+    *(void **)&cuda->memcpy_dtoh = dlsym(cuda->library, "cuMemcpyDtoH_v2");
+    return cuda->init && cuda->device_get && cuda->primary_ctx_retain && cuda->primary_ctx_release && cuda->ctx_set_current &&
+           cuda->ctx_synchronize && cuda->mem_alloc && cuda->mem_free && cuda->memcpy_htod && cuda->memcpy_dtoh;
+}
+
+static unsigned long long device_copy_of(const cuda_driver *cuda, const float *values, size_t count) {
+    unsigned long long address = 0;
+    CHECK(cuda->mem_alloc(&address, sizeof(float) * count) == 0, "cuMemAlloc of %zu floats", count);
+    CHECK(cuda->memcpy_htod(address, values, sizeof(float) * count) == 0, "cuMemcpyHtoD of %zu floats", count);
+    return address;
+}
+
+/* X^T G (cols x grad_cols, float32) from a GPU compressed activation, copied to the host. */
+static void gpu_product(const cuda_driver *cuda, pamm_engine engine, pamm_compressed compressed, unsigned long long g,
+                        int32_t grad_cols, unsigned long long out, float *host_out, size_t count) {
+    CHECK_OK(pamm_approx_matmul(engine, compressed, (const void *)(uintptr_t)g, grad_cols, PAMM_FLOAT32,
+                                (void *)(uintptr_t)out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK(cuda->ctx_synchronize() == 0, "cuCtxSynchronize after pamm_approx_matmul");
+    CHECK(cuda->memcpy_dtoh(host_out, out, sizeof(float) * count) == 0, "cuMemcpyDtoH of the product");
+}
+
+/* pamm_compress_with_options: its argument checks on any host; on a GPU, a per-call seed gives bit for bit
+   what an engine created with that seed gives, another seed something else, and the engine's own options stay. */
+static void test_compress_with_options(void) {
+    enum { ROWS = 256, COLS = 16, GCOLS = 8 };
+    float *x = random_matrix(ROWS, COLS, 21), *g = random_matrix(ROWS, GCOLS, 22);
+    pamm_options seeded = options_with_k(12), other = options_with_k(12), defaults = options_with_k(0);
+    seeded.seed = 1234;
+    other.seed = 1235;
+    pamm_compressed compressed = (pamm_compressed)&seeded;
+    CHECK_ERROR(pamm_compress_with_options(NULL, x, ROWS, COLS, PAMM_FLOAT32, NULL, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_compress_with_options(NULL, x, ROWS, COLS, PAMM_FLOAT32, &seeded, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_compress_with_options(NULL, x, ROWS, COLS, PAMM_FLOAT32, &seeded, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+
+    int32_t available = 0;
+    CHECK_OK(pamm_cuda_available(&available));
+    cuda_driver cuda;
+    int loaded = available && load_cuda_driver(&cuda);
+    if (available) CHECK(loaded, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
+    if (!loaded) {
+        if (!available) printf("info: no CUDA here, so per-call options are checked on the GPU only where it is\n");
+        if (available && cuda.library != NULL) dlclose(cuda.library);
+        free(x);
+        free(g);
+        return;
+    }
+    int device = 0;
+    void *context = NULL;
+    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
+          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
+    unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
+    unsigned long long dout = 0;
+    CHECK(cuda.mem_alloc(&dout, sizeof(float) * COLS * GCOLS) == 0, "cuMemAlloc of the product");
+
+    pamm_engine created = NULL, shared = NULL;
+    CHECK_OK(pamm_engine_create(0, NULL, &seeded, &created));
+    CHECK_OK(pamm_engine_create(0, NULL, &defaults, &shared));
+    pamm_compressed reference = NULL, per_call = NULL, other_seed = NULL, own_options = NULL;
+    const void *device_x = (const void *)(uintptr_t)dx;
+    CHECK_OK(pamm_compress(created, device_x, ROWS, COLS, PAMM_FLOAT32, &reference));
+    CHECK_OK(pamm_compress_with_options(shared, device_x, ROWS, COLS, PAMM_FLOAT32, &seeded, &per_call));
+    CHECK_OK(pamm_compress_with_options(shared, device_x, ROWS, COLS, PAMM_FLOAT32, &other, &other_seed));
+    CHECK_OK(pamm_compress(shared, device_x, ROWS, COLS, PAMM_FLOAT32, &own_options));
+    CHECK_ERROR(pamm_compress_with_options(shared, device_x, ROWS, COLS, PAMM_FLOAT32, NULL, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options");
+    pamm_options too_many = options_with_k(ROWS + 1);
+    CHECK_ERROR(pamm_compress_with_options(shared, device_x, ROWS, COLS, PAMM_FLOAT32, &too_many, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+
+    float expected[COLS * GCOLS], actual[COLS * GCOLS], different[COLS * GCOLS];
+    gpu_product(&cuda, created, reference, dg, GCOLS, dout, expected, COLS * GCOLS);
+    gpu_product(&cuda, shared, per_call, dg, GCOLS, dout, actual, COLS * GCOLS);
+    gpu_product(&cuda, shared, other_seed, dg, GCOLS, dout, different, COLS * GCOLS);
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "a per-call seed differs from an engine created with it (max |diff| %g)",
+          max_abs_difference(actual, expected, COLS * GCOLS));
+    CHECK(memcmp(different, expected, sizeof different) != 0, "seeds 1234 and 1235 gave the same product");
+    pamm_compressed_info info;
+    CHECK_OK(pamm_compressed_get_info(per_call, &info));
+    CHECK(info.k == 12, "per-call k = %d, options->k = 12", info.k);
+    CHECK_OK(pamm_compressed_get_info(own_options, &info));
+    CHECK(info.k == 1, "after per-call options, pamm_compress used k = %d, not the engine's ratio (1 generator)", info.k);
+
+    CHECK_OK(pamm_compressed_free(reference));
+    CHECK_OK(pamm_compressed_free(per_call));
+    CHECK_OK(pamm_compressed_free(other_seed));
+    CHECK_OK(pamm_compressed_free(own_options));
+    CHECK_OK(pamm_engine_destroy(created));
+    CHECK_OK(pamm_engine_destroy(shared));
+    cuda.mem_free(dx);
+    cuda.mem_free(dg);
+    cuda.mem_free(dout);
+    cuda.primary_ctx_release(device);
+    dlclose(cuda.library);
+    free(x);
+    free(g);
+}
+
 static void test_handle_errors(void) {
     enum { ROWS = 6, COLS = 3 };
     float *x = random_matrix(ROWS, COLS, 13), *g = random_matrix(ROWS, 2, 14);
@@ -425,6 +552,7 @@ int main(void) {
     test_determinism();
     test_bfloat16();
     test_argument_errors();
+    test_compress_with_options();
     test_handle_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -63,6 +63,7 @@ _SIGNATURES = {
     "pamm_engine_create": (_status, [_i32, _ptr, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_engine_destroy": (_status, [_ptr]),
     "pamm_compress": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(_ptr)]),
+    "pamm_compress_with_options": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_approx_matmul": (_status, [_ptr, _ptr] + _product),
     "pamm_compressed_get_info": (_status, [_ptr, ctypes.POINTER(CompressedInfo)]),
     "pamm_compressed_free": (_status, [_ptr]),
@@ -117,7 +118,7 @@ def read_string(function, *arguments):
 
 def live_compressed_count():
     """Live compressed activations (pamm_compressed handles) of either backend: a leak check of the graphs' inputs.
-    Engines are left out: the package keeps one per device, stream and options for the life of the process."""
+    Engines are left out: the package keeps one per device and stream for the life of the process."""
     count = ctypes.c_int64()
     check(lib().pamm_live_compressed_count(ctypes.byref(count)))
     return count.value

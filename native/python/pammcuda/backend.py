@@ -42,12 +42,12 @@ def _check_matrix(tensor, name):
 
 
 class _Engine:
-    """A pamm_engine on one CUDA device and stream, destroyed with its last user."""
+    """A pamm_engine on one CUDA device and stream, destroyed with its last user. Options are given per compression."""
 
-    def __init__(self, device_index, stream, options):
+    def __init__(self, device_index, stream):
         self._lib = _native.lib()
         handle = ctypes.c_void_p()
-        _native.check(self._lib.pamm_engine_create(device_index, stream, ctypes.byref(options.to_native()), ctypes.byref(handle)))
+        _native.check(self._lib.pamm_engine_create(device_index, stream, ctypes.byref(PammOptions().to_native()), ctypes.byref(handle)))
         self.handle = handle
 
     def __del__(self):
@@ -59,14 +59,17 @@ _engines = {}
 _engines_lock = threading.Lock()
 
 
-def _engine_for(device, options):
-    """The engine for (device, PyTorch's current stream there, options): kernels are compiled once per engine."""
+def _engine_for(device):
+    """
+    The engine for (device, PyTorch's current stream there): kernels are compiled and scratch is kept once per engine,
+    whatever the options, which every compression passes itself (a layer changes its seed at every step).
+    """
     stream = torch.cuda.current_stream(device).cuda_stream
-    key = (device.index, stream, options)
+    key = (device.index, stream)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _engines[key] = _Engine(device.index, stream, options)
+            engine = _engines[key] = _Engine(device.index, stream)
         return engine
 
 
@@ -139,8 +142,9 @@ def compress(x, options=PammOptions()):
     handle = ctypes.c_void_p()
     rows, cols = x.shape
     if x.is_cuda:
-        engine = _engine_for(x.device, options)
-        _native.check(engine._lib.pamm_compress(engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x, "x"), ctypes.byref(handle)))
+        engine = _engine_for(x.device)
+        _native.check(engine._lib.pamm_compress_with_options(engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x, "x"),
+                                                             ctypes.byref(options.to_native()), ctypes.byref(handle)))
         return Compressed(handle, engine, x.device, rows, cols)
     if x.device.type != "cpu":
         raise ValueError(f"x is on {x.device}; PAMM runs on CPU and CUDA tensors")

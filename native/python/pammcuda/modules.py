@@ -1,5 +1,6 @@
 """nn.Modules that train their weights with PAMM gradients."""
 
+import dataclasses
 import math
 
 import torch
@@ -7,39 +8,54 @@ import torch
 from . import autograd, backend
 
 
-def _options(ratio, k, epsilon, seed):
-    # A seed drawn from torch's generator: torch.manual_seed makes a model's sampling reproducible,
-    # while each layer still samples its own rows.
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, ()).item())
-    return backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=seed)
+class _Sampling:
+    """
+    The options a layer compresses with at each forward pass. With seed=None (the default) every pass samples with a
+    fresh seed drawn from torch's default generator, so each training step summarises its batch by other rows while
+    torch.manual_seed keeps a run reproducible; a given seed samples with that seed at every pass.
+    """
+
+    def __init__(self, ratio, k, epsilon, seed):
+        self.resample = seed is None
+        self.options = backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=0 if seed is None else seed)
+
+    def next_options(self):
+        if not self.resample:
+            return self.options
+        return dataclasses.replace(self.options, seed=int(torch.randint(0, 2**62, ()).item()))
+
+    def __repr__(self):
+        if self.resample:
+            return f"ratio={self.options.ratio}, k={self.options.k}, epsilon={self.options.epsilon}, seed=fresh per pass"
+        return repr(self.options)
 
 
 class PammLinear(torch.nn.Linear):
     """
     nn.Linear whose backward keeps only a PAMM summary of its input (ratio or k generators per batch)
     instead of the input: the forward output and the input gradient are exact, the weight gradient approximate.
-    With ratio=1 the weight gradient is the exact one.
+    With ratio=1 the weight gradient is the exact one. seed=None samples other rows at every forward pass (seeds drawn
+    from torch's default generator); an integer seed samples the same rows of a same-shaped batch at every pass.
     """
 
     def __init__(self, in_features, out_features, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf, seed=None,
                  device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
-        self.options = _options(ratio, k, epsilon, seed)
+        self.sampling = _Sampling(ratio, k, epsilon, seed)
 
     def forward(self, x):
         if not (torch.is_grad_enabled() and self.weight.requires_grad):
             return super().forward(x)
-        return autograd.PammLinearFunction.apply(x, self.weight, self.bias, self.options)
+        return autograd.PammLinearFunction.apply(x, self.weight, self.bias, self.sampling.next_options())
 
     def extra_repr(self):
-        return f"{super().extra_repr()}, options={self.options}"
+        return f"{super().extra_repr()}, {self.sampling}"
 
 
 class PammQKV(torch.nn.Module):
     """
     The Q, K and V projections of attention, d_model -> (q, k, v), with one PAMM compression of the
-    shared input for the three weight gradients.
+    shared input for the three weight gradients. seed as for PammLinear.
     """
 
     def __init__(self, d_model, d_q, d_k=None, d_v=None, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf,
@@ -47,7 +63,7 @@ class PammQKV(torch.nn.Module):
         super().__init__()
         sizes = (d_q, d_k or d_q, d_v or d_q)
         self.q, self.k, self.v = (torch.nn.Linear(d_model, size, bias, device=device, dtype=dtype) for size in sizes)
-        self.options = _options(ratio, k, epsilon, seed)
+        self.sampling = _Sampling(ratio, k, epsilon, seed)
 
     def forward(self, x):
         layers = (self.q, self.k, self.v)
@@ -55,4 +71,7 @@ class PammQKV(torch.nn.Module):
             return tuple(layer(x) for layer in layers)
         weights = [layer.weight for layer in layers]
         biases = [layer.bias for layer in layers]
-        return autograd.PammQKVFunction.apply(x, *weights, *biases, self.options)
+        return autograd.PammQKVFunction.apply(x, *weights, *biases, self.sampling.next_options())
+
+    def extra_repr(self):
+        return str(self.sampling)

@@ -50,6 +50,17 @@ def expected_stored_bytes(rows, cols, k, element_bytes):
     return k * cols * element_bytes + rows * (2 + 4) + 4
 
 
+def weight_gradient(layer, x, grad):
+    """dL/dW of one forward and backward pass, without accumulating into layer.weight.grad."""
+    (result,) = torch.autograd.grad(layer(x), layer.weight, grad)
+    return result
+
+
+def compressed_product(x, grad, options):
+    """grad^T x from a compression of x with `options`: what a PammLinear pass with those options gives as dL/dW."""
+    return pammcuda.compress(x, options).matmul(grad)
+
+
 class LibraryTests(unittest.TestCase):
     def test_version_is_semantic(self):
         self.assertRegex(pammcuda.version(), r"^\d+\.\d+\.\d+$")
@@ -147,6 +158,27 @@ class PammLinearTests(unittest.TestCase):
         layer = pammcuda.PammLinear(8, 4, epsilon=-1.0)
         with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->epsilon")):
             layer(torch.randn(10, 8))
+
+    def test_each_pass_samples_with_a_fresh_seed_from_torchs_generator(self):
+        layer = pammcuda.PammLinear(16, 4, k=8)
+        x, grad = torch.randn(256, 16), torch.randn(256, 4)
+        torch.manual_seed(42)
+        first_seed, second_seed = (int(torch.randint(0, 2**62, ()).item()) for _ in range(2))
+        torch.manual_seed(42)
+        first, second = (weight_gradient(layer, x, grad) for _ in range(2))
+        # Each pass is the compression with the seed that pass drew, so torch.manual_seed replays the run.
+        torch.testing.assert_close(first, compressed_product(x, grad, pammcuda.PammOptions(k=8, seed=first_seed)), rtol=0, atol=0)
+        torch.testing.assert_close(second, compressed_product(x, grad, pammcuda.PammOptions(k=8, seed=second_seed)), rtol=0, atol=0)
+        self.assertNotEqual(first_seed, second_seed)
+        self.assertFalse(torch.equal(first, second), "two passes sampled the same rows")
+
+    def test_a_fixed_seed_samples_the_same_rows_at_every_pass(self):
+        layer = pammcuda.PammLinear(16, 4, k=8, seed=5)
+        x, grad = torch.randn(256, 16), torch.randn(256, 4)
+        first, second = (weight_gradient(layer, x, grad) for _ in range(2))
+        expected = compressed_product(x, grad, pammcuda.PammOptions(k=8, seed=5))
+        torch.testing.assert_close(first, expected, rtol=0, atol=0)
+        torch.testing.assert_close(second, expected, rtol=0, atol=0)
 
     def test_unsupported_dtype_is_rejected(self):
         layer = pammcuda.PammLinear(8, 4, dtype=torch.float64)
@@ -275,6 +307,30 @@ class CudaTests(unittest.TestCase):
         # Same generators and assignments: the products differ by float32 rounding only.
         torch.testing.assert_close(gpu_product, cpu_product, rtol=1e-4, atol=1e-4 * exact.abs().max().item())
         print(f"\ninfo: GPU weight-gradient relative error, 16 lines + 5% noise, r = 1/32: {relative_error(gpu_product, exact):.4f}")
+
+    def test_one_engine_serves_every_seed(self):
+        from pammcuda import backend
+        x, grad = torch.randn(512, 32, device="cuda"), torch.randn(512, 8, device="cuda")
+        first = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=1)).matmul(grad)
+        engines = len(backend._engines)
+        second = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=2)).matmul(grad)
+        again = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=1)).matmul(grad)
+        self.assertEqual(len(backend._engines), engines, "a new seed created another engine")
+        torch.testing.assert_close(again, first, rtol=0, atol=0)
+        self.assertFalse(torch.equal(second, first), "seeds 1 and 2 sampled the same rows")
+        for seed, product in ((1, first), (2, second)):
+            on_cpu = compressed_product(x.cpu(), grad.cpu(), pammcuda.PammOptions(k=16, seed=seed))
+            torch.testing.assert_close(product.cpu(), on_cpu, rtol=1e-4, atol=1e-4 * on_cpu.abs().max().item())
+
+    def test_layer_resamples_at_every_pass_and_replays_after_manual_seed(self):
+        layer = pammcuda.PammLinear(32, 8, k=16).cuda()
+        x, grad = torch.randn(512, 32, device="cuda"), torch.randn(512, 8, device="cuda")
+        torch.manual_seed(7)
+        first, second = (weight_gradient(layer, x, grad) for _ in range(2))
+        torch.manual_seed(7)
+        replayed = weight_gradient(layer, x, grad)
+        torch.testing.assert_close(replayed, first, rtol=0, atol=0)
+        self.assertFalse(torch.equal(second, first), "two passes sampled the same rows")
 
     def test_bfloat16_on_a_side_stream(self):
         layer = pammcuda.PammQKV(64, 64, ratio=1.0, dtype=torch.bfloat16).cuda()
