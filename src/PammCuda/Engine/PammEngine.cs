@@ -294,8 +294,12 @@ public sealed class PammEngine : IDisposable
         if (_hostGeneratorIndices.Length < k) _hostGeneratorIndices = new int[k];
         for (int j = 0; j < k; j++) _hostGeneratorIndices[j] = indices[j];
         ulong uploaded = _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
-        fixed (int* source = _hostGeneratorIndices) Stream.UploadAsync(uploaded, source, (long)k * sizeof(int));
-        Stream.Synchronize();
+        fixed (int* source = _hostGeneratorIndices)
+        {
+            // Inside the fixed block: the array stays pinned until the copy has completed.
+            Stream.UploadAsync(uploaded, source, (long)k * sizeof(int));
+            Stream.Synchronize();
+        }
         return uploaded;
     }
 
