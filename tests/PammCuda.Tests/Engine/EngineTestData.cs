@@ -14,6 +14,22 @@ internal static class EngineTestData
         return result;
     }
 
+    /// <summary>
+    /// Random rows (seed 5) with rows 3 and 10 zero and row 20 NaN, and options that make rows 3 (zero) and
+    /// 20 (NaN) generators with ε = 0.7: the zero/NaN cases of the assignment rules in one input.
+    /// </summary>
+    public static (float[] X, PammOptions Options) ZeroAndNaNRows(int rows, int columns)
+    {
+        var x = Random<float>(rows, columns, 5);
+        for (int q = 0; q < columns; q++)
+        {
+            x[3 * columns + q] = 0f;
+            x[10 * columns + q] = 0f;
+            x[20 * columns + q] = float.NaN;
+        }
+        return (x, new PammOptions { GeneratorIndices = [0, 3, 20, 40], Epsilon = 0.7 });
+    }
+
     /// <summary>Every element widened to double.</summary>
     public static double[] Widen<T>(ReadOnlySpan<T> values) where T : unmanaged
     {

@@ -74,14 +74,7 @@ public class PammEngineFusedSimilarityTests(string deviceName) : DeviceFixture(d
     public void Zero_and_NaN_rows_follow_the_CPU_rules()
     {
         const int rows = 64, columns = 40;
-        var x = EngineTestData.Random<float>(rows, columns, 5);
-        for (int q = 0; q < columns; q++)
-        {
-            x[3 * columns + q] = 0f;
-            x[10 * columns + q] = 0f;
-            x[20 * columns + q] = float.NaN;
-        }
-        var options = new PammOptions { GeneratorIndices = [0, 3, 20, 40], Epsilon = 0.7 };
+        var (x, options) = EngineTestData.ZeroAndNaNRows(rows, columns);
         using var engine = FusedEngine(options);
         using var input = Upload(x);
         using var compressed = engine.Compress(input, rows, columns);
