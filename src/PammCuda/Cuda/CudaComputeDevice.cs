@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.RegularExpressions;
 using PammCuda.Devices;
 using PammCuda.Interop;
 
@@ -10,7 +9,7 @@ namespace PammCuda.Cuda;
 /// streams on the same device work here). Kernels of <c>kernels/</c> are compiled by NVRTC for the device's own
 /// architecture on first use and cached on disk; GEMMs go to cuBLAS.
 /// </summary>
-public sealed unsafe partial class CudaComputeDevice : IComputeDevice
+public sealed unsafe class CudaComputeDevice : IComputeDevice
 {
     private readonly KernelCompiler _compiler;
     private readonly Lazy<IReadOnlyDictionary<string, CudaModule>> _embeddedKernels;
@@ -182,13 +181,10 @@ public sealed unsafe partial class CudaComputeDevice : IComputeDevice
         var modules = _compiler.CompileAll(CudaDevice.ComputeCapability).Select(LoadModule).ToList();
         var byName = new Dictionary<string, CudaModule>(StringComparer.Ordinal);
         for (int i = 0; i < units.Count; i++)
-            foreach (Match export in ExportedKernel().Matches(units[i].Value))
-                byName[export.Groups[1].Value] = modules[i];
+            foreach (var kernel in KernelSources.ExportedKernels(units[i].Value))
+                byName[kernel] = modules[i];
         return byName;
     }
-
-    [GeneratedRegex(@"PAMM_EXPORT_KERNEL\(\s*(\w+)\s*\)")]
-    private static partial Regex ExportedKernel();
 
     /// <inheritdoc/>
     public override string ToString() => Name;

@@ -1,4 +1,4 @@
-using System.Reflection;
+using System.Text.RegularExpressions;
 
 namespace PammCuda.Devices;
 
@@ -6,7 +6,7 @@ namespace PammCuda.Devices;
 /// The CUDA C++ sources of <c>kernels/</c>, embedded in the assembly: translation units (<c>*.cu</c>)
 /// and the shared device headers (<c>*.cuh</c>) they include by bare file name.
 /// </summary>
-public static class KernelSources
+public static partial class KernelSources
 {
     private static readonly Lazy<IReadOnlyDictionary<string, string>> All = new(Load);
 
@@ -17,6 +17,10 @@ public static class KernelSources
     /// <summary>File name → text of every <c>*.cuh</c>, in ordinal name order.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> Headers =>
         [.. All.Value.Where(e => e.Key.EndsWith(".cuh", StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal)];
+
+    /// <summary>The kernels a translation unit exports: the names of its <c>PAMM_EXPORT_KERNEL(name)</c> lines, in order.</summary>
+    public static IEnumerable<string> ExportedKernels(string unitText) =>
+        ExportPattern().Matches(unitText).Select(match => match.Groups["name"].Value);
 
     private static Dictionary<string, string> Load()
     {
@@ -31,4 +35,7 @@ public static class KernelSources
         }
         return result;
     }
+
+    [GeneratedRegex(@"^[ \t]*PAMM_EXPORT_KERNEL\s*\(\s*(?<name>\w+)\s*\)", RegexOptions.Multiline)]
+    private static partial Regex ExportPattern();
 }

@@ -85,7 +85,7 @@ internal sealed unsafe partial class EmulatedKernelLibrary
     private static EmulatedKernelLibrary Load(string key, HostCompiler compiler, KernelImageCache cache,
         IReadOnlyList<KeyValuePair<string, string>> translationUnits, IReadOnlyList<KeyValuePair<string, string>> headers)
     {
-        var kernels = translationUnits.SelectMany(unit => ExportedKernels(unit.Value)).Distinct(StringComparer.Ordinal).ToList();
+        var kernels = translationUnits.SelectMany(unit => KernelSources.ExportedKernels(unit.Value)).Distinct(StringComparer.Ordinal).ToList();
         var image = cache.GetOrAdd(key, () => Compile(key, compiler, cache, translationUnits, headers));
         var path = WriteLibrary(cache, key, image);
         return new EmulatedKernelLibrary(key, NativeLibrary.Load(path), kernels);
@@ -117,16 +117,13 @@ internal sealed unsafe partial class EmulatedKernelLibrary
     private static string Wrapper(string name, string text)
     {
         var builder = new StringBuilder().Append("#include \"").Append(name).Append("\"\n");
-        foreach (var kernel in ExportedKernels(text))
+        foreach (var kernel in KernelSources.ExportedKernels(text))
         {
             builder.Append("extern \"C\" __attribute__((visibility(\"default\"))) int pamm_emu_max_threads_").Append(kernel)
                 .Append("() { return static_cast<int>(").Append(LaunchBound(text, kernel)).Append("); }\n");
         }
         return builder.ToString();
     }
-
-    private static IEnumerable<string> ExportedKernels(string text) =>
-        ExportPattern().Matches(text).Select(match => match.Groups["name"].Value);
 
     private static string LaunchBound(string text, string kernel)
     {
@@ -194,9 +191,6 @@ internal sealed unsafe partial class EmulatedKernelLibrary
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
-
-    [GeneratedRegex(@"^[ \t]*PAMM_EXPORT_KERNEL\s*\(\s*(?<name>\w+)\s*\)", RegexOptions.Multiline)]
-    private static partial Regex ExportPattern();
 
     [GeneratedRegex(@"__launch_bounds__\s*\((?<args>(?:[^()]|\((?:[^()]|\([^()]*\))*\))*)\)\s*(?<name>\w+)\s*\(")]
     private static partial Regex LaunchBoundsPattern();
