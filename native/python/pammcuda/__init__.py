@@ -1,13 +1,15 @@
 """
 PyTorch layers on libpammcuda (PAMM, Point-Approximate Matrix Multiplication): linear and Q/K/V
-projections whose backward keeps a small summary of their input instead of the input.
+projections whose backward keeps a small summary of their input instead of the input, and `convert`, which gives
+an existing model's attention projections (Hugging Face names) one shared summary per input.
 CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on PyTorch's current stream.
 """
 
 from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
                       INPUT_BY_GRADIENT, library_path, live_compressed_count)
-from .autograd import PammLinearFunction, PammQKVFunction
+from .autograd import PammLinearFunction, PammProjectionFunction, PammQKVFunction
 from .backend import Compressed, PammOptions, compress, cuda_available
+from .convert import Conversion, PammSharedLinear, SharedCompression, conversions, convert, is_converted, unconvert
 from .modules import PammLinear, PammQKV
 
 
@@ -18,7 +20,8 @@ def version():
 
 
 __all__ = [
-    "Compressed", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError", "PammError",
-    "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammQKV", "PammQKVFunction", "compress",
-    "cuda_available", "library_path", "live_compressed_count", "version",
+    "Compressed", "Conversion", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError",
+    "PammError", "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammProjectionFunction",
+    "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "conversions", "convert",
+    "cuda_available", "is_converted", "library_path", "live_compressed_count", "unconvert", "version",
 ]
