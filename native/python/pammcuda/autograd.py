@@ -18,10 +18,12 @@ class PammLinearFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, options):
+        output = torch.nn.functional.linear(x, weight, bias)
+        # Compressed after the exact output so that a shape or dtype mismatch raises nn.Linear's own error first.
         ctx.compressed = backend.compress(_rows(x), options) if ctx.needs_input_grad[1] else None
         ctx.input_shape = x.shape
         ctx.save_for_backward(weight)
-        return torch.nn.functional.linear(x, weight, bias)
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -80,11 +82,12 @@ class PammQKVFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, wq, wk, wv, bq, bk, bv, options):
+        linear = torch.nn.functional.linear
+        outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         ctx.compressed = backend.compress(_rows(x), options) if any(ctx.needs_input_grad[1:4]) else None
         ctx.input_shape = x.shape
         ctx.save_for_backward(wq, wk, wv)
-        linear = torch.nn.functional.linear
-        return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
+        return outputs
 
     @staticmethod
     def backward(ctx, grad_q, grad_k, grad_v):

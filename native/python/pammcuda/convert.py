@@ -77,6 +77,9 @@ class SharedCompression:
 @_compat.compile_disable
 def _pamm_projection(module, x):
     """The converted module's forward pass when it trains its weight; a graph break for torch.compile."""
+    if x.layout != torch.strided:
+        raise ValueError(f"input of {type(module).__name__} is a {x.layout} tensor; PAMM compresses dense "
+                         f"(torch.strided) inputs")
     compress = functools.partial(module.pamm_compression.compressed, x)
     function = autograd.PammProjectionFunction.apply
     dtype = _compat.autocast_dtype(x.device.type)
@@ -97,13 +100,14 @@ def _pamm_projection(module, x):
 class _PammProjection:
     """
     The forward pass of a converted projection, mixed in before the original class. Without a weight gradient to
-    compute (no_grad, inference_mode, a frozen weight, an empty batch) it is the original forward, unchanged.
+    compute (no_grad, inference_mode, a frozen weight, an empty batch, or a meta tensor, which has no data to
+    summarise: shape inference, deferred initialisation) it is the original forward, unchanged.
     """
 
     pamm_transposed_weight = False  # True for transformers' Conv1D, whose weight is [in, out]
 
     def forward(self, input):
-        if torch.is_grad_enabled() and self.weight.requires_grad and input.numel() > 0:
+        if torch.is_grad_enabled() and self.weight.requires_grad and input.numel() > 0 and not input.is_meta:
             return _pamm_projection(self, input)
         return super().forward(input)
 
