@@ -380,7 +380,7 @@ class DropInTests(unittest.TestCase):
 
     def test_copies_keep_their_own_shared_compressions(self):
         model = pammcuda.convert(TinyLlama(), ratio=0.5)
-        for copied in (copy.deepcopy(model), torch.load(io.BytesIO(pickled(model)))):
+        for copied in (copy.deepcopy(model), torch.load(io.BytesIO(pickled(model)), weights_only=False)):
             attention = copied.layers[0].self_attn
             self.assertIs(attention.q_proj.pamm_compression, attention.k_proj.pamm_compression)
             self.assertIsNot(attention.q_proj.pamm_compression, model.layers[0].self_attn.q_proj.pamm_compression)
@@ -457,14 +457,15 @@ class TransformersTests(unittest.TestCase):
         expected.loss.backward()
         parameters = dict(reference.named_parameters())
         for name, parameter in model.named_parameters():
-            assert_sums_close(parameter.grad, parameters[name].grad, terms=32, dtype=torch.float32)
+            # 32 tokens per sum, twice: the exact input gradients' own rounding also reaches the earlier layers.
+            assert_sums_close(parameter.grad, parameters[name].grad, terms=64, dtype=torch.float32)
         del output
         self.assertEqual(live_compressed(), before)
 
     def test_llama_for_causal_lm(self):
         from transformers import LlamaConfig, LlamaForCausalLM
         config = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0)
         torch.manual_seed(6)
         layers = [f"model.layers.{i}" for i in range(2)]
         groups = []
@@ -475,7 +476,9 @@ class TransformersTests(unittest.TestCase):
 
     def test_gpt2_conv1d_c_attn(self):
         from transformers import GPT2Config, GPT2LMHeadModel
-        config = GPT2Config(vocab_size=128, n_embd=64, n_layer=2, n_head=4, n_positions=64)
+        # No dropout: the converted model draws its sampling seeds from torch's generator, the reference does not.
+        config = GPT2Config(vocab_size=128, n_embd=64, n_layer=2, n_head=4, n_positions=64, resid_pdrop=0.0,
+                            embd_pdrop=0.0, attn_pdrop=0.0)
         torch.manual_seed(7)
         self.check_model(GPT2LMHeadModel(config), [("fused-qkv", (f"transformer.h.{i}.attn.c_attn",)) for i in range(2)])
 
