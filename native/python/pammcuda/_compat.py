@@ -27,3 +27,24 @@ def autocast_dtype(device_type):
     if device_type == "cpu":
         return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
     return None
+
+
+def call_as_autocast_linear(function, *args):
+    """
+    function(*args) as torch.autocast runs a linear layer: where autocast is on for the first tensor's device, its
+    floating tensors other than float64 are cast to autocast's dtype (differentiably, so float32 master weights
+    receive float32 gradients) and `function` runs with autocast off. A custom autograd.Function needs this: autocast
+    would otherwise reach only the ops inside its forward, and the input it compresses would stay float32.
+    """
+    device_type = next(arg for arg in args if isinstance(arg, torch.Tensor)).device.type
+    dtype = autocast_dtype(device_type)
+    if dtype is None:
+        return function(*args)
+
+    def cast(arg):
+        if isinstance(arg, torch.Tensor) and arg.is_floating_point() and arg.dtype != torch.float64:
+            return arg.to(dtype)
+        return arg
+
+    with torch.autocast(device_type, enabled=False):
+        return function(*(cast(arg) for arg in args))

@@ -81,20 +81,8 @@ def _pamm_projection(module, x):
         raise ValueError(f"input of {type(module).__name__} is a {x.layout} tensor; PAMM compresses dense "
                          f"(torch.strided) inputs")
     compress = functools.partial(module.pamm_compression.compressed, x)
-    function = autograd.PammProjectionFunction.apply
-    dtype = _compat.autocast_dtype(x.device.type)
-    if dtype is None:
-        return function(x, module.weight, module.bias, compress, module.pamm_transposed_weight)
-
-    def cast(tensor):
-        # As autocast casts a linear's (or addmm's) inputs: floating tensors other than float64, differentiably, so
-        # float32 master weights receive float32 gradients.
-        if tensor is None or not tensor.is_floating_point() or tensor.dtype == torch.float64:
-            return tensor
-        return tensor.to(dtype)
-
-    with torch.autocast(x.device.type, enabled=False):
-        return function(cast(x), cast(module.weight), cast(module.bias), compress, module.pamm_transposed_weight)
+    return _compat.call_as_autocast_linear(autograd.PammProjectionFunction.apply, x, module.weight, module.bias, compress,
+                                           module.pamm_transposed_weight)
 
 
 class _PammProjection:

@@ -31,9 +31,11 @@ class _Sampling:
 
 
 # The layers' autograd paths call libpammcuda through ctypes: torch.compile runs them eagerly (one graph break).
+# Under torch.autocast they run in autocast's dtype, as nn.Linear does, and compress their input in that dtype.
 @_compat.compile_disable
 def _pamm_linear(layer, x):
-    return autograd.PammLinearFunction.apply(x, layer.weight, layer.bias, layer.sampling.next_options())
+    return _compat.call_as_autocast_linear(autograd.PammLinearFunction.apply, x, layer.weight, layer.bias,
+                                           layer.sampling.next_options())
 
 
 @_compat.compile_disable
@@ -41,7 +43,8 @@ def _pamm_qkv(qkv, x):
     layers = (qkv.q, qkv.k, qkv.v)
     weights = [layer.weight for layer in layers]
     biases = [layer.bias for layer in layers]
-    return autograd.PammQKVFunction.apply(x, *weights, *biases, qkv.sampling.next_options())
+    return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
+                                           qkv.sampling.next_options())
 
 
 class PammLinear(torch.nn.Linear):
