@@ -5,8 +5,13 @@ import math
 import statistics
 
 
-def _mib(value):
-    return "—" if value is None else f"{value / 2**20:,.1f} MiB"
+def _bytes(value):
+    if value is None:
+        return "—"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value} B"
 
 
 def _relative(value, reference):
@@ -35,7 +40,7 @@ def markdown_table(results):
     ]
     for run in runs:
         error, ratio = _last_probe(run)
-        kept = f"{_mib(run['qkv_input_bytes_dense'])} → {_mib(run['qkv_input_bytes_stored'])}"
+        kept = f"{_bytes(run['qkv_input_bytes_dense'])} → {_bytes(run['qkv_input_bytes_stored'])}"
         if run["qkv_input_bytes_stored"] and run["qkv_input_bytes_stored"] != run["qkv_input_bytes_dense"]:
             kept += f" ({run['qkv_input_bytes_dense'] / run['qkv_input_bytes_stored']:.0f}× less)"
         rate = run["tokens_per_second"]
@@ -44,7 +49,7 @@ def markdown_table(results):
             f"{run['val_perplexity']:.3f}{_relative(run['val_perplexity'], dense and dense['val_perplexity'])} | "
             f"{run['val_bits_per_byte']:.4f} | "
             f"{'—' if rate is None else f'{rate:,.0f}'}{_relative(rate, dense and dense['tokens_per_second'])} | "
-            f"{_mib(run['peak_memory_bytes'])}{_relative(run['peak_memory_bytes'], dense and dense['peak_memory_bytes'])} | "
+            f"{_bytes(run['peak_memory_bytes'])}{_relative(run['peak_memory_bytes'], dense and dense['peak_memory_bytes'])} | "
             f"{kept} | {error} | {ratio} |")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import datetime
 import pathlib
+import re
 
 import checkout
 
@@ -55,7 +56,7 @@ def parse_arguments(argv):
     parser.add_argument("--log-every", type=int, default=25, help="progress line every N steps (default: %(default)s)")
     parser.add_argument("--data", default=str(corpus.DEFAULT_DIR / "bytes"), help="prepared corpus folder (default: %(default)s)")
     parser.add_argument("--out", default=str(checkout.REPOSITORY / "bench" / "results"), help="folder for the JSON, Markdown and PNG")
-    parser.add_argument("--name", help="file name stem of the results (default: DATE-train-CONFIG-DEVICE)")
+    parser.add_argument("--name", help="file name stem of the results (default: DATE-train-CONFIG-cpu or -GPU-NAME)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
     args = parser.parse_args(argv)
     if args.steps is None and args.time_budget is None:
@@ -87,7 +88,8 @@ def main(argv=None):
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
                                  probe_steps=args.probe_steps, log_every=args.log_every)
     results = training.compare(runs, data, settings)
-    stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{device.type}"
+    where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
+    stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{where}"
     written = report.write(results, pathlib.Path(args.out), stem, plot_losses=not args.no_plot)
     print(report.markdown_table(results))
     for path in written:

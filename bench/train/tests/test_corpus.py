@@ -1,6 +1,7 @@
 """The corpus: a split by file that does not move, token files that round-trip, batches that every mode shares."""
 
 import gzip
+import importlib.util
 import lzma
 import pathlib
 import shutil
@@ -55,6 +56,17 @@ class PreparedCorpusTest(unittest.TestCase):
         self.assertEqual(data.meta["train"]["files"] + data.meta["val"]["files"], len(DOCUMENTS))
         self.assertEqual(data.vocab_size, 256)
         self.assertEqual(data.meta["val"]["files"], 1)
+
+    @unittest.skipUnless(importlib.util.find_spec("tokenizers"), "the tokenizers package is not installed (the GPU host has it)")
+    def test_bpe_tokens_decode_to_the_documents_and_count_their_bytes(self):
+        target = corpus.prepare(pathlib.Path(self.folder) / "out", build_package(self.folder), tokenizer="bpe")
+        data = corpus.load(target)
+        import tokenizers
+        tokenizer = tokenizers.Tokenizer.from_file(str(target / "tokenizer.json"))
+        train_text = tokenizer.decode(data.train.tolist(), skip_special_tokens=True).encode()
+        expected = b"".join(DOCUMENTS[p] for p in sorted(DOCUMENTS) if not corpus.is_validation(p))
+        self.assertEqual(train_text, expected)
+        self.assertEqual(int(data.token_bytes[data.train].sum()), len(expected))
 
     def test_a_damaged_token_file_is_refused(self):
         target = corpus.prepare(pathlib.Path(self.folder) / "out", build_package(self.folder))
