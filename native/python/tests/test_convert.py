@@ -364,6 +364,33 @@ class DropInTests(unittest.TestCase):
         assert_sums_close(attention.c_attn.weight.grad, reference.c_attn.weight.grad, terms=14)
         assert_sums_close(attention.c_attn.bias.grad, reference.c_attn.bias.grad, terms=14)
 
+    def test_activation_checkpointing_recomputes_and_stays_exact(self):
+        # What model.gradient_checkpointing_enable() does in transformers: each decoder layer is checkpointed.
+        from torch.utils.checkpoint import checkpoint
+
+        def logits(model, batch, use_reentrant):
+            hidden_states = model.embed_tokens(batch)
+            for layer in model.layers:
+                hidden_states = checkpoint(layer, hidden_states, use_reentrant=use_reentrant)
+            return model.lm_head(model.norm(hidden_states))
+
+        model, reference = converted_and_reference(TinyLlama(), ratio=1.0, mlp=True)
+        batch = tokens()
+        expected = torch.autograd.grad(reference(batch).square().mean(), list(reference.parameters()))
+        # The reentrant variant runs the first forward without grad (nothing compressed until the recomputation);
+        # the other one compresses in the forward and again when it recomputes.
+        for use_reentrant, compressions in ((True, 0), (False, 4)):
+            with self.subTest(use_reentrant=use_reentrant):
+                before = live_compressed()
+                output = logits(model, batch, use_reentrant).square().mean()
+                self.assertEqual(live_compressed(), before + compressions)
+                model.zero_grad(set_to_none=True)
+                output.backward()  # reentrant checkpointing supports .backward() only, not autograd.grad
+                for parameter, reference_gradient in zip(model.parameters(), expected):
+                    assert_sums_close(parameter.grad, reference_gradient, terms=24, dtype=torch.float32)
+                del output
+                self.assertEqual(live_compressed(), before)
+
     def test_a_converted_llama_learns(self):
         # Memorising one fixed sequence: the loss must fall far with r = 1/4 on Q, K, V, gate and up.
         model = pammcuda.convert(TinyLlama(), ratio=0.25, mlp=True)
@@ -444,9 +471,11 @@ class TransformersTests(unittest.TestCase):
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
 
-    def check_model(self, model, expected_groups):
+    def check_model(self, model, expected_groups, checkpointing=False):
         model.to(self.device).train()
         model, reference = converted_and_reference(model, ratio=1.0, mlp=True)
+        if checkpointing:  # non-reentrant: the forward pass compresses as without checkpointing, then recomputes
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         self.assertEqual([(c.kind, c.names) for c in pammcuda.conversions(model)], expected_groups)
         batch = tokens(batch=2, length=16, vocabulary=model.config.vocab_size).to(self.device)
         before = live_compressed()
@@ -463,17 +492,22 @@ class TransformersTests(unittest.TestCase):
         del output
         self.assertEqual(live_compressed(), before)
 
-    def test_llama_for_causal_lm(self):
+    def llama(self):
         from transformers import LlamaConfig, LlamaForCausalLM
         config = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0)
         torch.manual_seed(6)
-        layers = [f"model.layers.{i}" for i in range(2)]
         groups = []
-        for layer in layers:
+        for layer in (f"model.layers.{i}" for i in range(2)):
             groups.append(("attention", tuple(f"{layer}.self_attn.{p}" for p in ("q_proj", "k_proj", "v_proj"))))
             groups.append(("mlp", (f"{layer}.mlp.gate_proj", f"{layer}.mlp.up_proj")))
-        self.check_model(LlamaForCausalLM(config), groups)
+        return LlamaForCausalLM(config), groups
+
+    def test_llama_for_causal_lm(self):
+        self.check_model(*self.llama())
+
+    def test_llama_with_gradient_checkpointing(self):
+        self.check_model(*self.llama(), checkpointing=True)
 
     def test_gpt2_conv1d_c_attn(self):
         from transformers import GPT2Config, GPT2LMHeadModel
