@@ -152,6 +152,34 @@ class LayerInputTests(unittest.TestCase):
             self.attention.q_proj(torch.randn(4, 8).to_sparse())
 
 
+def cuda_skip_reason():
+    if not torch.cuda.is_available():
+        return "PyTorch sees no CUDA device"
+    available, reason = pammcuda.cuda_available()
+    return None if available else f"libpammcuda cannot use CUDA: {reason}"
+
+
+@unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
+class CudaDeviceMismatchTests(unittest.TestCase):
+    def test_a_gradient_on_another_device_is_named(self):
+        compressed = pammcuda.compress(torch.randn(64, 16, device="cuda"), OPTIONS)
+        with self.assertRaisesRegex(ValueError, r"^grad is on cpu, the compressed activation on cuda:0"):
+            compressed.matmul(torch.randn(64, 8))
+
+    def test_a_layer_given_an_input_on_another_device_raises_nn_linears_error(self):
+        attention = pammcuda.convert(LlamaAttention(16, 2, 2), ratio=0.5).cuda()
+        reference = nn.Linear(16, 16, bias=False).cuda()
+        x = torch.randn(4, 16)  # on the CPU
+        with self.assertRaises(RuntimeError) as expected:
+            reference(x)
+        before = live_compressed()
+        for layer in (attention.q_proj, pammcuda.PammLinear(16, 16, bias=False).cuda()):
+            with self.subTest(layer=type(layer).__name__), self.assertRaises(RuntimeError) as raised:
+                layer(x)
+            self.assertEqual(str(raised.exception), str(expected.exception))
+        self.assertEqual(live_compressed(), before)
+
+
 class TinyQKV(nn.Module):
     """Only the three projections of an attention, so that a step is mostly PAMM's work."""
 
