@@ -352,8 +352,9 @@ def environment(settings, timer, pammcuda, now):
         repeats=settings.repeats, warmup=settings.warmup, ratio=settings.ratio, epsilon=settings.epsilon,
         noise=settings.noise, seed=settings.seed, max_error=settings.max_error)
     if settings.device.type == "cuda":
-        record.update(allow_tf32=torch.backends.cuda.matmul.allow_tf32,
-                      bf16_reduced_precision_reduction=torch.backends.cuda.matmul.allow_bf16_reduced_precision_reduction)
+        record.update(float32_matmul_precision=torch.get_float32_matmul_precision(),
+                      bf16_reduced_precision_reduction=getattr(
+                          torch.backends.cuda.matmul, "allow_bf16_reduced_precision_reduction", None))
     return record
 
 
@@ -413,7 +414,8 @@ def markdown(record):
         f"Command: `{record['command']}`.",
         f"r = {_fraction(record['ratio'])}, ε = {record['epsilon']:g}; timing: {record['timing']}, median of "
         f"{record['repeats']} after {record['warmup']} warm-up calls"
-        + (f"; TF32 {'on' if record['allow_tf32'] else 'off'}." if "allow_tf32" in record else "."),
+        + (f"; float32 matmul precision {record['float32_matmul_precision']} (highest: no TF32)."
+           if "float32_matmul_precision" in record else "."),
         "",
         markdown_table(record["cases"]),
         "",
@@ -454,7 +456,9 @@ def main(argv=None):
     if reason:
         parser.error(f"pammcuda cannot run: {reason} (build the library, set PAMMCUDA_LIB, or pass --skip-pammcuda)")
     if settings.device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False  # the exact float32 reference is strict fp32, as cuBLAS SGEMM
+        # float32 GEMMs in full float32 (no TF32), as the engine's similarities and the C# suite's SGEMM reference;
+        # this API is the one that neither PyTorch 1.13 nor 2.9+ warns about.
+        torch.set_float32_matmul_precision("highest")
         timer = CudaTimer(settings.device)
     else:
         torch.set_num_threads(len(os.sched_getaffinity(0)))  # pammcuda's CPU backend uses every core too
