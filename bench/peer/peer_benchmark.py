@@ -73,24 +73,30 @@ def _ratio(text):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="peer_benchmark.py", description=__doc__.split("\n\n")[1].strip(),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--tokens", type=int, nargs="+", help=f"rows b of X and G (default {PAPER_TOKENS})")
-    parser.add_argument("--widths", type=int, nargs="+", help=f"n = m, the layer's width (default {PAPER_WIDTHS})")
-    parser.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["bfloat16", "float32"])
-    parser.add_argument("--ratio", type=_ratio, default=1 / 512, help="r: generators per row, in (0, 1]; '1/512' works")
-    parser.add_argument("--epsilon", type=float, default=math.inf, help="neighbourhood ε (inf keeps every row)")
-    parser.add_argument("--noise", type=float, default=0.1, help="noise norm of a row relative to its cluster direction")
-    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per measurement (the median is kept)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before the repeats")
-    parser.add_argument("--seed", type=int, default=0)
+    parser = argparse.ArgumentParser(prog="peer_benchmark.py", description=__doc__.strip().split("\n\n")[0])
+    paper = " ".join(map(str, PAPER_TOKENS)), " ".join(map(str, PAPER_WIDTHS))
+    parser.add_argument("--tokens", type=int, nargs="+", help=f"rows b of X and G (default: {paper[0]})")
+    parser.add_argument("--widths", type=int, nargs="+", help=f"n = m, the layer's width (default: {paper[1]})")
+    parser.add_argument("--dtypes", nargs="+", choices=sorted(DTYPES), default=["bfloat16", "float32"],
+                        help="default: bfloat16 float32")
+    parser.add_argument("--ratio", type=_ratio, default=1 / 512,
+                        help="r: generators per row, in (0, 1]; a fraction such as 1/64 works (default: 1/512)")
+    parser.add_argument("--epsilon", type=float, default=math.inf,
+                        help="neighbourhood ε (default: %(default)s, which keeps every row)")
+    parser.add_argument("--noise", type=float, default=0.1,
+                        help="noise norm of a row relative to its cluster direction (default: %(default)s)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="timed repeats per measurement, the median is kept (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before the repeats (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the inputs and of both samplers (default: %(default)s)")
     parser.add_argument("--max-error", type=float, default=0.5,
-                        help="a PAMM result whose relative error exceeds this fails the run (exit 1)")
+                        help="a PAMM result whose relative error exceeds this fails the run, exit 1 (default: %(default)s)")
     parser.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda where torch sees a GPU, else cpu")
-    parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT, help="folder for the .md and .json")
+    parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT,
+                        help="folder for the .md and .json (default: bench/results)")
     parser.add_argument("--quick", action="store_true",
-                        help=f"b = {QUICK_TOKENS}, n = m = {QUICK_WIDTHS} (unless --tokens/--widths are given)")
+                        help=f"b = {QUICK_TOKENS[0]}, n = m = {' and '.join(map(str, QUICK_WIDTHS))} "
+                             "unless --tokens or --widths are given")
     parser.add_argument("--skip-pammcuda", action="store_true", help="time the peer and the exact product only")
     return parser
 
