@@ -5,13 +5,14 @@
 #   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests python train bench (default: tests python train)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
-#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
+#   python  the C ABI test (artifacts/native/test_pamm, CUDA branch) and the PyTorch package's tests on CUDA
+#           (memory accounting, graph capture, no host sync, convert, compile, transformers)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint for
 #           equal steps, as many as fit in PAMM_TRAIN_SECONDS (default 90) of dense          ~7 min
 #   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
-# artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
+# artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
 # Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_COMMIT (recorded with the results).
 set -uo pipefail
 
@@ -64,7 +65,14 @@ tests() { PAMM_BENCH_ARGS="--list flat" bundle; }
 bench() { PAMM_BENCH_ARGS= bundle --quick; }
 
 python_tests() {
-  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v)
+  local status=0
+  if [ -x "$root/artifacts/native/test_pamm" ]; then
+    LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm" || status=1
+  else
+    echo "no artifacts/native/test_pamm: the C ABI test did not run (scripts/native-tests.sh builds it)"
+  fi
+  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v) || status=1
+  return $status
 }
 
 train() {
