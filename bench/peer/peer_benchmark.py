@@ -88,9 +88,11 @@ def build_parser():
     parser.add_argument("--repeats", type=int, default=10,
                         help="timed repeats per measurement, the median is kept (default: %(default)s)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls before the repeats (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the inputs and of both samplers (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the inputs and of both samplers (default: %(default)s)")
     parser.add_argument("--max-error", type=float, default=0.5,
-                        help="a PAMM result whose relative error exceeds this fails the run, exit 1 (default: %(default)s)")
+                        help="a PAMM result whose relative error exceeds this fails the run, exit 1 "
+                             "(default: %(default)s)")
     parser.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda where torch sees a GPU, else cpu")
     parser.add_argument("--out", type=pathlib.Path, default=DEFAULT_OUT,
                         help="folder for the .md and .json (default: bench/results)")
@@ -483,15 +485,22 @@ def main(argv=None):
     paths = write(record, settings.out, result_stem(record, now))
     print(markdown_table(record["cases"]))
     print("wrote " + " and ".join(str(path) for path in paths))
-    wrong = [f"{c['tokens']}x{c['width']} {c['dtype']} {r['method']}: error {r['relative_error']:.3g} > {r['error_limit']:g}"
-             for c in record["cases"] for r in c["results"] if r["check"] != "ok"]
+    wrong = failed_checks(record)
     for line in wrong:
         print(f"WRONG {line}", file=sys.stderr)
     return 1 if wrong else 0
 
 
+def failed_checks(record):
+    """One line per result above its error limit."""
+    return [f"{case['tokens']}x{case['width']} {case['dtype']} {row['method']}: "
+            f"error {row['relative_error']:.3g} > {row['error_limit']:g}"
+            for case in record["cases"] for row in case["results"] if row["check"] != "ok"]
+
+
 def _progress_line(case):
-    times = ", ".join(f"{r['method']} {_time(r['layer_us'])} µs (error {r['relative_error']:.2g})" for r in case["results"])
+    times = ", ".join(f"{row['method']} {_time(row['layer_us'])} µs (error {row['relative_error']:.2g})"
+                      for row in case["results"])
     return f"b {case['tokens']}, n = m {case['width']}, {case['dtype']}, k {case['k']}: compress + 3 products: {times}"
 
 
