@@ -37,8 +37,8 @@ QUICK_WIDTHS = (768, 2048)
 DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
 METHODS = ("peer", "pammcuda", "exact")
 DEFAULT_OUT = checkout.REPOSITORY / "bench" / "results"
-# Writing this many bytes before each timed repeat evicts G from L2 (50–60 MB on an H100/H200): at n = 768 the
-# three gradients would otherwise be read from cache and every bandwidth figure would be inflated.
+# Writing at least this many bytes (and twice the L2 size) before each timed repeat evicts G from L2 (50–60 MB on an
+# H100/H200): at n = 768 the three gradients would otherwise be read from cache and inflate every bandwidth figure.
 L2_FLUSH_BYTES = 256 * 2**20
 # An exact product farther than this from the float64 product is not the exact product (TF32 left on, say):
 # well above the output's rounding (2^-8 relative for bfloat16) and float32 summation over b ≤ 2^17 rows.
@@ -137,10 +137,10 @@ def parse_settings(argv=None):
 class CudaTimer:
     """Device time of an operation: CUDA events around each repeat, one synchronisation after all of them."""
 
-    description = "CUDA events, L2 flushed before each repeat"
-
     def __init__(self, device):
-        self._flush = torch.empty(L2_FLUSH_BYTES, dtype=torch.uint8, device=device)
+        l2_bytes = getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0)
+        self._flush = torch.empty(max(L2_FLUSH_BYTES, 2 * l2_bytes), dtype=torch.uint8, device=device)
+        self.description = f"CUDA events, {self._flush.numel() // 2**20} MiB written before each repeat to empty L2"
 
     def median_us(self, operation, warmup, repeats):
         for _ in range(warmup):
