@@ -16,7 +16,7 @@ SMALL = ["--d-model", "32", "--layers", "1", "--heads", "2", "--d-ff", "64", "--
 
 
 @unittest.skipUnless((corpus.DEFAULT_DIR / "bytes" / "meta.json").exists(),
-                     "the corpus is not prepared (python3 bench/train/corpus.py; scripts/train-tests.sh does it)")
+                     "the corpus is not prepared (python3 bench/train/corpus.py; scripts/bench-python-tests.sh does it)")
 class CommandTest(unittest.TestCase):
     def setUp(self):
         self.folder = pathlib.Path(tempfile.mkdtemp())

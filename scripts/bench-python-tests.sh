@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The Python benchmarks' tests: the training program (bench/train/tests, with the quality test that trains the tiny
+# config with dense, PAMM and Uniform-CRS and bounds PAMM's validation loss against dense's; PAMM_TRAIN_QUALITY=1,
+# the default here, turns it on) and the PyTorch peer baseline (bench/peer/tests).
+# Needs libpammcuda.so (scripts/native-tests.sh builds it), Debian's python3-torch and the corpus, which this
+# script prepares from artifacts/debs/linux-doc-6.1_*.deb (.ci/install-training-corpus) or by apt-get download.
+# Prints "train: N passed, N failed, N skipped" and "peer: ..." and exits non-zero if anything failed.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+python="${PYTHON:-/usr/bin/python3}"
+cd "$root"
+
+if [ ! -e artifacts/native/libpammcuda.so ]; then
+    dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native -nologo -v:q || { echo "train: 0 passed, 1 failed (native build)"; exit 1; }
+fi
+deb=$(ls artifacts/debs/linux-doc-6.1_*.deb 2>/dev/null | head -n 1)
+if ! "$python" bench/train/corpus.py ${deb:+--deb "$deb"}; then
+    echo "train: 0 passed, 1 failed (corpus preparation)"
+    exit 1
+fi
+
+status=0
+# Runs one unittest folder and prints "<suite>: N passed, N failed, N skipped".
+suite() {
+    local name=$1 folder=$2 output ran failures errors skipped bad code=0
+    output="$(cd "$folder" && PAMM_TRAIN_QUALITY=${PAMM_TRAIN_QUALITY:-1} "$python" -m unittest discover -s tests -t . -v 2>&1)" || code=$?
+    echo "$output"
+    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$output" | grep -oE '[0-9]+')"
+    failures="$(grep -oE 'failures=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    errors="$(grep -oE 'errors=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    bad=$(( ${failures:-0} + ${errors:-0} ))
+    summary+=("$name: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
+    [[ $code -eq 0 && ${ran:-0} -gt 0 ]] || status=1
+}
+summary=()
+suite train bench/train
+suite peer bench/peer
+printf '%s\n' "${summary[@]}"
+exit $status
