@@ -98,6 +98,13 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
         return value;
     }
 
+    /// <summary>η if <see cref="ReadDroppedRows"/> has read it already; never waits.</summary>
+    public bool TryGetDroppedRows(out int droppedRows)
+    {
+        droppedRows = _droppedRows ?? -1;
+        return _droppedRows.HasValue;
+    }
+
     /// <summary>β = b / (b − η), from <see cref="ReadDroppedRows"/>: <b>waits</b> like it (products apply β on the device without this).</summary>
     /// <exception cref="ObjectDisposedException">The compressed activation or the engine that made it was disposed.</exception>
     public double ReadBeta() => CompressedSize.Beta(Rows, ReadDroppedRows());
