@@ -5,9 +5,10 @@ CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on 
 """
 
 from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
-                      INPUT_BY_GRADIENT, library_path, live_compressed_count)
+                      INPUT_BY_GRADIENT, cuda_device_references, library_path, live_compressed_count, live_handle_count)
 from .autograd import PammLinearFunction, PammQKVFunction
-from .backend import Compressed, PammOptions, compress, cuda_available
+from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_workspace_bytes,
+                      resolve_k, storage_bytes)
 from .modules import PammLinear, PammQKV
 
 
@@ -20,5 +21,6 @@ def version():
 __all__ = [
     "Compressed", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError", "PammError",
     "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammQKV", "PammQKVFunction", "compress",
-    "cuda_available", "library_path", "live_compressed_count", "version",
+    "compress_workspace_bytes", "cuda_available", "cuda_device_references", "library_path", "live_compressed_count",
+    "live_handle_count", "matmul_workspace_bytes", "resolve_k", "storage_bytes", "version",
 ]
