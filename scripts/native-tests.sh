@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds libpammcuda.so (NativeAOT), then builds and runs the C ABI test and the PyTorch layer's tests.
+# Builds libpammcuda.so (NativeAOT), then builds and runs the C ABI test, the PyTorch layer's tests and a pip
+# install of the Python package.
 # Prints one "<suite>: N passed, N failed" line per suite and exits non-zero if anything failed.
-# Needs: the .NET SDK, gcc, and Debian's python3-torch for /usr/bin/python3 (PYTHON overrides it).
+# Needs: the .NET SDK, gcc, and Debian's python3-torch, python3-pip, python3-setuptools and python3-wheel for
+# /usr/bin/python3 (PYTHON overrides it).
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,20 +35,37 @@ else
     status=1
 fi
 
+# Appends "<suite>: N passed, N failed, N skipped" for a unittest run's verbose output and exit status.
+unittest_summary() {
+    local suite="$1" output="$2" exit_status="$3" ran failures errors skipped bad
+    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$output" | grep -oE '[0-9]+')"
+    failures="$(grep -oE 'failures=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    errors="$(grep -oE 'errors=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
+    bad=$(( ${failures:-0} + ${errors:-0} ))
+    summary+=("$suite: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
+    [[ $exit_status -eq 0 && ${ran:-0} -gt 0 ]] || status=1
+}
+
 echo "== PyTorch layer tests ($python)"
 if "$python" -c "import torch" 2>/dev/null; then
     py_output="$(cd "$root/native/python" && PAMMCUDA_LIB="$library" "$python" -m unittest discover -s tests -v 2>&1)"
     py_status=$?
     echo "$py_output"
-    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$py_output" | grep -oE '[0-9]+')"
-    failures="$(grep -oE 'failures=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
-    errors="$(grep -oE 'errors=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
-    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$py_output" | grep -oE '[0-9]+')"
-    bad=$(( ${failures:-0} + ${errors:-0} ))
-    summary+=("python: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
-    [[ $py_status -eq 0 && ${ran:-0} -gt 0 ]] || status=1
+    unittest_summary python "$py_output" $py_status
 else
     summary+=("python: 0 passed, 1 failed (no torch for $python: apt-get install -y --no-install-recommends python3-torch)")
+    status=1
+fi
+
+echo "== pip install of native/python ($python)"
+if "$python" -c "import torch, setuptools, wheel" 2>/dev/null && "$python" -m pip --version >/dev/null 2>&1; then
+    install_output="$(cd "$root/native/python" && PAMMCUDA_LIB="$library" "$python" -m unittest discover -s install_tests -v 2>&1)"
+    install_status=$?
+    echo "$install_output"
+    unittest_summary python-install "$install_output" $install_status
+else
+    summary+=("python-install: 0 passed, 1 failed (no torch, pip, setuptools or wheel for $python: apt-get install -y --no-install-recommends python3-torch python3-pip python3-setuptools python3-wheel)")
     status=1
 fi
 

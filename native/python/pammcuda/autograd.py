@@ -2,7 +2,7 @@
 
 import torch
 
-from . import backend
+from . import _native, backend
 
 
 def _rows(tensor):
@@ -18,10 +18,12 @@ class PammLinearFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, options):
+        output = torch.nn.functional.linear(x, weight, bias)
+        # Compressed after the exact output so that a shape or dtype mismatch raises nn.Linear's own error first.
         ctx.compressed = backend.compress(_rows(x), options) if ctx.needs_input_grad[1] else None
         ctx.input_shape = x.shape
         ctx.save_for_backward(weight)
-        return torch.nn.functional.linear(x, weight, bias)
+        return output
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -33,6 +35,45 @@ class PammLinearFunction(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None
 
 
+class PammProjectionFunction(torch.autograd.Function):
+    """
+    One projection of x, exactly: x W^T + b for an nn.Linear weight [out, in], or x W + b for a transposed weight
+    [in, out] (transformers' Conv1D). Its compressed input comes from `compress(x)`, a callable that may hand out a
+    compression it already made of the same x for a sibling projection: that is how sibling layers share one.
+    The graph keeps W and the compressed x; backward gives dL/dx exactly and dL/dW by PAMM.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, compress, transposed_weight):
+        if transposed_weight:
+            rows = x.reshape(-1, x.shape[-1])
+            product = torch.addmm(bias, rows, weight) if bias is not None else rows @ weight
+            output = product.view(*x.shape[:-1], weight.shape[1])
+        else:
+            output = torch.nn.functional.linear(x, weight, bias)
+        # Compressed after the exact output so that a shape or dtype mismatch raises nn.Linear's own error first.
+        ctx.compressed = compress(x) if ctx.needs_input_grad[1] else None
+        ctx.input_shape = x.shape
+        ctx.transposed_weight = transposed_weight
+        ctx.save_for_backward(weight)
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (weight,) = ctx.saved_tensors
+        g = _rows(grad_output)
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = (g @ (weight.T if ctx.transposed_weight else weight)).reshape(ctx.input_shape)
+        if ctx.needs_input_grad[1]:
+            # [in, out] is X^T G, [out, in] is G^T X: the library writes either layout directly.
+            layout = _native.INPUT_BY_GRADIENT if ctx.transposed_weight else _native.GRADIENT_BY_INPUT
+            grad_weight = ctx.compressed.matmul(g, layout=layout, out_dtype=weight.dtype)
+        if ctx.needs_input_grad[2]:
+            grad_bias = g.sum(0)
+        return grad_x, grad_weight, grad_bias, None, None
+
+
 class PammQKVFunction(torch.autograd.Function):
     """
     q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
@@ -41,11 +82,12 @@ class PammQKVFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, wq, wk, wv, bq, bk, bv, options):
+        linear = torch.nn.functional.linear
+        outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         ctx.compressed = backend.compress(_rows(x), options) if any(ctx.needs_input_grad[1:4]) else None
         ctx.input_shape = x.shape
         ctx.save_for_backward(wq, wk, wv)
-        linear = torch.nn.functional.linear
-        return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
+        return outputs
 
     @staticmethod
     def backward(ctx, grad_q, grad_k, grad_v):

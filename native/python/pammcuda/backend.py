@@ -49,14 +49,15 @@ def _check_tensor(tensor, name):
 
 
 def _check_matrix(tensor, name):
-    """A dense row-major 2-D tensor of a PAMM dtype on the CPU or CUDA: what the library can read through its pointer."""
+    """A dense row-major 2-D tensor of a PAMM dtype: what the library can read through its pointer."""
     _check_tensor(tensor, name)
-    if tensor.dim() != 2:
-        raise ValueError(f"{name} must be a 2-D (rows, features) tensor, got shape {tuple(tensor.shape)}")
-    if not tensor.is_contiguous():
-        raise ValueError(f"{name} must be contiguous (row-major, unit stride); it has strides {tensor.stride()} "
-                         f"for shape {tuple(tensor.shape)}: pass {name}.contiguous()")
+    if tensor.dim() != 2 or not tensor.is_contiguous():
+        raise ValueError(f"{name} must be a contiguous 2-D tensor, got shape {tuple(tensor.shape)} with strides {tensor.stride()} "
+                         f"(row-major with unit stride is needed: pass {name}.contiguous())")
     dtype_code(tensor.dtype, name)
+
+
+def _check_runs_here(tensor, name):
     if tensor.device.type not in ("cpu", "cuda"):
         raise ValueError(f"{name} is on {tensor.device}; PAMM runs on CPU and CUDA tensors")
 
@@ -200,7 +201,7 @@ class Compressed:
         if grad.shape[0] != self.rows:
             raise ValueError(f"grad has {grad.shape[0]} rows, the compressed activation {self.rows}")
         out_dtype = out_dtype or grad.dtype
-        out_code = dtype_code(out_dtype, "out_dtype")
+        out_code = dtype_code(out_dtype, "out")
         m = grad.shape[1]
         needed = matmul_workspace_bytes(self.rows, self.cols, self.k, self.dtype, m, out_dtype)
         if workspace is not None:
@@ -237,6 +238,7 @@ def compress(x, options=PammOptions(), *, storage=None, workspace=None):
     allocator when this returns (stream-ordered, so the next allocation on the stream reuses it safely).
     """
     _check_matrix(x, "x")
+    _check_runs_here(x, "x")
     if not isinstance(options, PammOptions):
         raise TypeError(f"options must be a pammcuda.PammOptions, got {type(options).__name__}")
     rows, cols = x.shape

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from . import autograd, backend
+from . import _compat, autograd, backend
 
 
 class _Sampling:
@@ -30,6 +30,23 @@ class _Sampling:
         return repr(self.options)
 
 
+# The layers' autograd paths call libpammcuda through ctypes: torch.compile runs them eagerly (one graph break).
+# Under torch.autocast they run in autocast's dtype, as nn.Linear does, and compress their input in that dtype.
+@_compat.compile_disable
+def _pamm_linear(layer, x):
+    return _compat.call_as_autocast_linear(autograd.PammLinearFunction.apply, x, layer.weight, layer.bias,
+                                           layer.sampling.next_options())
+
+
+@_compat.compile_disable
+def _pamm_qkv(qkv, x):
+    layers = (qkv.q, qkv.k, qkv.v)
+    weights = [layer.weight for layer in layers]
+    biases = [layer.bias for layer in layers]
+    return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
+                                           qkv.sampling.next_options())
+
+
 class PammLinear(torch.nn.Linear):
     """
     nn.Linear whose backward keeps only a PAMM summary of its input (ratio or k generators per batch)
@@ -46,7 +63,7 @@ class PammLinear(torch.nn.Linear):
     def forward(self, x):
         if not (torch.is_grad_enabled() and self.weight.requires_grad):
             return super().forward(x)
-        return autograd.PammLinearFunction.apply(x, self.weight, self.bias, self.sampling.next_options())
+        return _pamm_linear(self, x)
 
     def extra_repr(self):
         return f"{super().extra_repr()}, {self.sampling}"
@@ -69,9 +86,7 @@ class PammQKV(torch.nn.Module):
         layers = (self.q, self.k, self.v)
         if not (torch.is_grad_enabled() and any(layer.weight.requires_grad for layer in layers)):
             return tuple(layer(x) for layer in layers)
-        weights = [layer.weight for layer in layers]
-        biases = [layer.bias for layer in layers]
-        return autograd.PammQKVFunction.apply(x, *weights, *biases, self.sampling.next_options())
+        return _pamm_qkv(self, x)
 
     def extra_repr(self):
         return str(self.sampling)

@@ -118,11 +118,11 @@ class StorageTests(unittest.TestCase):
 
     def test_bad_inputs_are_rejected_naming_x(self):
         options = pammcuda.PammOptions(k=2)
-        with self.assertRaisesRegex(ValueError, r"x must be contiguous"):
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
             pammcuda.compress(torch.randn(8, 20).T, options)
-        with self.assertRaisesRegex(ValueError, r"x must be contiguous"):
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
             pammcuda.compress(torch.randn(20, 16)[:, ::2], options)
-        with self.assertRaisesRegex(ValueError, r"x must be a 2-D"):
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
             pammcuda.compress(torch.randn(2, 10, 8), options)
         with self.assertRaisesRegex(TypeError, r"x is torch.float64"):
             pammcuda.compress(torch.randn(20, 8, dtype=torch.float64), options)
@@ -133,13 +133,13 @@ class StorageTests(unittest.TestCase):
 
     def test_bad_gradients_are_rejected_naming_them(self):
         compressed = pammcuda.compress(torch.randn(20, 8), pammcuda.PammOptions(k=2))
-        with self.assertRaisesRegex(ValueError, r"grad must be contiguous"):
+        with self.assertRaisesRegex(ValueError, r"grad must be a contiguous 2-D tensor"):
             compressed.matmul(torch.randn(3, 20).T)
-        with self.assertRaisesRegex(ValueError, r"grad is on meta"):
+        with self.assertRaisesRegex(ValueError, r"grad is on meta, the compressed activation on cpu"):
             compressed.matmul(torch.empty(20, 3, device="meta"))
         with self.assertRaisesRegex(TypeError, r"grad is torch.int32"):
             compressed.matmul(torch.zeros(20, 3, dtype=torch.int32))
-        with self.assertRaisesRegex(TypeError, r"out_dtype is torch.float64"):
+        with self.assertRaisesRegex(TypeError, r"out is torch.float64"):
             compressed.matmul(torch.randn(20, 3), out_dtype=torch.float64)
         with self.assertRaisesRegex(ValueError, r"grad has 21 rows"):
             compressed.matmul(torch.randn(21, 3))

@@ -1,0 +1,124 @@
+"""
+The training modes compared, and the model configurations.
+
+A mode is written `name` or `name:key=value[:key=value]` on the command line, e.g. `pamm`, `pamm:r=1/128`,
+`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`: the options change PAMM's ratio r, generator count k or tolerance ε for that run.
+"""
+
+import dataclasses
+import fractions
+import math
+
+import pammcuda
+
+from model import DenseQKV, Layers, Llama, ModelConfig
+
+DESCRIPTIONS = {
+    "dense": "plain nn.Linear everywhere: every linear layer keeps its input",
+    "pamm": "pammcuda.PammQKV on every attention block: Q, K and V keep one PAMM summary of their input",
+    "crs": "PammQKV with ε = 0, i.e. uniform column-row sampling with b/k scaling (the paper's ablation)",
+    "checkpoint": "dense layers, each block recomputed in backward (torch.utils.checkpoint)",
+    "pamm-all": "PAMM on every linear layer of a block: Q/K/V share one summary, gate/up one, O and down one each",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """A model and its step: tokens per step = batch × context, the paper's knobs."""
+
+    d_model: int
+    n_layers: int
+    n_heads: int
+    d_ff: int
+    context: int
+    tokens_per_step: int
+    lr: float
+
+    def model(self, vocab_size):
+        return ModelConfig(vocab_size, self.d_model, self.n_layers, self.n_heads, self.d_ff, self.context)
+
+    @property
+    def batch(self):
+        return self.tokens_per_step // self.context
+
+
+# Shapes of the LLaMA configs the paper trains (GaLore's llama_20m/60m/130m); the parameter count depends on the
+# vocabulary (256 with byte tokens, against 32 000 in the paper). tiny is for CPUs and CI: about 1M parameters.
+CONFIGS = {
+    "tiny": TrainConfig(d_model=128, n_layers=4, n_heads=4, d_ff=352, context=256, tokens_per_step=4096, lr=3e-3),
+    "llama-20m": TrainConfig(d_model=256, n_layers=4, n_heads=4, d_ff=688, context=256, tokens_per_step=16384, lr=2e-3),
+    "llama-60m": TrainConfig(d_model=512, n_layers=8, n_heads=8, d_ff=1376, context=256, tokens_per_step=65536, lr=1e-3),
+    "llama-130m": TrainConfig(d_model=768, n_layers=12, n_heads=12, d_ff=2048, context=256, tokens_per_step=65536, lr=1e-3),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mode:
+    """One run's mode: its kind and PAMM's options (ratio or k, ε) where it uses PAMM."""
+
+    kind: str
+    ratio: float = 1.0 / 512
+    k: int = 0
+    epsilon: float = math.inf
+    label: str = ""
+
+    @property
+    def uses_pamm(self):
+        return self.kind in ("pamm", "crs", "pamm-all")
+
+    def pamm_options(self):
+        return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon)
+
+    def build(self, model_config):
+        """The model of this mode; parameter names are the same in every mode."""
+        if self.kind in ("dense", "checkpoint"):
+            return Llama(model_config, Layers(), checkpoint_blocks=self.kind == "checkpoint")
+        options = self.pamm_options()
+        qkv = lambda d_in, d_out: pammcuda.PammQKV(d_in, d_out, bias=False, **options)
+        if self.kind == "pamm-all":
+            linear = lambda d_in, d_out: pammcuda.PammLinear(d_in, d_out, bias=False, **options)
+            return Llama(model_config, Layers(qkv=qkv, linear=linear))
+        return Llama(model_config, Layers(qkv=qkv))
+
+
+def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.inf):
+    """`pamm:r=1/128:eps=0.5` -> Mode; the defaults come from --ratio/--k/--epsilon."""
+    kind, _, options = text.strip().partition(":")
+    if kind not in DESCRIPTIONS:
+        raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
+    ratio, k, epsilon = default_ratio, default_k, default_epsilon
+    for option in filter(None, options.split(":")):
+        key, _, value = option.partition("=")
+        if key in ("r", "ratio"):
+            ratio, k = parse_ratio(value), 0
+        elif key == "k":
+            k = int(value)
+        elif key in ("eps", "epsilon"):
+            epsilon = float(value)
+        else:
+            raise ValueError(f"unknown option '{key}' in mode '{text}' (use r=, k= or eps=)")
+    if options and kind in ("dense", "checkpoint"):
+        raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
+    return Mode(kind, ratio, k, epsilon, label=text.strip())
+
+
+def parse_ratio(text):
+    """'1/512' or '0.002' -> float in (0, 1]."""
+    value = float(fractions.Fraction(text))
+    if not 0 < value <= 1:
+        raise ValueError(f"ratio {text} is outside (0, 1]")
+    return value
+
+
+def pamm_modules(model):
+    """(name, module) of every PAMM layer in the model: what gradient probes compare against exact gradients."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, (pammcuda.PammQKV, pammcuda.PammLinear))]
+
+
+def kept_input_modules(model):
+    """Every module whose input the Q/K/V accounting counts: the DenseQKV or PammQKV of each block."""
+    return [m for m in model.modules() if isinstance(m, (DenseQKV, pammcuda.PammQKV))]
+
+
+__all__ = ["CONFIGS", "DESCRIPTIONS", "Mode", "TrainConfig", "kept_input_modules", "pamm_modules", "parse_mode",
+           "parse_ratio"]

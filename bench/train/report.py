@@ -1,0 +1,122 @@
+"""The results of a comparison as JSON (everything), a Markdown table (the headline figures) and a PNG of the losses."""
+
+import json
+import math
+import statistics
+
+
+def _bytes(value):
+    if value is None:
+        return "—"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:,.1f} {unit}"
+    return f"{value} B"
+
+
+def _relative(value, reference):
+    if value is None or reference in (None, 0):
+        return ""
+    return f" ({100 * (value / reference - 1):+.1f} %)"
+
+
+def _last_probe(run):
+    """Mean relative error and norm ratio of the Q/K/V (or all PAMM) weight gradients at the last probed step."""
+    if not run["gradient_probes"]:
+        return "—", "—"
+    last = run["gradient_probes"][-1]
+    errors = [g["relative_error"] for g in last["gradients"]]
+    ratios = [g["norm_ratio"] for g in last["gradients"]]
+    return f"{statistics.mean(errors):.3f} (step {last['step']})", f"{statistics.mean(ratios):.3f}"
+
+
+def markdown_table(results):
+    runs = results["runs"]
+    dense = next((r for r in runs if r["kind"] == "dense"), None)
+    lines = [
+        "| mode | k | val loss | perplexity | bits/byte | tokens/s | peak memory | Q/K/V inputs kept (dense → stored) "
+        "| grad. rel. error | grad. norm ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        error, ratio = _last_probe(run)
+        kept = f"{_bytes(run['qkv_input_bytes_dense'])} → {_bytes(run['qkv_input_bytes_stored'])}"
+        if run["qkv_input_bytes_stored"] and run["qkv_input_bytes_stored"] != run["qkv_input_bytes_dense"]:
+            kept += f" ({run['qkv_input_bytes_dense'] / run['qkv_input_bytes_stored']:.0f}× less)"
+        rate = run["tokens_per_second"]
+        lines.append(
+            f"| {run['mode']} | {run['k'] or '—'} | {run['val_loss']:.4f} | "
+            f"{run['val_perplexity']:.3f}{_relative(run['val_perplexity'], dense and dense['val_perplexity'])} | "
+            f"{run['val_bits_per_byte']:.4f} | "
+            f"{'—' if rate is None else f'{rate:,.0f}'}{_relative(rate, dense and dense['tokens_per_second'])} | "
+            f"{_bytes(run['peak_memory_bytes'])}{_relative(run['peak_memory_bytes'], dense and dense['peak_memory_bytes'])} | "
+            f"{kept} | {error} | {ratio} |")
+    return "\n".join(lines)
+
+
+def markdown(results):
+    config = results["config"]
+    runs = results["runs"]
+    header = [
+        f"# Training with PAMM: {results['machine']}, {results['date']}",
+        "",
+        f"Commit `{results['commit']}`, torch {results['torch']}, pammcuda {results['pammcuda']}, {results['device']}, "
+        f"{results['dtype']}, seed {results['seed']}.",
+        f"Model: d {config['d_model']}, {config['n_layers']} layers, {config['n_heads']} heads, SwiGLU {config['d_ff']}, "
+        f"context {config['context']}, {results['parameters']:,} parameters ({results['tokenizer']} tokens, vocabulary "
+        f"{results['vocab_size']}). {config['tokens_per_step']:,} tokens per step, {runs[0]['steps']} steps, AdamW at "
+        f"{config['lr']:g} with warm-up and cosine decay.",
+        f"Data: the Linux kernel's documentation (Debian's linux-doc-6.1), {results['corpus']['train']['files']} training "
+        f"files, validation on {runs[0]['val_tokens']:,} tokens of {results['corpus']['val']['files']} other files.",
+        "",
+    ]
+    notes = [
+        "",
+        "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "
+        "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included); "
+        "Q/K/V inputs kept: bytes the three projections of every block keep for backward in one step. Gradient error: "
+        "‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the exact gradient on the same batch, averaged over layers, "
+        "and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is shorter).",
+    ]
+    return "\n".join(header + [markdown_table(results)] + notes) + "\n"
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for run in results["runs"]:
+        losses = run["train_loss"]
+        window = max(1, len(losses) // 50)
+        smoothed = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
+                    for i in range(len(losses))]
+        line, = axis.plot(range(1, len(losses) + 1), smoothed, label=f"{run['mode']} (val {run['val_loss']:.3f})")
+        axis.scatter([len(losses)], [run["val_loss"]], color=line.get_color(), marker="o")
+    finite = [min(r["train_loss"]) for r in results["runs"] if math.isfinite(min(r["train_loss"]))]
+    if finite:
+        axis.set_ylim(min(finite) * 0.95, min(finite) * 1.8)
+    axis.set_xlabel("step")
+    axis.set_ylabel("training loss (nats/token), dots: validation")
+    axis.set_title(f"{results['parameters'] / 1e6:.1f}M parameters, {results['config']['tokens_per_step']:,} tokens/step, "
+                   f"{results['machine']}", fontsize=9)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write(results, folder, stem, plot_losses=True):
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [folder / f"{stem}.json", folder / f"{stem}.md"]
+    written[0].write_text(json.dumps(results, indent=1) + "\n")
+    written[1].write_text(markdown(results))
+    if plot_losses:
+        try:
+            plot(results, folder / f"{stem}.png")
+            written.append(folder / f"{stem}.png")
+        except ImportError:
+            print("matplotlib is not installed: no PNG (apt-get install python3-matplotlib)")
+    return written

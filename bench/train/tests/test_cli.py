@@ -1,0 +1,76 @@
+"""The command end to end on a model small enough for seconds: every mode, every output file, bad arguments."""
+
+import contextlib
+import io
+import json
+import pathlib
+import shutil
+import tempfile
+import unittest
+
+import corpus
+import train
+
+SMALL = ["--d-model", "32", "--layers", "1", "--heads", "2", "--d-ff", "64", "--context", "32", "--tokens-per-step", "256",
+         "--val-tokens", "2048", "--warmup-steps", "2", "--log-every", "2", "--device", "cpu"]
+
+
+@unittest.skipUnless((corpus.DEFAULT_DIR / "bytes" / "meta.json").exists(),
+                     "the corpus is not prepared (python3 bench/train/corpus.py; scripts/train-tests.sh does it)")
+class CommandTest(unittest.TestCase):
+    def setUp(self):
+        self.folder = pathlib.Path(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def run_command(self, *arguments):
+        output = io.StringIO()
+        with contextlib.redirect_stdout(output):
+            train.main(list(arguments) + SMALL + ["--out", str(self.folder), "--name", "run"])
+        return output.getvalue()
+
+    def test_every_mode_trains_and_reports(self):
+        output = self.run_command("--modes", "dense,pamm,crs,checkpoint,pamm-all,pamm:k=4", "--steps", "4", "--probe-steps", "2,4")
+        results = json.loads((self.folder / "run.json").read_text())
+        self.assertEqual([r["mode"] for r in results["runs"]], ["dense", "pamm", "crs", "checkpoint", "pamm-all", "pamm:k=4"])
+        for run in results["runs"]:
+            self.assertEqual(len(run["train_loss"]), 4)
+            self.assertEqual(run["steps"], 4)
+            self.assertGreater(run["tokens_per_second"], 0)
+            self.assertIsNone(run["peak_memory_bytes"])  # no CUDA here: no figure rather than a wrong one
+        by_mode = {r["mode"]: r for r in results["runs"]}
+        self.assertEqual(by_mode["pamm"]["k"], 1)      # round(256 / 512) clamped to 1
+        self.assertEqual(by_mode["pamm:k=4"]["k"], 4)
+        self.assertEqual([p["step"] for p in by_mode["pamm"]["gradient_probes"]], [2, 4])
+        self.assertEqual(len(by_mode["pamm"]["gradient_probes"][0]["gradients"]), 3)       # q, k, v of one layer
+        self.assertEqual(len(by_mode["pamm-all"]["gradient_probes"][0]["gradients"]), 6)   # + out, gate_up, down
+        self.assertEqual(by_mode["dense"]["gradient_probes"], [])
+        # Same weights, batches and seeds: dense and checkpoint train identically.
+        self.assertEqual(by_mode["dense"]["train_loss"][0], by_mode["checkpoint"]["train_loss"][0])
+        self.assertAlmostEqual(by_mode["dense"]["val_loss"], by_mode["checkpoint"]["val_loss"], places=4)
+        self.assertLess(by_mode["pamm"]["qkv_input_bytes_stored"], by_mode["pamm"]["qkv_input_bytes_dense"])
+        markdown = (self.folder / "run.md").read_text()
+        for mode in by_mode:
+            self.assertIn(f"| {mode} |", markdown)
+        self.assertIn("| mode |", output)
+        try:
+            import matplotlib  # noqa: F401
+            self.assertGreater((self.folder / "run.png").stat().st_size, 1000)
+        except ImportError:
+            pass
+
+    def test_time_budget_fixes_one_step_count_for_every_mode(self):
+        self.run_command("--modes", "dense,pamm", "--time-budget", "1", "--probe-steps", "none", "--no-plot")
+        results = json.loads((self.folder / "run.json").read_text())
+        steps = {r["steps"] for r in results["runs"]}
+        self.assertEqual(len(steps), 1)
+        self.assertGreaterEqual(steps.pop(), 1)
+
+    def test_bad_arguments_exit_with_a_message(self):
+        for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"]):
+            with self.subTest(arguments=arguments), self.assertRaises((SystemExit, ValueError)), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                train.main(arguments)
+
+
+if __name__ == "__main__":
+    unittest.main()

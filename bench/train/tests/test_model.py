@@ -1,0 +1,155 @@
+"""The decoder's pieces, and that every mode computes the same forward pass from the same weights."""
+
+import math
+import unittest
+
+import torch
+
+import modes
+import training
+from model import DenseQKV, Llama, ModelConfig, RMSNorm, RotaryEmbedding, causal_attention, initialise, parameter_count
+
+SMALL = ModelConfig(vocab_size=256, d_model=32, n_layers=2, n_heads=4, d_ff=48, context=16)
+
+
+def small_model(kind, **options):
+    torch.manual_seed(0)
+    return modes.Mode(kind, **options).build(SMALL)
+
+
+def reference_state():
+    torch.manual_seed(1)
+    return initialise(small_model("dense")).state_dict()
+
+
+class ModelTest(unittest.TestCase):
+    def test_rmsnorm_gives_unit_root_mean_square(self):
+        x = torch.randn(5, 32) * 7
+        rms = RMSNorm(32)(x).pow(2).mean(-1).sqrt()
+        torch.testing.assert_close(rms, torch.ones(5), rtol=1e-5, atol=0)
+
+    def test_rotary_keeps_position_zero_and_norms(self):
+        rotary = RotaryEmbedding(head_dim=8, context=16)
+        x = torch.randn(2, 3, 16, 8, dtype=torch.float64)
+        rotated = rotary(x)
+        torch.testing.assert_close(rotated[..., 0, :], x[..., 0, :])
+        torch.testing.assert_close(rotated.norm(dim=-1), x.norm(dim=-1))
+
+    def test_rotary_scores_depend_only_on_relative_position(self):
+        rotary = RotaryEmbedding(head_dim=8, context=16)
+        q, k = torch.randn(8, dtype=torch.float64), torch.randn(8, dtype=torch.float64)
+        def score(m, n):
+            queries = torch.zeros(16, 8, dtype=torch.float64)
+            keys = torch.zeros(16, 8, dtype=torch.float64)
+            queries[m], keys[n] = q, k
+            return float(rotary(queries)[m] @ rotary(keys)[n])
+        # The cos/sin tables are float32: equal to their precision.
+        self.assertAlmostEqual(score(5, 2), score(12, 9), places=6)
+        self.assertNotAlmostEqual(score(5, 2), score(5, 3), places=3)
+
+    def test_attention_is_causal_and_matches_the_definition(self):
+        q, k, v = (torch.randn(1, 2, 6, 4, dtype=torch.float64) for _ in range(3))
+        out = causal_attention(q, k, v)
+        for t in range(6):
+            weights = ((q[..., t:t + 1, :] @ k[..., :t + 1, :].transpose(-2, -1)) / 2.0).softmax(-1)
+            torch.testing.assert_close(out[..., t:t + 1, :], weights @ v[..., :t + 1, :])
+        k2, v2 = k.clone(), v.clone()
+        k2[..., 4:, :] += 1.0
+        v2[..., 4:, :] += 1.0
+        torch.testing.assert_close(causal_attention(q, k2, v2)[..., :4, :], out[..., :4, :])
+
+    def test_tiny_config_has_about_a_million_parameters(self):
+        count = parameter_count(Llama(modes.CONFIGS["tiny"].model(256)))
+        self.assertTrue(0.7e6 < count < 1.3e6, count)
+        self.assertEqual(modes.CONFIGS["tiny"].tokens_per_step, 4096)
+
+    def test_llama_60m_has_the_papers_shape(self):
+        config = modes.CONFIGS["llama-60m"]
+        self.assertEqual((config.d_model, config.n_layers, config.n_heads, config.context), (512, 8, 8, 256))
+
+    def test_every_mode_has_the_same_parameters_and_forward_pass(self):
+        state = reference_state()
+        tokens = torch.randint(0, 256, (3, 16), generator=torch.Generator().manual_seed(2))
+        expected = small_model("dense")
+        expected.load_state_dict(state)
+        for kind in modes.DESCRIPTIONS:
+            with self.subTest(kind=kind):
+                model = small_model(kind)
+                model.load_state_dict(state)  # strict: the same names in every mode
+                torch.testing.assert_close(model(tokens), expected(tokens), rtol=0, atol=0)
+
+    def test_checkpoint_mode_gives_the_dense_gradients(self):
+        state = reference_state()
+        tokens = torch.randint(0, 256, (3, 17), generator=torch.Generator().manual_seed(3))
+        grads = {}
+        for kind in ("dense", "checkpoint"):
+            model = small_model(kind)
+            model.load_state_dict(state)
+            training.language_model_loss(model, tokens[:, :-1], tokens[:, 1:]).backward()
+            grads[kind] = {n: p.grad for n, p in model.named_parameters()}
+        for name, grad in grads["dense"].items():
+            torch.testing.assert_close(grads["checkpoint"][name], grad, rtol=1e-5, atol=1e-7)
+
+    def test_gradient_probe_is_zero_with_every_row_a_generator(self):
+        # ratio = 1 makes every row its own generator with α = 1 and β = 1: PAMM's gradient is the exact one.
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        state = reference_state()
+        tokens = torch.randint(0, 256, (3, 17), generator=torch.Generator().manual_seed(4))
+        for kind in ("pamm", "pamm-all"):
+            with self.subTest(kind=kind):
+                model = small_model(kind, ratio=1.0)
+                model.load_state_dict(state)
+                training.language_model_loss(model, tokens[:, :-1], tokens[:, 1:]).backward()
+                errors = training.gradient_errors(model, small_model("dense"), tokens[:, :-1], tokens[:, 1:], settings)
+                self.assertEqual(len(errors), SMALL.n_layers * (3 if kind == "pamm" else 6))
+                for error in errors:
+                    self.assertLess(error["relative_error"], 1e-5, error)
+                    self.assertAlmostEqual(error["norm_ratio"], 1.0, places=5)
+
+    def test_gradient_probe_sees_the_approximation_at_small_k(self):
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        model = small_model("pamm", k=2)
+        model.load_state_dict(reference_state())
+        tokens = torch.randint(0, 256, (3, 17), generator=torch.Generator().manual_seed(5))
+        training.language_model_loss(model, tokens[:, :-1], tokens[:, 1:]).backward()
+        errors = training.gradient_errors(model, small_model("dense"), tokens[:, :-1], tokens[:, 1:], settings)
+        self.assertTrue(all(e["relative_error"] > 1e-3 and math.isfinite(e["norm_ratio"]) for e in errors))
+
+    def test_kept_bytes_count_the_qkv_inputs(self):
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        tokens = torch.randint(0, 256, (4, 16))
+        dense, stored = training.kept_qkv_bytes(small_model("dense"), tokens, settings)
+        self.assertEqual((dense, stored), (SMALL.n_layers * 4 * 16 * 32 * 4,) * 2)
+        dense, stored = training.kept_qkv_bytes(small_model("pamm", k=2), tokens, settings)
+        self.assertEqual(dense, SMALL.n_layers * 4 * 16 * 32 * 4)
+        self.assertLess(stored, dense / 4)
+
+    def test_dense_qkv_has_the_interface_of_pamm_qkv(self):
+        import pammcuda
+        x = torch.randn(2, 5, 32)
+        dense, pamm = DenseQKV(32, 32), pammcuda.PammQKV(32, 32, bias=False)
+        pamm.load_state_dict(dense.state_dict())
+        for a, b in zip(dense(x), pamm(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+class ModeParsingTest(unittest.TestCase):
+    def test_options(self):
+        self.assertEqual(modes.parse_mode("pamm:r=1/128").ratio, 1 / 128)
+        self.assertEqual(modes.parse_mode("pamm:k=64:eps=0.5"), modes.Mode("pamm", 1 / 512, 64, 0.5, "pamm:k=64:eps=0.5"))
+        self.assertEqual(modes.parse_mode("crs").pamm_options()["epsilon"], 0.0)
+
+    def test_bad_modes_name_the_problem(self):
+        for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
+                              ("pamm:r=2", "outside")):
+            with self.subTest(text=text), self.assertRaisesRegex(ValueError, message):
+                modes.parse_mode(text)
+
+    def test_learning_rate_warms_up_then_decays_to_a_tenth(self):
+        self.assertAlmostEqual(training.learning_rate(5, 100, 1.0, 10), 0.5)
+        self.assertAlmostEqual(training.learning_rate(10, 100, 1.0, 10), 1.0)
+        self.assertAlmostEqual(training.learning_rate(100, 100, 1.0, 10), 0.1)
+
+
+if __name__ == "__main__":
+    unittest.main()

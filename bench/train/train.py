@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""
+Train a LLaMA-style model with and without PAMM on the same data, weights and batches, and report validation
+perplexity, tokens/s and peak memory side by side.
+
+    python3 bench/train/train.py --config tiny --modes dense,pamm,crs --steps 300
+    python3 bench/train/train.py --config llama-60m --modes dense,pamm,crs,checkpoint --time-budget 90 --dtype bf16
+
+Modes: dense, pamm, crs (ε = 0: uniform column-row sampling), checkpoint (torch.utils.checkpoint per block),
+pamm-all (PAMM on every linear layer of a block); `pamm:r=1/128`, `pamm:k=64`, `pamm:k=64:eps=0.5` change PAMM's
+options for one run. Every run starts from the same initial weights and sees the same batches.
+Prepare the corpus once first: python3 bench/train/corpus.py
+"""
+
+import argparse
+import dataclasses
+import datetime
+import pathlib
+import re
+
+import checkout
+
+checkout.use_checkout()
+
+import torch  # noqa: E402
+
+import corpus  # noqa: E402
+import modes  # noqa: E402
+import report  # noqa: E402
+import training  # noqa: E402
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", choices=modes.CONFIGS, default="tiny", help="model and step size (default: %(default)s)")
+    parser.add_argument("--modes", default="dense,pamm", help="comma-separated, e.g. dense,pamm,crs,checkpoint,pamm-all "
+                        "or dense,pamm:r=1/128,pamm:k=64:eps=0.5 (default: %(default)s)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="training steps of every mode (default: 200)")
+    length.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="the first mode trains for about this long; every other mode then runs as many steps")
+    for name, kind in (("d-model", int), ("layers", int), ("heads", int), ("d-ff", int), ("context", int),
+                       ("tokens-per-step", int), ("lr", float)):
+        parser.add_argument(f"--{name}", type=kind, help="override the config's value")
+    parser.add_argument("--ratio", type=modes.parse_ratio, default=1.0 / 512, help="PAMM's r = k/b (default: 1/512)")
+    parser.add_argument("--k", type=int, default=0, help="PAMM's generator count (overrides --ratio)")
+    parser.add_argument("--epsilon", type=float, default=float("inf"), help="PAMM's ε (default: inf)")
+    parser.add_argument("--seed", type=int, default=0, help="initial weights, batches and PAMM's samples")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--dtype", choices=("fp32", "bf16"), default=None,
+                        help="bf16 runs under torch.autocast with float32 weights (default: bf16 on CUDA, fp32 on CPU)")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="LR warm-up, also left out of tokens/s (default: steps/10, at most 100)")
+    parser.add_argument("--val-tokens", type=int, default=262144, help="tokens of the fixed validation set (default: %(default)s)")
+    parser.add_argument("--probe-steps", default="auto", help="steps at which gradient errors are measured, e.g. 1,100,200 "
+                        "('auto': first, middle and last; 'none')")
+    parser.add_argument("--log-every", type=int, default=25, help="progress line every N steps (default: %(default)s)")
+    parser.add_argument("--data", default=str(corpus.DEFAULT_DIR / "bytes"), help="prepared corpus folder (default: %(default)s)")
+    parser.add_argument("--out", default=str(checkout.REPOSITORY / "bench" / "results"), help="folder for the JSON, Markdown and PNG")
+    parser.add_argument("--name", help="file name stem of the results (default: DATE-train-CONFIG-cpu or -GPU-NAME)")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    args = parser.parse_args(argv)
+    if args.steps is None and args.time_budget is None:
+        args.steps = 200
+    return args
+
+
+def resolve_config(args):
+    config = modes.CONFIGS[args.config]
+    overrides = {"d_model": args.d_model, "n_layers": args.layers, "n_heads": args.heads, "d_ff": args.d_ff,
+                 "context": args.context, "tokens_per_step": args.tokens_per_step, "lr": args.lr}
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if config.tokens_per_step % config.context:
+        raise SystemExit(f"--tokens-per-step {config.tokens_per_step} is not a multiple of the context {config.context}")
+    return config
+
+
+def main(argv=None):
+    args = parse_arguments(argv)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          args.device if args.device != "auto" else "cpu")
+    if device.type == "cpu":
+        checkout.use_all_cores()
+    dtype = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
+    config = resolve_config(args)
+    runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]
+    data = corpus.load(args.data)
+    settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
+                                 time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
+                                 probe_steps=args.probe_steps, log_every=args.log_every)
+    results = training.compare(runs, data, settings)
+    where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
+    stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{where}"
+    written = report.write(results, pathlib.Path(args.out), stem, plot_losses=not args.no_plot)
+    print(report.markdown_table(results))
+    for path in written:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,324 @@
+"""
+The training loop and what it measures: validation loss, tokens/s over whole steps after warm-up, peak memory,
+the bytes kept for the Q/K/V inputs, and how far PAMM's weight gradients are from the exact ones.
+"""
+
+import contextlib
+import dataclasses
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+
+import modes
+from model import initialise, parameter_count
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    config: modes.TrainConfig
+    device: torch.device
+    dtype: str = "fp32"  # or "bf16": torch.autocast with float32 weights
+    seed: int = 0
+    steps: int = None  # None: as many as fit in time_budget seconds of the first mode
+    time_budget: float = None
+    warmup_steps: int = None
+    val_tokens: int = 262144
+    probe_steps: str = "auto"
+    log_every: int = 25
+    log: callable = print
+
+
+class Batches:
+    """Random windows of the training split from a generator of its own, so every mode sees the same batches
+    whatever else draws random numbers (PAMM layers draw their fresh seeds from torch's default generator)."""
+
+    def __init__(self, tokens, batch, context, seed):
+        if tokens.numel() <= context + 1:
+            raise ValueError(f"the training split has {tokens.numel()} tokens, fewer than a context of {context}")
+        self.tokens, self.batch, self.context = tokens, batch, context
+        self.generator = torch.Generator().manual_seed(seed)
+        self.offsets = torch.arange(context + 1)
+
+    def next(self):
+        starts = torch.randint(0, self.tokens.numel() - self.context - 1, (self.batch, 1), generator=self.generator)
+        windows = self.tokens[starts + self.offsets]
+        return windows[:, :-1], windows[:, 1:]
+
+
+def validation_windows(tokens, context, max_tokens):
+    """Non-overlapping windows from the start of the validation split: the same fixed set for every run."""
+    count = min(max_tokens // context, (tokens.numel() - 1) // context)
+    if count < 1:
+        raise ValueError(f"--val-tokens {max_tokens} gives no window of {context} tokens")
+    starts = torch.arange(count).unsqueeze(1) * context
+    return tokens[starts + torch.arange(context + 1)]
+
+
+def autocast(settings):
+    if settings.dtype == "bf16":
+        return torch.autocast(device_type=settings.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def language_model_loss(model, inputs, targets, reduction="mean"):
+    logits = model(inputs)
+    return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction=reduction)
+
+
+@torch.no_grad()
+def evaluate(model, windows, token_bytes, settings, batch):
+    """(mean loss in nats per token, bits per byte) over the validation windows."""
+    model.eval()
+    nats, tokens, byte_count = 0.0, 0, 0
+    for first in range(0, windows.shape[0], batch):
+        chunk = windows[first:first + batch].to(settings.device)
+        inputs, targets = chunk[:, :-1], chunk[:, 1:]
+        with autocast(settings):
+            nats += language_model_loss(model, inputs, targets, reduction="sum").item()
+        tokens += targets.numel()
+        byte_count += int(token_bytes[targets.cpu()].sum())
+    model.train()
+    return nats / tokens, nats / math.log(2) / byte_count
+
+
+def learning_rate(step, steps, peak, warmup):
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step <= warmup:
+        return peak * step / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+class Stopwatch:
+    """Wall time of the training work only: paused (after the device has caught up) around logging and probes."""
+
+    def __init__(self, device):
+        self.device, self.total, self.started = device, 0.0, None
+
+    def _synchronize(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def start(self):
+        self._synchronize()
+        self.total, self.started = 0.0, time.perf_counter()
+
+    def pause(self):
+        if self.started is not None:
+            self._synchronize()
+            self.total += time.perf_counter() - self.started
+            self.started = None
+
+    def resume(self):
+        if self.started is None:
+            self.started = time.perf_counter()
+
+
+def kept_qkv_bytes(model, inputs, settings):
+    """
+    (dense, stored): bytes the Q/K/V projections keep for backward in one step, from one forward pass.
+    Dense keeps the input in the dtype its matmul reads (the autocast dtype under autocast) once per block;
+    PAMM keeps its compressed form (pamm_compressed_info.stored_bytes: generators, assignment, α, η).
+    """
+    dense, stored, hooks = 0, 0, []
+
+    def count(module, arguments, outputs):
+        nonlocal dense, stored
+        x = arguments[0]
+        element = torch.empty((), dtype=outputs[0].dtype).element_size()
+        dense += x.numel() * element
+        compressed = getattr(outputs[0].grad_fn, "compressed", None)
+        stored += compressed.stored_bytes if compressed is not None else x.numel() * element
+
+    for module in modes.kept_input_modules(model):
+        hooks.append(module.register_forward_hook(count))
+    try:
+        with autocast(settings):
+            model(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return dense, stored
+
+
+def gradient_errors(model, exact_model, inputs, targets, settings):
+    """
+    For every PAMM layer's weight: ‖∇W̃ − ∇W‖/‖∇W‖ and ‖∇W̃‖/‖∇W‖ against the exact gradient of the same weights
+    and batch. The input gradients PAMM layers pass down are exact, so the layers' G are the same in both models.
+    """
+    exact_model.load_state_dict(model.state_dict())
+    exact_model.zero_grad(set_to_none=True)
+    with autocast(settings):
+        language_model_loss(exact_model, inputs, targets).backward()
+    exact = dict(exact_model.named_parameters())
+    errors = []
+    for module_name, module in modes.pamm_modules(model):
+        for name, parameter in module.named_parameters():
+            full = f"{module_name}.{name}"
+            approximate, reference = parameter.grad.float(), exact[full].grad.float()
+            norm = reference.norm()
+            errors.append({"parameter": full, "relative_error": float((approximate - reference).norm() / norm),
+                           "norm_ratio": float(approximate.norm() / norm)})
+    return errors
+
+
+def probe_steps(text, steps):
+    if text == "none":
+        return set()
+    if text == "auto":
+        return {1, max(1, steps // 2), steps}
+    return {int(s) for s in text.split(",") if s}
+
+
+def initial_state(settings, vocab_size):
+    torch.manual_seed(settings.seed)
+    model = initialise(modes.Mode("dense").build(settings.config.model(vocab_size)))
+    return {name: tensor.clone() for name, tensor in model.state_dict().items()}
+
+
+def _training_parts(mode, data, settings, state):
+    """The model of a mode loaded with the initial state, its optimizer and its batches."""
+    torch.manual_seed(settings.seed)  # PAMM's fresh per-step seeds come from here: the same in every run
+    model = mode.build(settings.config.model(data.vocab_size)).to(settings.device)
+    model.load_state_dict(state)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.config.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    return model, optimizer, Batches(data.train, settings.config.batch, settings.config.context, settings.seed)
+
+
+def _step(model, optimizer, batches, settings, lr, before_update=None):
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    inputs, targets = (t.to(settings.device, non_blocking=True) for t in batches.next())
+    with autocast(settings):
+        loss = language_model_loss(model, inputs, targets)
+    loss.backward()
+    if before_update is not None:
+        before_update(inputs, targets)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
+def steps_for_budget(mode, data, settings, state, seconds, measured=10):
+    """How many steps of `mode` fit in `seconds`, from the time of `measured` steps after three unmeasured ones."""
+    model, optimizer, batches = _training_parts(mode, data, settings, state)
+    stopwatch = Stopwatch(settings.device)
+    for step in range(3 + measured):
+        if step == 3:
+            stopwatch.start()
+        _step(model, optimizer, batches, settings, settings.config.lr / 10)
+    stopwatch.pause()
+    return max(1, int(seconds * measured / stopwatch.total))
+
+
+def train_one(mode, data, settings, state, steps):
+    """Trains one mode from `state` for `steps` steps; returns its record."""
+    config, device, log = settings.config, settings.device, settings.log
+    model, optimizer, batches = _training_parts(mode, data, settings, state)
+    exact_model = modes.Mode("dense").build(config.model(data.vocab_size)).to(device) if mode.uses_pamm else None
+    warmup = settings.warmup_steps if settings.warmup_steps is not None else min(100, max(1, steps // 10))
+    probes = probe_steps(settings.probe_steps, steps) if mode.uses_pamm else set()
+    accounting_inputs, _ = Batches(data.train, config.batch, config.context, settings.seed).next()
+    dense_bytes, stored_bytes = kept_qkv_bytes(model, accounting_inputs.to(device), settings)
+
+    losses, probe_records, stopwatch = [], [], Stopwatch(device)
+    timed_from = min(warmup, steps - 1) + 1  # tokens/s and peak memory over whole steps after warm-up
+    began, baseline_bytes = time.perf_counter(), 0
+    for step in range(1, steps + 1):
+        if step == timed_from:
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+                torch.cuda.reset_peak_memory_stats(device)
+                baseline_bytes = torch.cuda.memory_allocated(device)
+            stopwatch.start()
+
+        def probe(inputs, targets):
+            stopwatch.pause()
+            probe_records.append({"step": step, "gradients": gradient_errors(model, exact_model, inputs, targets, settings)})
+            stopwatch.resume()
+
+        losses.append(_step(model, optimizer, batches, settings, learning_rate(step, steps, config.lr, warmup),
+                            probe if step in probes else None))
+        if step % settings.log_every == 0 or step == steps:
+            stopwatch.pause()
+            recent = torch.stack(losses[-settings.log_every:]).float().mean().item()
+            rate = (step - timed_from + 1) * config.tokens_per_step / stopwatch.total if stopwatch.total > 0 else float("nan")
+            log(f"  {mode.label:>12s} step {step:5d}  loss {recent:.4f}  {rate:,.0f} tokens/s")
+            stopwatch.resume()
+    stopwatch.pause()
+
+    windows = validation_windows(data.val, config.context, settings.val_tokens)
+    val_loss, bits_per_byte = evaluate(model, windows, data.token_bytes, settings, config.batch)
+    timed_steps = steps - timed_from + 1
+    cuda = device.type == "cuda"
+    record = {
+        "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
+        "pamm": mode.pamm_options() if mode.uses_pamm else None,
+        "k": (mode.k or max(1, min(config.tokens_per_step, round(mode.ratio * config.tokens_per_step)))) if mode.uses_pamm else None,
+        "steps": steps, "timed_steps": timed_steps,
+        "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte,
+        "val_tokens": int(windows.shape[0] * config.context),
+        "train_loss": torch.stack(losses).float().cpu().tolist(),
+        "tokens_per_second": timed_steps * config.tokens_per_step / stopwatch.total if stopwatch.total > 0 else None,
+        "seconds": time.perf_counter() - began,
+        "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
+        "peak_above_step_start_bytes": torch.cuda.max_memory_allocated(device) - baseline_bytes if cuda else None,
+        "qkv_input_bytes_dense": dense_bytes, "qkv_input_bytes_stored": stored_bytes,
+        "gradient_probes": probe_records,
+    }
+    log(f"  {mode.label:>12s} done: val loss {val_loss:.4f}, perplexity {math.exp(val_loss):.3f}, "
+        f"{bits_per_byte:.4f} bits/byte")
+    return record
+
+
+def machine(device):
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = "unknown CPU"
+    return f"{name}, {torch.get_num_threads()} threads"
+
+
+def compare(runs, data, settings):
+    """Trains every mode from the same initial weights on the same batches; the first run fixes the step count
+    when a time budget is given. Returns the whole record (settings, machine, runs)."""
+    import pammcuda
+
+    state = initial_state(settings, data.vocab_size)
+    model_config = settings.config.model(data.vocab_size)
+    settings.log(f"{settings.config} on {machine(settings.device)}, {settings.dtype}, "
+                 f"{parameter_count(modes.Mode('dense').build(model_config)):,} parameters")
+    steps = settings.steps
+    if steps is None:
+        steps = steps_for_budget(runs[0], data, settings, state, settings.time_budget)
+        settings.log(f"{steps} steps of {runs[0].label} fit in {settings.time_budget:g} s: every mode trains {steps} steps")
+    records = []
+    for mode in runs:
+        settings.log(f"== {mode.label}: {modes.DESCRIPTIONS[mode.kind]}")
+        records.append(train_one(mode, data, settings, state, steps))
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(settings.device),
+        "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
+        "commit": _commit(), "dtype": settings.dtype, "seed": settings.seed,
+        "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
+        "parameters": parameter_count(modes.Mode("dense").build(model_config)),
+        "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": records,
+    }
+
+
+def _commit():
+    import os
+    import subprocess
+    if os.environ.get("PAMM_COMMIT"):
+        return os.environ["PAMM_COMMIT"]
+    try:
+        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                              cwd=os.path.dirname(__file__), check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"

@@ -1,0 +1,50 @@
+"""What differs between the PyTorch versions the package supports (1.13 to 2.x): autocast queries and torch.compile."""
+
+import torch
+
+
+def compile_disable(function):
+    """
+    torch.compiler.disable where torch.compile exists (a graph break: TorchDynamo runs `function` eagerly and compiles
+    around it), else `function` itself. PAMM's autograd path calls into libpammcuda through ctypes and keeps its
+    compressed activations as native handles, which a compiled graph cannot trace.
+    """
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "disable"):  # torch >= 2.1
+        return compiler.disable(function)
+    dynamo = getattr(torch, "_dynamo", None)  # torch 2.0
+    if dynamo is not None and hasattr(dynamo, "disable"):
+        return dynamo.disable(function)
+    return function
+
+
+def autocast_dtype(device_type):
+    """The dtype torch.autocast runs linear layers in on `device_type` now, or None where autocast is off."""
+    if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4 takes the device type
+        return torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else None
+    if device_type == "cuda":
+        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
+    if device_type == "cpu":
+        return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
+    return None
+
+
+def call_as_autocast_linear(function, *args):
+    """
+    function(*args) as torch.autocast runs a linear layer: where autocast is on for the first tensor's device, its
+    floating tensors other than float64 are cast to autocast's dtype (differentiably, so float32 master weights
+    receive float32 gradients) and `function` runs with autocast off. A custom autograd.Function needs this: autocast
+    would otherwise reach only the ops inside its forward, and the input it compresses would stay float32.
+    """
+    device_type = next(arg for arg in args if isinstance(arg, torch.Tensor)).device.type
+    dtype = autocast_dtype(device_type)
+    if dtype is None:
+        return function(*args)
+
+    def cast(arg):
+        if isinstance(arg, torch.Tensor) and arg.is_floating_point() and arg.dtype != torch.float64:
+            return arg.to(dtype)
+        return arg
+
+    with torch.autocast(device_type, enabled=False):
+        return function(*(cast(arg) for arg in args))

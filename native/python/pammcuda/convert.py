@@ -1,0 +1,235 @@
+"""
+pammcuda.convert: PAMM for an existing model without changing its code.
+
+Sibling projections that read one input (a Hugging Face attention's q_proj, k_proj and v_proj; optionally an MLP's
+gate_proj and up_proj) are given one shared compression of that input; a fused Q/K/V projection (qkv_proj, Wqkv,
+c_attn, query_key_value) gets its own. Every other module is left alone.
+
+A converted module stays the object it was, with its class swapped for a subclass (as torch.nn.utils.parametrize
+does): the same parameters, state_dict keys, hooks and device, and isinstance(module, nn.Linear) still holds. Its
+forward output is the original's, exactly; when it trains its weight, the graph keeps a PAMM summary of the input
+instead of the input. Siblings share that summary through a cache keyed on the input tensor: the first sibling to
+see x compresses it, the others find the compression of the same tensor (same object, same version counter) and
+reuse it. The cache holds weak references only, so it keeps neither x nor the summary alive; whether inputs are
+really shared is checked at every call, so a grouping that does not hold (cross-attention, where k_proj and v_proj
+read the encoder's states) only costs a second compression, never a wrong gradient.
+"""
+
+import dataclasses
+import functools
+import math
+import warnings
+import weakref
+
+import torch
+
+from . import _compat, autograd, backend
+from .modules import _Sampling
+
+ATTENTION = ("q_proj", "k_proj", "v_proj")
+"""Sibling projections of the attention input (Llama, Mistral, Qwen, Gemma, ... in transformers)."""
+
+MLP = ("gate_proj", "up_proj")
+"""Sibling projections of a gated MLP's input (converted with mlp=True)."""
+
+FUSED_QKV = ("qkv_proj", "Wqkv", "c_attn", "query_key_value")
+"""Names of a fused Q/K/V projection (Phi-3, MPT, GPT-2's Conv1D, GPT-NeoX and Falcon)."""
+
+_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+class SharedCompression:
+    """
+    The PAMM compression that a group of sibling projections shares: made by the first projection that trains its
+    weight on an input tensor, reused by the others while the tensor is the same object at the same version and
+    the compression is still alive (its graph nodes own it; this object refers to it weakly).
+    """
+
+    def __init__(self, kind, sampling):
+        self.kind = kind
+        self.sampling = sampling
+        self._entry = None  # (weakref to the input, its version, compressed dtype, weakref to the Compressed)
+
+    def compressed(self, key, x):
+        """
+        The compression of x (`key` itself or autocast's cast of it), from the cache when a sibling made it already.
+        A new compression draws its options (a fresh seed with seed=None) from this group's sampling.
+        """
+        entry = self._entry  # read once: a replica in another thread (nn.DataParallel) may replace it meanwhile
+        if entry is not None:
+            key_ref, version, dtype, compressed_ref = entry
+            if key_ref() is key and version == key._version and dtype == x.dtype:
+                compressed = compressed_ref()
+                if compressed is not None:
+                    return compressed
+        compressed = backend.compress(autograd._rows(x), self.sampling.next_options())
+        self._entry = (weakref.ref(key), key._version, x.dtype, weakref.ref(compressed))
+        return compressed
+
+    def __getstate__(self):
+        # Weak references do not pickle, and a cached compression is only meaningful within the step that made it.
+        return {**self.__dict__, "_entry": None}
+
+    def __repr__(self):
+        return f"SharedCompression({self.kind}, {self.sampling})"
+
+
+@_compat.compile_disable
+def _pamm_projection(module, x):
+    """The converted module's forward pass when it trains its weight; a graph break for torch.compile."""
+    if x.layout != torch.strided:
+        raise ValueError(f"input of {type(module).__name__} is a {x.layout} tensor; PAMM compresses dense "
+                         f"(torch.strided) inputs")
+    compress = functools.partial(module.pamm_compression.compressed, x)
+    return _compat.call_as_autocast_linear(autograd.PammProjectionFunction.apply, x, module.weight, module.bias, compress,
+                                           module.pamm_transposed_weight)
+
+
+class _PammProjection:
+    """
+    The forward pass of a converted projection, mixed in before the original class. Without a weight gradient to
+    compute (no_grad, inference_mode, a frozen weight, an empty batch, or a meta tensor, which has no data to
+    summarise: shape inference, deferred initialisation) it is the original forward, unchanged.
+    """
+
+    pamm_transposed_weight = False  # True for transformers' Conv1D, whose weight is [in, out]
+
+    def forward(self, input):
+        if torch.is_grad_enabled() and self.weight.requires_grad and input.numel() > 0 and not input.is_meta:
+            return _pamm_projection(self, input)
+        return super().forward(input)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, pamm={self.pamm_compression}"
+
+
+class PammSharedLinear(_PammProjection, torch.nn.Linear):
+    """An nn.Linear converted by pammcuda.convert: trains its weight from a (shared) PAMM compression of its input."""
+
+
+_converted_classes = {torch.nn.Linear: PammSharedLinear}
+
+
+def _converted_class(cls):
+    """The class a module of class `cls` is switched to: PammSharedLinear, or a subclass of a Conv1D made once."""
+    converted = _converted_classes.get(cls)
+    if converted is None:
+        converted = type(f"Pamm{cls.__name__}", (_PammProjection, cls),
+                         {"__module__": __name__, "pamm_transposed_weight": True,
+                          "__doc__": f"A {cls.__name__} (weight [in, out]) converted by pammcuda.convert."})
+        _converted_classes[cls] = converted
+    return converted
+
+
+def _is_conv1d(module):
+    """transformers' Conv1D (GPT-2): y = x W + b with W [in, out], recognised by its name, `nf` and weight shape."""
+    weight = getattr(module, "weight", None)
+    return (type(module).__name__ == "Conv1D" and isinstance(weight, torch.Tensor) and weight.dim() == 2
+            and weight.shape[1] == getattr(module, "nf", None))
+
+
+def is_converted(module):
+    """Whether `module` is a projection converted by pammcuda.convert."""
+    return isinstance(module, _PammProjection)
+
+
+def _not_convertible(module):
+    """Why `module` cannot be converted, or None when it can."""
+    if type(module) is not torch.nn.Linear and not _is_conv1d(module):
+        return (f"is a {type(module).__module__}.{type(module).__qualname__}, not an nn.Linear or transformers' Conv1D "
+                f"(a subclass may compute more than x W^T + b)")
+    if module.weight.dtype not in _DTYPES:
+        return f"has {module.weight.dtype} weights; PAMM takes float32, float16 or bfloat16"
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """One group of converted projections: `names` (qualified, as in named_modules) share one compression."""
+
+    kind: str
+    names: tuple
+    sampling: str
+
+
+def _check_options(ratio, k, epsilon, seed):
+    """The options' own checks, at conversion rather than at the first training step."""
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be an int >= 0 (0: from ratio), got {k!r}")
+    if not epsilon >= 0.0:  # also rejects NaN
+        raise ValueError(f"epsilon must be >= 0 (inf keeps every row), got {epsilon}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64):
+        raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
+
+
+def _candidate_groups(model, attention, fused, mlp):
+    """(kind, [(qualified name, module), ...]) for every group of sibling projections `model` contains."""
+    for parent_name, parent in model.named_modules():
+        children = dict(parent.named_children())
+        prefix = f"{parent_name}." if parent_name else ""
+        for kind, names, wanted in (("attention", ATTENTION, attention), ("mlp", MLP, mlp)):
+            if wanted and all(name in children for name in names):
+                yield kind, [(prefix + name, children[name]) for name in names]
+        if fused:
+            for name in FUSED_QKV:
+                if name in children:
+                    yield "fused-qkv", [(prefix + name, children[name])]
+
+
+def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, attention=True, fused=True, mlp=False):
+    """
+    Converts `model`'s attention projections in place to PAMM, and returns it.
+
+    attention: q_proj, k_proj and v_proj of one parent share one compression of their input.
+    fused: a fused Q/K/V projection (qkv_proj, Wqkv, c_attn, query_key_value) compresses its own input.
+    mlp: gate_proj and up_proj of one parent share one compression (off by default; the paper compresses Q/K/V).
+    ratio, k, epsilon, seed: the compression options, as for PammLinear (seed=None: a fresh seed at every pass).
+
+    Only modules whose class is exactly nn.Linear, or transformers' Conv1D, are converted: a subclass (a LoRA or
+    quantized layer, say) is left alone with a warning, as are weights of a dtype PAMM does not take. Modules that
+    are already converted are skipped, so converting twice changes nothing. pammcuda.conversions(model) lists
+    what was converted; pammcuda.unconvert(model) restores the original classes.
+    """
+    _check_options(ratio, k, epsilon, seed)
+    converted_any = False
+    for kind, members in _candidate_groups(model, attention, fused, mlp):
+        members = [(name, module) for name, module in members if not is_converted(module)]
+        convertible = []
+        for name, module in members:
+            reason = _not_convertible(module)
+            if reason is None:
+                convertible.append(module)
+            else:
+                warnings.warn(f"pammcuda.convert leaves {name} alone: it {reason}", stacklevel=2)
+        if not convertible:
+            continue
+        shared = SharedCompression(kind, _Sampling(ratio, k, epsilon, seed))
+        for module in convertible:
+            module.pamm_compression = shared
+            module.__class__ = _converted_class(type(module))
+        converted_any = True
+    if not converted_any and not any(is_converted(module) for module in model.modules()):
+        warnings.warn(f"pammcuda.convert found no projection to convert in {type(model).__name__} (names it looks "
+                      f"for: {', '.join(ATTENTION + FUSED_QKV + MLP * mlp)})", stacklevel=2)
+    return model
+
+
+def conversions(model):
+    """The groups of converted projections in `model`, in module order, as Conversion records."""
+    groups = {}
+    for name, module in model.named_modules():
+        if is_converted(module):
+            shared = module.pamm_compression
+            groups.setdefault(id(shared), (shared, []))[1].append(name)
+    return [Conversion(shared.kind, tuple(names), str(shared.sampling)) for shared, names in groups.values()]
+
+
+def unconvert(model):
+    """Restores every converted projection in `model` to its original class (exact gradients again); returns it."""
+    for module in model.modules():
+        if is_converted(module):
+            module.__class__ = next(base for base in type(module).__mro__[1:] if not issubclass(base, _PammProjection))
+            del module.pamm_compression
+    return model

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
+# Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
+#
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests python train bench (default: tests python train)
+#
+#   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
+#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
+#   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint for
+#           equal steps, as many as fit in PAMM_TRAIN_SECONDS (default 90) of dense          ~7 min
+#   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
+#
+# Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
+# artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
+# Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_COMMIT (recorded with the results).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [python] [train] [bench]}
+shift
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(tests python train)
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+python=${PAMM_PYTHON:-python3}
+export PAMMCUDA_LIB=$root/artifacts/native/libpammcuda.so
+failed=()
+
+# The folders the library resolver should search for libnvrtc/libcublas: the CUDA toolkit's and the pip wheels
+# PyTorch brings (nvidia/*/lib), the same places the bundle's run.sh looks at.
+cuda_library_path() {
+  local dirs=() site dir
+  for dir in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib $(ls -d /usr/local/cuda-*/lib64 2>/dev/null | sort -rV); do
+    [ -d "$dir" ] && dirs+=("$dir")
+  done
+  while read -r site; do
+    for dir in "$site"/nvidia/*/lib "$site"/nvidia/cu*/lib; do [ -d "$dir" ] && dirs+=("$dir"); done
+  done < <("$python" -c 'import site; print("\n".join(site.getsitepackages()))' 2>/dev/null)
+  (IFS=:; echo "${dirs[*]}")
+}
+export PAMMCUDA_CUDA_LIBRARY_PATH=${PAMMCUDA_CUDA_LIBRARY_PATH:-$(cuda_library_path)}
+export PAMM_COMMIT=${PAMM_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+
+stage() {
+  local name=$1 started=$SECONDS
+  shift
+  echo "==================== $name"
+  if "$@" > "$out/$name.log" 2>&1; then
+    echo ">> $name: passed ($((SECONDS - started)) s)"
+  else
+    echo ">> $name: FAILED ($((SECONDS - started)) s); the end of its log:"
+    failed+=("$name")
+  fi
+  tail -n 25 "$out/$name.log"
+}
+
+bundle() {
+  local bundle_dir=${TMPDIR:-/tmp}/pamm-gpu-visit
+  rm -rf "$bundle_dir" && mkdir -p "$bundle_dir"
+  tar -xJf "$root/artifacts/gpu-bundle.tar.xz" -C "$bundle_dir" && "$bundle_dir/pammcuda-gpu-bundle/run.sh" "$out/bundle" "$@"
+}
+
+tests() { PAMM_BENCH_ARGS="--list flat" bundle; }
+bench() { PAMM_BENCH_ARGS= bundle --quick; }
+
+python_tests() {
+  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v)
+}
+
+train() {
+  local args
+  if [ -n "${PAMM_TRAIN_ARGS:-}" ]; then
+    eval "args=($PAMM_TRAIN_ARGS)"
+  else
+    args=(--config llama-60m --modes dense,pamm,crs,checkpoint --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
+          --val-tokens 262144 --log-every 100)
+  fi
+  "$python" "$root/bench/train/train.py" "${args[@]}" --out "$out/train"
+}
+
+for name in "${stages[@]}"; do
+  case $name in
+    tests) stage tests tests ;;
+    python) stage python python_tests ;;
+    train) stage train train ;;
+    bench) stage bench bench ;;
+    *) echo "gpu-visit: unknown stage '$name' (tests, python, train, bench)" >&2; exit 2 ;;
+  esac
+done
+echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"
+[ ${#failed[@]} -eq 0 ]
