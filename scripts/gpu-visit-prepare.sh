@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-visit.sh needs on a GPU host, which has no .NET and no network: the GPU bundle, the
 # NativeAOT libpammcuda.so and the prepared training corpus. Then, with the device tool:
-#   run  command: scripts/gpu-visit.sh "$OUT" tests python train
-#        carry:   artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/train-data/bytes
+#   run  command: scripts/gpu-visit.sh "$OUT" tests c python train
+#        carry:   artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 # Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):
 #   PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" scripts/gpu-visit.sh /tmp/visit
 set -euo pipefail
@@ -10,5 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/gpu-bundle/build.sh
 dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native -nologo -v:q
+gcc -std=c11 -O1 -Wall -Wextra -Werror -I native/include native/tests/test_pamm.c -o artifacts/native/test_pamm \
+    -L artifacts/native -l:libpammcuda.so -lm -ldl
 python3 bench/train/corpus.py ${PAMM_CORPUS_DEB:+--deb "$PAMM_CORPUS_DEB"}
-du -ch artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/train-data/bytes | tail -n 1
+du -ch artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes | tail -n 1

@@ -2,16 +2,17 @@
 # Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
-#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests python train bench (default: tests python train)
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests c python train bench (default: tests c python train)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
+#   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
 #   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint for
 #           equal steps, as many as fit in PAMM_TRAIN_SECONDS (default 90) of dense          ~7 min
 #   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
-# artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
+# artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
 # Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_COMMIT (recorded with the results).
 set -uo pipefail
 
@@ -19,7 +20,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [python] [train] [bench]}
 shift
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(tests python train)
+[ ${#stages[@]} -gt 0 ] || stages=(tests c python train)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 python=${PAMM_PYTHON:-python3}
@@ -63,6 +64,11 @@ bundle() {
 tests() { PAMM_BENCH_ARGS="--list flat" bundle; }
 bench() { PAMM_BENCH_ARGS= bundle --quick; }
 
+c_abi_test() {
+  # Built by gpu-visit-prepare.sh against the carried library; its build-time rpath points elsewhere.
+  LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm"
+}
+
 python_tests() {
   (cd "$root/native/python" && "$python" -m unittest discover -s tests -v)
 }
@@ -81,10 +87,11 @@ train() {
 for name in "${stages[@]}"; do
   case $name in
     tests) stage tests tests ;;
+    c) stage c c_abi_test ;;
     python) stage python python_tests ;;
     train) stage train train ;;
     bench) stage bench bench ;;
-    *) echo "gpu-visit: unknown stage '$name' (tests, python, train, bench)" >&2; exit 2 ;;
+    *) echo "gpu-visit: unknown stage '$name' (tests, c, python, train, bench)" >&2; exit 2 ;;
   esac
 done
 echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"
