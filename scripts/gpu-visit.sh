@@ -2,11 +2,12 @@
 # Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
-#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests python train bench (default: tests python train)
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests c python peer train bench (default: all but bench)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
-#   python  the C ABI test (artifacts/native/test_pamm, CUDA branch) and the PyTorch package's tests on CUDA
-#           (memory accounting, graph capture, no host sync, convert, compile, transformers)
+#   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
+#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
+#   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint for
 #           equal steps, as many as fit in PAMM_TRAIN_SECONDS (default 90) of dense          ~7 min
 #   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
@@ -17,10 +18,10 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [python] [train] [bench]}
+out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [bench]}
 shift
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(tests python train)
+[ ${#stages[@]} -gt 0 ] || stages=(tests c python peer train)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 python=${PAMM_PYTHON:-python3}
@@ -64,15 +65,17 @@ bundle() {
 tests() { PAMM_BENCH_ARGS="--list flat" bundle; }
 bench() { PAMM_BENCH_ARGS= bundle --quick; }
 
+c_abi_test() {
+  # Built by gpu-visit-prepare.sh against the carried library; its build-time rpath points elsewhere.
+  LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm"
+}
+
 python_tests() {
-  local status=0
-  if [ -x "$root/artifacts/native/test_pamm" ]; then
-    LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm" || status=1
-  else
-    echo "no artifacts/native/test_pamm: the C ABI test did not run (scripts/native-tests.sh builds it)"
-  fi
-  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v) || status=1
-  return $status
+  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v)
+}
+
+peer() {
+  "$python" "$root/bench/peer/peer_benchmark.py" --quick --out "$out/peer"
 }
 
 train() {
@@ -89,10 +92,12 @@ train() {
 for name in "${stages[@]}"; do
   case $name in
     tests) stage tests tests ;;
+    c) stage c c_abi_test ;;
+    peer) stage peer peer ;;
     python) stage python python_tests ;;
     train) stage train train ;;
     bench) stage bench bench ;;
-    *) echo "gpu-visit: unknown stage '$name' (tests, python, train, bench)" >&2; exit 2 ;;
+    *) echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, bench)" >&2; exit 2 ;;
   esac
 done
 echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"

@@ -22,6 +22,24 @@ internal static unsafe class CompressedExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_compressed_read_dropped_rows(pamm_compressed compressed, int32_t *dropped_rows)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_read_dropped_rows")]
+    public static PammStatus ReadDroppedRows(nint compressed, int* droppedRows)
+    {
+        try
+        {
+            NativeArguments.NotNull(droppedRows, "dropped_rows");
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            // The one call that waits for the device: η stays there, where products apply β without it.
+            *droppedRows = handle.Activation.ReadDroppedRows();
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compressed_read_dropped_rows", e);
+        }
+    }
+
     /// <summary><c>pamm_status pamm_compressed_free(pamm_compressed compressed)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_free")]
     public static PammStatus Free(nint compressed)

@@ -20,10 +20,27 @@ internal static unsafe class CpuDispatch
         };
     }
 
+    /// <summary>Compresses into the caller's host storage (checked by the caller to hold the layout's bytes).</summary>
+    public static ICompressedActivation CompressInto(void* x, int rows, int columns, DType dtype, PammOptions options, byte* storage,
+        in CompressedStorageLayout layout)
+    {
+        int count = NativeArguments.HostElementCount(rows, columns, "rows", "cols");
+        var target = new Span<byte>(storage, checked((int)layout.TotalBytes));
+        _ = dtype switch
+        {
+            DType.Float32 => (ICompressedActivation)CpuPamm.CompressInto(new ReadOnlySpan<float>(x, count), rows, columns, options, target),
+            DType.Float16 => CpuPamm.CompressInto(new ReadOnlySpan<Half>(x, count), rows, columns, options, target),
+            DType.BFloat16 => CpuPamm.CompressInto(new ReadOnlySpan<BFloat16>(x, count), rows, columns, options, target),
+            _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype."),
+        };
+        return new HostStoredActivation(storage, layout);
+    }
+
     public static void ApproxMatmul(ICompressedActivation compressed, in HostProduct product)
     {
         switch (compressed)
         {
+            case HostStoredActivation stored: ApproxMatmul(stored.ReadActivation(), product); break;
             case CpuCompressedActivation<float> c: ApproxWithGradient(c, product); break;
             case CpuCompressedActivation<Half> c: ApproxWithGradient(c, product); break;
             case CpuCompressedActivation<BFloat16> c: ApproxWithGradient(c, product); break;

@@ -28,6 +28,35 @@ internal static unsafe class CpuExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_cpu_compress_into(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, void *storage, size_t storage_bytes, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_compress_into")]
+    public static PammStatus CompressInto(void* x, int rows, int cols, int dtype, NativeOptions* options, byte* storage, nuint storageBytes,
+        nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            NativeArguments.NotNull(x, "x");
+            NativeArguments.NotNull(options, "options");
+            DType type = NativeArguments.ToDType(dtype, "dtype");
+            NativeArguments.Positive(rows, "rows");
+            NativeArguments.Positive(cols, "cols");
+            PammOptions pammOptions = options->ToPammOptions(rows);
+            var layout = CompressedStorageLayout.For(rows, cols, pammOptions.ResolveK(rows), type);
+            CallerMemory.CheckStorage((nint)storage, storageBytes, layout.TotalBytes);
+            if (layout.TotalBytes > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(cols), cols, $"The CPU backend keeps at most {int.MaxValue} bytes of storage; these shapes need {layout.TotalBytes}.");
+            ICompressedActivation activation = CpuDispatch.CompressInto(x, rows, cols, type, pammOptions, storage, layout);
+            *compressed = HandleTable.Add(new CompressedHandle(activation, engine: null));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_cpu_compress_into", e);
+        }
+    }
+
     /// <summary><c>pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_approx_matmul")]
     public static PammStatus ApproxMatmul(nint compressed, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)

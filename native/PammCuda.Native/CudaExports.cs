@@ -141,6 +141,34 @@ internal static unsafe class CudaExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, void *storage, size_t storage_bytes, void *workspace, size_t workspace_bytes, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_into")]
+    public static PammStatus CompressInto(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options,
+        nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes, nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            // Everything that does not need the engine is checked first, so these messages are the same on any host.
+            NativeArguments.NotNull(options, "options");
+            DType type = CheckInput(x, rows, cols, dtype);
+            PammOptions pammOptions = options->ToPammOptions(rows);
+            int k = pammOptions.ResolveK(rows);
+            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type));
+            CallerMemory.CheckWorkspace(workspace, workspaceBytes, PammEngine.CompressWorkspaceBytes(rows, cols, k), "pamm_compress_workspace_bytes");
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            GpuCompressedActivation activation = owner.Engine.CompressInto((ulong)x, rows, cols, type, pammOptions,
+                (ulong)storage, CallerMemory.ToLong(storageBytes), (ulong)workspace, CallerMemory.ToLong(workspaceBytes));
+            *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compress_into", e);
+        }
+    }
+
     /// <summary>The input arguments that both compress exports share, in pamm_compress's order; returns the dtype.</summary>
     private static DType CheckInput(nint x, int rows, int cols, int dtype)
     {
@@ -159,21 +187,76 @@ internal static unsafe class CudaExports
         {
             EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
             CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
-            if (!ReferenceEquals(handle.Engine, owner))
-                throw new InvalidHandleException(handle.IsOnGpu
-                    ? "compressed was made by another engine."
-                    : "compressed was made by pamm_cpu_compress; use pamm_cpu_approx_matmul.");
-            NativeArguments.NotNull(grad, "grad");
-            NativeArguments.NotNull(output, "out");
-            NativeArguments.Positive(gradCols, "grad_cols");
-            owner.Engine.ApproxMatmul(
-                (GpuCompressedActivation)handle.Activation, (ulong)grad, gradCols, NativeArguments.ToDType(gradDtype, "grad_dtype"),
-                (ulong)output, NativeArguments.ToDType(outDtype, "out_dtype"), NativeArguments.ToLayout(layout, "layout"), a, c);
+            CheckUsableBy(handle, owner);
+            var product = new DeviceProduct(grad, gradCols, gradDtype, output, outDtype, layout);
+            Run(owner, handle, product, a, c, workspace: 0, workspaceBytes: 0);
             return ExportErrors.Success();
         }
         catch (Exception e)
         {
             return ExportErrors.Fail("pamm_approx_matmul", e);
         }
+    }
+
+    /// <summary><c>pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_approx_matmul_with_workspace")]
+    public static PammStatus ApproxMatmulWithWorkspace(nint engine, nint compressed, nint grad, int gradCols, int gradDtype, nint output, int outDtype,
+        int layout, float a, float c, nint workspace, nuint workspaceBytes)
+    {
+        try
+        {
+            // The compressed handle gives the shapes the workspace is checked against, before the engine is looked up,
+            // so that these messages are the same on any host.
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            var product = new DeviceProduct(grad, gradCols, gradDtype, output, outDtype, layout);
+            ICompressedActivation activation = handle.Activation;
+            CallerMemory.CheckWorkspace(workspace, workspaceBytes,
+                PammEngine.ApproxMatmulWorkspaceBytes(activation.Rows, activation.Columns, activation.K, activation.DType, gradCols, product.OutputType),
+                "pamm_approx_matmul_workspace_bytes");
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            CheckUsableBy(handle, owner);
+            Run(owner, handle, product, a, c, workspace, workspaceBytes);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_approx_matmul_with_workspace", e);
+        }
+    }
+
+    private static void CheckUsableBy(CompressedHandle handle, EngineHandle owner)
+    {
+        if (handle.IsUsableBy(owner)) return;
+        throw new InvalidHandleException(handle.IsOnGpu
+            ? "compressed was made by another engine in that engine's storage (or on another device); only compressions into caller storage (pamm_compress_into) may be used by other engines of their device."
+            : "compressed was made by pamm_cpu_compress; use pamm_cpu_approx_matmul.");
+    }
+
+    private static void Run(EngineHandle owner, CompressedHandle handle, in DeviceProduct product, float a, float c, nint workspace, nuint workspaceBytes) =>
+        owner.Engine.ApproxMatmul((GpuCompressedActivation)handle.Activation, product.Gradient, product.GradientColumns, product.GradientType,
+            product.Output, product.OutputType, product.Layout, a, c, (ulong)workspace, CallerMemory.ToLong(workspaceBytes));
+
+    /// <summary>The gradient and output arguments of a device product, checked in the order pamm.h lists them.</summary>
+    private readonly struct DeviceProduct
+    {
+        public DeviceProduct(nint grad, int gradCols, int gradDtype, nint output, int outDtype, int layout)
+        {
+            NativeArguments.NotNull(grad, "grad");
+            NativeArguments.NotNull(output, "out");
+            NativeArguments.Positive(gradCols, "grad_cols");
+            Gradient = (ulong)grad;
+            GradientColumns = gradCols;
+            GradientType = NativeArguments.ToDType(gradDtype, "grad_dtype");
+            Output = (ulong)output;
+            OutputType = NativeArguments.ToDType(outDtype, "out_dtype");
+            Layout = NativeArguments.ToLayout(layout, "layout");
+        }
+
+        public ulong Gradient { get; }
+        public int GradientColumns { get; }
+        public DType GradientType { get; }
+        public ulong Output { get; }
+        public DType OutputType { get; }
+        public ProductLayout Layout { get; }
     }
 }

@@ -1,22 +1,26 @@
 using PammCuda.Cuda;
+using PammCuda.Devices;
 using PammCuda.Engine;
 
 namespace PammCuda.Native;
 
-/// <summary>What a <c>pamm_engine</c> handle stands for: a device opened for the caller, its stream wrapped, and the engine on them.</summary>
+/// <summary>
+/// What a <c>pamm_engine</c> handle stands for: a lease on the process's shared device of its ordinal (one context and
+/// one set of loaded kernels per GPU, however many engines), the caller's stream wrapped, and the engine on them.
+/// </summary>
 internal sealed class EngineHandle : IDisposable
 {
-    private readonly CudaComputeDevice _device;
-    private readonly Devices.IDeviceStream _stream;
+    private readonly SharedDevice _device;
+    private readonly IDeviceStream _stream;
 
-    /// <summary>Opens device <paramref name="ordinal"/> and wraps <paramref name="stream"/>, which the caller keeps owning.</summary>
+    /// <summary>Leases device <paramref name="ordinal"/> and wraps <paramref name="stream"/>, which the caller keeps owning.</summary>
     public EngineHandle(int ordinal, nint stream, PammOptions options)
     {
-        _device = new CudaComputeDevice(ordinal);
+        _device = CudaComputeDevice.Shared.Acquire(ordinal);
         try
         {
-            _stream = _device.WrapStream(stream);
-            Engine = new PammEngine(_device, options, _stream);
+            _stream = _device.Device.WrapStream(stream);
+            Engine = new PammEngine(_device.Device, options, _stream);
         }
         catch
         {
@@ -28,7 +32,7 @@ internal sealed class EngineHandle : IDisposable
 
     public PammEngine Engine { get; }
 
-    /// <summary>Frees the engine, then the stream wrapper (not the caller's stream), then the device.</summary>
+    /// <summary>Frees the engine, then the stream wrapper (not the caller's stream), then gives the device lease back.</summary>
     public void Dispose()
     {
         Engine.Dispose();

@@ -85,6 +85,22 @@ internal static unsafe class GeneralExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_cuda_device_references(int32_t ordinal, int64_t *count)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_cuda_device_references")]
+    public static PammStatus CudaDeviceReferences(int ordinal, long* count)
+    {
+        try
+        {
+            NativeArguments.NotNull(count, "count");
+            *count = Cuda.CudaComputeDevice.Shared.ReferenceCount(ordinal);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_cuda_device_references", e);
+        }
+    }
+
     // The version string lives as long as the library: C callers may keep the pointer.
     private static byte* AllocateForever(string text)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PammCuda.Engine;
 
 namespace PammCuda.Native;
 
@@ -23,11 +24,18 @@ internal struct NativeCompressedInfo
             Rows = activation.Rows,
             Columns = activation.Columns,
             K = activation.K,
-            DroppedRows = activation.DroppedRows,
+            DroppedRows = DroppedRowsWithoutWaiting(activation),
             DType = NativeArguments.ToCode(activation.DType),
             OnGpu = handle.IsOnGpu ? 1 : 0,
             StoredBytes = activation.StoredBytes,
             DenseBytes = activation.DenseBytes,
         };
     }
+
+    /// <summary>η where it is known on the host (CPU handles, or GPU handles whose η was read); −1 for a GPU η still on the device.</summary>
+    private static int DroppedRowsWithoutWaiting(ICompressedActivation activation) => activation switch
+    {
+        GpuCompressedActivation gpu => gpu.TryGetDroppedRows(out int known) ? known : -1,
+        _ => activation.ReadDroppedRows(),
+    };
 }

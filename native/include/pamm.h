@@ -18,6 +18,14 @@
  * - GPU functions take device pointers (CUdeviceptr / what cudaMalloc or a framework's tensor gives)
  *   and run asynchronously on the engine's stream: inputs must stay valid, and outputs must not be
  *   read, until that stream reaches the work (the usual stream-ordered rules of a framework).
+ *   Compressing, multiplying and freeing never wait for the device; the functions that do say so
+ *   (pamm_compressed_read_dropped_rows, engine creation and destruction).
+ * - Memory a framework wants to count is the caller's: pamm_compress_into writes the compressed form
+ *   into storage the caller allocates (pamm_compressed_storage_bytes), and compressions and products
+ *   take their scratch from a caller workspace (pamm_compress_workspace_bytes,
+ *   pamm_approx_matmul_workspace_bytes). Without them the engine allocates its own, once, and reuses it.
+ * - Engines of one process share one device object per ordinal (context, loaded kernels), reference-
+ *   counted: kernels are compiled and loaded once per GPU whatever the number of engines and streams.
  * - CPU functions (pamm_cpu_*) take host pointers and are synchronous.
  */
 #ifndef PAMM_H
@@ -36,6 +44,18 @@ extern "C" {
 
 /* pamm_compress_with_options exists (options given per call; added within ABI version 1). */
 #define PAMM_HAS_COMPRESS_WITH_OPTIONS 1
+
+/* Caller-provided memory (added within ABI version 1): pamm_resolve_k, pamm_compressed_storage_bytes,
+   pamm_compress_workspace_bytes, pamm_approx_matmul_workspace_bytes, pamm_compress_into,
+   pamm_approx_matmul_with_workspace and pamm_cpu_compress_into. */
+#define PAMM_HAS_CALLER_MEMORY 1
+
+/* pamm_compressed_read_dropped_rows exists, and pamm_compressed_get_info no longer waits for the device
+   (its dropped_rows is -1 for a GPU handle whose count has not been read; added within ABI version 1). */
+#define PAMM_HAS_READ_DROPPED_ROWS 1
+
+/* Engines share one device per ordinal, and pamm_cuda_device_references reports it (added within ABI version 1). */
+#define PAMM_HAS_SHARED_DEVICES 1
 
 typedef enum pamm_status {
     PAMM_OK = 0,
@@ -84,7 +104,8 @@ typedef struct pamm_compressed_info {
     int32_t rows;          /* b */
     int32_t cols;          /* n */
     int32_t k;             /* generators */
-    int32_t dropped_rows;  /* rows dropped by the epsilon condition */
+    int32_t dropped_rows;  /* rows dropped by the epsilon condition; -1 for a GPU handle until
+                              pamm_compressed_read_dropped_rows has read it (the count stays on the device) */
     pamm_dtype dtype;      /* element type of X and of the stored generators */
     int32_t on_gpu;        /* 1: made by pamm_compress, 0: by pamm_cpu_compress */
     int64_t stored_bytes;  /* bytes kept, everything counted (generators, assignment, coefficients, scalars) */
@@ -137,14 +158,18 @@ pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity
 /* Creates an engine on device `ordinal` that compresses with `options` and queues all its work on
    `stream` (a cudaStream_t / CUstream the caller owns and keeps alive while the engine lives; NULL is
    the legacy default stream). options->k is checked against each input's rows at pamm_compress.
-   Kernels are compiled by NVRTC on first use and cached on disk. */
+   Engines of one ordinal share one device object (the first opens it, the last destroyed closes it):
+   kernels are compiled by NVRTC on first use, cached on disk, and loaded once per device. Creating
+   an engine allocates its constants and may wait for the device; do it outside a training step. */
 pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine);
 
-/* Destroys the engine. Compressed activations it made must be freed with pamm_compressed_free
-   before it (freeing them later is still safe, but they can no longer be used). */
+/* Destroys the engine (this frees its scratch and may wait for the device). Compressed activations it
+   made must be freed with pamm_compressed_free before it (freeing them later is still safe, but they can
+   no longer be used, except a pamm_compress_into handle by another engine of the same device). */
 pamm_status pamm_engine_destroy(pamm_engine engine);
 
-/* Compresses the device matrix x (rows x cols of dtype) with the engine's options into a new handle.
+/* Compresses the device matrix x (rows x cols of dtype) with the engine's options into a new handle
+   whose storage the engine allocates (once per size: a freed handle's storage is reused in stream order).
    x may be reused or freed once the engine's stream has passed this call. */
 pamm_status pamm_compress(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
                           pamm_compressed *compressed);
@@ -159,19 +184,67 @@ pamm_status pamm_compress_with_options(pamm_engine engine, const void *x, int32_
 
 /* out = a * P + c * out, where P approximates X^T G (or G^T X, by layout) from the compressed X.
    grad: device matrix rows x grad_cols of grad_dtype; out: device matrix of out_dtype with the
-   layout's shape. c = 0 never reads out (it may hold NaN). compressed must come from this engine. */
+   layout's shape. c = 0 never reads out (it may hold NaN). compressed must come from this engine, or
+   from pamm_compress_into on any engine of the same device (the caller orders the two streams).
+   beta = rows / (rows - dropped rows) is applied on the device: nothing waits. Scratch is the engine's. */
 pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols,
                                pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
                                float a, float c);
 
+/* ---- Caller-provided memory (PAMM_HAS_CALLER_MEMORY) -------------------------------------------
+   A framework allocates what PAMM keeps and uses through its own allocator (PyTorch's caching allocator,
+   say), where its memory statistics count it, and no call allocates or frees device memory, so a step
+   can be captured into a CUDA graph. Storage and workspace blocks must be 16-byte aligned. The size
+   functions are arithmetic only (no CUDA needed); every compress_into and *_with_workspace argument is
+   checked before any work, and a block too small is PAMM_ERROR_INVALID_ARGUMENT naming it. */
+
+/* *k = the number of generators `options` gives for `rows` rows (k, or clamp(round(ratio * rows), 1, rows)). */
+pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k);
+
+/* *bytes = the storage a compressed rows x cols activation with k generators of dtype needs: C (k*cols
+   elements), alpha (a float32 per row), f (16 bits per row for k <= 65536, else 32) and eta (one int32),
+   each part starting on a 256-byte boundary, so it is at most 768 bytes more than info.stored_bytes. */
+pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
+
+/* *bytes = the workspace one compression of rows x cols to k generators needs (any dtype and epsilon). */
+pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
+
+/* *bytes = the workspace one product needs: a compressed rows x cols activation with k generators of
+   dtype, a gradient with grad_cols columns (any dtype) and an output of out_dtype. */
+pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols,
+                                               pamm_dtype out_dtype, size_t *bytes);
+
+/* pamm_compress_with_options into `storage` (device memory, storage_bytes >= pamm_compressed_storage_bytes)
+   with scratch from `workspace` (device memory, workspace_bytes >= pamm_compress_workspace_bytes; NULL
+   and 0 use the engine's own). The handle refers to the storage without owning it: pamm_compressed_free
+   frees and waits for nothing, and the storage must stay valid while the handle is used and until the
+   stream has passed the work that reads it. The workspace is free again once the stream has passed
+   this call (stream-ordered reuse by the next call on the same stream is fine). Nothing waits. */
+pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                               const pamm_options *options, void *storage, size_t storage_bytes, void *workspace,
+                               size_t workspace_bytes, pamm_compressed *compressed);
+
+/* pamm_approx_matmul with scratch from `workspace` (device memory, workspace_bytes >=
+   pamm_approx_matmul_workspace_bytes for the handle's shapes; NULL and 0 use the engine's own). */
+pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad,
+                                              int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype,
+                                              pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);
+
 /* ---- Compressed activations (either backend) ------------------------------------------------ */
 
-/* Shape, k, dropped rows and byte counts of a compressed activation. For a GPU handle this may
-   wait for the engine's stream (the dropped-row count is computed there). */
+/* Shape, k, dropped rows and byte counts of a compressed activation. Never waits for the device:
+   for a GPU handle, info->dropped_rows is -1 until pamm_compressed_read_dropped_rows has read it. */
 pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed_info *info);
 
-/* Frees a compressed activation (device memory included). Freeing a handle twice is
-   PAMM_ERROR_INVALID_HANDLE. */
+/* *dropped_rows = the rows the epsilon condition dropped. For a GPU handle this WAITS for the engine's
+   stream to finish the compression (the count lives on the device, where products apply beta without
+   it); the value is kept, so later calls and pamm_compressed_get_info do not wait. The engine that made
+   the handle must still exist. */
+pamm_status pamm_compressed_read_dropped_rows(pamm_compressed compressed, int32_t *dropped_rows);
+
+/* Ends a compressed activation without waiting for the device: storage the engine allocated goes back
+   to the engine for reuse in stream order (freed with the engine); caller storage (pamm_compress_into,
+   pamm_cpu_compress_into) is left alone. Freeing a handle twice is PAMM_ERROR_INVALID_HANDLE. */
 pamm_status pamm_compressed_free(pamm_compressed compressed);
 
 /* The number of live handles of both kinds: a leak check for tests. */
@@ -181,6 +254,9 @@ pamm_status pamm_live_handle_count(int64_t *count);
    graphs held, whatever engines it keeps cached. */
 pamm_status pamm_live_compressed_count(int64_t *count);
 
+/* *count = the engines sharing the device object of `ordinal` (0 when none is open; never needs CUDA). */
+pamm_status pamm_cuda_device_references(int32_t ordinal, int64_t *count);
+
 /* ---- CPU backend (host memory, synchronous) ------------------------------------------------- */
 
 /* Compresses the host matrix x (rows x cols of dtype). Picks the same generators as pamm_compress
@@ -188,7 +264,14 @@ pamm_status pamm_live_compressed_count(int64_t *count);
 pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
                               const pamm_options *options, pamm_compressed *compressed);
 
-/* pamm_approx_matmul for a handle from pamm_cpu_compress, on host pointers. */
+/* pamm_cpu_compress into caller host storage (storage_bytes >= pamm_compressed_storage_bytes, 16-byte
+   aligned), laid out as pamm_compress_into lays out device storage. The handle refers to the storage
+   without owning it: products read C, f, alpha and eta from it, so it must stay valid and unchanged
+   while the handle is used; pamm_compressed_free leaves it alone. */
+pamm_status pamm_cpu_compress_into(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options,
+                                   void *storage, size_t storage_bytes, pamm_compressed *compressed);
+
+/* pamm_approx_matmul for a handle from pamm_cpu_compress or pamm_cpu_compress_into, on host pointers. */
 pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols,
                                    pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
                                    float a, float c);

@@ -1,6 +1,7 @@
 /*
  * test_pamm.c: tests of libpammcuda's C ABI (native/include/pamm.h) on the CPU backend, plus the
- * CUDA availability calls and, where CUDA is available, per-call options of the GPU engine (device
+ * CUDA availability calls, the caller-memory functions (sizes, pamm_cpu_compress_into, the argument checks of
+ * pamm_compress_into) and, where CUDA is available, per-call options and caller memory on the GPU engine (device
  * memory through the driver API, loaded with dlopen so that the test builds without a CUDA toolkit).
  * Built and run by scripts/native-tests.sh; prints one line per failed check and ends with "N passed, N failed".
  */
@@ -505,6 +506,274 @@ static void test_compress_with_options(void) {
     free(g);
 }
 
+/* ---- Caller-provided memory (PAMM_HAS_CALLER_MEMORY) ------------------------------------------- */
+
+/* k from options, and the storage and workspace sizes: arithmetic only, the same on every host. */
+static void test_sizes(void) {
+    int32_t k = -1;
+    pamm_options options;
+    pamm_options_init(&options);
+    CHECK_OK(pamm_resolve_k(&options, 1024, &k));
+    CHECK(k == 2, "ratio 1/512 of 1024 rows gives k = %d, expected 2", k);
+    options.k = 7;
+    CHECK_OK(pamm_resolve_k(&options, 100, &k));
+    CHECK(k == 7, "options->k = 7 resolves to %d", k);
+    CHECK_ERROR(pamm_resolve_k(&options, 6, &k), PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+    CHECK_ERROR(pamm_resolve_k(NULL, 6, &k), PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK_ERROR(pamm_resolve_k(&options, 100, NULL), PAMM_ERROR_INVALID_ARGUMENT, "k");
+
+    /* 100 x 12 float32, k = 7: C 336 bytes, alpha at 512 (400 bytes), f at 1024 (200 bytes), eta at 1280. */
+    size_t bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, &bytes));
+    CHECK(bytes == 1284, "storage for 100 x 12 f32, k = 7: %zu bytes, expected 1284", bytes);
+    int64_t stored = 7 * 12 * 4 + 100 * (2 + 4) + 4;
+    CHECK((int64_t)bytes >= stored && (int64_t)bytes <= stored + 768, "storage %zu bytes, stored %lld", bytes, (long long)stored);
+    /* k above 65536 stores f in 32 bits. */
+    CHECK_OK(pamm_compressed_storage_bytes(70000, 1, 66000, PAMM_BFLOAT16, &bytes));
+    CHECK(bytes == 132096 + 280064 + 280064 + 4, "storage with a 32-bit f: %zu bytes", bytes);
+
+    size_t compress_bytes = 0, product_bytes = 0, product_f16 = 0;
+    CHECK_OK(pamm_compress_workspace_bytes(4096, 256, 8, PAMM_FLOAT32, &compress_bytes));
+    CHECK(compress_bytes >= 4096 * (8 + 4 + 4 + 4 + 4), "compress workspace %zu bytes is less than its per-row scratch", compress_bytes);
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(4096, 256, 8, PAMM_FLOAT32, 64, PAMM_FLOAT32, &product_bytes));
+    CHECK(product_bytes >= 4096 * 16 + 8 * 64 * 4, "product workspace %zu bytes is less than the sort buffers and B~", product_bytes);
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(4096, 256, 8, PAMM_FLOAT16, 64, PAMM_FLOAT16, &product_f16));
+    CHECK(product_f16 >= product_bytes + 256 * 64 * 4, "a 16-bit output needs a float32 product: %zu vs %zu bytes", product_f16, product_bytes);
+
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 101, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_compressed_storage_bytes(0, 12, 1, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "rows");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, (pamm_dtype)9, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
+    CHECK_ERROR(pamm_compress_workspace_bytes(100, 0, 7, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "cols");
+    CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "grad_cols");
+    CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 4, (pamm_dtype)3, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "out_dtype");
+}
+
+/* pamm_cpu_compress_into: the same result as pamm_cpu_compress, read from the caller's storage, which the
+   handle neither owns nor frees. */
+static void test_cpu_compress_into(void) {
+    enum { ROWS = 300, COLS = 16, GCOLS = 5, K = 9 };
+    float *x = clustered_matrix(ROWS, COLS, 6, 0.05f, 31), *g = random_matrix(ROWS, GCOLS, 32);
+    float expected[COLS * GCOLS], actual[COLS * GCOLS];
+    pamm_options options = options_with_k(K);
+    options.seed = 77;
+    options.epsilon = 0.05;
+    size_t bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &bytes));
+    unsigned char *storage = aligned_alloc(64, (bytes + 64) / 64 * 64 + 64);
+    memset(storage, 0xA5, bytes);
+
+    pamm_compressed owning = NULL, stored = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &owning));
+    CHECK_OK(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, &options, storage, bytes, &stored));
+    CHECK_OK(pamm_cpu_approx_matmul(owning, g, GCOLS, PAMM_FLOAT32, expected, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK_OK(pamm_cpu_approx_matmul(stored, g, GCOLS, PAMM_FLOAT32, actual, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "compress_into differs from compress (max |diff| %g)",
+          max_abs_difference(actual, expected, COLS * GCOLS));
+
+    pamm_compressed_info owning_info, stored_info;
+    CHECK_OK(pamm_compressed_get_info(owning, &owning_info));
+    CHECK_OK(pamm_compressed_get_info(stored, &stored_info));
+    CHECK(memcmp(&owning_info, &stored_info, sizeof owning_info) == 0, "info differs: k %d/%d, dropped %d/%d, stored %lld/%lld",
+          owning_info.k, stored_info.k, owning_info.dropped_rows, stored_info.dropped_rows,
+          (long long)owning_info.stored_bytes, (long long)stored_info.stored_bytes);
+    int32_t dropped = -2;
+    CHECK_OK(pamm_compressed_read_dropped_rows(stored, &dropped));
+    CHECK(dropped == owning_info.dropped_rows && dropped > 0, "read_dropped_rows %d, info %d (epsilon 0.05 drops rows)", dropped, owning_info.dropped_rows);
+    int32_t stored_eta;
+    memcpy(&stored_eta, storage + bytes - 4, sizeof stored_eta);
+    CHECK(stored_eta == dropped, "eta in the storage's last 4 bytes is %d, read %d", stored_eta, dropped);
+
+    /* The handle reads the storage: scaling the generators (at offset 0) by 2 doubles the product. */
+    for (int i = 0; i < K * COLS; i++) ((float *)storage)[i] *= 2.0f;
+    CHECK_OK(pamm_cpu_approx_matmul(stored, g, GCOLS, PAMM_FLOAT32, actual, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    int doubled = 1;
+    for (int i = 0; i < COLS * GCOLS; i++) doubled &= actual[i] == 2.0f * expected[i];
+    CHECK(doubled, "the product of a compress_into handle does not follow its storage");
+
+    /* Freeing the handle leaves the storage alone. */
+    unsigned char *before = malloc(bytes);
+    memcpy(before, storage, bytes);
+    CHECK_OK(pamm_compressed_free(stored));
+    CHECK(memcmp(before, storage, bytes) == 0, "pamm_compressed_free changed the caller's storage");
+    free(before);
+
+    pamm_compressed rejected = (pamm_compressed)&options;
+    CHECK_ERROR(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, &options, storage, bytes - 1, &rejected), PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK(rejected == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, &options, NULL, bytes, &rejected), PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK_ERROR(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, &options, storage + 4, bytes, &rejected), PAMM_ERROR_INVALID_ARGUMENT, "aligned");
+    CHECK_ERROR(pamm_cpu_compress_into(NULL, ROWS, COLS, PAMM_FLOAT32, &options, storage, bytes, &rejected), PAMM_ERROR_INVALID_ARGUMENT, "x");
+    CHECK_ERROR(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, NULL, storage, bytes, &rejected), PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK_ERROR(pamm_cpu_compress_into(x, ROWS, COLS, PAMM_FLOAT32, &options, storage, bytes, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(pamm_compressed_read_dropped_rows(owning, NULL), PAMM_ERROR_INVALID_ARGUMENT, "dropped_rows");
+    CHECK_OK(pamm_compressed_free(owning));
+    free(storage);
+    free(x);
+    free(g);
+}
+
+/* pamm_compress_into and pamm_approx_matmul_with_workspace check every argument that does not need an engine
+   before the engine itself, so these messages hold on a host without CUDA too. */
+static void test_compress_into_argument_errors(void) {
+    enum { ROWS = 64, COLS = 8, GCOLS = 4, K = 4 };
+    float *x = random_matrix(ROWS, COLS, 41), *g = random_matrix(ROWS, GCOLS, 42);
+    float out[COLS * GCOLS];
+    pamm_options options = options_with_k(K);
+    size_t storage_bytes = 0, workspace_bytes = 0, product_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compress_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, &workspace_bytes));
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, GCOLS, PAMM_FLOAT32, &product_bytes));
+    /* Host blocks stand in for device memory: nothing reads them before the engine is checked. */
+    unsigned char *storage = aligned_alloc(256, (storage_bytes + 255) / 256 * 256);
+    size_t workspace_alloc = workspace_bytes > product_bytes ? workspace_bytes : product_bytes;
+    unsigned char *workspace = aligned_alloc(256, (workspace_alloc + 255) / 256 * 256);
+    pamm_compressed compressed = (pamm_compressed)&options;
+
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes - 1, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, NULL, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage + 8, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "aligned");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, workspace, workspace_bytes - 1, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, NULL, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, NULL, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK_ERROR(pamm_compress_into(NULL, NULL, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "x");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, workspace, workspace_bytes, NULL),
+                PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    pamm_options too_many = options_with_k(ROWS + 1);
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &too_many, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+    /* Everything right but the engine; NULL and 0 (the engine's own workspace) are accepted. */
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_compress_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, &options, storage, storage_bytes, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+
+    /* The product's workspace is checked against the handle's shapes before the engine is looked up. */
+    pamm_compressed host = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &host));
+    CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, host, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                  workspace, product_bytes - 1),
+                PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, host, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                  NULL, product_bytes),
+                PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, host, NULL, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                  workspace, product_bytes),
+                PAMM_ERROR_INVALID_ARGUMENT, "grad");
+    CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, host, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                  workspace, product_bytes),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, NULL, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                  workspace, product_bytes),
+                PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_OK(pamm_compressed_free(host));
+
+    int64_t references = -1;
+    CHECK_OK(pamm_cuda_device_references(0, &references));
+    CHECK(references == 0, "no engine exists, yet device 0 has %lld references", (long long)references);
+    CHECK_ERROR(pamm_cuda_device_references(0, NULL), PAMM_ERROR_INVALID_ARGUMENT, "count");
+    free(storage);
+    free(workspace);
+    free(x);
+    free(g);
+}
+
+/* On a GPU: compress_into caller storage and workspace gives bit for bit what the engine's own memory gives; the
+   handle does not own its storage (the test frees it itself); info does not wait, reading eta does; two engines
+   share one device; a compress_into handle serves another engine of the device. */
+static void test_gpu_compress_into(void) {
+    enum { ROWS = 512, COLS = 32, GCOLS = 8, K = 16 };
+    int32_t available = 0;
+    CHECK_OK(pamm_cuda_available(&available));
+    cuda_driver cuda;
+    if (!available || !load_cuda_driver(&cuda)) {
+        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
+        else printf("info: no CUDA here, so pamm_compress_into runs on the GPU only where it is\n");
+        return;
+    }
+    float *x = clustered_matrix(ROWS, COLS, 8, 0.05f, 51), *g = random_matrix(ROWS, GCOLS, 52);
+    pamm_options options = options_with_k(K);
+    options.seed = 99;
+    options.epsilon = 0.1;
+    int device = 0;
+    void *context = NULL;
+    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
+          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
+    unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
+    size_t storage_bytes = 0, compress_bytes = 0, product_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compress_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, &compress_bytes));
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, GCOLS, PAMM_FLOAT32, &product_bytes));
+    unsigned long long storage = 0, workspace = 0, dout = 0;
+    size_t workspace_bytes = compress_bytes > product_bytes ? compress_bytes : product_bytes;
+    CHECK(cuda.mem_alloc(&storage, storage_bytes) == 0 && cuda.mem_alloc(&workspace, workspace_bytes) == 0 &&
+          cuda.mem_alloc(&dout, sizeof(float) * COLS * GCOLS) == 0, "cuMemAlloc of storage, workspace and product");
+
+    int64_t references_before = -1, references = -1;
+    CHECK_OK(pamm_cuda_device_references(0, &references_before));
+    pamm_engine first = NULL, second = NULL;
+    CHECK_OK(pamm_engine_create(0, NULL, &options, &first));
+    CHECK_OK(pamm_engine_create(0, NULL, &options, &second));
+    CHECK_OK(pamm_cuda_device_references(0, &references));
+    CHECK(references == references_before + 2, "two engines on device 0: %lld references, before %lld", (long long)references,
+          (long long)references_before);
+
+    pamm_compressed own = NULL, into = NULL;
+    const void *device_x = (const void *)(uintptr_t)dx;
+    CHECK_OK(pamm_compress_with_options(first, device_x, ROWS, COLS, PAMM_FLOAT32, &options, &own));
+    CHECK_OK(pamm_compress_into(first, device_x, ROWS, COLS, PAMM_FLOAT32, &options, (void *)(uintptr_t)storage, storage_bytes,
+                                (void *)(uintptr_t)workspace, workspace_bytes, &into));
+    pamm_compressed_info info;
+    CHECK_OK(pamm_compressed_get_info(into, &info));
+    CHECK(info.dropped_rows == -1 && info.k == K && info.on_gpu == 1, "info before reading eta: dropped %d, k %d", info.dropped_rows, info.k);
+    int32_t own_dropped = -2, into_dropped = -2;
+    CHECK_OK(pamm_compressed_read_dropped_rows(own, &own_dropped));
+    CHECK_OK(pamm_compressed_read_dropped_rows(into, &into_dropped));
+    CHECK(into_dropped == own_dropped && into_dropped >= 0, "eta %d in caller storage, %d in the engine's", into_dropped, own_dropped);
+    CHECK_OK(pamm_compressed_get_info(into, &info));
+    CHECK(info.dropped_rows == into_dropped, "info after reading eta: %d, read %d", info.dropped_rows, into_dropped);
+
+    float expected[COLS * GCOLS], actual[COLS * GCOLS];
+    gpu_product(&cuda, first, own, dg, GCOLS, dout, expected, COLS * GCOLS);
+    CHECK_OK(pamm_approx_matmul_with_workspace(first, into, (const void *)(uintptr_t)dg, GCOLS, PAMM_FLOAT32, (void *)(uintptr_t)dout,
+                                               PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0, (void *)(uintptr_t)workspace, workspace_bytes));
+    CHECK(cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(actual, dout, sizeof actual) == 0, "the workspace product");
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "compress_into + workspace differs from the engine's memory (max |diff| %g)",
+          max_abs_difference(actual, expected, COLS * GCOLS));
+    /* Caller storage may be read by another engine of the device; the engine's own storage may not. */
+    gpu_product(&cuda, second, into, dg, GCOLS, dout, actual, COLS * GCOLS);
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "another engine's product of the compress_into handle differs");
+    CHECK_ERROR(pamm_approx_matmul(second, own, (const void *)(uintptr_t)dg, GCOLS, PAMM_FLOAT32, (void *)(uintptr_t)dout, PAMM_FLOAT32,
+                                   PAMM_INPUT_BY_GRADIENT, 1, 0),
+                PAMM_ERROR_INVALID_HANDLE, "another engine");
+
+    CHECK_OK(pamm_compressed_free(into));
+    CHECK_OK(pamm_compressed_free(own));
+    CHECK_OK(pamm_engine_destroy(first));
+    CHECK_OK(pamm_engine_destroy(second));
+    CHECK_OK(pamm_cuda_device_references(0, &references));
+    CHECK(references == references_before, "after destroying both engines: %lld references", (long long)references);
+    /* The handle never owned the storage: it is still ours to free. */
+    CHECK(cuda.mem_free(storage) == 0, "cuMemFree of the caller's storage after pamm_compressed_free");
+    cuda.mem_free(workspace);
+    cuda.mem_free(dx);
+    cuda.mem_free(dg);
+    cuda.mem_free(dout);
+    cuda.primary_ctx_release(device);
+    dlclose(cuda.library);
+    free(x);
+    free(g);
+}
+
 static void test_handle_errors(void) {
     enum { ROWS = 6, COLS = 3 };
     float *x = random_matrix(ROWS, COLS, 13), *g = random_matrix(ROWS, 2, 14);
@@ -553,6 +822,10 @@ int main(void) {
     test_bfloat16();
     test_argument_errors();
     test_compress_with_options();
+    test_sizes();
+    test_cpu_compress_into();
+    test_compress_into_argument_errors();
+    test_gpu_compress_into();
     test_handle_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -7,7 +7,10 @@ namespace PammCuda.Cli;
 internal sealed record CompressedSummary(int Rows, int Columns, int K, DType DType, long StoredBytes, long DenseBytes, int DroppedRows)
     : ICompressedActivation
 {
+    /// <summary>The summary; reads η, which waits for a GPU compression to finish.</summary>
     public static CompressedSummary Of(ICompressedActivation compressed) => new(
         compressed.Rows, compressed.Columns, compressed.K, compressed.DType,
-        compressed.StoredBytes, compressed.DenseBytes, compressed.DroppedRows);
+        compressed.StoredBytes, compressed.DenseBytes, compressed.ReadDroppedRows());
+
+    public int ReadDroppedRows() => DroppedRows;
 }

@@ -19,4 +19,7 @@ public static class CompressedSize
 
     /// <summary>Bytes of the dense input.</summary>
     public static long DenseBytes(int rows, int columns, DType dtype) => (long)rows * columns * dtype.SizeOf();
+
+    /// <summary>β = b / (b − η) for <paramref name="droppedRows"/> = η of <paramref name="rows"/>: 1 when none is dropped, 0 when all are.</summary>
+    public static double Beta(int rows, int droppedRows) => droppedRows == rows ? 0.0 : (double)rows / (rows - droppedRows);
 }

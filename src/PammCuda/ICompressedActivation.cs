@@ -28,9 +28,12 @@ public interface ICompressedActivation
     /// <summary><see cref="DenseBytes"/> / <see cref="StoredBytes"/>.</summary>
     double CompressionRatio => (double)DenseBytes / StoredBytes;
 
-    /// <summary>η: rows dropped by the ε neighbourhood condition.</summary>
-    int DroppedRows { get; }
+    /// <summary>
+    /// η: rows dropped by the ε neighbourhood condition. On a GPU η stays on the device (products apply β there), so
+    /// reading it <b>waits</b> for the compression to finish; on the CPU it is a stored value.
+    /// </summary>
+    int ReadDroppedRows();
 
-    /// <summary>β = b / (b − η): 1 when no row is dropped, 0 when all are.</summary>
-    double Beta => DroppedRows == Rows ? 0.0 : (double)Rows / (Rows - DroppedRows);
+    /// <summary>β = b / (b − η): 1 when no row is dropped, 0 when all are. Reads η with <see cref="ReadDroppedRows"/>, so it may wait too.</summary>
+    double ReadBeta() => CompressedSize.Beta(Rows, ReadDroppedRows());
 }

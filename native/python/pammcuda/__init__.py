@@ -6,9 +6,10 @@ CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on 
 """
 
 from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
-                      INPUT_BY_GRADIENT, library_path, live_compressed_count)
+                      INPUT_BY_GRADIENT, cuda_device_references, library_path, live_compressed_count, live_handle_count)
 from .autograd import PammLinearFunction, PammProjectionFunction, PammQKVFunction
-from .backend import Compressed, PammOptions, compress, cuda_available
+from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_workspace_bytes,
+                      resolve_k, storage_bytes)
 from .convert import Conversion, PammSharedLinear, SharedCompression, conversions, convert, is_converted, unconvert
 from .modules import PammLinear, PammQKV
 
@@ -22,6 +23,8 @@ def version():
 __all__ = [
     "Compressed", "Conversion", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError",
     "PammError", "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammProjectionFunction",
-    "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "conversions", "convert",
-    "cuda_available", "is_converted", "library_path", "live_compressed_count", "unconvert", "version",
+    "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "compress_workspace_bytes",
+    "conversions", "convert", "cuda_available", "cuda_device_references", "is_converted", "library_path",
+    "live_compressed_count", "live_handle_count", "matmul_workspace_bytes", "resolve_k", "storage_bytes", "unconvert",
+    "version",
 ]

@@ -50,7 +50,7 @@ class CompressedInfo(ctypes.Structure):
     ]
 
 
-_i32, _f32, _ptr, _status = ctypes.c_int32, ctypes.c_float, ctypes.c_void_p, ctypes.c_int
+_i32, _f32, _ptr, _status, _size = ctypes.c_int32, ctypes.c_float, ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
 _product = [_ptr, _i32, _i32, _ptr, _i32, _i32, _f32, _f32]  # grad, grad_cols, grad_dtype, out, out_dtype, layout, a, c
 _SIGNATURES = {
     "pamm_version": (ctypes.c_char_p, []),
@@ -68,6 +68,16 @@ _SIGNATURES = {
     "pamm_compressed_get_info": (_status, [_ptr, ctypes.POINTER(CompressedInfo)]),
     "pamm_compressed_free": (_status, [_ptr]),
     "pamm_live_compressed_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
+    "pamm_live_handle_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
+    "pamm_cuda_device_references": (_status, [_i32, ctypes.POINTER(ctypes.c_int64)]),
+    "pamm_resolve_k": (_status, [ctypes.POINTER(Options), _i32, ctypes.POINTER(_i32)]),
+    "pamm_compressed_storage_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_compress_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_approx_matmul_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_compress_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, _ptr, _size, ctypes.POINTER(_ptr)]),
+    "pamm_approx_matmul_with_workspace": (_status, [_ptr, _ptr] + _product + [_ptr, _size]),
+    "pamm_compressed_read_dropped_rows": (_status, [_ptr, ctypes.POINTER(_i32)]),
+    "pamm_cpu_compress_into": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_cpu_compress": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_cpu_approx_matmul": (_status, [_ptr] + _product),
     "pamm_cpu_exact_matmul": (_status, [_ptr, _i32, _i32, _i32] + _product),
@@ -116,9 +126,23 @@ def read_string(function, *arguments):
     return buffer.value.decode("utf-8", "replace")
 
 
+def _count(function, *arguments):
+    count = ctypes.c_int64()
+    check(function(*arguments, ctypes.byref(count)))
+    return count.value
+
+
+def live_handle_count():
+    """Live handles of every kind (engines and compressed activations): a leak check."""
+    return _count(lib().pamm_live_handle_count)
+
+
+def cuda_device_references(ordinal):
+    """Engines sharing the library's device object of CUDA device `ordinal` (0 when none is open)."""
+    return _count(lib().pamm_cuda_device_references, ordinal)
+
+
 def live_compressed_count():
     """Live compressed activations (pamm_compressed handles) of either backend: a leak check of the graphs' inputs.
     Engines are left out: the package keeps one per device and stream for the life of the process."""
-    count = ctypes.c_int64()
-    check(lib().pamm_live_compressed_count(ctypes.byref(count)))
-    return count.value
+    return _count(lib().pamm_live_compressed_count)

@@ -1,4 +1,11 @@
-"""PAMM on torch tensors: compress an activation, then approximate X^T G from it, on the CPU or on CUDA."""
+"""
+PAMM on torch tensors: compress an activation, then approximate X^T G from it, on the CPU or on CUDA.
+
+All the memory PAMM keeps or uses is torch's: the compressed form lives in a uint8 `storage` tensor that the
+Compressed object holds, and on CUDA the scratch of each call is a `workspace` tensor, both allocated on the current
+stream through PyTorch's caching allocator, so torch.cuda.max_memory_allocated() counts them. Nothing here waits for
+the device except Compressed.read_dropped_rows(), which says so.
+"""
 
 import ctypes
 import dataclasses
@@ -28,17 +35,78 @@ class PammOptions:
         return options
 
 
-def dtype_code(tensor, name):
+def dtype_code(dtype, name):
+    """The pamm_dtype of a torch dtype; TypeError naming the argument for any other."""
     try:
-        return _DTYPES[tensor.dtype]
+        return _DTYPES[dtype]
     except KeyError:
-        raise TypeError(f"{name} is {tensor.dtype}; PAMM takes float32, float16 or bfloat16") from None
+        raise TypeError(f"{name} is {dtype}; PAMM takes float32, float16 or bfloat16") from None
+
+
+def _check_tensor(tensor, name):
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
 
 
 def _check_matrix(tensor, name):
+    """A dense row-major 2-D tensor of a PAMM dtype: what the library can read through its pointer."""
+    _check_tensor(tensor, name)
     if tensor.dim() != 2 or not tensor.is_contiguous():
-        raise ValueError(f"{name} must be a contiguous 2-D tensor, got shape {tuple(tensor.shape)} (contiguous: {tensor.is_contiguous()})")
-    dtype_code(tensor, name)
+        raise ValueError(f"{name} must be a contiguous 2-D tensor, got shape {tuple(tensor.shape)} with strides {tensor.stride()} "
+                         f"(row-major with unit stride is needed: pass {name}.contiguous())")
+    dtype_code(tensor.dtype, name)
+
+
+def _check_runs_here(tensor, name):
+    if tensor.device.type not in ("cpu", "cuda"):
+        raise ValueError(f"{name} is on {tensor.device}; PAMM runs on CPU and CUDA tensors")
+
+
+def _check_block(block, name, device, needed, size_function):
+    """A caller's storage or workspace: a contiguous uint8 tensor on `device` of at least `needed` bytes."""
+    _check_tensor(block, name)
+    if block.dtype != torch.uint8:
+        raise TypeError(f"{name} must be a torch.uint8 tensor (raw bytes), got {block.dtype}")
+    if not block.is_contiguous():
+        raise ValueError(f"{name} must be contiguous; it has strides {block.stride()}")
+    if block.device != device:
+        raise ValueError(f"{name} is on {block.device}, the data on {device}")
+    if block.numel() < needed:
+        raise ValueError(f"{name} holds {block.numel()} bytes; these shapes need {needed} ({size_function})")
+
+
+def _new_block(bytes_, device):
+    # On CUDA: the caching allocator, on the current stream, so PyTorch's memory statistics see it.
+    return torch.empty(max(bytes_, 1), dtype=torch.uint8, device=device)
+
+
+def _size(function, *arguments):
+    value = ctypes.c_size_t()
+    _native.check(function(*arguments, ctypes.byref(value)))
+    return value.value
+
+
+def resolve_k(options, rows):
+    """The number of generators `options` gives for `rows` rows."""
+    k = ctypes.c_int32()
+    _native.check(_native.lib().pamm_resolve_k(ctypes.byref(options.to_native()), rows, ctypes.byref(k)))
+    return k.value
+
+
+def storage_bytes(rows, cols, k, dtype):
+    """Bytes of the storage a compressed rows x cols activation with k generators of `dtype` lives in."""
+    return _size(_native.lib().pamm_compressed_storage_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+
+
+def compress_workspace_bytes(rows, cols, k, dtype):
+    """Bytes of workspace a CUDA compression of rows x cols to k generators uses."""
+    return _size(_native.lib().pamm_compress_workspace_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+
+
+def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype):
+    """Bytes of workspace a CUDA product of a compressed rows x cols activation with a rows x grad_cols gradient uses."""
+    return _size(_native.lib().pamm_approx_matmul_workspace_bytes, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols,
+                 dtype_code(out_dtype, "out_dtype"))
 
 
 class _Engine:
@@ -46,8 +114,10 @@ class _Engine:
 
     def __init__(self, device_index, stream):
         self._lib = _native.lib()
+        self.stream = stream
         handle = ctypes.c_void_p()
-        _native.check(self._lib.pamm_engine_create(device_index, stream, ctypes.byref(PammOptions().to_native()), ctypes.byref(handle)))
+        _native.check(self._lib.pamm_engine_create(device_index, stream.cuda_stream, ctypes.byref(PammOptions().to_native()),
+                                                   ctypes.byref(handle)))
         self.handle = handle
 
     def __del__(self):
@@ -61,11 +131,12 @@ _engines_lock = threading.Lock()
 
 def _engine_for(device):
     """
-    The engine for (device, PyTorch's current stream there): kernels are compiled and scratch is kept once per engine,
-    whatever the options, which every compression passes itself (a layer changes its seed at every step).
+    The engine for (device, PyTorch's current stream there). The library shares one device object among them, so
+    kernels are loaded once per GPU; each engine keeps only its stream and a few constants. Create it (by a first
+    compression on that stream) before capturing a CUDA graph on the stream: creating an engine allocates.
     """
-    stream = torch.cuda.current_stream(device).cuda_stream
-    key = (device.index, stream)
+    stream = torch.cuda.current_stream(device)
+    key = (device.index, stream.cuda_stream)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
@@ -75,60 +146,82 @@ def _engine_for(device):
 
 class Compressed:
     """
-    A compressed activation (pamm_compressed), freed when this object is: autograd keeps it on the graph
-    node, so it lives exactly as long as the graph that needs it.
+    A compressed activation: a pamm_compressed handle over `storage`, a uint8 tensor this object keeps alive (on CUDA
+    allocated through PyTorch's caching allocator, so memory statistics count it). Autograd keeps this object on the
+    graph node, so the storage lives exactly as long as the graph that needs it; freeing the handle waits for nothing.
     """
 
-    def __init__(self, handle, engine, device, rows, cols):
+    def __init__(self, handle, engine, device, rows, cols, storage):
         self._lib = _native.lib()
         self._handle = handle
-        self._engine = engine  # keeps a GPU handle's engine alive
+        self._engine = engine  # the engine that compressed it (None on the CPU)
         self.device = device
         self.rows, self.cols = rows, cols
+        self.storage = storage
+        info = self.info()
+        self.k, self.dtype_code = info.k, info.dtype
+        self.stored_bytes = info.stored_bytes  # bytes kept, everything counted (storage adds at most 768 alignment bytes)
+        self.dense_bytes = info.dense_bytes    # bytes the input itself would take
+
+    @property
+    def dtype(self):
+        return next(dtype for dtype, code in _DTYPES.items() if code == self.dtype_code)
 
     def info(self):
-        """pamm_compressed_info: k, dropped rows, stored and dense bytes (for a CUDA activation this waits for the stream)."""
+        """pamm_compressed_info; never waits. Its dropped_rows is -1 for a CUDA activation until read_dropped_rows()."""
         info = _native.CompressedInfo()
         _native.check(self._lib.pamm_compressed_get_info(self._handle, ctypes.byref(info)))
         return info
 
-    @property
-    def k(self):
-        return self.info().k
-
-    @property
-    def stored_bytes(self):
-        """Bytes this activation keeps, everything counted."""
-        return self.info().stored_bytes
-
-    @property
-    def dense_bytes(self):
-        """Bytes the input itself would take."""
-        return self.info().dense_bytes
+    def read_dropped_rows(self):
+        """
+        The rows the epsilon condition dropped. On CUDA this WAITS for the compression to finish (the count stays on
+        the device, where products apply beta without it): call it for reports, never inside a training step.
+        """
+        dropped = ctypes.c_int32()
+        _native.check(self._lib.pamm_compressed_read_dropped_rows(self._handle, ctypes.byref(dropped)))
+        return dropped.value
 
     @property
     def dropped_rows(self):
-        return self.info().dropped_rows
+        """read_dropped_rows(): on CUDA this waits for the device."""
+        return self.read_dropped_rows()
 
-    def matmul(self, grad, layout=_native.GRADIENT_BY_INPUT, out_dtype=None):
+    def matmul(self, grad, layout=_native.GRADIENT_BY_INPUT, out_dtype=None, *, workspace=None):
         """
         The approximate product with grad (rows x m): G^T X (m x cols, the [out, in] layout of a weight
-        gradient) by default, or X^T G (cols x m) with layout=INPUT_BY_GRADIENT, as a new tensor.
+        gradient) by default, or X^T G (cols x m) with layout=INPUT_BY_GRADIENT, as a new tensor. On CUDA it runs
+        on the current stream, with scratch from `workspace` (a uint8 tensor of at least matmul_workspace_bytes that is
+        free for use on the current stream: allocated there, or record_stream'ed by the caller) or a new one from the
+        caching allocator; on the CPU no workspace is used (one given is checked only).
         """
         _check_matrix(grad, "grad")
-        if grad.shape[0] != self.rows:
-            raise ValueError(f"grad has {grad.shape[0]} rows, the compressed activation {self.rows}")
         if grad.device != self.device:
             raise ValueError(f"grad is on {grad.device}, the compressed activation on {self.device}")
+        if grad.shape[0] != self.rows:
+            raise ValueError(f"grad has {grad.shape[0]} rows, the compressed activation {self.rows}")
+        out_dtype = out_dtype or grad.dtype
+        out_code = dtype_code(out_dtype, "out")
         m = grad.shape[1]
+        needed = matmul_workspace_bytes(self.rows, self.cols, self.k, self.dtype, m, out_dtype)
+        if workspace is not None:
+            _check_block(workspace, "workspace", self.device, needed, "pammcuda.matmul_workspace_bytes")
         shape = (m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m)
-        out = torch.empty(shape, dtype=out_dtype or grad.dtype, device=grad.device)
-        product = (ctypes.c_void_p(grad.data_ptr()), m, dtype_code(grad, "grad"),
-                   ctypes.c_void_p(out.data_ptr()), dtype_code(out, "out"), layout, 1.0, 0.0)
+        out = torch.empty(shape, dtype=out_dtype, device=grad.device)
+        product = (ctypes.c_void_p(grad.data_ptr()), m, dtype_code(grad.dtype, "grad"),
+                   ctypes.c_void_p(out.data_ptr()), out_code, layout, 1.0, 0.0)
         if self._engine is None:
             _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, *product))
-        else:
-            _native.check(self._lib.pamm_approx_matmul(self._engine.handle, self._handle, *product))
+            return out
+        engine = _engine_for(self.device)
+        if engine is not self._engine:
+            # Backward on another stream than forward: the caching allocator must not hand the storage to the
+            # forward stream's next allocation before this stream has read it.
+            self.storage.record_stream(engine.stream)
+        if workspace is None:
+            workspace = _new_block(needed, self.device)
+        _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
+                                                                  ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
         return out
 
     def __del__(self):
@@ -136,21 +229,44 @@ class Compressed:
             self._lib.pamm_compressed_free(self._handle)
 
 
-def compress(x, options=PammOptions()):
-    """Compresses a contiguous 2-D tensor (rows x cols) on its own device; on CUDA, on the current stream."""
+def compress(x, options=PammOptions(), *, storage=None, workspace=None):
+    """
+    Compresses a contiguous 2-D tensor (rows x cols) on its own device; on CUDA, on the current stream, without
+    waiting for the device. The compressed form is written into `storage` (a contiguous uint8 tensor on x's device of
+    at least storage_bytes(rows, cols, k, x.dtype), kept by the result) or into a new one from torch's allocator. On CUDA
+    the compression's scratch is `workspace` (at least compress_workspace_bytes) or a new one, released to the caching
+    allocator when this returns (stream-ordered, so the next allocation on the stream reuses it safely).
+    """
     _check_matrix(x, "x")
-    handle = ctypes.c_void_p()
+    _check_runs_here(x, "x")
+    if not isinstance(options, PammOptions):
+        raise TypeError(f"options must be a pammcuda.PammOptions, got {type(options).__name__}")
     rows, cols = x.shape
-    if x.is_cuda:
-        engine = _engine_for(x.device)
-        _native.check(engine._lib.pamm_compress_with_options(engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x, "x"),
-                                                             ctypes.byref(options.to_native()), ctypes.byref(handle)))
-        return Compressed(handle, engine, x.device, rows, cols)
-    if x.device.type != "cpu":
-        raise ValueError(f"x is on {x.device}; PAMM runs on CPU and CUDA tensors")
+    k = resolve_k(options, rows)
+    needed = storage_bytes(rows, cols, k, x.dtype)
+    if storage is None:
+        storage = _new_block(needed, x.device)
+    else:
+        _check_block(storage, "storage", x.device, needed, "pammcuda.storage_bytes")
+    handle = ctypes.c_void_p()
     library = _native.lib()
-    _native.check(library.pamm_cpu_compress(ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x, "x"), ctypes.byref(options.to_native()), ctypes.byref(handle)))
-    return Compressed(handle, None, x.device, rows, cols)
+    native_options = ctypes.byref(options.to_native())
+    if x.is_cuda:
+        work_needed = compress_workspace_bytes(rows, cols, k, x.dtype)
+        if workspace is None:
+            workspace = _new_block(work_needed, x.device)
+        else:
+            _check_block(workspace, "workspace", x.device, work_needed, "pammcuda.compress_workspace_bytes")
+        engine = _engine_for(x.device)
+        _native.check(library.pamm_compress_into(engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"),
+                                                 native_options, ctypes.c_void_p(storage.data_ptr()), storage.numel(),
+                                                 ctypes.c_void_p(workspace.data_ptr()), workspace.numel(), ctypes.byref(handle)))
+        return Compressed(handle, engine, x.device, rows, cols, storage)
+    if workspace is not None:
+        _check_block(workspace, "workspace", x.device, compress_workspace_bytes(rows, cols, k, x.dtype), "pammcuda.compress_workspace_bytes")
+    _native.check(library.pamm_cpu_compress_into(ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"), native_options,
+                                                 ctypes.c_void_p(storage.data_ptr()), storage.numel(), ctypes.byref(handle)))
+    return Compressed(handle, None, x.device, rows, cols, storage)
 
 
 def cuda_available():

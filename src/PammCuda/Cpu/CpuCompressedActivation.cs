@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace PammCuda.Cpu;
 
 /// <summary>
@@ -35,11 +37,11 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
     /// <inheritdoc/>
     public DType DType => DTypes.Of<T>();
 
-    /// <inheritdoc/>
+    /// <summary>η: rows dropped by the ε neighbourhood condition (a host value: reading it never waits).</summary>
     public int DroppedRows { get; }
 
-    /// <inheritdoc/>
-    public double Beta => DroppedRows == Rows ? 0.0 : (double)Rows / (Rows - DroppedRows);
+    /// <summary>β = b / (b − η): 1 when no row is dropped, 0 when all are.</summary>
+    public double Beta => CompressedSize.Beta(Rows, DroppedRows);
 
     /// <inheritdoc/>
     public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType);
@@ -63,6 +65,51 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
         if ((uint)row >= (uint)Rows)
             throw new ArgumentOutOfRangeException(nameof(row), row, $"Row must be in [0, {Rows}).");
         return _assignment[row];
+    }
+
+    /// <inheritdoc/>
+    public int ReadDroppedRows() => DroppedRows;
+
+    /// <summary>The layout of this activation in a storage block (<see cref="WriteTo"/>).</summary>
+    public CompressedStorageLayout Layout => CompressedStorageLayout.For(Rows, Columns, K, DType);
+
+    /// <summary>
+    /// Writes C, α, f and η into <paramref name="storage"/> as <see cref="Layout"/> places them (the layout the GPU engine
+    /// writes into caller storage), so that <see cref="CpuPamm.ReadCompressed{T}"/> gives this activation back.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="storage"/> is shorter than <see cref="CompressedStorageLayout.TotalBytes"/>.</exception>
+    public void WriteTo(Span<byte> storage)
+    {
+        var layout = Layout;
+        CheckStorage(storage.Length, layout, nameof(storage));
+        MemoryMarshal.AsBytes(_generators.AsSpan()).CopyTo(storage.Slice((int)layout.GeneratorsOffset));
+        MemoryMarshal.AsBytes(_alpha.AsSpan()).CopyTo(storage.Slice((int)layout.AlphaOffset));
+        _assignment.CopyTo(storage.Slice((int)layout.AssignmentOffset));
+        MemoryMarshal.Write(storage.Slice((int)layout.DroppedOffset), DroppedRows);
+    }
+
+    /// <summary>The activation a storage block holds (see <see cref="CpuPamm.ReadCompressed{T}"/>).</summary>
+    internal static CpuCompressedActivation<T> ReadFrom(ReadOnlySpan<byte> storage, int rows, int columns, int k)
+    {
+        CpuArguments.CheckElementType<T>();
+        var layout = CompressedStorageLayout.For(rows, columns, k, DTypes.Of<T>());
+        CheckStorage(storage.Length, layout, nameof(storage));
+        var generators = MemoryMarshal.Cast<byte, T>(storage.Slice((int)layout.GeneratorsOffset, (int)layout.GeneratorBytes)).ToArray();
+        var alpha = MemoryMarshal.Cast<byte, float>(storage.Slice((int)layout.AlphaOffset, rows * sizeof(float))).ToArray();
+        var assignment = new GeneratorAssignment(storage.Slice((int)layout.AssignmentOffset), rows, k);
+        for (int row = 0; row < rows; row++)
+            if ((uint)assignment[row] >= (uint)k)
+                throw new ArgumentException($"The storage assigns row {row} to generator {assignment[row]}, outside [0, {k}).", nameof(storage));
+        int dropped = MemoryMarshal.Read<int>(storage.Slice((int)layout.DroppedOffset));
+        if (dropped < 0 || dropped > rows)
+            throw new ArgumentException($"The storage holds η = {dropped}, outside [0, {rows}].", nameof(storage));
+        return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped);
+    }
+
+    private static void CheckStorage(int length, in CompressedStorageLayout layout, string name)
+    {
+        if (length < layout.TotalBytes)
+            throw new ArgumentException($"{name} holds {length} bytes; a {layout.Rows} × {layout.Columns} input with k = {layout.K} needs {layout.TotalBytes}.", name);
     }
 
     internal T[] GeneratorArray => _generators;

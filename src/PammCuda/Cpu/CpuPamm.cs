@@ -69,6 +69,35 @@ public static unsafe class CpuPamm
     }
 
     /// <summary>
+    /// Compresses X and writes the result into <paramref name="storage"/>, a block the caller owns, laid out as
+    /// <see cref="CompressedStorageLayout"/> says (the layout the GPU engine writes into caller storage); returns the
+    /// compressed activation as well. <see cref="ReadCompressed{T}"/> reads such a block back.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="storage"/> is shorter than <see cref="CompressedStorageLayout.TotalBytes"/>; other arguments as for Compress.</exception>
+    /// <inheritdoc cref="Compress{T}(ReadOnlySpan{T}, int, int, PammOptions)"/>
+    public static CpuCompressedActivation<T> CompressInto<T>(ReadOnlySpan<T> x, int rows, int columns, PammOptions options, Span<byte> storage)
+        where T : unmanaged
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CpuArguments.CheckElementType<T>();
+        CpuArguments.CheckMatrix(x, rows, columns, nameof(x), nameof(rows), nameof(columns));
+        var layout = CompressedStorageLayout.For(rows, columns, options.ResolveK(rows), DTypes.Of<T>());
+        // Checked before the work, so that a too-small block fails fast.
+        if (storage.Length < layout.TotalBytes)
+            throw new ArgumentException($"storage holds {storage.Length} bytes; a {rows} × {columns} input with k = {layout.K} needs {layout.TotalBytes}.", nameof(storage));
+        var compressed = Compress(x, rows, columns, options);
+        compressed.WriteTo(storage);
+        return compressed;
+    }
+
+    /// <summary>The compressed activation that a storage block written by <see cref="CompressInto{T}"/> (or by the GPU engine, copied to the host) holds, copied out of it.</summary>
+    /// <exception cref="ArgumentException"><paramref name="storage"/> is too short, or holds an assignment or η out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1 or k outside [1, rows].</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, Half or BFloat16.</exception>
+    public static CpuCompressedActivation<T> ReadCompressed<T>(ReadOnlySpan<byte> storage, int rows, int columns, int k) where T : unmanaged =>
+        CpuCompressedActivation<T>.ReadFrom(storage, rows, columns, k);
+
+    /// <summary>
     /// The approximate product of the compressed X with G (rows × <paramref name="gradientColumns"/>, row-major):
     /// <c>output = a·Õ + c·output</c> with Õ = β·Cᵀ B̃ ≈ Xᵀ G (n × m) or its transpose (m × n), per <paramref name="layout"/>.
     /// </summary>

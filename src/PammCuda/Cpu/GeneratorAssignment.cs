@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace PammCuda.Cpu;
 
 /// <summary>
@@ -15,8 +17,23 @@ internal sealed class GeneratorAssignment
         else _wide = new int[rows];
     }
 
+    /// <summary>f as read from <paramref name="stored"/>, the bytes <see cref="CopyTo"/> wrote.</summary>
+    public GeneratorAssignment(ReadOnlySpan<byte> stored, int rows, int k)
+        : this(rows, k)
+    {
+        if (_compact is { } compact) MemoryMarshal.Cast<byte, ushort>(stored[..(rows * sizeof(ushort))]).CopyTo(compact);
+        else MemoryMarshal.Cast<byte, int>(stored[..(rows * sizeof(int))]).CopyTo(_wide);
+    }
+
     /// <summary>Bytes per row actually used.</summary>
     public int BytesPerRow => _compact is null ? sizeof(int) : sizeof(ushort);
+
+    /// <summary>Writes f as <see cref="BytesPerRow"/> native-endian bytes per row, the layout the GPU engine stores.</summary>
+    public void CopyTo(Span<byte> target)
+    {
+        ReadOnlySpan<byte> bytes = _compact is { } compact ? MemoryMarshal.AsBytes(compact.AsSpan()) : MemoryMarshal.AsBytes(_wide.AsSpan());
+        bytes.CopyTo(target);
+    }
 
     public int this[int row]
     {

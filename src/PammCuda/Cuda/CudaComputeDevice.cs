@@ -30,6 +30,12 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         _embeddedKernels = new Lazy<IReadOnlyDictionary<string, CudaModule>>(LoadEmbeddedKernels);
     }
 
+    /// <summary>
+    /// The process's shared CUDA devices, one per ordinal, reference-counted: what the C ABI's engines use, so that kernels
+    /// are compiled and loaded once per GPU whatever the number of engines and streams.
+    /// </summary>
+    public static SharedDeviceRegistry Shared { get; } = new(ordinal => new CudaComputeDevice(ordinal));
+
     /// <summary>The GPU.</summary>
     public CudaDevice CudaDevice { get; }
 

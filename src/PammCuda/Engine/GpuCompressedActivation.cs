@@ -3,56 +3,60 @@ using PammCuda.Devices;
 namespace PammCuda.Engine;
 
 /// <summary>
-/// An activation compressed on the device by a <see cref="PammEngine"/>: the generators C (k × n in
-/// X's dtype), the assignment f (16 bits per row when k ≤ 65 536, else 32), the coefficients α
-/// (float32 per row) and the dropped-row count η (one int32), and nothing else. Read-only and
-/// reusable for any number of products of the engine that made it.
+/// An activation compressed on the device by a <see cref="PammEngine"/>: the generators C (k × n in X's dtype), the
+/// assignment f (16 bits per row when k ≤ 65 536, else 32), the coefficients α (float32 per row) and the dropped-row
+/// count η (one int32), laid out in one storage block as <see cref="CompressedStorageLayout"/> says, and nothing else.
+/// The block is the engine's (<see cref="PammEngine.Compress{T}(DeviceBuffer{T}, int, int)"/>) or the caller's
+/// (<see cref="PammEngine.CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>), in which case
+/// this object only refers to it. Read-only and reusable for any number of products. Nothing here waits for the device
+/// except the methods that say so (<see cref="ReadDroppedRows"/>, the copies to the host).
 /// </summary>
 public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
 {
-    private readonly DeviceBuffer<byte> _generators;
-    private readonly DeviceBuffer<byte> _assignment;
-    private readonly DeviceBuffer<float> _alpha;
-    private readonly DeviceBuffer<int> _dropped;
+    private readonly DeviceBuffer<byte>? _ownedStorage;
+    private readonly ulong _storage;
     private int? _droppedRows;
     private bool _disposed;
 
-    internal GpuCompressedActivation(PammEngine engine, int rows, int columns, int k, DType dtype)
+    internal GpuCompressedActivation(PammEngine engine, CompressedStorageLayout layout, ulong storage, DeviceBuffer<byte>? ownedStorage)
     {
         Engine = engine;
-        Rows = rows;
-        Columns = columns;
-        K = k;
-        DType = dtype;
-        var device = engine.Device;
-        _generators = device.Allocate<byte>((long)k * columns * dtype.SizeOf());
-        try
+        Layout = layout;
+        _storage = storage;
+        _ownedStorage = ownedStorage;
+    }
+
+    /// <summary>The engine that made it. Products of that engine accept it; one in caller storage is also accepted by the other engines of the same device.</summary>
+    public PammEngine Engine { get; }
+
+    /// <summary>Where C, f, α and η lie in the storage block.</summary>
+    public CompressedStorageLayout Layout { get; }
+
+    /// <summary>True when the storage block is the engine's (freed, or given back for reuse, on <see cref="Dispose"/>); false when it is the caller's.</summary>
+    public bool OwnsStorage => _ownedStorage is not null;
+
+    /// <summary>The device address of the storage block.</summary>
+    /// <exception cref="ObjectDisposedException">The compressed activation was disposed.</exception>
+    public ulong StorageAddress
+    {
+        get
         {
-            _assignment = device.Allocate<byte>((long)rows * CompressedSize.AssignmentBytesPerRow(k));
-            _alpha = device.Allocate<float>(rows);
-            _dropped = device.Allocate<int>(1);
-        }
-        catch
-        {
-            FreeBuffers();
-            throw;
+            ThrowIfDisposed();
+            return _storage;
         }
     }
 
-    /// <summary>The engine that made it; only that engine's products accept it.</summary>
-    public PammEngine Engine { get; }
+    /// <inheritdoc/>
+    public int Rows => Layout.Rows;
 
     /// <inheritdoc/>
-    public int Rows { get; }
+    public int Columns => Layout.Columns;
 
     /// <inheritdoc/>
-    public int Columns { get; }
+    public int K => Layout.K;
 
     /// <inheritdoc/>
-    public int K { get; }
-
-    /// <inheritdoc/>
-    public DType DType { get; }
+    public DType DType => Layout.DType;
 
     /// <summary>True when f is stored in 16 bits per row.</summary>
     public bool HasCompactAssignment => CompressedSize.AssignmentBytesPerRow(K) == 2;
@@ -66,34 +70,44 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     /// <inheritdoc/>
     public double CompressionRatio => (double)DenseBytes / StoredBytes;
 
-    /// <summary>η, read from the device once: waits for the compression to finish.</summary>
-    /// <exception cref="ObjectDisposedException">The compressed activation was disposed.</exception>
-    public int DroppedRows
-    {
-        get
-        {
-            ThrowIfDisposed();
-            if (_droppedRows is int known) return known;
-            var value = new int[1];
-            _dropped.CopyTo(value, Engine.Stream);
-            _droppedRows = value[0];
-            return value[0];
-        }
-    }
-
-    /// <inheritdoc/>
-    public double Beta => DroppedRows == Rows ? 0.0 : (double)Rows / (Rows - DroppedRows);
-
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _disposed;
 
-    internal ulong GeneratorsAddress => _generators.Address;
+    internal ulong GeneratorsAddress => _storage + (ulong)Layout.GeneratorsOffset;
 
-    internal ulong AssignmentAddress => _assignment.Address;
+    internal ulong AssignmentAddress => _storage + (ulong)Layout.AssignmentOffset;
 
-    internal ulong AlphaAddress => _alpha.Address;
+    internal ulong AlphaAddress => _storage + (ulong)Layout.AlphaOffset;
 
-    internal ulong DroppedAddress => _dropped.Address;
+    internal ulong DroppedAddress => _storage + (ulong)Layout.DroppedOffset;
+
+    /// <summary>
+    /// η, copied from the device: <b>waits</b> for the engine's stream to finish the compression (once; the value is kept).
+    /// Products never need it on the host: they apply β = b / (b − η) on the device.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The compressed activation or the engine that made it was disposed.</exception>
+    public unsafe int ReadDroppedRows()
+    {
+        ThrowIfDisposed();
+        if (_droppedRows is int known) return known;
+        ObjectDisposedException.ThrowIf(Engine.IsDisposed, Engine);
+        int value;
+        Engine.Stream.DownloadAsync(&value, DroppedAddress, sizeof(int));
+        Engine.Stream.Synchronize();
+        _droppedRows = value;
+        return value;
+    }
+
+    /// <summary>η if <see cref="ReadDroppedRows"/> has read it already; never waits.</summary>
+    public bool TryGetDroppedRows(out int droppedRows)
+    {
+        droppedRows = _droppedRows ?? -1;
+        return _droppedRows.HasValue;
+    }
+
+    /// <summary>β = b / (b − η), from <see cref="ReadDroppedRows"/>: <b>waits</b> like it (products apply β on the device without this).</summary>
+    /// <exception cref="ObjectDisposedException">The compressed activation or the engine that made it was disposed.</exception>
+    public double ReadBeta() => CompressedSize.Beta(Rows, ReadDroppedRows());
 
     /// <summary>Copies the generators C (row-major k × n) to the host; waits for the stream.</summary>
     /// <exception cref="ArgumentException"><typeparamref name="T"/> is not the element type of <see cref="DType"/>.</exception>
@@ -103,7 +117,7 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
         if (!PammEngine.TryDTypeOf<T>(out var dtype) || dtype != DType)
             throw new ArgumentException($"The generators are {DType}; {typeof(T).Name} does not match.", nameof(T));
         var result = new T[checked((long)K * Columns)];
-        fixed (T* target = result) Engine.Stream.DownloadAsync(target, _generators.Address, _generators.Length);
+        fixed (T* target = result) Engine.Stream.DownloadAsync(target, GeneratorsAddress, Layout.GeneratorBytes);
         Engine.Stream.Synchronize();
         return result;
     }
@@ -116,44 +130,41 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
         if (HasCompactAssignment)
         {
             var compact = new ushort[Rows];
-            fixed (ushort* target = compact) Engine.Stream.DownloadAsync(target, _assignment.Address, _assignment.Length);
+            fixed (ushort* target = compact) Engine.Stream.DownloadAsync(target, AssignmentAddress, Layout.AssignmentBytes);
             Engine.Stream.Synchronize();
             for (int i = 0; i < Rows; i++) result[i] = compact[i];
         }
         else
         {
-            fixed (int* target = result) Engine.Stream.DownloadAsync(target, _assignment.Address, _assignment.Length);
+            fixed (int* target = result) Engine.Stream.DownloadAsync(target, AssignmentAddress, Layout.AssignmentBytes);
             Engine.Stream.Synchronize();
         }
         return result;
     }
 
     /// <summary>Copies α (one coefficient per row) to the host; waits for the stream.</summary>
-    public float[] CopyAlpha()
+    public unsafe float[] CopyAlpha()
     {
         ThrowIfDisposed();
-        return _alpha.ToArray(Engine.Stream);
+        var result = new float[Rows];
+        fixed (float* target = result) Engine.Stream.DownloadAsync(target, AlphaAddress, (long)Rows * sizeof(float));
+        Engine.Stream.Synchronize();
+        return result;
     }
+
+    int ICompressedActivation.ReadDroppedRows() => ReadDroppedRows();
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>
-    /// Frees the device memory. Waits for the engine's stream first, since queued products may still
-    /// read it (while the engine lives; a disposed engine has nothing queued).
+    /// Ends this object without waiting for the device. The engine's own storage block goes back to the engine, which
+    /// reuses it in stream order (products already queued still read it first); caller storage is left alone, and the
+    /// caller keeps it alive until the stream has passed the products that read it.
     /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        if (!Engine.IsDisposed) Engine.Stream.Synchronize();
-        FreeBuffers();
-    }
-
-    private void FreeBuffers()
-    {
-        _generators?.Dispose();
-        _assignment?.Dispose();
-        _alpha?.Dispose();
-        _dropped?.Dispose();
+        if (_ownedStorage is not null) Engine.ReturnStorage(_ownedStorage);
     }
 }

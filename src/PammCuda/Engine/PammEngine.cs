@@ -5,15 +5,19 @@ namespace PammCuda.Engine;
 /// <summary>
 /// PAMM on a compute device: <see cref="Compress{T}(DeviceBuffer{T}, int, int, PammOptions)"/> keeps generators, assignment and coefficients
 /// of an activation X; <see cref="ApproxMatmul{TG, TOut}"/> computes <c>a·Xᵀ G + c·out</c> (or its
-/// transpose) from them. Everything is queued on <see cref="Stream"/> without waiting for the device,
-/// and scratch memory is reused across calls. Written once against <see cref="IComputeDevice"/>: it
-/// runs the same kernels on a GPU and on the emulated device. Not thread-safe: one engine per stream.
+/// transpose) from them. Everything is queued on <see cref="Stream"/> without waiting for the device.
+/// Memory comes from the caller where a framework wants to count it: <c>CompressInto</c> writes the compressed form
+/// into caller storage (<see cref="CompressedStorageBytes"/>), and compressions and products take their scratch from a
+/// caller workspace (<see cref="CompressWorkspaceBytes"/>, <see cref="ApproxMatmulWorkspaceBytes"/>); without one, the
+/// engine's own scratch is reused across calls. Written once against <see cref="IComputeDevice"/>: it runs the same
+/// kernels on a GPU and on the emulated device. Not thread-safe: one engine per stream.
 /// </summary>
 public sealed class PammEngine : IDisposable
 {
     private readonly GemmScalars _scalars;
     private readonly DeviceBuffer<int>? _explicitGenerators;
     private readonly EngineScratch _scratch;
+    private readonly CompressedStoragePool _storagePool;
     private int[] _hostGeneratorIndices = [];
     private bool _disposed;
 
@@ -40,6 +44,7 @@ public sealed class PammEngine : IDisposable
                 _explicitGenerators.CopyFrom(explicitGenerators, Stream);
             }
             _scratch = new EngineScratch(device, Stream);
+            _storagePool = new CompressedStoragePool(device);
         }
         catch
         {
@@ -96,7 +101,7 @@ public sealed class PammEngine : IDisposable
         var dtype = DTypeOf<T>(nameof(x));
         CheckShape(rows, columns);
         CheckBuffer(x, (long)rows * columns, nameof(x));
-        return CompressCore(x.Address, rows, columns, dtype, options);
+        return CompressOwned(x.Address, rows, columns, dtype, options);
     }
 
     /// <summary>Compresses X at a device address that a framework owns (row-major <paramref name="rows"/> × <paramref name="columns"/> of <paramref name="dtype"/>).</summary>
@@ -117,7 +122,90 @@ public sealed class PammEngine : IDisposable
         CheckPointer(x, nameof(x));
         CheckDType(dtype, nameof(dtype));
         CheckShape(rows, columns);
-        return CompressCore(x, rows, columns, dtype, options);
+        return CompressOwned(x, rows, columns, dtype, options);
+    }
+
+    /// <summary>
+    /// Compresses X held in a device buffer into <paramref name="storage"/>, a block the caller owns (a view over a
+    /// framework's tensor, say) of at least <see cref="CompressedStorageBytes"/> bytes. The result refers to that block
+    /// without owning it: disposing it frees nothing and waits for nothing. Scratch comes from <paramref name="workspace"/>
+    /// (at least <see cref="CompressWorkspaceBytes"/> bytes) or, when it is null, from the engine. Both blocks must stay
+    /// valid until the stream has passed this call's work, and storage for as long as the result is used.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="x"/>, <paramref name="options"/> or <paramref name="storage"/> is null.</exception>
+    /// <exception cref="ArgumentException">A buffer too small, misaligned, of another device, or X of an unsupported element type; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, or options that do not fit <paramref name="rows"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or a buffer was disposed.</exception>
+    public GpuCompressedActivation CompressInto<T>(DeviceBuffer<T> x, int rows, int columns, PammOptions options,
+        DeviceBuffer<byte> storage, DeviceBuffer<byte>? workspace = null) where T : unmanaged
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        var dtype = DTypeOf<T>(nameof(x));
+        CheckShape(rows, columns);
+        CheckBuffer(x, (long)rows * columns, nameof(x));
+        CheckBuffer(storage, 0, nameof(storage));
+        if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
+        return CompressInto(x.Address, rows, columns, dtype, options, storage.Address, storage.Length,
+            workspace?.Address ?? 0, workspace?.Length ?? 0);
+    }
+
+    /// <summary>
+    /// Compresses X at a device address that a framework owns into storage at <paramref name="storage"/>
+    /// (<paramref name="storageBytes"/> bytes, 16-byte aligned, at least <see cref="CompressedStorageBytes"/>), with
+    /// scratch from <paramref name="workspace"/> (<paramref name="workspaceBytes"/> bytes, at least
+    /// <see cref="CompressWorkspaceBytes"/>; 0 and 0 use the engine's own). Everything is checked before any work is
+    /// queued; nothing waits for the device. See <see cref="CompressInto{T}"/> for the lifetimes.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">A null pointer, storage or workspace too small or misaligned; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, an unknown dtype, or options that do not fit <paramref name="rows"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public GpuCompressedActivation CompressInto(ulong x, int rows, int columns, DType dtype, PammOptions options,
+        ulong storage, long storageBytes, ulong workspace = 0, long workspaceBytes = 0)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        CheckPointer(x, nameof(x));
+        CheckDType(dtype, nameof(dtype));
+        CheckShape(rows, columns);
+        int k = options.ResolveK(rows);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
+        long needed = CompressWorkspaceBytes(rows, columns, k);
+        CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(CompressWorkspaceBytes), optional: true);
+        var scratch = workspace != 0 ? CompressWorkspace.At(workspace, rows, columns, k) : OwnCompressWorkspace(rows, columns, k);
+        var compressed = new GpuCompressedActivation(this, layout, storage, ownedStorage: null);
+        CompressCore(x, compressed, options, scratch);
+        return compressed;
+    }
+
+    /// <summary>Bytes of the storage block a compressed activation of <paramref name="rows"/> × <paramref name="columns"/> with <paramref name="k"/> generators of <paramref name="dtype"/> needs (<see cref="CompressedStorageLayout.TotalBytes"/>).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
+    public static long CompressedStorageBytes(int rows, int columns, int k, DType dtype) =>
+        CompressedStorageLayout.For(rows, columns, k, dtype).TotalBytes;
+
+    /// <summary>Bytes of workspace a compression of <paramref name="rows"/> × <paramref name="columns"/> to <paramref name="k"/> generators needs, whatever its dtype and ε.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1 or k outside [1, rows].</exception>
+    public static long CompressWorkspaceBytes(int rows, int columns, int k)
+    {
+        CheckSizes(rows, columns, k);
+        return CompressWorkspace.Bytes(rows, columns, k);
+    }
+
+    /// <summary>
+    /// Bytes of workspace one approximate product needs: a compressed <paramref name="rows"/> × <paramref name="columns"/>
+    /// input with <paramref name="k"/> generators of <paramref name="dtype"/>, a gradient of <paramref name="gradientColumns"/>
+    /// columns (of any dtype) and an output of <paramref name="outputType"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
+    public static long ApproxMatmulWorkspaceBytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType)
+    {
+        CheckSizes(rows, columns, k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
+        CheckDType(dtype, nameof(dtype));
+        CheckDType(outputType, nameof(outputType));
+        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, outputType);
     }
 
     /// <summary>
@@ -125,12 +213,18 @@ public sealed class PammEngine : IDisposable
     /// transpose (m × n, <see cref="ProductLayout.GradientByInput"/>), approximating <c>a·Xᵀ G + c·output</c>;
     /// G is row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/>.
     /// </summary>
+    /// <remarks>
+    /// Scratch comes from <paramref name="workspace"/> (at least <see cref="ApproxMatmulWorkspaceBytes"/> bytes, valid
+    /// until the stream has passed this call) or, when it is null, from the engine. <paramref name="compressed"/> must
+    /// come from this engine, or lie in caller storage and come from an engine of the same device.
+    /// </remarks>
     /// <exception cref="ArgumentNullException">A null argument.</exception>
     /// <exception cref="ArgumentException">A buffer too small, of another device or of an unsupported type; a compressed activation of another engine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1 or an unknown layout.</exception>
     /// <exception cref="ObjectDisposedException">The engine, a buffer or <paramref name="compressed"/> was disposed.</exception>
     public void ApproxMatmul<TG, TOut>(GpuCompressedActivation compressed, DeviceBuffer<TG> gradient, int gradientColumns,
-        DeviceBuffer<TOut> output, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f)
+        DeviceBuffer<TOut> output, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f,
+        DeviceBuffer<byte>? workspace = null)
         where TG : unmanaged where TOut : unmanaged
     {
         ThrowIfDisposed();
@@ -141,16 +235,23 @@ public sealed class PammEngine : IDisposable
         CheckLayout(layout);
         CheckBuffer(gradient, (long)compressed.Rows * gradientColumns, nameof(gradient));
         CheckBuffer(output, (long)compressed.Columns * gradientColumns, nameof(output));
-        ApproxMatmulCore(compressed, gradient.Address, gradientColumns, gradientType, output.Address, outputType, layout, a, c);
+        if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
+        var scratch = ProductScratch(compressed, gradientColumns, outputType, workspace?.Address ?? 0, workspace?.Length ?? 0);
+        ApproxMatmulCore(compressed, gradient.Address, gradientColumns, gradientType, output.Address, outputType, layout, a, c, scratch);
     }
 
-    /// <summary>The same product on device addresses that a framework owns.</summary>
+    /// <summary>
+    /// The same product on device addresses that a framework owns, with scratch from <paramref name="workspace"/>
+    /// (<paramref name="workspaceBytes"/> bytes, 16-byte aligned, at least <see cref="ApproxMatmulWorkspaceBytes"/>;
+    /// 0 and 0 use the engine's own).
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
     /// <exception cref="ArgumentException">A null pointer, or a compressed activation of another engine.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1, an unknown dtype or layout.</exception>
     /// <exception cref="ObjectDisposedException">The engine or <paramref name="compressed"/> was disposed.</exception>
     public void ApproxMatmul(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
-        ulong output, DType outputType, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f)
+        ulong output, DType outputType, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f,
+        ulong workspace = 0, long workspaceBytes = 0)
     {
         ThrowIfDisposed();
         CheckCompressed(compressed);
@@ -160,7 +261,8 @@ public sealed class PammEngine : IDisposable
         CheckDType(outputType, nameof(outputType));
         ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
         CheckLayout(layout);
-        ApproxMatmulCore(compressed, gradient, gradientColumns, gradientType, output, outputType, layout, a, c);
+        var scratch = ProductScratch(compressed, gradientColumns, outputType, workspace, workspaceBytes);
+        ApproxMatmulCore(compressed, gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch);
     }
 
     /// <summary>
@@ -191,13 +293,17 @@ public sealed class PammEngine : IDisposable
         if (inputType != gradientType)
         {
             // cuBLAS multiplies operands of one type only: mixed inputs meet in float32.
-            input = Widen(_scratch.WideGenerators, x.Address, (long)rows * columns, inputType);
-            grad = Widen(_scratch.WideGradient, gradient.Address, (long)rows * gradientColumns, gradientType);
+            if (inputType != DType.Float32)
+                input = Widen(_scratch.WideInput.Ensure((long)rows * columns * sizeof(float)), x.Address, (long)rows * columns, inputType);
+            if (gradientType != DType.Float32)
+                grad = Widen(_scratch.WideGradient.Ensure((long)rows * gradientColumns * sizeof(float)), gradient.Address,
+                    (long)rows * gradientColumns, gradientType);
             operandType = DType.Float32;
         }
         var product = new ProductOperands(input, operandType, columns, grad, operandType, gradientColumns, rows);
         PammKernels.ProductScalars(Stream, 0UL, rows, a, c, _scalars.Alpha);
-        RunProduct(product, layout, output.Address, outputType, c, allowTf32);
+        ulong productScratch = outputType == DType.Float32 ? 0 : _scratch.Product.Ensure((long)columns * gradientColumns * sizeof(float));
+        RunProduct(product, layout, output.Address, outputType, c, allowTf32, productScratch);
     }
 
     /// <summary>The generator sampling kernel alone: the k rows of <paramref name="rows"/> that seed <paramref name="seed"/> picks, ascending.</summary>
@@ -209,15 +315,19 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var generators = Device.Allocate<int>(k);
-        PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, seed, generators.Address);
+        PammKernels.SampleGenerators(Stream, _scratch.Workspace.Ensure(PammKernels.SamplingScratchBytes(rows)), rows, k, seed, generators.Address);
         return generators;
     }
 
-    /// <summary>Frees the engine's scratch and constants (compressed activations stay valid until disposed themselves).</summary>
+    /// <summary>
+    /// Frees the engine's scratch, constants and the storage blocks it keeps for reuse. Compressed activations in the
+    /// engine's storage stay valid (for reading back) until disposed themselves; their blocks are freed then.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _storagePool.Dispose();
         _scratch.Dispose();
         _scalars.Dispose();
         _explicitGenerators?.Dispose();
@@ -231,36 +341,23 @@ public sealed class PammEngine : IDisposable
         return true;
     }
 
-    private GpuCompressedActivation CompressCore(ulong x, int rows, int columns, DType dtype, PammOptions options)
+    /// <summary>Storage blocks this engine keeps for reuse (a test hook: disposing its activations must not wait, only return blocks).</summary>
+    internal int FreeStorageBlocks => _storagePool.FreeBlocks;
+
+    /// <summary>Gives a storage block of a disposed activation back for reuse in stream order; frees it once the engine is gone. Never waits while the engine lives.</summary>
+    internal void ReturnStorage(DeviceBuffer<byte> block) => _storagePool.Return(block);
+
+    /// <summary>A compression into a storage block of the engine's own pool, with the engine's own scratch.</summary>
+    private GpuCompressedActivation CompressOwned(ulong x, int rows, int columns, DType dtype, PammOptions options)
     {
         int k = options.ResolveK(rows);
-        var compressed = new GpuCompressedActivation(this, rows, columns, k, dtype);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        var scratch = OwnCompressWorkspace(rows, columns, k);
+        var storage = _storagePool.Rent(layout.TotalBytes);
+        var compressed = new GpuCompressedActivation(this, layout, storage.Address, storage);
         try
         {
-            Stream.Fill32Async(compressed.DroppedAddress, 0u, 1);
-            ulong generatorRows = GeneratorRows(options, rows, k);
-
-            ulong rowToGenerator = _scratch.RowToGenerator.Ensure((long)rows * sizeof(int));
-            Stream.Fill32Async(rowToGenerator, uint.MaxValue, rows);
-            ulong squaredNorms = _scratch.GeneratorSquaredNorms.Ensure((long)k * sizeof(float));
-            PammKernels.Gather(Stream, dtype, x, columns, generatorRows, k, compressed.GeneratorsAddress, squaredNorms, rowToGenerator);
-
-            // ε ≥ 1 keeps every row, so the row norms that only the ε test reads are not computed at all.
-            bool testNeighbourhood = options.Epsilon < 1;
-            ulong rowSquaredNorms = 0;
-            if (testNeighbourhood)
-            {
-                rowSquaredNorms = _scratch.RowSquaredNorms.Ensure((long)rows * sizeof(float));
-                PammKernels.RowSquaredNorms(Stream, dtype, x, rows, columns, rowSquaredNorms);
-            }
-            double keepThreshold = 1 - options.Epsilon * options.Epsilon;
-
-            if (SimilarityPath == SimilarityPath.Fused)
-                PammKernels.SimilarityArgmax(Stream, dtype, compressed.HasCompactAssignment, x, rows, columns, compressed.GeneratorsAddress, k,
-                    squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator, compressed.AssignmentAddress, compressed.AlphaAddress,
-                    compressed.DroppedAddress);
-            else
-                AssignRows(x, rows, columns, dtype, k, compressed, squaredNorms, rowSquaredNorms, keepThreshold, rowToGenerator);
+            CompressCore(x, compressed, options, scratch);
             return compressed;
         }
         catch
@@ -270,17 +367,58 @@ public sealed class PammEngine : IDisposable
         }
     }
 
+    private CompressWorkspace OwnCompressWorkspace(int rows, int columns, int k) =>
+        CompressWorkspace.At(_scratch.Workspace.Ensure(CompressWorkspace.Bytes(rows, columns, k)), rows, columns, k);
+
+    /// <summary>The product's scratch: in the caller's workspace (checked here, before any work) or in the engine's own.</summary>
+    private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, DType outputType, ulong workspace, long workspaceBytes)
+    {
+        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
+        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, outputType);
+        CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ApproxMatmulWorkspaceBytes), optional: true);
+        ulong start = workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed);
+        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, outputType);
+    }
+
+    private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch)
+    {
+        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
+        var dtype = compressed.DType;
+        Stream.Fill32Async(compressed.DroppedAddress, 0u, 1);
+        ulong generatorRows = GeneratorRows(options, rows, k, scratch);
+
+        Stream.Fill32Async(scratch.RowToGenerator, uint.MaxValue, rows);
+        PammKernels.Gather(Stream, dtype, x, columns, generatorRows, k, compressed.GeneratorsAddress, scratch.GeneratorSquaredNorms,
+            scratch.RowToGenerator);
+
+        // ε ≥ 1 keeps every row, so the row norms that only the ε test reads are not computed at all.
+        bool testNeighbourhood = options.Epsilon < 1;
+        ulong rowSquaredNorms = 0;
+        if (testNeighbourhood)
+        {
+            rowSquaredNorms = scratch.RowSquaredNorms;
+            PammKernels.RowSquaredNorms(Stream, dtype, x, rows, columns, rowSquaredNorms);
+        }
+        double keepThreshold = 1 - options.Epsilon * options.Epsilon;
+
+        if (SimilarityPath == SimilarityPath.Fused)
+            PammKernels.SimilarityArgmax(Stream, dtype, compressed.HasCompactAssignment, x, rows, columns, compressed.GeneratorsAddress, k,
+                scratch.GeneratorSquaredNorms, rowSquaredNorms, keepThreshold, scratch.RowToGenerator, compressed.AssignmentAddress,
+                compressed.AlphaAddress, compressed.DroppedAddress);
+        else
+            AssignRows(x, compressed, scratch, rowSquaredNorms, keepThreshold);
+    }
+
     /// <summary>The device address of the k generator rows of <paramref name="options"/>: sampled, uploaded at construction, or uploaded now.</summary>
-    private ulong GeneratorRows(PammOptions options, int rows, int k)
+    private ulong GeneratorRows(PammOptions options, int rows, int k, in CompressWorkspace scratch)
     {
         if (options.GeneratorIndices is not { } indices)
         {
-            ulong sampled = _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
-            PammKernels.SampleGenerators(Stream, _scratch.Sampling, rows, k, options.Seed, sampled);
-            return sampled;
+            PammKernels.SampleGenerators(Stream, scratch.Sampling, rows, k, options.Seed, scratch.GeneratorRows);
+            return scratch.GeneratorRows;
         }
         // The engine's own options were copied and uploaded once at construction; ResolveK has rejected an empty list.
-        return ReferenceEquals(options, Options) ? _explicitGenerators!.Address : UploadGeneratorIndices(indices);
+        return ReferenceEquals(options, Options) ? _explicitGenerators!.Address : UploadGeneratorIndices(indices, scratch.GeneratorRows);
     }
 
     /// <summary>
@@ -288,12 +426,11 @@ public sealed class PammEngine : IDisposable
     /// memory must stay valid until the copy completes, and the next call rewrites that array, so this waits for the
     /// stream: a host synchronisation on a path meant for tests and reproductions, never taken by seeded sampling.
     /// </summary>
-    private unsafe ulong UploadGeneratorIndices(IReadOnlyList<int> indices)
+    private unsafe ulong UploadGeneratorIndices(IReadOnlyList<int> indices, ulong uploaded)
     {
         int k = indices.Count;
         if (_hostGeneratorIndices.Length < k) _hostGeneratorIndices = new int[k];
         for (int j = 0; j < k; j++) _hostGeneratorIndices[j] = indices[j];
-        ulong uploaded = _scratch.GeneratorRows.Ensure((long)k * sizeof(int));
         fixed (int* source = _hostGeneratorIndices)
         {
             // Inside the fixed block: the array stays pinned until the copy has completed.
@@ -303,11 +440,12 @@ public sealed class PammEngine : IDisposable
         return uploaded;
     }
 
-    private void AssignRows(ulong x, int rows, int columns, DType dtype, int k, GpuCompressedActivation compressed,
-        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator)
+    private void AssignRows(ulong x, GpuCompressedActivation compressed, in CompressWorkspace scratch, ulong rowSquaredNorms, double keepThreshold)
     {
+        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
+        var dtype = compressed.DType;
         int chunkRows = SimilarityChunking.ChunkRows(rows, columns, k);
-        ulong similarities = _scratch.Similarities.Ensure((long)chunkRows * k * sizeof(float));
+        ulong similarities = scratch.Similarities, squaredNorms = scratch.GeneratorSquaredNorms, rowToGenerator = scratch.RowToGenerator;
         for (int first = 0; first < rows; first += chunkRows)
         {
             int count = Math.Min(chunkRows, rows - first);
@@ -319,36 +457,34 @@ public sealed class PammEngine : IDisposable
     }
 
     private void ApproxMatmulCore(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
-        ulong output, DType outputType, ProductLayout layout, float a, float c)
+        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch)
     {
         int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
-        var (sortedKeys, sortedRows) = RowGrouping.Sort(Stream, _scratch, compressed.AssignmentAddress, rows, k);
-        ulong partials = _scratch.ReducePartials.Ensure(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float));
+        var (sortedKeys, sortedRows) = RowGrouping.Sort(Stream, scratch, compressed.AssignmentAddress, rows, k);
         PammKernels.ReduceChunks(Stream, gradientType, sortedKeys, sortedRows, rows, compressed.AlphaAddress,
-            gradient, gradientColumns, partials);
-        ulong reduced = _scratch.Reduced.Ensure((long)k * gradientColumns * sizeof(float));
-        PammKernels.ReduceGroups(Stream, sortedKeys, rows, partials, gradientColumns, k, reduced);
+            gradient, gradientColumns, scratch.Partials);
+        ulong reduced = scratch.Reduced;
+        PammKernels.ReduceGroups(Stream, sortedKeys, rows, scratch.Partials, gradientColumns, k, reduced);
 
         // B̃ is float32, so the generators meet it in float32.
         ulong generators = compressed.DType == DType.Float32
             ? compressed.GeneratorsAddress
-            : Widen(_scratch.WideGenerators, compressed.GeneratorsAddress, (long)k * columns, compressed.DType);
+            : Widen(scratch.WideGenerators, compressed.GeneratorsAddress, (long)k * columns, compressed.DType);
         var product = new ProductOperands(generators, DType.Float32, columns, reduced, DType.Float32, gradientColumns, k);
         PammKernels.ProductScalars(Stream, compressed.DroppedAddress, rows, a, c, _scalars.Alpha);
-        RunProduct(product, layout, output, outputType, c, allowTf32: false);
+        RunProduct(product, layout, output, outputType, c, allowTf32: false, scratch.Product);
     }
 
     /// <summary>
     /// <c>output = scalars[α]·Lᵀ R + c·output</c> for row-major L (inner × leftColumns) and R (inner × rightColumns),
     /// as n × m (InputByGradient) or m × n (GradientByInput). A 16-bit output goes through a float32
-    /// product and is rounded once by the epilogue kernel.
+    /// product in <paramref name="productScratch"/> and is rounded once by the epilogue kernel.
     /// </summary>
-    private void RunProduct(in ProductOperands operands, ProductLayout layout, ulong output, DType outputType, float c, bool allowTf32)
+    private void RunProduct(in ProductOperands operands, ProductLayout layout, ulong output, DType outputType, float c, bool allowTf32,
+        ulong productScratch)
     {
         bool direct = outputType == DType.Float32;
-        ulong target = direct
-            ? output
-            : _scratch.Product.Ensure((long)operands.LeftColumns * operands.RightColumns * sizeof(float));
+        ulong target = direct ? output : productScratch;
         ulong beta = direct ? _scalars.Beta : _scalars.Zero;
         var targetType = direct ? outputType : DType.Float32;
         Stream.Gemm(operands.Gemm(layout, _scalars.Alpha, beta, target, targetType, allowTf32));
@@ -356,10 +492,9 @@ public sealed class PammEngine : IDisposable
             PammKernels.StoreOutput(Stream, outputType, target, (long)operands.LeftColumns * operands.RightColumns, c, output);
     }
 
-    private ulong Widen(GrowOnlyBuffer scratch, ulong source, long count, DType sourceType)
+    private ulong Widen(ulong target, ulong source, long count, DType sourceType)
     {
         if (sourceType == DType.Float32) return source;
-        ulong target = scratch.Ensure(count * sizeof(float));
         PammKernels.ConvertToSingle(Stream, sourceType, source, count, target);
         return target;
     }
@@ -369,9 +504,32 @@ public sealed class PammEngine : IDisposable
     private void CheckCompressed(GpuCompressedActivation compressed)
     {
         ArgumentNullException.ThrowIfNull(compressed);
-        if (!ReferenceEquals(compressed.Engine, this))
-            throw new ArgumentException("The compressed activation was made by another engine.", nameof(compressed));
         compressed.ThrowIfDisposed();
+        if (ReferenceEquals(compressed.Engine, this)) return;
+        // The engine's own storage is recycled in its stream's order, so only that stream may read it; caller storage may
+        // be read on any stream of the device, with the caller ordering the streams (as a framework does across streams).
+        if (compressed.OwnsStorage)
+            throw new ArgumentException("The compressed activation was made by another engine, in that engine's storage.", nameof(compressed));
+        if (!ReferenceEquals(compressed.Engine.Device, Device))
+            throw new ArgumentException($"The compressed activation lives on {compressed.Engine.Device.Name}, not on the engine's device {Device.Name}.", nameof(compressed));
+    }
+
+    /// <summary>Checks a caller's storage or workspace block: non-null (unless optional and absent), aligned and large enough.</summary>
+    private static void CheckCallerBlock(ulong address, long bytes, long needed, string name, string sizeFunction, bool optional)
+    {
+        if (optional && address == 0 && bytes == 0) return;
+        if (address == 0)
+            throw new ArgumentException($"{name} is a null pointer{(optional ? $" but {name}Bytes is {bytes} (give both, or 0 and 0 for the engine's own)" : "")}.", name);
+        if (address % CompressedStorageLayout.StorageAlignment != 0)
+            throw new ArgumentException($"{name} at 0x{address:x} is not aligned to {CompressedStorageLayout.StorageAlignment} bytes.", name);
+        if (bytes < needed)
+            throw new ArgumentException($"{name} holds {bytes} bytes; these shapes need {needed} ({sizeFunction}).", name);
+    }
+
+    private static void CheckSizes(int rows, int columns, int k)
+    {
+        CheckShape(rows, columns);
+        if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}] (the number of rows).");
     }
 
     private void CheckBuffer<T>(DeviceBuffer<T> buffer, long needed, string name) where T : unmanaged

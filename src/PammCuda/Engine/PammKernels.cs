@@ -12,6 +12,7 @@ internal static unsafe class PammKernels
     // Sampling: the block sizes, tile and histogram of kernels/pamm_sample_generators.cu.
     private const uint SampleKeyThreads = 256, SampleSelectThreads = 1024, SampleTileThreads = 256;
     private const int SampleTileRows = 256 * 8, SampleHistogramBins = 65_536, SampleStateBytes = 32;
+    private const long SampleZeroedBytes = SampleHistogramBins * sizeof(uint) + SampleStateBytes;
     private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256, SimilarityThreads = 256;
     // Rows per block of kernels/pamm_similarity_argmax.cu: 8 warps × 4 rows.
     private const uint SimilarityBlockRows = 32;
@@ -22,16 +23,20 @@ internal static unsafe class PammKernels
     private const uint RowsPerWarpBlock = 256 / 32;
     private const long MaxElementwiseBlocks = 65_536;
 
+    /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows.</summary>
+    public static long SamplingScratchBytes(int rows) =>
+        SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, SampleTileRows) * sizeof(uint);
+
     /// <summary>
     /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>.
-    /// <paramref name="scratch"/> holds, in order: the top-16-bit histogram and the selection state
-    /// (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// <paramref name="scratch"/> (<see cref="SamplingScratchBytes"/> bytes) holds, in order: the top-16-bit histogram and
+    /// the selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
     /// </summary>
-    public static void SampleGenerators(IDeviceStream stream, GrowOnlyBuffer scratch, int rows, int k, ulong seed, ulong generators)
+    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators)
     {
         int tiles = (int)BlocksFor(rows, SampleTileRows);
-        long zeroedBytes = SampleHistogramBins * sizeof(uint) + SampleStateBytes;
-        ulong histogram = scratch.Ensure(zeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + (long)tiles * sizeof(uint));
+        const long zeroedBytes = SampleZeroedBytes;
+        ulong histogram = scratch;
         ulong state = histogram + SampleHistogramBins * sizeof(uint);
         ulong keys = histogram + (ulong)zeroedBytes;
         ulong candidates = keys + (ulong)rows * sizeof(ulong);

@@ -17,7 +17,9 @@ internal sealed class PammStages : IDisposable
     private readonly ulong _seed;
     private readonly double _keepThreshold;
     private readonly GemmScalars _scalars;
-    private readonly EngineScratch _scratch;
+    private readonly DeviceBuffer<byte> _compressWorkspace, _productWorkspace;
+    private readonly CompressWorkspace _compressScratch;
+    private readonly ProductWorkspace _productScratch;
     private (ulong Keys, ulong Rows)? _sorted;
     private bool _disposed;
 
@@ -64,7 +66,10 @@ internal sealed class PammStages : IDisposable
             Assignment = Track(made, device.Allocate<byte>((long)rows * CompressedSize.AssignmentBytesPerRow(K)));
             Alpha = Track(made, device.Allocate<float>(rows));
             Dropped = Track(made, device.Allocate<int>(1));
-            _scratch = new EngineScratch(device, stream);
+            _compressWorkspace = Track(made, device.Allocate<byte>(CompressWorkspace.Bytes(rows, columns, K)));
+            _productWorkspace = Track(made, device.Allocate<byte>(ProductWorkspace.Bytes(rows, columns, K, dtype, gradientColumns, dtype)));
+            _compressScratch = CompressWorkspace.At(_compressWorkspace.Address, rows, columns, K);
+            _productScratch = ProductWorkspace.At(_productWorkspace.Address, rows, columns, K, dtype, gradientColumns, dtype);
         }
         catch
         {
@@ -147,7 +152,7 @@ internal sealed class PammStages : IDisposable
     public void SampleGenerators()
     {
         ThrowIfDisposed();
-        PammKernels.SampleGenerators(_stream, _scratch.Sampling, Rows, K, _seed, GeneratorRows);
+        PammKernels.SampleGenerators(_stream, _compressScratch.Sampling, Rows, K, _seed, GeneratorRows);
     }
 
     /// <summary>Gathers C and ‖C_j‖² and marks the generator rows in the row map (cleared first, as the engine does).</summary>
@@ -194,7 +199,7 @@ internal sealed class PammStages : IDisposable
     public void GroupRows()
     {
         ThrowIfDisposed();
-        _sorted = RowGrouping.Sort(_stream, _scratch, Assignment.Address, Rows, K);
+        _sorted = RowGrouping.Sort(_stream, _productScratch, Assignment.Address, Rows, K);
     }
 
     /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
@@ -256,7 +261,8 @@ internal sealed class PammStages : IDisposable
         if (_disposed) return;
         _disposed = true;
         _stream.Synchronize();
-        _scratch.Dispose();
+        _compressWorkspace.Dispose();
+        _productWorkspace.Dispose();
         _scalars.Dispose();
         Generators.Dispose();
         Assignment.Dispose();
@@ -264,23 +270,23 @@ internal sealed class PammStages : IDisposable
         Dropped.Dispose();
     }
 
-    private ulong GeneratorRows => _scratch.GeneratorRows.Ensure((long)K * sizeof(int));
+    private ulong GeneratorRows => _compressScratch.GeneratorRows;
 
-    private ulong RowToGenerator => _scratch.RowToGenerator.Ensure((long)Rows * sizeof(int));
+    private ulong RowToGenerator => _compressScratch.RowToGenerator;
 
-    private ulong GeneratorSquaredNorms => _scratch.GeneratorSquaredNorms.Ensure((long)K * sizeof(float));
+    private ulong GeneratorSquaredNorms => _compressScratch.GeneratorSquaredNorms;
 
-    private ulong RowSquaredNormsAddress => _scratch.RowSquaredNorms.Ensure((long)Rows * sizeof(float));
+    private ulong RowSquaredNormsAddress => _compressScratch.RowSquaredNorms;
 
-    private ulong SimilaritiesAddress => _scratch.Similarities.Ensure((long)SimilarityChunkRows * K * sizeof(float));
+    private ulong SimilaritiesAddress => _compressScratch.Similarities;
 
-    private ulong Partials => _scratch.ReducePartials.Ensure(PammKernels.ReducePieces(Rows, K) * GradientColumns * sizeof(float));
+    private ulong Partials => _productScratch.Partials;
 
-    private ulong Reduced => _scratch.Reduced.Ensure((long)K * GradientColumns * sizeof(float));
+    private ulong Reduced => _productScratch.Reduced;
 
-    private ulong WideGenerators => _scratch.WideGenerators.Ensure((long)K * Columns * sizeof(float));
+    private ulong WideGenerators => _productScratch.WideGenerators;
 
-    private ulong ProductScratch => _scratch.Product.Ensure((long)Columns * GradientColumns * sizeof(float));
+    private ulong ProductScratch => _productScratch.Product;
 
     private (ulong Keys, ulong Rows) Sorted => _sorted ?? throw new InvalidOperationException("GroupRows has not run.");
 

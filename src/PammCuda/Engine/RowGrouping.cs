@@ -16,16 +16,21 @@ internal static class RowGrouping
     private const int MaxTiles = 2048;
     private const int MinTileSize = 512;
 
-    /// <summary>Sorts; returns the addresses of the sorted keys and of the matching row numbers.</summary>
-    public static (ulong Keys, ulong Rows) Sort(IDeviceStream stream, EngineScratch scratch, ulong assignment, int rows, int k)
+    /// <summary>Bytes of the digit histogram a sort of <paramref name="rows"/> keys uses (256 counts per tile).</summary>
+    public static long HistogramBytes(int rows) => 256L * Tiles(rows, TileSize(rows)) * sizeof(uint);
+
+    /// <summary>
+    /// Sorts, in the histogram and ping-pong buffers of <paramref name="workspace"/>; returns the addresses of the sorted
+    /// keys and of the matching row numbers.
+    /// </summary>
+    public static (ulong Keys, ulong Rows) Sort(IDeviceStream stream, in ProductWorkspace workspace, ulong assignment, int rows, int k)
     {
         bool compact = CompressedSize.AssignmentBytesPerRow(k) == 2;
-        int tileSize = Math.Max(MinTileSize, (int)((rows + (long)MaxTiles - 1) / MaxTiles));
-        int tiles = (int)((rows + (long)tileSize - 1) / tileSize);
-        ulong histogram = scratch.Histogram.Ensure(256L * tiles * sizeof(uint));
-        long indexBytes = (long)rows * sizeof(int);
-        ulong[] keys = [scratch.SortKeys[0].Ensure(indexBytes), scratch.SortKeys[1].Ensure(indexBytes)];
-        ulong[] rowNumbers = [scratch.SortRows[0].Ensure(indexBytes), scratch.SortRows[1].Ensure(indexBytes)];
+        int tileSize = TileSize(rows);
+        int tiles = Tiles(rows, tileSize);
+        ulong histogram = workspace.Histogram;
+        ulong[] keys = [workspace.SortKeys.First, workspace.SortKeys.Second];
+        ulong[] rowNumbers = [workspace.SortRows.First, workspace.SortRows.Second];
 
         int passes = Passes(k);
         for (int pass = 0; pass < passes; pass++)
@@ -44,6 +49,10 @@ internal static class RowGrouping
         int last = (passes - 1) % 2;
         return (keys[last], rowNumbers[last]);
     }
+
+    private static int TileSize(int rows) => Math.Max(MinTileSize, (int)((rows + (long)MaxTiles - 1) / MaxTiles));
+
+    private static int Tiles(int rows, int tileSize) => (int)((rows + (long)tileSize - 1) / tileSize);
 
     /// <summary>Digit values that keys below k can have at <paramref name="shift"/>: all 256 except in the top pass.</summary>
     internal static int Digits(int k, int shift) => Math.Min(256, (Math.Max(k - 1, 0) >> shift) + 1);

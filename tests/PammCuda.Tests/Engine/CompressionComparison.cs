@@ -12,7 +12,7 @@ internal sealed record CompressionResult(int K, double[] Generators, float[] Gen
     {
         var generators = compressed.CopyGenerators<T>();
         return new(compressed.K, EngineTestData.Widen<T>(generators), [.. generators.Select(ElementConvert.ToSingle)],
-            compressed.CopyAssignment(), compressed.CopyAlpha(), compressed.DroppedRows, compressed.StoredBytes);
+            compressed.CopyAssignment(), compressed.CopyAlpha(), compressed.ReadDroppedRows(), compressed.StoredBytes);
     }
 
     public static CompressionResult Of<T>(CpuCompressedActivation<T> cpu) where T : unmanaged

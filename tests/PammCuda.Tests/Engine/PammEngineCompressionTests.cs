@@ -76,7 +76,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             Assert.That(assignment[20], Is.EqualTo(2), "a NaN generator row is its own generator");
             Assert.That(alpha[10], Is.EqualTo(0f), "a zero row has α = 0");
             Assert.That(assignment[10], Is.EqualTo(cpu.AssignmentOf(10)));
-            Assert.That(compressed.DroppedRows, Is.EqualTo(cpu.DroppedRows));
+            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(cpu.DroppedRows));
             for (int i = 0; i < rows; i++)
             {
                 Assert.That(assignment[i], Is.InRange(0, 3), $"row {i}");
@@ -113,8 +113,8 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         var alpha = compressed.CopyAlpha();
         Assert.Multiple(() =>
         {
-            Assert.That(compressed.DroppedRows, Is.EqualTo(rows - k));
-            Assert.That(compressed.Beta, Is.EqualTo((double)rows / k));
+            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(rows - k));
+            Assert.That(compressed.ReadBeta(), Is.EqualTo((double)rows / k));
             for (int i = 0; i < rows; i++) Assert.That(alpha[i], Is.EqualTo(sampled.Contains(i) ? 1f : 0f), $"row {i}");
         });
     }
@@ -133,7 +133,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             Assert.That(second.CopyGenerators<Half>(), Is.EqualTo(first.CopyGenerators<Half>()));
             Assert.That(second.CopyAssignment(), Is.EqualTo(first.CopyAssignment()));
             Assert.That(second.CopyAlpha().Select(BitConverter.SingleToUInt32Bits), Is.EqualTo(first.CopyAlpha().Select(BitConverter.SingleToUInt32Bits)));
-            Assert.That(second.DroppedRows, Is.EqualTo(first.DroppedRows));
+            Assert.That(second.ReadDroppedRows(), Is.EqualTo(first.ReadDroppedRows()));
         });
     }
 
@@ -146,7 +146,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         using var compressed = engine.Compress(input, rows, columns);
         var cpu = CpuPamm.Compress<T>(x, rows, columns, options);
         int nearTies = CompressionComparison.AssertAgree(x, rows, columns, CompressionResult.Of<T>(compressed), CompressionResult.Of(cpu), nearTiesAreRare);
-        TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.DroppedRows}");
+        TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.ReadDroppedRows()}");
         return compressed.HasCompactAssignment;
     }
 }

@@ -45,7 +45,7 @@ public class PammEngineLargeTests(string deviceName) : DeviceFixture(deviceName)
                 Assert.That(generators[(long)(K - 1) * Columns + q], Is.EqualTo((double)(float)Value(generatorRows[K - 1], q)));
             for (int i = Rows - 64; i < Rows; i++) CheckAssignment(i, generators, assignment[i], alpha[i]);
         });
-        AssertProduct(generators, assignment, alpha, g, output.ToArray(engine.Stream), compressed.Beta);
+        AssertProduct(generators, assignment, alpha, g, output.ToArray(engine.Stream), compressed.ReadBeta());
     }
 
     private static void CheckAssignment(int row, double[] generators, int f, float alpha)

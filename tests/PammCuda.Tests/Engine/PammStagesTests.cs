@@ -129,7 +129,7 @@ public class PammStagesTests(string deviceName) : DeviceFixture(deviceName)
 
         Assert.Multiple(() =>
         {
-            Assert.That(staged.Dropped, Is.EqualTo(compressed.DroppedRows), "η");
+            Assert.That(staged.Dropped, Is.EqualTo(compressed.ReadDroppedRows()), "η");
             Assert.That(staged.Generators, Is.EqualTo(MemoryMarshal.AsBytes<T>(compressed.CopyGenerators<T>()).ToArray()), "C");
             Assert.That(staged.Assignment, Is.EqualTo(compressed.CopyAssignment()), "f");
             Assert.That(staged.Alpha.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(compressed.CopyAlpha().Select(BitConverter.SingleToInt32Bits)), "α");

@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+using PammCuda.Engine;
+
+namespace PammCuda.Native;
+
+/// <summary>
+/// Exports that size what a caller provides: k for options and rows, the storage of a compressed activation and the
+/// workspaces of compression and product (see pamm.h). Pure arithmetic: they work without CUDA.
+/// </summary>
+internal static unsafe class SizeExports
+{
+    /// <summary><c>pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_resolve_k")]
+    public static PammStatus ResolveK(NativeOptions* options, int rows, int* k)
+    {
+        try
+        {
+            NativeArguments.NotNull(k, "k");
+            NativeArguments.NotNull(options, "options");
+            NativeArguments.Positive(rows, "rows");
+            *k = options->ToPammOptions(rows).ResolveK(rows);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_resolve_k", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_storage_bytes")]
+    public static PammStatus StorageBytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            DType type = CheckShapes(rows, cols, k, dtype);
+            *bytes = (nuint)PammEngine.CompressedStorageBytes(rows, cols, k, type);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compressed_storage_bytes", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_workspace_bytes")]
+    public static PammStatus CompressWorkspaceBytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            CheckShapes(rows, cols, k, dtype);
+            *bytes = (nuint)PammEngine.CompressWorkspaceBytes(rows, cols, k);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_compress_workspace_bytes", e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols, pamm_dtype out_dtype, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_approx_matmul_workspace_bytes")]
+    public static PammStatus ApproxMatmulWorkspaceBytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            DType type = CheckShapes(rows, cols, k, dtype);
+            NativeArguments.Positive(gradCols, "grad_cols");
+            DType outputType = NativeArguments.ToDType(outDtype, "out_dtype");
+            *bytes = (nuint)PammEngine.ApproxMatmulWorkspaceBytes(rows, cols, k, type, gradCols, outputType);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_approx_matmul_workspace_bytes", e);
+        }
+    }
+
+    /// <summary>The shape arguments the size functions share, named as in C.</summary>
+    private static DType CheckShapes(int rows, int cols, int k, int dtype)
+    {
+        NativeArguments.Positive(rows, "rows");
+        NativeArguments.Positive(cols, "cols");
+        if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k = {k} must be in [1, rows = {rows}] (pamm_resolve_k gives it from options).");
+        return NativeArguments.ToDType(dtype, "dtype");
+    }
+}

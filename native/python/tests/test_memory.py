@@ -1,0 +1,347 @@
+"""
+Where PAMM's memory lives and when it waits: storage and workspace as torch tensors, errors that name the argument,
+no leaks, and on CUDA no host synchronisation inside a training step (run with PAMMCUDA_LIB set; see
+scripts/native-tests.sh). The CPU tests run everywhere; the CUDA tests skip, with the reason, where there is no GPU.
+"""
+
+import gc
+import re
+import time
+import unittest
+
+import torch
+
+import pammcuda
+from pammcuda import backend
+
+
+def live_counts():
+    """(handles, compressed handles) once unreachable objects are collected."""
+    gc.collect()
+    return pammcuda.live_handle_count(), pammcuda.live_compressed_count()
+
+
+class QKVStack(torch.nn.Module):
+    """
+    `layers` independent Q/K/V projections of one hidden state: layer i projects x_i = h * (1 + i/8), an intermediate
+    that only the projections' backward could keep (a scalar product keeps nothing for its own backward), as the
+    normalised input of an attention block is. PAMM keeps its compressed form instead; nn.Linear keeps x_i itself.
+    """
+
+    def __init__(self, d_model, d_out, layers, pamm, **pamm_options):
+        super().__init__()
+        if pamm:
+            self.layers = torch.nn.ModuleList(pammcuda.PammQKV(d_model, d_out, **pamm_options) for _ in range(layers))
+        else:
+            self.layers = torch.nn.ModuleList(
+                torch.nn.ModuleList(torch.nn.Linear(d_model, d_out) for _ in range(3)) for _ in range(layers))
+
+    def forward(self, h):
+        loss = h.new_zeros(())
+        for i, layer in enumerate(self.layers):
+            # The input is made in the call, so that nothing but the graph refers to it once the layer returns.
+            loss = loss + self._layer_loss(layer, h * (1.0 + i / 8.0))
+        return loss
+
+    @staticmethod
+    def _layer_loss(layer, x):
+        q, k, v = layer(x) if isinstance(layer, pammcuda.PammQKV) else (projection(x) for projection in layer)
+        return (q.float().sum() + k.float().sum() + v.float().sum()) / q.numel()
+
+
+def train_step(model, h, optimizer=None):
+    loss = model(h)
+    loss.backward()
+    if optimizer is not None:
+        optimizer.step()
+    return loss
+
+
+class StorageTests(unittest.TestCase):
+    """The storage path on CPU tensors: the same code path as on CUDA, with host storage."""
+
+    def test_sizes_come_from_the_library(self):
+        # 100 x 12 float32 with k = 7: C 336 bytes, then alpha, f and eta, each on a 256-byte boundary.
+        self.assertEqual(pammcuda.storage_bytes(100, 12, 7, torch.float32), 1284)
+        self.assertEqual(pammcuda.resolve_k(pammcuda.PammOptions(), 1024), 2)
+        self.assertEqual(pammcuda.resolve_k(pammcuda.PammOptions(k=7), 100), 7)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->k")):
+            pammcuda.resolve_k(pammcuda.PammOptions(k=7), 6)
+        self.assertGreater(pammcuda.compress_workspace_bytes(4096, 256, 8, torch.float32), 4096 * 20)
+        f32 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float32, 64, torch.float32)
+        f16 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float16, 64, torch.float16)
+        self.assertGreaterEqual(f16, f32 + 256 * 64 * 4, "a 16-bit output needs a float32 product in the workspace")
+
+    def test_compressed_keeps_a_storage_tensor_of_the_library_size(self):
+        x = torch.randn(100, 12)
+        compressed = pammcuda.compress(x, pammcuda.PammOptions(k=7))
+        self.assertEqual(compressed.storage.dtype, torch.uint8)
+        self.assertEqual(compressed.storage.device, x.device)
+        self.assertEqual(compressed.storage.numel(), 1284)
+        self.assertLessEqual(compressed.stored_bytes, compressed.storage.numel())
+        self.assertLessEqual(compressed.storage.numel(), compressed.stored_bytes + 768)
+
+    def test_caller_storage_is_used_and_products_read_it(self):
+        x, grad = torch.randn(200, 16), torch.randn(200, 5)
+        options = pammcuda.PammOptions(k=12, seed=4)
+        needed = pammcuda.storage_bytes(200, 16, 12, torch.float32)
+        storage = torch.zeros(needed + 64, dtype=torch.uint8)
+        compressed = pammcuda.compress(x, options, storage=storage)
+        self.assertIs(compressed.storage, storage)
+        first = compressed.matmul(grad)
+        torch.testing.assert_close(first, pammcuda.compress(x, options).matmul(grad), rtol=0, atol=0)
+        # The generators C are the storage's first k * cols float32 values: doubling them doubles the product.
+        storage[: 12 * 16 * 4].view(torch.float32).mul_(2)
+        torch.testing.assert_close(compressed.matmul(grad), 2 * first, rtol=0, atol=0)
+
+    def test_read_dropped_rows(self):
+        compressed = pammcuda.compress(torch.randn(40, 5), pammcuda.PammOptions(k=4, epsilon=0.0))
+        self.assertEqual(compressed.read_dropped_rows(), 36)
+        self.assertEqual(compressed.info().dropped_rows, 36, "a CPU count is known without waiting")
+
+    def test_too_small_storage_is_rejected_naming_storage(self):
+        x = torch.randn(100, 12)
+        with self.assertRaisesRegex(ValueError, r"storage holds 1283 bytes; these shapes need 1284"):
+            pammcuda.compress(x, pammcuda.PammOptions(k=7), storage=torch.empty(1283, dtype=torch.uint8))
+
+    def test_bad_storage_tensors_are_rejected_naming_storage(self):
+        x, options = torch.randn(100, 12), pammcuda.PammOptions(k=7)
+        with self.assertRaisesRegex(TypeError, r"storage must be a torch.uint8 tensor"):
+            pammcuda.compress(x, options, storage=torch.empty(400, dtype=torch.float32))
+        with self.assertRaisesRegex(ValueError, r"storage must be contiguous"):
+            pammcuda.compress(x, options, storage=torch.empty(4000, dtype=torch.uint8)[::2])
+        with self.assertRaisesRegex(ValueError, r"storage is on meta"):
+            pammcuda.compress(x, options, storage=torch.empty(2000, dtype=torch.uint8, device="meta"))
+        # Contiguous and large enough, but 4 bytes past an aligned address: the library names the alignment.
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, r"storage.*aligned"):
+            pammcuda.compress(x, options, storage=torch.empty(2000, dtype=torch.uint8)[4:])
+
+    def test_bad_inputs_are_rejected_naming_x(self):
+        options = pammcuda.PammOptions(k=2)
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
+            pammcuda.compress(torch.randn(8, 20).T, options)
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
+            pammcuda.compress(torch.randn(20, 16)[:, ::2], options)
+        with self.assertRaisesRegex(ValueError, r"x must be a contiguous 2-D tensor"):
+            pammcuda.compress(torch.randn(2, 10, 8), options)
+        with self.assertRaisesRegex(TypeError, r"x is torch.float64"):
+            pammcuda.compress(torch.randn(20, 8, dtype=torch.float64), options)
+        with self.assertRaisesRegex(ValueError, r"x is on meta"):
+            pammcuda.compress(torch.empty(20, 8, device="meta"), options)
+        with self.assertRaisesRegex(TypeError, r"x must be a torch.Tensor"):
+            pammcuda.compress([[1.0, 2.0]], options)
+
+    def test_bad_gradients_are_rejected_naming_them(self):
+        compressed = pammcuda.compress(torch.randn(20, 8), pammcuda.PammOptions(k=2))
+        with self.assertRaisesRegex(ValueError, r"grad must be a contiguous 2-D tensor"):
+            compressed.matmul(torch.randn(3, 20).T)
+        with self.assertRaisesRegex(ValueError, r"grad is on meta, the compressed activation on cpu"):
+            compressed.matmul(torch.empty(20, 3, device="meta"))
+        with self.assertRaisesRegex(TypeError, r"grad is torch.int32"):
+            compressed.matmul(torch.zeros(20, 3, dtype=torch.int32))
+        with self.assertRaisesRegex(TypeError, r"out is torch.float64"):
+            compressed.matmul(torch.randn(20, 3), out_dtype=torch.float64)
+        with self.assertRaisesRegex(ValueError, r"grad has 21 rows"):
+            compressed.matmul(torch.randn(21, 3))
+
+    def test_too_small_workspace_is_rejected_naming_workspace(self):
+        x = torch.randn(64, 8)
+        compressed = pammcuda.compress(x, pammcuda.PammOptions(k=4))
+        tiny = torch.empty(16, dtype=torch.uint8)
+        needed = pammcuda.matmul_workspace_bytes(64, 8, 4, torch.float32, 3, torch.float32)
+        with self.assertRaisesRegex(ValueError, rf"workspace holds 16 bytes; these shapes need {needed}"):
+            compressed.matmul(torch.randn(64, 3), workspace=tiny)
+        with self.assertRaisesRegex(ValueError, r"workspace holds 16 bytes"):
+            pammcuda.compress(x, pammcuda.PammOptions(k=4), workspace=tiny)
+        # A large enough one is accepted (and unused on the CPU).
+        enough = torch.empty(needed, dtype=torch.uint8)
+        torch.testing.assert_close(compressed.matmul(torch.ones(64, 3), workspace=enough), compressed.matmul(torch.ones(64, 3)))
+
+    def test_no_handle_or_memory_leaks_over_many_steps(self):
+        torch.manual_seed(5)
+        model = QKVStack(32, 8, layers=2, pamm=True, ratio=1 / 8)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        h = torch.randn(4, 64, 32)
+        train_step(model, h, optimizer)
+        before = live_counts()
+        for _ in range(50):
+            optimizer.zero_grad()
+            train_step(model, h, optimizer)
+        self.assertEqual(live_counts(), before)
+
+
+def cuda_skip_reason():
+    if not torch.cuda.is_available():
+        return "PyTorch sees no CUDA device"
+    available, reason = pammcuda.cuda_available()
+    return None if available else f"libpammcuda cannot use CUDA: {reason}"
+
+
+def round_to_block(size):
+    """The bytes the caching allocator hands out for a request of `size` (multiples of 512)."""
+    return (size + 511) // 512 * 512
+
+
+@unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
+class CudaMemoryTests(unittest.TestCase):
+    """On a GPU: all of PAMM's device memory is torch's, and a training step never waits for the device."""
+
+    def setUp(self):
+        torch.manual_seed(6)
+        torch.cuda.synchronize()
+
+    def test_max_memory_allocated_covers_pamm_memory(self):
+        x, grad = torch.randn(16384, 1024, device="cuda"), torch.randn(16384, 64, device="cuda")
+        options = pammcuda.PammOptions(ratio=1 / 64, seed=1)
+        k = pammcuda.resolve_k(options, 16384)
+        stored = pammcuda.storage_bytes(16384, 1024, k, torch.float32)
+        scratch = pammcuda.compress_workspace_bytes(16384, 1024, k, torch.float32)
+        for _ in range(2):  # the engine, its kernels and cuBLAS start on first use
+            pammcuda.compress(x, options).matmul(grad)
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        compressed = pammcuda.compress(x, options)
+        held = torch.cuda.memory_allocated() - before
+        peak = torch.cuda.max_memory_allocated() - before
+        self.assertEqual(held, round_to_block(stored), "the compressed form is exactly torch's storage tensor")
+        self.assertGreaterEqual(peak, stored + scratch, "the compression's workspace was torch's too")
+        del compressed
+        self.assertEqual(torch.cuda.memory_allocated(), before)
+
+        # Nothing outside torch: after warm-up, device memory the driver reports free plus what torch reserves is constant.
+        torch.cuda.synchronize()
+        free_before, _ = torch.cuda.mem_get_info()
+        reserved_before = torch.cuda.memory_reserved()
+        for _ in range(20):
+            pammcuda.compress(x, options).matmul(grad)
+        torch.cuda.synchronize()
+        free_after, _ = torch.cuda.mem_get_info()
+        self.assertEqual(free_after + torch.cuda.memory_reserved(), free_before + reserved_before,
+                         "PAMM allocated or freed device memory outside PyTorch's allocator")
+
+    def test_qkv_step_peak_memory_is_below_a_dense_step(self):
+        rows, d_model, d_out, layers = 8192, 2048, 64, 4
+        ratio = 1 / 512
+        h = torch.randn(rows, d_model, device="cuda")
+        peaks, retained = {}, {}
+        for pamm in (False, True):
+            model = QKVStack(d_model, d_out, layers, pamm, **({"ratio": ratio} if pamm else {})).cuda()
+            train_step(model, h)  # warm-up; the gradients stay allocated, so both steps start from the same state
+            torch.cuda.synchronize()
+            before = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+            loss = model(h)
+            retained[pamm] = torch.cuda.memory_allocated() - before
+            loss.backward()
+            del loss
+            torch.cuda.synchronize()
+            peaks[pamm] = torch.cuda.max_memory_allocated() - before
+            del model
+        input_bytes = rows * d_model * 4
+        k = pammcuda.resolve_k(pammcuda.PammOptions(ratio=ratio), rows)
+        kept = layers * round_to_block(pammcuda.storage_bytes(rows, d_model, k, torch.float32))
+        workspace = round_to_block(pammcuda.compress_workspace_bytes(rows, d_model, k, torch.float32))
+        print(f"\ninfo: {layers} Q/K/V layers, {rows} x {d_model} f32 inputs: peak {peaks[False] / 2**20:.1f} MiB dense, "
+              f"{peaks[True] / 2**20:.1f} MiB PAMM; kept after forward {retained[False] / 2**20:.1f} vs {retained[True] / 2**20:.1f} MiB")
+        # After the forward pass the dense graph keeps every layer's input, PAMM only its storage.
+        self.assertGreaterEqual(retained[False] - retained[True], layers * input_bytes - kept)
+        # At the peak, the input of the layer being computed exists in both steps (it has to be read), so PAMM's peak
+        # is below the dense one by the other layers' inputs, less what PAMM keeps and its transient workspace.
+        self.assertGreaterEqual(peaks[False] - peaks[True], (layers - 1) * input_bytes - kept - workspace)
+
+    def test_training_step_is_capturable_by_cuda_graphs(self):
+        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=11).cuda()
+        static_h = torch.randn(2048, 256, device="cuda")
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(3):  # warm-up on the capture stream: its engine, kernels and cuBLAS handle exist before capture
+                model.zero_grad(set_to_none=True)
+                train_step(model, static_h)
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        eager = [p.grad.clone() for p in model.parameters()]
+
+        model.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=stream):
+            static_loss = train_step(model, static_h)
+        for p in model.parameters():
+            p.grad.zero_()
+        graph.replay()
+        torch.cuda.synchronize()
+        self.assertTrue(torch.isfinite(static_loss).item())
+        for replayed, expected in zip((p.grad for p in model.parameters()), eager):
+            torch.testing.assert_close(replayed, expected, rtol=0, atol=0)
+
+    def test_step_returns_to_the_host_before_a_long_kernel_ends(self):
+        model = QKVStack(512, 64, layers=2, pamm=True, ratio=1 / 64).cuda()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        h = torch.randn(4096, 512, device="cuda")
+        for _ in range(3):
+            optimizer.zero_grad(set_to_none=False)
+            train_step(model, h, optimizer)
+        # Calibrate torch.cuda._sleep (GPU clock cycles) to about one second.
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        torch.cuda._sleep(10_000_000)
+        end.record()
+        end.synchronize()
+        cycles = int(10_000_000 / max(start.elapsed_time(end), 1e-3) * 1000)
+
+        torch.cuda._sleep(cycles)
+        began = time.perf_counter()
+        optimizer.zero_grad(set_to_none=False)
+        train_step(model, h, optimizer)  # a fresh sampling seed from torch's CPU generator, as in training
+        host_seconds = time.perf_counter() - began
+        done = torch.cuda.Event()
+        done.record()
+        still_queued = not done.query()
+        torch.cuda.synchronize()
+        print(f"\ninfo: a PAMM training step queued in {host_seconds * 1000:.1f} ms behind a ~1 s kernel")
+        self.assertTrue(still_queued, "the step waited for the device: the kernel ahead of it had finished when it returned")
+        self.assertLess(host_seconds, 0.5)
+
+    def test_no_handle_or_memory_leaks_over_many_steps(self):
+        model = QKVStack(256, 64, layers=2, pamm=True, ratio=1 / 32).cuda()
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        h = torch.randn(4096, 256, device="cuda")
+        train_step(model, h, optimizer)
+        torch.cuda.synchronize()
+        counts, allocated = live_counts(), torch.cuda.memory_allocated()
+        for _ in range(100):
+            optimizer.zero_grad(set_to_none=False)
+            train_step(model, h, optimizer)
+        torch.cuda.synchronize()
+        self.assertEqual(live_counts(), counts)
+        self.assertEqual(torch.cuda.memory_allocated(), allocated)
+
+    def test_engines_of_every_stream_share_one_device(self):
+        x = torch.randn(1024, 64, device="cuda")
+        pammcuda.compress(x, pammcuda.PammOptions(k=8))
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            pammcuda.compress(x, pammcuda.PammOptions(k=8))
+        torch.cuda.current_stream().wait_stream(side)
+        index = x.device.index
+        engines = sum(1 for device, _ in backend._engines if device == index)
+        self.assertGreaterEqual(engines, 2)
+        self.assertEqual(pammcuda.cuda_device_references(index), engines, "each engine holds one reference to one shared device")
+
+    def test_backward_called_under_a_side_stream_gives_the_same_gradient(self):
+        layer = pammcuda.PammLinear(128, 32, k=16, seed=3).cuda()
+        x, grad = torch.randn(2048, 128, device="cuda"), torch.randn(2048, 32, device="cuda")
+        y = layer(x)
+        expected = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=3)).matmul(grad)
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            y.backward(grad)
+        torch.cuda.current_stream().wait_stream(side)
+        torch.testing.assert_close(layer.weight.grad, expected, rtol=0, atol=0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,99 @@
+namespace PammCuda.Engine;
+
+/// <summary>
+/// Lays out consecutive parts of one block of workspace, each starting on a multiple of
+/// <see cref="CompressedStorageLayout.SectionAlignment"/> bytes. Run once from address 0 it measures the block; run from
+/// a block's address it gives the parts' addresses, so the size a caller is told and the addresses used always agree.
+/// </summary>
+internal struct WorkspaceCarver(ulong start)
+{
+    private long _used;
+
+    /// <summary>Bytes taken so far, the alignment gaps included.</summary>
+    public readonly long Used => _used;
+
+    /// <summary>The address of the next <paramref name="bytes"/> bytes.</summary>
+    public ulong Take(long bytes)
+    {
+        long alignment = CompressedStorageLayout.SectionAlignment;
+        long offset = (_used + alignment - 1) / alignment * alignment;
+        _used = offset + bytes;
+        return start + (ulong)offset;
+    }
+}
+
+/// <summary>The scratch one compression uses (none of it outlives the work that call queues).</summary>
+/// <param name="Sampling">Keys, histogram, candidates and tile counts of the generator sampling.</param>
+/// <param name="GeneratorRows">The k generator rows (sampled or explicit), k ints.</param>
+/// <param name="RowToGenerator">Row → generator position or −1, b ints.</param>
+/// <param name="GeneratorSquaredNorms">‖C_j‖², k floats.</param>
+/// <param name="RowSquaredNorms">‖X_i‖², b floats (written only when ε &lt; 1, always reserved so the size does not depend on ε).</param>
+/// <param name="Similarities">One chunk of S = X Cᵀ, chunk rows × k floats (the GEMM path).</param>
+internal readonly record struct CompressWorkspace(
+    ulong Sampling, ulong GeneratorRows, ulong RowToGenerator, ulong GeneratorSquaredNorms, ulong RowSquaredNorms, ulong Similarities)
+{
+    /// <summary>Bytes a compression of rows × columns to k generators needs.</summary>
+    public static long Bytes(int rows, int columns, int k)
+    {
+        Carve(0, rows, columns, k, out long bytes);
+        return bytes;
+    }
+
+    /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
+    public static CompressWorkspace At(ulong start, int rows, int columns, int k) => Carve(start, rows, columns, k, out _);
+
+    private static CompressWorkspace Carve(ulong start, int rows, int columns, int k, out long bytes)
+    {
+        var carver = new WorkspaceCarver(start);
+        var workspace = new CompressWorkspace(
+            Sampling: carver.Take(PammKernels.SamplingScratchBytes(rows)),
+            GeneratorRows: carver.Take((long)k * sizeof(int)),
+            RowToGenerator: carver.Take((long)rows * sizeof(int)),
+            GeneratorSquaredNorms: carver.Take((long)k * sizeof(float)),
+            RowSquaredNorms: carver.Take((long)rows * sizeof(float)),
+            Similarities: carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)));
+        bytes = carver.Used;
+        return workspace;
+    }
+}
+
+/// <summary>The scratch one approximate product uses (none of it outlives the work that call queues).</summary>
+/// <param name="Histogram">Digit counts of a radix pass.</param>
+/// <param name="SortKeys">Ping-pong key buffers of the radix sort, b ints each.</param>
+/// <param name="SortRows">Ping-pong row buffers of the radix sort, b ints each.</param>
+/// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass.</param>
+/// <param name="Reduced">B̃, k × m floats.</param>
+/// <param name="WideGenerators">16-bit C widened to float32 (0 when C is float32).</param>
+/// <param name="Product">The float32 product before it is rounded into a 16-bit output (0 for a float32 output).</param>
+internal readonly record struct ProductWorkspace(
+    ulong Histogram, (ulong First, ulong Second) SortKeys, (ulong First, ulong Second) SortRows, ulong Partials, ulong Reduced,
+    ulong WideGenerators, ulong Product)
+{
+    /// <summary>Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient columns needs.</summary>
+    public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType)
+    {
+        Carve(0, rows, columns, k, dtype, gradientColumns, outputType, out long bytes);
+        return bytes;
+    }
+
+    /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
+    public static ProductWorkspace At(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType) =>
+        Carve(start, rows, columns, k, dtype, gradientColumns, outputType, out _);
+
+    private static ProductWorkspace Carve(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
+        out long bytes)
+    {
+        var carver = new WorkspaceCarver(start);
+        long indexBytes = (long)rows * sizeof(int);
+        var workspace = new ProductWorkspace(
+            Histogram: carver.Take(RowGrouping.HistogramBytes(rows)),
+            SortKeys: (carver.Take(indexBytes), carver.Take(indexBytes)),
+            SortRows: (carver.Take(indexBytes), carver.Take(indexBytes)),
+            Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
+            Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
+            WideGenerators: dtype == DType.Float32 ? 0 : carver.Take((long)k * columns * sizeof(float)),
+            Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)));
+        bytes = carver.Used;
+        return workspace;
+    }
+}

@@ -1,0 +1,45 @@
+using PammCuda.Devices;
+
+namespace PammCuda.Tests.Support;
+
+/// <summary>
+/// A stream that forwards everything to another stream of the same device and counts the calls that make the host wait
+/// for the device (<see cref="Synchronize"/> and events' waits), so that a test can prove a path never waits.
+/// </summary>
+internal sealed unsafe class SynchronizationCountingStream(IDeviceStream inner) : IDeviceStream
+{
+    /// <summary>Host waits so far.</summary>
+    public int Synchronizations { get; private set; }
+
+    public IComputeDevice Device => inner.Device;
+
+    public nint NativeHandle => inner.NativeHandle;
+
+    public void CopyAsync(ulong destination, ulong source, long bytes) => inner.CopyAsync(destination, source, bytes);
+
+    public void UploadAsync(ulong destination, void* source, long bytes) => inner.UploadAsync(destination, source, bytes);
+
+    public void DownloadAsync(void* destination, ulong source, long bytes) => inner.DownloadAsync(destination, source, bytes);
+
+    public void Fill32Async(ulong destination, uint value, long count) => inner.Fill32Async(destination, value, count);
+
+    public void Fill8Async(ulong destination, byte value, long bytes) => inner.Fill8Async(destination, value, bytes);
+
+    public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments) =>
+        inner.Launch(kernel, grid, block, dynamicSharedBytes, arguments);
+
+    public void Gemm(in GemmDescriptor gemm) => inner.Gemm(gemm);
+
+    public void Synchronize()
+    {
+        Synchronizations++;
+        inner.Synchronize();
+    }
+
+    public IDeviceEvent RecordEvent() => inner.RecordEvent();
+
+    /// <summary>Leaves the inner stream alone: it belongs to whoever made it.</summary>
+    public void Dispose()
+    {
+    }
+}
