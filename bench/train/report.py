@@ -74,7 +74,9 @@ def markdown(results):
         "",
         "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "
         "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included); "
-        "Q/K/V inputs kept: bytes the three projections of every block keep for backward in one step. Gradient error: "
+        "PAMM's compressed inputs and its scratch are torch tensors from the caching allocator, so they are in that "
+        "figure. Q/K/V inputs kept: bytes the three projections of every block keep for backward in one step (PAMM: "
+        "the size of its storage tensors). Gradient error: "
         "‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the exact gradient on the same batch, averaged over layers, "
         "and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is shorter).",
     ]

@@ -120,7 +120,8 @@ def kept_qkv_bytes(model, inputs, settings):
     """
     (dense, stored): bytes the Q/K/V projections keep for backward in one step, from one forward pass.
     Dense keeps the input in the dtype its matmul reads (the autocast dtype under autocast) once per block;
-    PAMM keeps its compressed form (pamm_compressed_info.stored_bytes: generators, assignment, α, η).
+    PAMM keeps its compressed form: the torch tensor it lives in (generators, assignment, α, η, alignment), which is
+    also what torch.cuda.max_memory_allocated counts.
     """
     dense, stored, hooks = 0, 0, []
 
@@ -130,7 +131,7 @@ def kept_qkv_bytes(model, inputs, settings):
         element = torch.empty((), dtype=outputs[0].dtype).element_size()
         dense += x.numel() * element
         compressed = getattr(outputs[0].grad_fn, "compressed", None)
-        stored += compressed.stored_bytes if compressed is not None else x.numel() * element
+        stored += compressed.storage.numel() if compressed is not None else x.numel() * element
 
     for module in modes.kept_input_modules(model):
         hooks.append(module.register_forward_hook(count))
