@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-visit.sh needs on a GPU host, which has no .NET and no network: the GPU bundle, the
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
-# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included):
-#   1. PAMM_COMMIT=<commit> scripts/gpu-visit.sh "$OUT" tests c python peer             timeout ~360 s
-#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=75 scripts/gpu-visit.sh "$OUT" train      timeout ~540 s
+# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
+# until a visit records real ones in bench/results/):
+#   1. PAMM_COMMIT=<commit> scripts/gpu-visit.sh "$OUT" tests c python                  ~5 min, timeout 420 s
+#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=60 scripts/gpu-visit.sh "$OUT" train peer ~6 min, timeout 480 s
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):
