@@ -19,6 +19,14 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("| mean gap to dense | +0.0000 | +0.3750 | +1.0000 |", text)
         self.assertIn("| worst gap to dense | +0.0000 | +0.5000 | +1.0000 |", text)
 
+    def test_curve_windows_the_training_loss(self):
+        results = {"runs": [{"mode": "dense", "kind": "dense", "train_loss": [4.0, 2.0, 1.0, 1.0]},
+                            {"mode": "pamm", "kind": "pamm", "train_loss": [4.0, 3.0, 2.0, 1.0]}]}
+        text = summarise.curve(results, window=2)
+        self.assertIn("| steps 1–2 | steps 3–4 |", text)
+        self.assertIn("| dense | 3.0000 | 1.0000 |", text)
+        self.assertIn("| pamm | 3.5000 (+0.5000) | 1.5000 (+0.5000) |", text)
+
 
 if __name__ == "__main__":
     unittest.main()
