@@ -26,18 +26,24 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
         pamm_assign_row<F>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, assignment, alpha, dropped);
 }
 
-// One extern "C" instance per assignment width F (16 or 32 bits per row), named pamm_assign_<suffix>.
-#define PAMM_ASSIGN_KERNEL(suffix, F)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)                                                  \
-    pamm_assign_##suffix(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,           \
-                         const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms,         \
-                         unsigned long long keep_threshold_bits, const int* __restrict__ row_to_generator,             \
-                         F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)             \
-    {                                                                                                                  \
-        pamm_assign<F>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,  \
-                       row_to_generator, assignment, alpha, dropped);                                                  \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_assign_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+                const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
+                float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
+                                row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_u16)
 
-PAMM_ASSIGN_KERNEL(u16, unsigned short)
-PAMM_ASSIGN_KERNEL(i32, int)
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+                const int* __restrict__ row_to_generator, int* __restrict__ assignment,
+                float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<int>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
+                     row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_i32)

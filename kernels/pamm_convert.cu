@@ -13,14 +13,16 @@ __device__ __forceinline__ void pamm_convert_to_f32(const typename E::storage* _
         target[i] = E::load(source[i]);
 }
 
-// One extern "C" instance per element type E, named pamm_convert_to_f32_<suffix>; the signature is written once. 16-bit only.
-#define PAMM_CONVERT_KERNEL(suffix, E)                                                                                 \
-    extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS)                                                 \
-    pamm_convert_to_f32_##suffix(const E::storage* __restrict__ source, long long count, float* __restrict__ target)   \
-    {                                                                                                                  \
-        pamm_convert_to_f32<E>(source, count, target);                                                                 \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_convert_to_f32_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS)
+pamm_convert_to_f32_f16(const unsigned short* __restrict__ source, long long count, float* __restrict__ target)
+{
+    pamm_convert_to_f32<pamm_f16>(source, count, target);
+}
+PAMM_EXPORT_KERNEL(pamm_convert_to_f32_f16)
 
-PAMM_CONVERT_KERNEL(f16, pamm_f16)
-PAMM_CONVERT_KERNEL(bf16, pamm_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS)
+pamm_convert_to_f32_bf16(const unsigned short* __restrict__ source, long long count, float* __restrict__ target)
+{
+    pamm_convert_to_f32<pamm_bf16>(source, count, target);
+}
+PAMM_EXPORT_KERNEL(pamm_convert_to_f32_bf16)

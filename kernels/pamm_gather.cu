@@ -41,16 +41,26 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
     }
 }
 
-// One extern "C" instance per element type E, named pamm_gather_<suffix>; the signature is written once.
-#define PAMM_GATHER_KERNEL(suffix, E)                                                                                  \
-    extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)                                                  \
-    pamm_gather_##suffix(const E::storage* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k, \
-                         E::storage* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator) \
-    {                                                                                                                  \
-        pamm_gather<E>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);                    \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_gather_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_f32(const float* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                float* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_f32>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_f32)
 
-PAMM_GATHER_KERNEL(f32, pamm_f32)
-PAMM_GATHER_KERNEL(f16, pamm_f16)
-PAMM_GATHER_KERNEL(bf16, pamm_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_f16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_f16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
+pamm_gather_bf16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
+                 unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+{
+    pamm_gather<pamm_bf16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
+}
+PAMM_EXPORT_KERNEL(pamm_gather_bf16)

@@ -73,18 +73,21 @@ __device__ __forceinline__ void pamm_radix_scatter(const K* __restrict__ keys, c
     }
 }
 
-// One extern "C" instance per key type K (16 or 32 bits), named pamm_radix_histogram_<suffix>.
-#define PAMM_RADIX_HISTOGRAM_KERNEL(suffix, K)                                                                         \
-    extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)                                              \
-    pamm_radix_histogram_##suffix(const K* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits, \
-                                  unsigned int* __restrict__ histogram)                                                \
-    {                                                                                                                  \
-        pamm_radix_histogram<K>(keys, count, tile_size, tiles, shift, digits, histogram);                              \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_radix_histogram_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_histogram_u16(const unsigned short* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
+                         unsigned int* __restrict__ histogram)
+{
+    pamm_radix_histogram<unsigned short>(keys, count, tile_size, tiles, shift, digits, histogram);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_histogram_u16)
 
-PAMM_RADIX_HISTOGRAM_KERNEL(u16, unsigned short)
-PAMM_RADIX_HISTOGRAM_KERNEL(i32, int)
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_histogram_i32(const int* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
+                         unsigned int* __restrict__ histogram)
+{
+    pamm_radix_histogram<int>(keys, count, tile_size, tiles, shift, digits, histogram);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_histogram_i32)
 
 // Exclusive scan of the whole histogram in place, by one block: each thread scans a contiguous
 // segment, and a block scan of the segment totals gives each segment its start.
@@ -107,16 +110,20 @@ pamm_radix_scan(unsigned int* __restrict__ counts, long long count)
 }
 PAMM_EXPORT_KERNEL(pamm_radix_scan)
 
-// One extern "C" instance per key type K (16 or 32 bits), named pamm_radix_scatter_<suffix>.
-#define PAMM_RADIX_SCATTER_KERNEL(suffix, K)                                                                           \
-    extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)                                              \
-    pamm_radix_scatter_##suffix(const K* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size, \
-                                int tiles, int shift, int digits, const unsigned int* __restrict__ offsets,            \
-                                int* __restrict__ keys_out, int* __restrict__ rows_out)                                \
-    {                                                                                                                  \
-        pamm_radix_scatter<K>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);     \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_radix_scatter_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_scatter_u16(const unsigned short* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
+                       int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
+                       int* __restrict__ rows_out)
+{
+    pamm_radix_scatter<unsigned short>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_scatter_u16)
 
-PAMM_RADIX_SCATTER_KERNEL(u16, unsigned short)
-PAMM_RADIX_SCATTER_KERNEL(i32, int)
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_scatter_i32(const int* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
+                       int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
+                       int* __restrict__ rows_out)
+{
+    pamm_radix_scatter<int>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_scatter_i32)

@@ -26,15 +26,23 @@ __device__ __forceinline__ void pamm_row_norms(const typename E::storage* __rest
     if (lane == 0) squared_norms[row] = sum;
 }
 
-// One extern "C" instance per element type E, named pamm_row_norms_<suffix>; the signature is written once.
-#define PAMM_ROW_NORMS_KERNEL(suffix, E)                                                                               \
-    extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)                                               \
-    pamm_row_norms_##suffix(const E::storage* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms) \
-    {                                                                                                                  \
-        pamm_row_norms<E>(x, rows, columns, squared_norms);                                                            \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_row_norms_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
+pamm_row_norms_f32(const float* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
+{
+    pamm_row_norms<pamm_f32>(x, rows, columns, squared_norms);
+}
+PAMM_EXPORT_KERNEL(pamm_row_norms_f32)
 
-PAMM_ROW_NORMS_KERNEL(f32, pamm_f32)
-PAMM_ROW_NORMS_KERNEL(f16, pamm_f16)
-PAMM_ROW_NORMS_KERNEL(bf16, pamm_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
+pamm_row_norms_f16(const unsigned short* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
+{
+    pamm_row_norms<pamm_f16>(x, rows, columns, squared_norms);
+}
+PAMM_EXPORT_KERNEL(pamm_row_norms_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
+pamm_row_norms_bf16(const unsigned short* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
+{
+    pamm_row_norms<pamm_bf16>(x, rows, columns, squared_norms);
+}
+PAMM_EXPORT_KERNEL(pamm_row_norms_bf16)

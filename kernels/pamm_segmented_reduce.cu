@@ -80,20 +80,31 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }
 
-// One extern "C" instance per element type E, named pamm_reduce_chunks_<suffix>; the signature is written once.
-#define PAMM_REDUCE_CHUNKS_KERNEL(suffix, E)                                                                           \
-    extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)                                                  \
-    pamm_reduce_chunks_##suffix(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,    \
-                                const float* __restrict__ alpha, const E::storage* __restrict__ gradient, int columns, \
-                                float* __restrict__ partials)                                                          \
-    {                                                                                                                  \
-        pamm_reduce_chunks<E>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);                     \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_reduce_chunks_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                       const float* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f32)
 
-PAMM_REDUCE_CHUNKS_KERNEL(f32, pamm_f32)
-PAMM_REDUCE_CHUNKS_KERNEL(f16, pamm_f16)
-PAMM_REDUCE_CHUNKS_KERNEL(bf16, pamm_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                       const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                       float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_f16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                        const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                        float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
 
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0.
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)

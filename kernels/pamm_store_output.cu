@@ -18,14 +18,16 @@ __device__ __forceinline__ void pamm_store_output(const float* __restrict__ prod
     }
 }
 
-// One extern "C" instance per element type E, named pamm_store_output_<suffix>; the signature is written once. 16-bit only.
-#define PAMM_STORE_OUTPUT_KERNEL(suffix, E)                                                                            \
-    extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)                                                   \
-    pamm_store_output_##suffix(const float* __restrict__ product, long long count, float c, E::storage* __restrict__ output) \
-    {                                                                                                                  \
-        pamm_store_output<E>(product, count, c, output);                                                               \
-    }                                                                                                                  \
-    PAMM_EXPORT_KERNEL(pamm_store_output_##suffix)
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
+pamm_store_output_f16(const float* __restrict__ product, long long count, float c, unsigned short* __restrict__ output)
+{
+    pamm_store_output<pamm_f16>(product, count, c, output);
+}
+PAMM_EXPORT_KERNEL(pamm_store_output_f16)
 
-PAMM_STORE_OUTPUT_KERNEL(f16, pamm_f16)
-PAMM_STORE_OUTPUT_KERNEL(bf16, pamm_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
+pamm_store_output_bf16(const float* __restrict__ product, long long count, float c, unsigned short* __restrict__ output)
+{
+    pamm_store_output<pamm_bf16>(product, count, c, output);
+}
+PAMM_EXPORT_KERNEL(pamm_store_output_bf16)

@@ -1,3 +1,4 @@
+using PammCuda.Cuda;
 using PammCuda.Devices;
 
 namespace PammCuda.Native;
@@ -26,7 +27,8 @@ internal static class ExportErrors
         InvalidHandleException or ObjectDisposedException => PammStatus.InvalidHandle,
         DeviceUnavailableException => PammStatus.CudaUnavailable,
         ArgumentException or NotSupportedException => PammStatus.InvalidArgument,
-        OutOfMemoryException => PammStatus.OutOfMemory,
+        // Host memory, emulated device memory, or a CUDA library out of memory (pamm.h promises this status for all three).
+        OutOfMemoryException or CudaLibraryException { IsOutOfMemory: true } => PammStatus.OutOfMemory,
         _ => PammStatus.Runtime,
     };
 }

@@ -86,7 +86,7 @@ public sealed unsafe class CudaModule : IDisposable
         {
             var failure = StatusChecks.DriverException(loaded, $"cuModuleLoadDataEx({image})");
             string log = Encoding.UTF8.GetString(errorLog, 0, Math.Max(0, Array.IndexOf(errorLog, (byte)0))).Trim();
-            throw log.Length == 0 ? failure : new CudaException(failure.ErrorCode, failure.ErrorName, $"{failure.ErrorText}; JIT log: {log}", failure.Call);
+            throw log.Length == 0 ? failure : new CudaException(failure.Code, failure.Name, $"{failure.Text}; JIT log: {log}", failure.Call);
         }
         return module;
     }

@@ -26,12 +26,9 @@ public static partial class KernelSources
     public static IReadOnlyList<KeyValuePair<string, string>> Headers =>
         [.. All.Value.Where(e => e.Key.EndsWith(".cuh", StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal)];
 
-    /// <summary>
-    /// The kernels a translation unit exports: the names of its <c>PAMM_EXPORT_KERNEL(name)</c> lines, in order, those
-    /// that instance macros write included (see <see cref="KernelInstanceMacros"/>).
-    /// </summary>
+    /// <summary>The kernels a translation unit exports: the names of its <c>PAMM_EXPORT_KERNEL(name)</c> lines, in order.</summary>
     public static IEnumerable<string> ExportedKernels(string unitText) =>
-        ExportPattern().Matches(KernelInstanceMacros.Expand(unitText)).Select(match => match.Groups["name"].Value);
+        ExportPattern().Matches(unitText).Select(match => match.Groups["name"].Value);
 
     /// <summary>Every exported kernel's declaration, by name.</summary>
     internal static IReadOnlyDictionary<string, KernelDeclaration> Declarations => AllDeclarations.Value;
@@ -77,9 +74,8 @@ public static partial class KernelSources
         var result = new Dictionary<string, KernelDeclaration>(StringComparer.Ordinal);
         foreach (var (file, text) in TranslationUnits)
         {
-            string expanded = KernelInstanceMacros.Expand(text);
-            var exported = ExportPattern().Matches(expanded).Select(match => match.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
-            foreach (Match match in KernelPattern().Matches(expanded))
+            var exported = ExportedKernels(text).ToHashSet(StringComparer.Ordinal);
+            foreach (Match match in KernelPattern().Matches(text))
             {
                 string name = match.Groups["name"].Value;
                 if (!exported.Contains(name)) continue;
