@@ -7,7 +7,7 @@ using PammCuda.Interop;
 namespace PammCuda.Cuda;
 
 /// <summary>A loaded <see cref="KernelImage"/> and the kernels found in it by name.</summary>
-public sealed unsafe class CudaModule : IDisposable
+internal sealed unsafe class CudaModule : IDisposable
 {
     private const int JitLogBytes = 16 * 1024;
 

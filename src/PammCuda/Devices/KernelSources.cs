@@ -12,7 +12,7 @@ namespace PammCuda.Devices;
 /// unit exports (<c>PAMM_EXPORT_KERNEL</c> lines), each kernel's declaration (launch bounds and parameter kinds, which
 /// every launch is checked against) and the integer <c>#define</c>s that launch geometry is derived from.
 /// </remarks>
-public static partial class KernelSources
+internal static partial class KernelSources
 {
     private static readonly Lazy<IReadOnlyDictionary<string, string>> All = new(Load);
     private static readonly Lazy<IReadOnlyDictionary<string, int>> AllConstants = new(LoadConstants);
