@@ -18,9 +18,16 @@ internal static class ExportErrors
         PammStatus status = StatusOf(exception);
         // A backend failure's type (CudaException, NvrtcException, ...) is part of what went wrong.
         string detail = status == PammStatus.Runtime ? $"{exception.GetType().Name}: {exception.Message}" : exception.Message;
-        LastError.Set($"{function}: {detail}");
+        LastError.Set(OneLine($"{function}: {detail}"));
         return status;
     }
+
+    /// <summary>
+    /// The message on one line, as pamm.h promises: .NET puts "Actual value was …" of a range check, and NVRTC its log,
+    /// on lines of their own.
+    /// </summary>
+    internal static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static PammStatus StatusOf(Exception exception) => exception switch
     {

@@ -40,6 +40,19 @@ public class ExportErrorTests
         Assert.That(message, Does.StartWith("pamm_compress: ").And.Contain("CUDA_ERROR_OUT_OF_MEMORY").And.Contain("cuMemAlloc_v2"));
     }
 
+    [Test]
+    public void A_range_check_message_is_one_line()
+    {
+        var status = ExportErrors.Fail("pamm_cpu_compress", new ArgumentOutOfRangeException("rows", 0, "rows must be at least 1."));
+        string message = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(LastErrorText())!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(status, Is.EqualTo(PammStatus.InvalidArgument));
+            Assert.That(message, Does.Not.Contain('\n').And.Not.Contain('\r'));
+            Assert.That(message, Does.StartWith("pamm_cpu_compress: rows must be at least 1.").And.EndWith("Actual value was 0."));
+        });
+    }
+
     private static unsafe nint LastErrorText() => (nint)LastError.Pointer;
 
     private static PammStatus Status(Exception exception) => ExportErrors.Fail("pamm_test", exception);
