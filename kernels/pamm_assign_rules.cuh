@@ -1,5 +1,5 @@
-// The assignment rules of PAMM in one place, used by both ways of computing similarities:
-// pamm_assign.cu (S from a cuBLAS GEMM) and pamm_similarity_argmax.cu (dot products in the kernel).
+// The assignment rules of PAMM in one place, used by pamm_assign.cu (S from a cuBLAS GEMM); kept apart from
+// it so that another way of computing the similarities applies the very same rules.
 // Same rules and arithmetic as src/PammCuda/Cpu/CpuAssignment.cs.
 #pragma once
 #include "pamm_common.cuh"

@@ -19,6 +19,8 @@
 #define PAMM_SAMPLE_TILE_ROWS (PAMM_SAMPLE_TILE_THREADS * PAMM_SAMPLE_ROWS_PER_THREAD)
 #define PAMM_SAMPLE_DIGIT_SHIFT 48
 #define PAMM_SAMPLE_BINS 65536
+// Bytes the host reserves (and zeroes) for pamm_sample_state after the histogram.
+#define PAMM_SAMPLE_STATE_BYTES 32
 
 // Zeroed by the host before `keys`, together with the histogram.
 struct pamm_sample_state
@@ -29,6 +31,7 @@ struct pamm_sample_state
     unsigned int rank;                // 1-based rank of the threshold among the rows of `digit`
     unsigned int candidates;          // rows listed whose top 16 bits equal `digit`
 };
+static_assert(sizeof(pamm_sample_state) <= PAMM_SAMPLE_STATE_BYTES, "the host reserves PAMM_SAMPLE_STATE_BYTES for the state");
 
 extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_KEY_THREADS)
 pamm_sample_keys(int rows, unsigned long long seed, unsigned long long* __restrict__ keys, unsigned int* __restrict__ histogram)

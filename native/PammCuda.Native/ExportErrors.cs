@@ -1,3 +1,4 @@
+using PammCuda.Cuda;
 using PammCuda.Devices;
 
 namespace PammCuda.Native;
@@ -17,16 +18,24 @@ internal static class ExportErrors
         PammStatus status = StatusOf(exception);
         // A backend failure's type (CudaException, NvrtcException, ...) is part of what went wrong.
         string detail = status == PammStatus.Runtime ? $"{exception.GetType().Name}: {exception.Message}" : exception.Message;
-        LastError.Set($"{function}: {detail}");
+        LastError.Set(OneLine($"{function}: {detail}"));
         return status;
     }
+
+    /// <summary>
+    /// The message on one line, as pamm.h promises: .NET puts "Actual value was …" of a range check, and NVRTC its log,
+    /// on lines of their own.
+    /// </summary>
+    internal static string OneLine(string message) =>
+        string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     private static PammStatus StatusOf(Exception exception) => exception switch
     {
         InvalidHandleException or ObjectDisposedException => PammStatus.InvalidHandle,
         DeviceUnavailableException => PammStatus.CudaUnavailable,
         ArgumentException or NotSupportedException => PammStatus.InvalidArgument,
-        OutOfMemoryException => PammStatus.OutOfMemory,
+        // Host memory, emulated device memory, or a CUDA library out of memory (pamm.h promises this status for all three).
+        OutOfMemoryException or CudaLibraryException { IsOutOfMemory: true } => PammStatus.OutOfMemory,
         _ => PammStatus.Runtime,
     };
 }

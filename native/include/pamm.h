@@ -8,7 +8,7 @@
  * Conventions
  * - Every function except pamm_version, pamm_abi_version, pamm_last_error and pamm_status_name
  *   returns a pamm_status. No C++ or .NET exception ever crosses this boundary.
- * - On failure, pamm_last_error() returns a message naming the function and the offending
+ * - On failure, pamm_last_error() returns a one-line message naming the function and the offending
  *   argument; on success the calling thread's message is cleared to "".
  * - Matrices are dense and row-major. Element types are given by pamm_dtype; accumulation is float32.
  * - Handles (pamm_engine, pamm_compressed) are opaque and validated on every call: a NULL handle is
@@ -93,7 +93,9 @@ typedef struct pamm_options {
     /* Number of generators in [1, rows]; 0 means "from ratio". Default 0. */
     int32_t k;
     /* Neighbourhood tolerance >= 0: a row is kept iff ||X_i - proj(X_i)|| <= epsilon ||X_i||.
-       INFINITY (the default) keeps every row; 0 is uniform column-row sampling. */
+       INFINITY (the default) keeps every row; 0 is uniform column-row sampling. A row holding NaN or
+       infinity is kept whatever epsilon is, on purpose: the non-finite values reach the product (and the
+       weight gradient) as they would through an exact GEMM, instead of vanishing with a dropped row. */
     double epsilon;
     /* Seed of the Philox4x32-10 sampling of generator rows; the same seed picks the same rows on CPU and GPU. Default 0. */
     uint64_t seed;

@@ -15,6 +15,9 @@ internal static class DemoCommand
         double noise = command.Number("--noise", s => s >= 0 && double.IsFinite(s), "a finite number >= 0");
         CheckFitsOneArray(rows, columns, "--cols");
         CheckFitsOneArray(rows, gradientColumns, "--grad-cols");
+        if (PammExecution.ProductTooLarge(columns, gradientColumns) is { } tooLarge) throw new UsageException($"--cols x --grad-cols: {tooLarge}");
+        // Each token lies around one direction: more directions than tokens only allocates directions nobody uses.
+        if (directions > rows) throw new UsageException($"--directions {directions} is more than --rows {rows}; each token lies around one direction");
         PammOptions options = settings.OptionsFor(rows);
 
         var random = new Random(DataSeed(settings.Seed));

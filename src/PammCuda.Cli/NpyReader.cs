@@ -69,6 +69,10 @@ internal static class NpyReader
 
     private static HostMatrix<T> ReadData<T>(Stream stream, NpyHeader header) where T : unmanaged
     {
+        // A file's length is known before anything is allocated: a truncated file whose header claims a huge shape is
+        // reported as truncated, not as a failed allocation.
+        if (stream.CanSeek && stream.Length - stream.Position < header.DataBytes)
+            throw Truncated(header, stream.Length - stream.Position);
         var data = new T[(long)header.Rows * header.Columns];
         long bytesRead = 0;
         for (long start = 0; start < data.LongLength; start += ElementsPerRead)
@@ -78,12 +82,15 @@ internal static class NpyReader
             int read = stream.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
             bytesRead += read;
             if (read < chunk.Length)
-                throw new NpyFormatException($"truncated data: the header describes {header.Rows} x {header.Columns} {header.DType.ShortName()} ({header.DataBytes} bytes) but only {bytesRead} bytes follow it");
+                throw Truncated(header, bytesRead);
         }
         if (stream.ReadByte() != -1)
             throw new NpyFormatException($"unexpected bytes after the {header.DataBytes} data bytes of a {header.Rows} x {header.Columns} {header.DType.ShortName()} array");
         return new HostMatrix<T>(header.Rows, header.Columns, data);
     }
+
+    private static NpyFormatException Truncated(NpyHeader header, long bytesFollowing) =>
+        new($"truncated data: the header describes {header.Rows} x {header.Columns} {header.DType.ShortName()} ({header.DataBytes} bytes) but only {bytesFollowing} bytes follow it");
 
     private static NpyHeader Interpret(Dictionary<string, object> dictionary)
     {

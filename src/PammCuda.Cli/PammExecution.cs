@@ -5,6 +5,7 @@ internal static class PammExecution
 {
     public static void MeasureAndReport(TextWriter output, string title, HostMatrix x, HostMatrix g, PammSettings settings, PammOptions options)
     {
+        if (ProductTooLarge(x.Columns, g.Columns) is { } tooLarge) throw new CommandFailedException(tooLarge);
         IPammRunner runner = RunnerSelection.For(settings.Device);
         // A device runner owns its device; the CPU runner holds nothing to free.
         using var ownedDevice = runner as IDisposable;
@@ -18,4 +19,10 @@ internal static class PammExecution
         };
         Report.Write(output, title, runner, x, g, settings, measurement);
     }
+
+    /// <summary>Why an n × m product (X's columns by G's) cannot be held in one array, or null when it can.</summary>
+    public static string? ProductTooLarge(int columns, int gradientColumns) =>
+        (long)columns * gradientColumns > Array.MaxLength
+            ? $"the product would be {columns} x {gradientColumns} = {(long)columns * gradientColumns} elements, more than one array holds ({Array.MaxLength}); use fewer columns in X or G"
+            : null;
 }

@@ -36,31 +36,44 @@ internal static class Program
         }
         catch (UsageException e)
         {
-            error.WriteLine($"pamm: {e.Message}");
-            return UsageError;
+            return Complain(error, e.Message, UsageError);
         }
         catch (CommandFailedException e)
         {
-            error.WriteLine($"pamm: {e.Message}");
-            return Failure;
+            return Complain(error, e.Message, Failure);
         }
         // CUDA that cannot be used, or NVRTC or cuBLAS missing on a GPU host: the environment, not a bug.
         catch (Exception e) when (e is DeviceUnavailableException or CudaLibraryNotFoundException)
         {
-            error.WriteLine($"pamm: {e.Message}");
-            return Failure;
+            return Complain(error, e.Message, Failure);
         }
         catch (OutOfMemoryException)
         {
-            error.WriteLine("pamm: not enough memory for matrices this large; try smaller ones");
-            return Failure;
+            return Complain(error, "not enough memory for matrices this large; try smaller ones", Failure);
         }
 #pragma warning disable CA1031 // A command-line user gets one line, never a stack trace, even from a bug.
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            error.WriteLine($"pamm: unexpected {e.GetType().Name}: {e.Message}");
-            return Failure;
+            return Complain(error, $"unexpected {e.GetType().Name}: {e.Message}", Failure);
         }
+    }
+
+    /// <summary>
+    /// Writes "pamm: message" to <paramref name="error"/> and returns <paramref name="exitCode"/>. A stderr that cannot be
+    /// written (a full disk, a closed descriptor) loses the line but not the exit code: the process must not abort.
+    /// </summary>
+    private static int Complain(TextWriter error, string message, int exitCode)
+    {
+        try
+        {
+            error.WriteLine($"pamm: {message}");
+            error.Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // Nowhere left to say it; the exit code still tells.
+        }
+        return exitCode;
     }
 }

@@ -21,6 +21,9 @@ internal static class Report
         Line(output, "k", $"{compressed.K} generators ({(double)compressed.K / x.Rows:G4} of the rows), epsilon {Number(settings.Epsilon)}, seed {settings.Seed}, dropped rows {compressed.ReadDroppedRows()}, beta {compressed.ReadBeta():G6}");
         Line(output, "memory", $"dense X {Bytes(compressed.DenseBytes)}; stored {Bytes(compressed.StoredBytes)} for C, f, alpha and eta: {compressed.CompressionRatio:F1}x less");
         Line(output, "error", $"||O~ - {formula}||_F / ||{formula}||_F = {error:E3}");
+        // NaN or infinity in X or G reach both products, as in any GEMM, and leave nothing to compare: say so.
+        if (!double.IsFinite(error))
+            Line(output, "warning", $"X or G holds NaN or infinite values; they reach the product as in an exact GEMM, so the error is not a number");
         Line(output, "time", $"compress {Milliseconds(measurement.CompressTime)}, approximate product {Milliseconds(measurement.ApproximateTime)}, exact product {Milliseconds(measurement.ExactTime)}");
     }
 

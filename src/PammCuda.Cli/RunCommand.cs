@@ -8,6 +8,8 @@ internal static class RunCommand
         PammSettings settings = PammSettings.From(command);
         string xPath = command.Text("--x") ?? throw new UsageException("option --x is required (the .npy file of the activation X)");
         string? gPath = command.Text("--g");
+        RequireFileName(xPath, "--x");
+        if (gPath is not null) RequireFileName(gPath, "--g");
         if (gPath is not null && command.IsGiven("--grad-cols"))
             throw new UsageException("--grad-cols sets the columns of a generated G; it cannot be used with --g");
         int gradientColumns = command.Integer("--grad-cols", minimum: 1);
@@ -25,9 +27,15 @@ internal static class RunCommand
         PammExecution.MeasureAndReport(output, title, x, g, settings, options!);
     }
 
+    private static void RequireFileName(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new UsageException($"option {option} needs a file name; it is empty");
+    }
+
     /// <summary>Reads a .npy matrix; <paramref name="checkHeader"/> sees its header before the data is read, so bad options fail fast.</summary>
     private static HostMatrix Load(string path, string role, Action<NpyHeader> checkHeader)
     {
+        if (Directory.Exists(path)) throw new CommandFailedException($"the {role} file {path} is a directory; give a .npy file");
         try
         {
             using FileStream stream = File.OpenRead(path);

@@ -9,8 +9,8 @@ namespace PammCuda.Bench.Gpu;
 public static class GpuDeviceOpening
 {
     /// <summary>The opened device and its header lines, or null and the reason there is none.</summary>
-    public static (IComputeDevice? Device, IReadOnlyList<string> Description, string UnavailableReason) Open(DeviceChoice choice) =>
-        choice == DeviceChoice.Emulated ? OpenEmulated() : OpenCuda();
+    public static (IComputeDevice? Device, IReadOnlyList<string> Description, string UnavailableReason) Open(GpuSuiteDevice choice) =>
+        choice == GpuSuiteDevice.Emulated ? OpenEmulated() : OpenCuda();
 
     private static (IComputeDevice?, IReadOnlyList<string>, string) OpenCuda()
     {
@@ -29,7 +29,7 @@ public static class GpuDeviceOpening
         {
             return (null, [], error.Message);
         }
-        var gpu = device.CudaDevice;
+        var gpu = device.Gpu;
         return (device,
         [
             $"- device: {gpu} — {ByteSize.Format(gpu.TotalMemoryBytes)}, {gpu.MultiprocessorCount} SMs, L2 {ByteSize.Format(gpu.L2CacheBytes)}, " +

@@ -9,10 +9,10 @@ public class GpuSixteenBitStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuS
     /// <summary>16-bit C widened to float32.</summary>
     [Benchmark]
     [Measures(Operation.WidenGenerators)]
-    public void StageWidenGenerators() => Time(nameof(StageWidenGenerators), Stages.WidenGenerators);
+    public void StageWidenGenerators() => Time(nameof(StageWidenGenerators), Product.WidenGenerators);
 
     /// <summary>16-bit epilogue.</summary>
     [Benchmark]
     [Measures(Operation.StoreOutput)]
-    public void StageStoreOutput() => Time(nameof(StageStoreOutput), Stages.StoreOutput);
+    public void StageStoreOutput() => Time(nameof(StageStoreOutput), Product.StoreOutput);
 }

@@ -5,7 +5,8 @@ namespace PammCuda.Bench.Gpu;
 
 /// <summary>
 /// Each stage of the engine's pipeline on its own, float32 and bfloat16, timed by device events per invocation on
-/// inputs the whole pipeline left in place (see <c>PammStages</c>). The similarity GEMM and the assignment run as
+/// inputs the whole pipeline left in place: each row calls one stage method of the engine's own
+/// <c>CompressPass</c> or <c>ProductPass</c>. The similarity GEMM and the assignment run as
 /// one chunk at these shapes, as in the engine (the setup checks it); the row norms are timed although the engine runs them only when ε &lt; 1.
 /// </summary>
 public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchmarks), ShapeSets.DTypes)
@@ -13,50 +14,50 @@ public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchm
     /// <summary>Generator sampling.</summary>
     [Benchmark]
     [Measures(Operation.SampleGenerators)]
-    public void StageSampleGenerators() => Time(nameof(StageSampleGenerators), Stages.SampleGenerators);
+    public void StageSampleGenerators() => Time(nameof(StageSampleGenerators), Compress.SampleGenerators);
 
     /// <summary>Gather of C, ‖C_j‖² and the row map.</summary>
     [Benchmark]
     [Measures(Operation.Gather)]
-    public void StageGather() => Time(nameof(StageGather), Stages.Gather);
+    public void StageGather() => Time(nameof(StageGather), Compress.Gather);
 
     /// <summary>Row norms ‖X_i‖².</summary>
     [Benchmark]
     [Measures(Operation.RowSquaredNorms)]
-    public void StageRowSquaredNorms() => Time(nameof(StageRowSquaredNorms), Stages.RowSquaredNorms);
+    public void StageRowSquaredNorms() => Time(nameof(StageRowSquaredNorms), Compress.RowSquaredNorms);
 
     /// <summary>Similarity GEMM (all rows: one chunk).</summary>
     [Benchmark]
     [Measures(Operation.Similarities)]
-    public void StageSimilarities() => Time(nameof(StageSimilarities), () => Stages.Similarities(0));
+    public void StageSimilarities() => Time(nameof(StageSimilarities), () => Compress.Similarities(0));
 
     /// <summary>Assignment (all rows: one chunk).</summary>
     [Benchmark]
     [Measures(Operation.Assign)]
-    public void StageAssign() => Time(nameof(StageAssign), () => Stages.Assign(0));
+    public void StageAssign() => Time(nameof(StageAssign), () => Compress.Assign(0));
 
     /// <summary>Radix-sort grouping.</summary>
     [Benchmark]
     [Measures(Operation.GroupRows)]
-    public void StageGroupRows() => Time(nameof(StageGroupRows), Stages.GroupRows);
+    public void StageGroupRows() => Time(nameof(StageGroupRows), Product.GroupRows);
 
     /// <summary>First reduction pass.</summary>
     [Benchmark]
     [Measures(Operation.ReduceChunks)]
-    public void StageReduceChunks() => Time(nameof(StageReduceChunks), Stages.ReduceChunks);
+    public void StageReduceChunks() => Time(nameof(StageReduceChunks), Product.ReduceChunks);
 
     /// <summary>Second reduction pass.</summary>
     [Benchmark]
     [Measures(Operation.ReduceGroups)]
-    public void StageReduceGroups() => Time(nameof(StageReduceGroups), Stages.ReduceGroups);
+    public void StageReduceGroups() => Time(nameof(StageReduceGroups), Product.ReduceGroups);
 
     /// <summary>Product scalars.</summary>
     [Benchmark]
     [Measures(Operation.ProductScalars)]
-    public void StageProductScalars() => Time(nameof(StageProductScalars), Stages.ProductScalars);
+    public void StageProductScalars() => Time(nameof(StageProductScalars), Product.ProductScalars);
 
     /// <summary>Final GEMM.</summary>
     [Benchmark]
     [Measures(Operation.FinalGemm)]
-    public void StageFinalGemm() => Time(nameof(StageFinalGemm), Stages.FinalGemm);
+    public void StageFinalGemm() => Time(nameof(StageFinalGemm), Product.FinalGemm);
 }

@@ -18,8 +18,13 @@ public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> d
     private GpuStageWorkload? _workload;
     private DeviceTimer? _timer;
 
-    /// <summary>The stage runner, after the whole pipeline ran once.</summary>
-    private protected PammStages Stages => (_workload ?? throw new InvalidOperationException("GlobalSetup has not run.")).Stages;
+    /// <summary>The engine's compression pass, after the whole pipeline ran once.</summary>
+    private protected CompressPass Compress => Workload.Compress;
+
+    /// <summary>The engine's product pass, after the whole pipeline ran once.</summary>
+    private protected ProductPass Product => Workload.Product;
+
+    private GpuStageWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     /// <summary>Uploads the inputs and runs the whole pipeline once (which also compiles the kernels).</summary>
     /// <exception cref="InvalidOperationException">The engine would chunk the similarity GEMM at this shape, which one chunk's timing would not cover.</exception>
@@ -28,9 +33,9 @@ public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> d
     {
         _workload = GpuStageWorkload.Create(GpuSession.Device, GpuSession.Stream, Rows, Width, Ratio.Options, DType);
         _timer = new DeviceTimer(GpuSession.Stream);
-        if (_workload.Stages.SimilarityChunks != 1)
-            throw new InvalidOperationException($"b = {Rows} with k = {_workload.Stages.K} splits the similarity GEMM into " +
-                $"{_workload.Stages.SimilarityChunks} chunks; the stage benchmarks time one.");
+        if (_workload.Compress.SimilarityChunks != 1)
+            throw new InvalidOperationException($"b = {Rows} with k = {_workload.Compress.K} splits the similarity GEMM into " +
+                $"{_workload.Compress.SimilarityChunks} chunks; the stage benchmarks time one.");
     }
 
     /// <summary>Frees the device memory of the case.</summary>

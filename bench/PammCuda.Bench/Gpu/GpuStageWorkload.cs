@@ -5,22 +5,27 @@ using PammCuda.Engine;
 namespace PammCuda.Bench.Gpu;
 
 /// <summary>
-/// The engine's pipeline on one input, ready to run any stage alone: random X (b × n) and G (b × m) and an output
-/// (n × m) in one element type, with every stage run once (compression, then one product) so that each stage's
-/// inputs are in place.
+/// The engine's two passes on one input, ready to run any stage alone: random X (b × n) and G (b × m) and an output
+/// (n × m, a = 1, c = 0) in one element type, compressed and multiplied once by the engine so that each stage's inputs are
+/// in place. The compression and the product have workspaces of their own, so a product stage never overwrites what a
+/// compression stage reads. The stages are the engine's own <see cref="CompressPass"/> and <see cref="ProductPass"/> methods.
 /// </summary>
 internal sealed class GpuStageWorkload : IDisposable
 {
-    private readonly IDisposable[] _buffers;
+    private readonly List<IDisposable> _owned;
 
-    private GpuStageWorkload(PammStages stages, IDisposable[] buffers)
+    private GpuStageWorkload(CompressPass compress, ProductPass product, List<IDisposable> owned)
     {
-        Stages = stages;
-        _buffers = buffers;
+        Compress = compress;
+        Product = product;
+        _owned = owned;
     }
 
-    /// <summary>The stage runner.</summary>
-    public PammStages Stages { get; }
+    /// <summary>The compression pass of X.</summary>
+    public CompressPass Compress { get; }
+
+    /// <summary>The product pass, <c>Xᵀ G</c>.</summary>
+    public ProductPass Product { get; }
 
     /// <summary>Uploads the inputs, runs the whole pipeline once and waits for the device.</summary>
     /// <exception cref="InvalidOperationException">A dtype the GPU suite does not run.</exception>
@@ -32,39 +37,50 @@ internal sealed class GpuStageWorkload : IDisposable
             _ => throw new InvalidOperationException($"The GPU suite does not run {dtype}."),
         };
 
-    /// <summary>Frees the runner and the buffers.</summary>
+    /// <summary>Frees the engine, the compressed activation and the buffers, newest first.</summary>
     public void Dispose()
     {
-        Stages.Dispose();
-        foreach (var buffer in _buffers)
-            buffer.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
     }
 
     private static GpuStageWorkload Create<T>(IComputeDevice device, IDeviceStream stream, int rows, int width, PammOptions options)
         where T : unmanaged
     {
-        long elements = (long)rows * width;
-        var x = device.Allocate<T>(elements);
-        var gradient = device.Allocate<T>(elements);
-        var output = device.Allocate<T>((long)width * width);
-        IDisposable[] buffers = [x, gradient, output];
-        PammStages? stages = null;
+        var owned = new List<IDisposable>();
         try
         {
+            var dtype = DTypes.Of<T>();
+            int k = options.ResolveK(rows);
+            long elements = (long)rows * width;
+            var x = Own(owned, device.Allocate<T>(elements));
+            var gradient = Own(owned, device.Allocate<T>(elements));
+            var output = Own(owned, device.Allocate<T>((long)width * width));
+            var storage = Own(owned, device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, width, k, dtype)));
+            var compressWorkspace = Own(owned, device.Allocate<byte>(PammEngine.CompressWorkspaceBytes(rows, width, k)));
+            var productWorkspace = Own(owned, device.Allocate<byte>(PammEngine.ApproxMatmulWorkspaceBytes(rows, width, k, dtype, width, dtype)));
+            var engine = Own(owned, new PammEngine(device, options, stream));
             x.CopyFrom(HostData.SharedUniform<T>(elements, seed: 1), stream);
             gradient.CopyFrom(HostData.SharedUniform<T>(elements, seed: 2), stream);
-            stages = new PammStages(device, stream, options, x.Address, rows, width, gradient.Address, width, output.Address, DTypes.Of<T>());
-            stages.Compress();
-            stages.Product();
+
+            var compressed = Own(owned, engine.CompressInto(x, rows, width, options, storage, compressWorkspace));
+            engine.ApproxMatmul(compressed, gradient, width, output, ProductLayout.InputByGradient, 1f, 0f, productWorkspace);
+            var parts = CompressedParts.Of(compressed);
+            var compress = engine.PrepareCompress(x.Address, parts, options, CompressWorkspace.At(compressWorkspace.Address, rows, width, k));
+            var product = engine.PrepareProduct(parts, gradient.Address, width, dtype, output.Address, dtype, ProductLayout.InputByGradient,
+                1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, width, k, dtype, width, dtype));
             stream.Synchronize();
-            return new GpuStageWorkload(stages, buffers);
+            return new GpuStageWorkload(compress, product, owned);
         }
         catch
         {
-            stages?.Dispose();
-            foreach (var buffer in buffers)
-                buffer.Dispose();
+            for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
             throw;
         }
+    }
+
+    private static TOwned Own<TOwned>(List<IDisposable> owned, TOwned item) where TOwned : IDisposable
+    {
+        owned.Add(item);
+        return item;
     }
 }

@@ -32,15 +32,15 @@ public static class GpuSuite
                 "of each iteration's mean event time. Mean/Error/StdDev are BenchmarkDotNet's wall time of the same invocations (launch + wait). " +
                 "GB/s, % of copy and speedup use Device time.");
             header.Add("- speedup reference: cuBLAS strict fp32 SGEMM for float32 (TF32 shown beside it), bf16 GemmEx for bfloat16; outputs in the input type");
-            header.Add("- stages: GpuStageBenchmarks and GpuSixteenBitStageBenchmarks time each stage of the engine's pipeline alone (PammStages: the engine's " +
-                "launchers, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
+            header.Add("- stages: GpuStageBenchmarks and GpuSixteenBitStageBenchmarks time each stage of the engine's pipeline alone (the engine's CompressPass and " +
+                "ProductPass stage methods, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
             GpuSession.Open(device);
             try
             {
                 var config = BenchConfig.Create(commandLine.Quick, TimeBasis.DeviceEvents,
                     Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
                 return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
-                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks), typeof(GpuSimilarityBenchmarks),
+                    [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks),
                         typeof(GpuStageBenchmarks), typeof(GpuSixteenBitStageBenchmarks)], config);
             }
             finally

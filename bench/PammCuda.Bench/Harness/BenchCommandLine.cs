@@ -21,7 +21,7 @@ public sealed record BenchCommandLine
     public string? Filter { get; init; }
 
     /// <summary>The device of the GPU suite.</summary>
-    public DeviceChoice Device { get; init; } = DeviceChoice.Cuda;
+    public GpuSuiteDevice Device { get; init; } = GpuSuiteDevice.Cuda;
 
     /// <summary>Where result files go; null for <c>bench/results</c> of the repository the program runs in.</summary>
     public string? ResultsDirectory { get; init; }
@@ -43,7 +43,7 @@ public sealed record BenchCommandLine
         bool quick = false;
         string? filter = null;
         string? results = null;
-        var device = DeviceChoice.Cuda;
+        var device = GpuSuiteDevice.Cuda;
         var passThrough = new List<string>();
         for (int i = 1; i < args.Count; i++)
         {
@@ -87,10 +87,10 @@ public sealed record BenchCommandLine
         _ => throw new ArgumentException($"Unknown suite '{text}'.\n{Usage}", nameof(text)),
     };
 
-    private static DeviceChoice ParseDevice(string text) => text switch
+    private static GpuSuiteDevice ParseDevice(string text) => text switch
     {
-        "cuda" => DeviceChoice.Cuda,
-        "emulated" => DeviceChoice.Emulated,
+        "cuda" => GpuSuiteDevice.Cuda,
+        "emulated" => GpuSuiteDevice.Emulated,
         _ => throw new ArgumentException($"Unknown device '{text}': use cuda or emulated.\n{Usage}", nameof(text)),
     };
 

@@ -23,13 +23,6 @@ public static class ShapeSets
         Emulated ? [new(64)] : Quick ? [new(512)] : [new(64), new(512)],
         DTypes);
 
-    /// <summary>The GPU suite's similarity paths: a small and a large hidden size, k from 32 to 1024 over the row counts.</summary>
-    public static ShapeSet Similarity => new(
-        Emulated ? [64] : Quick ? [768] : [768, 4096],
-        Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
-        Emulated ? [new(64)] : [new(64), new(512)],
-        DTypes);
-
     /// <summary>The GPU suite's stages: n = m ∈ {768, 4096}, b ∈ {16384, 65536}, r = 1/512.</summary>
     public static ShapeSet Stages => new(
         Emulated ? [64] : Quick ? [4096] : [768, 4096],

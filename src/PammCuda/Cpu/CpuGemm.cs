@@ -8,7 +8,7 @@ namespace PammCuda.Cpu;
 /// Accumulates in float32 in a fixed order, so results do not depend on the thread count.
 /// When β = 0, C is not read (NaN in uninitialised C does not leak), as in BLAS.
 /// </summary>
-public static unsafe class CpuGemm
+internal static unsafe class CpuGemm
 {
     /// <summary>Runs the GEMM over raw host memory.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative sizes or leading dimensions too small for the operands.</exception>

@@ -15,16 +15,25 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private readonly Lazy<IReadOnlyDictionary<string, CudaModule>> _embeddedKernels;
     private readonly ConcurrentDictionary<nint, KernelLaunchInfo> _kernels = new();
 
+    /// <summary>Opens the GPU with ordinal <paramref name="ordinal"/>; its kernels are compiled once into the default cache folder.</summary>
+    /// <param name="ordinal">Which GPU (0 = the first visible one).</param>
+    /// <exception cref="DeviceUnavailableException">CUDA cannot be used here; the message says why.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">There is no GPU with that ordinal.</exception>
+    public CudaComputeDevice(int ordinal = 0)
+        : this(ordinal, compiler: null)
+    {
+    }
+
     /// <summary>Opens the GPU with ordinal <paramref name="ordinal"/>.</summary>
     /// <param name="ordinal">Which GPU (0 = the first visible one).</param>
     /// <param name="compiler">The compile pipeline for the embedded kernels; default caches in the default folder.</param>
     /// <exception cref="DeviceUnavailableException">CUDA cannot be used here; the message says why.</exception>
     /// <exception cref="ArgumentOutOfRangeException">There is no GPU with that ordinal.</exception>
-    public CudaComputeDevice(int ordinal = 0, KernelCompiler? compiler = null)
+    internal CudaComputeDevice(int ordinal, KernelCompiler? compiler)
     {
         CudaRuntime.EnsureAvailable();
-        CudaDevice = CudaDevice.Get(ordinal);
-        Context = new CudaContext(CudaDevice);
+        Gpu = CudaDevice.Get(ordinal);
+        Context = new CudaContext(Gpu);
         _compiler = compiler ?? new KernelCompiler();
         DefaultStream = CudaStream.Wrap(this, 0);
         _embeddedKernels = new Lazy<IReadOnlyDictionary<string, CudaModule>>(LoadEmbeddedKernels);
@@ -36,20 +45,20 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     /// </summary>
     public static SharedDeviceRegistry Shared { get; } = new(ordinal => new CudaComputeDevice(ordinal));
 
-    /// <summary>The GPU.</summary>
-    public CudaDevice CudaDevice { get; }
+    /// <summary>The GPU this device runs on and its attributes (name, memory, compute capability, limits).</summary>
+    public CudaDevice Gpu { get; }
 
     /// <summary>The primary context everything of this device lives in.</summary>
-    public CudaContext Context { get; }
+    internal CudaContext Context { get; }
 
     /// <inheritdoc/>
-    public string Name => CudaDevice.ToString();
+    public string Name => Gpu.ToString();
 
     /// <inheritdoc/>
     public bool IsEmulated => false;
 
     /// <inheritdoc/>
-    public long TotalMemoryBytes => CudaDevice.TotalMemoryBytes;
+    public long TotalMemoryBytes => Gpu.TotalMemoryBytes;
 
     /// <summary>The legacy default stream (handle 0), which orders itself with every blocking stream of the context.</summary>
     public IDeviceStream DefaultStream { get; }
@@ -88,7 +97,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     public PinnedHostBuffer<T> AllocatePinned<T>(long length) where T : unmanaged => new(Context, length);
 
     /// <summary>Loads a compiled image (e.g. from <see cref="KernelCompiler.Compile"/>) into this device's context.</summary>
-    public CudaModule LoadModule(KernelImage image)
+    internal CudaModule LoadModule(KernelImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
         return new CudaModule(this, image);
@@ -115,7 +124,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     public void Dispose() => Context.Dispose();
 
     internal void RegisterKernel(DeviceKernel kernel, CudaModule module, int staticSharedBytes) =>
-        _kernels[kernel.Handle] = new KernelLaunchInfo(module, staticSharedBytes, CudaDevice.MaxSharedMemoryPerBlock - staticSharedBytes);
+        _kernels[kernel.Handle] = new KernelLaunchInfo(module, staticSharedBytes, Gpu.MaxSharedMemoryPerBlock - staticSharedBytes);
 
     /// <summary>Checks a launch against the device's and the kernel's limits and opts in to the shared memory it needs.</summary>
     internal CuFunctionHandle PrepareLaunch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes)
@@ -124,22 +133,22 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         if (kernel.Device != this || !_kernels.TryGetValue(kernel.Handle, out var info))
             throw new ArgumentException($"Kernel {kernel.Name} belongs to {kernel.Device.Name}, not to this device.", nameof(kernel));
         ObjectDisposedException.ThrowIf(info.Module.IsDisposed, info.Module);
-        var maxGrid = CudaDevice.MaxGridDimensions;
-        var maxBlock = CudaDevice.MaxBlockDimensions;
+        var maxGrid = Gpu.MaxGridDimensions;
+        var maxBlock = Gpu.MaxBlockDimensions;
         CheckDimension(grid.X, maxGrid.X, nameof(grid), "grid.X");
         CheckDimension(grid.Y, maxGrid.Y, nameof(grid), "grid.Y");
         CheckDimension(grid.Z, maxGrid.Z, nameof(grid), "grid.Z");
         CheckDimension(block.X, maxBlock.X, nameof(block), "block.X");
         CheckDimension(block.Y, maxBlock.Y, nameof(block), "block.Y");
         CheckDimension(block.Z, maxBlock.Z, nameof(block), "block.Z");
-        int maxThreads = Math.Min(kernel.MaxThreadsPerBlock, CudaDevice.MaxThreadsPerBlock);
+        int maxThreads = Math.Min(kernel.MaxThreadsPerBlock, Gpu.MaxThreadsPerBlock);
         if (block.Volume > (ulong)maxThreads)
             throw new ArgumentOutOfRangeException(nameof(block), block,
                 $"block.X·block.Y·block.Z = {block.Volume} exceeds the {maxThreads} threads per block {kernel.Name} can be launched with.");
-        int maxDynamic = CudaDevice.MaxSharedMemoryPerBlockOptIn - info.StaticSharedBytes;
+        int maxDynamic = Gpu.MaxSharedMemoryPerBlockOptIn - info.StaticSharedBytes;
         if (dynamicSharedBytes < 0 || dynamicSharedBytes > maxDynamic)
             throw new ArgumentOutOfRangeException(nameof(dynamicSharedBytes), dynamicSharedBytes,
-                $"Dynamic shared memory must be in [0, {maxDynamic}] bytes for {kernel.Name} ({info.StaticSharedBytes} static bytes, {CudaDevice.MaxSharedMemoryPerBlockOptIn} per block at most).");
+                $"Dynamic shared memory must be in [0, {maxDynamic}] bytes for {kernel.Name} ({info.StaticSharedBytes} static bytes, {Gpu.MaxSharedMemoryPerBlockOptIn} per block at most).");
 
         var function = new CuFunctionHandle(kernel.Handle);
         if (dynamicSharedBytes > info.DynamicSharedLimit)
@@ -184,7 +193,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private Dictionary<string, CudaModule> LoadEmbeddedKernels()
     {
         var units = KernelSources.TranslationUnits;
-        var modules = _compiler.CompileAll(CudaDevice.ComputeCapability).Select(LoadModule).ToList();
+        var modules = _compiler.CompileAll(Gpu.ComputeCapability).Select(LoadModule).ToList();
         var byName = new Dictionary<string, CudaModule>(StringComparer.Ordinal);
         for (int i = 0; i < units.Count; i++)
             foreach (var kernel in KernelSources.ExportedKernels(units[i].Value))

@@ -7,7 +7,7 @@ namespace PammCuda.Cuda;
 /// use, so their pointers and streams are valid here), retained for as long as this object lives. It owns every
 /// device allocation and native object made through it and frees them, with itself current, when disposed.
 /// </summary>
-public sealed unsafe class CudaContext : IDisposable
+internal sealed unsafe class CudaContext : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly SortedDictionary<long, WeakReference<ContextChild>> _children = [];

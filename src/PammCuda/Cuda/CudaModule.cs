@@ -7,7 +7,7 @@ using PammCuda.Interop;
 namespace PammCuda.Cuda;
 
 /// <summary>A loaded <see cref="KernelImage"/> and the kernels found in it by name.</summary>
-public sealed unsafe class CudaModule : IDisposable
+internal sealed unsafe class CudaModule : IDisposable
 {
     private const int JitLogBytes = 16 * 1024;
 
@@ -86,7 +86,7 @@ public sealed unsafe class CudaModule : IDisposable
         {
             var failure = StatusChecks.DriverException(loaded, $"cuModuleLoadDataEx({image})");
             string log = Encoding.UTF8.GetString(errorLog, 0, Math.Max(0, Array.IndexOf(errorLog, (byte)0))).Trim();
-            throw log.Length == 0 ? failure : new CudaException(failure.ErrorCode, failure.ErrorName, $"{failure.ErrorText}; JIT log: {log}", failure.Call);
+            throw log.Length == 0 ? failure : new CudaException(failure.Code, failure.Name, $"{failure.Text}; JIT log: {log}", failure.Call);
         }
         return module;
     }

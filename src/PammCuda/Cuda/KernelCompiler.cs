@@ -7,20 +7,20 @@ namespace PammCuda.Cuda;
 /// the newest virtual architecture NVRTC knows when it does not know the device's), compiles with the headers of
 /// <c>kernels/</c> in memory, and caches images keyed by everything that decides the output.
 /// </summary>
-public sealed class KernelCompiler
+internal sealed class KernelCompiler
 {
     /// <summary>
     /// NVRTC options besides the architecture, each chosen on purpose:
-    /// C++17 for the kernels' <c>constexpr if</c> and templates; <c>-default-device</c> so helper functions need no
+    /// C++17, the standard the emulated device's g++ compiles the same sources with (<see cref="Emulation.HostCompiler"/>),
+    /// so both compilers are held to one language; <c>-default-device</c> so helper functions need no
     /// <c>__device__</c>; <c>-lineinfo</c> so compute-sanitizer and Nsight Compute map to source lines (no cost at run
     /// time). No fast math: α = s / ‖C‖² and the |csim| argmax must be the IEEE results the CPU backend and the emulated
     /// device reproduce, so denormals are kept and division and square root are correctly rounded, and <c>a*b + c</c> is
     /// not contracted into an FMA (which rounds once where C# and g++ round twice); a kernel that wants an FMA writes
-    /// <c>fmaf</c>. These are stated rather than left to defaults. <c>PAMM_NVRTC</c> lets a kernel tell NVRTC from the
-    /// emulator's host compiler.
+    /// <c>fmaf</c>. These are stated rather than left to defaults.
     /// </summary>
     public static IReadOnlyList<string> Options { get; } =
-        ["--std=c++17", "-default-device", "-lineinfo", "--ftz=false", "--prec-div=true", "--prec-sqrt=true", "--fmad=false", "-DPAMM_NVRTC"];
+        ["--std=c++17", "-default-device", "-lineinfo", "--ftz=false", "--prec-div=true", "--prec-sqrt=true", "--fmad=false"];
 
     /// <summary>A compiler caching in <paramref name="cache"/> (default: <see cref="KernelImageCache"/>'s default folder).</summary>
     public KernelCompiler(KernelImageCache? cache = null)

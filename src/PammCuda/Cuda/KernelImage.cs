@@ -1,7 +1,7 @@
 namespace PammCuda.Cuda;
 
 /// <summary>What NVRTC produced: machine code for one architecture, or PTX that the driver compiles on load.</summary>
-public enum KernelImageFormat
+internal enum KernelImageFormat
 {
     /// <summary>A CUBIN (ELF) for an <c>sm_XY</c> architecture.</summary>
     Cubin,
@@ -11,7 +11,7 @@ public enum KernelImageFormat
 }
 
 /// <summary>A compiled translation unit, ready for <see cref="CudaComputeDevice.LoadModule"/>.</summary>
-public sealed class KernelImage
+internal sealed class KernelImage
 {
     internal KernelImage(string programName, byte[] bytes, KernelImageFormat format, string architecture, string log, bool fromCache)
     {

@@ -8,7 +8,7 @@ namespace PammCuda.Cuda;
 /// NVRTC, the CUDA C++ compiler library: one source plus in-memory headers to a CUBIN (<c>sm_XY</c>) or to PTX
 /// (<c>compute_XY</c>). A failed compile throws <see cref="NvrtcException"/> carrying the compiler log.
 /// </summary>
-public static unsafe class NvrtcCompiler
+internal static unsafe class NvrtcCompiler
 {
     private static readonly Lazy<NvrtcAvailability> Availability = new(Probe);
     private static readonly Lazy<IReadOnlyList<int>?> Architectures = new(() => Nvrtc.GetSupportedArchitectures());

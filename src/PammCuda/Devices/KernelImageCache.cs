@@ -10,7 +10,7 @@ namespace PammCuda.Devices;
 /// rename) and every entry carries a SHA-256 of its payload, so a torn or corrupt entry is detected,
 /// deleted and rebuilt instead of loaded.
 /// </summary>
-public sealed class KernelImageCache
+internal sealed class KernelImageCache
 {
     /// <summary>Environment variable that overrides the cache directory.</summary>
     public const string DirectoryVariable = "PAMMCUDA_CACHE_DIR";

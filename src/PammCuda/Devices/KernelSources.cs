@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace PammCuda.Devices;
@@ -6,9 +7,16 @@ namespace PammCuda.Devices;
 /// The CUDA C++ sources of <c>kernels/</c>, embedded in the assembly: translation units (<c>*.cu</c>)
 /// and the shared device headers (<c>*.cuh</c>) they include by bare file name.
 /// </summary>
-public static partial class KernelSources
+/// <remarks>
+/// Besides the text, the library reads three things from these sources so that C# never restates them: the kernels a
+/// unit exports (<c>PAMM_EXPORT_KERNEL</c> lines), each kernel's declaration (launch bounds and parameter kinds, which
+/// every launch is checked against) and the integer <c>#define</c>s that launch geometry is derived from.
+/// </remarks>
+internal static partial class KernelSources
 {
     private static readonly Lazy<IReadOnlyDictionary<string, string>> All = new(Load);
+    private static readonly Lazy<IReadOnlyDictionary<string, int>> AllConstants = new(LoadConstants);
+    private static readonly Lazy<IReadOnlyDictionary<string, KernelDeclaration>> AllDeclarations = new(LoadDeclarations);
 
     /// <summary>File name → text of every <c>*.cu</c>, in ordinal name order.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> TranslationUnits =>
@@ -21,6 +29,16 @@ public static partial class KernelSources
     /// <summary>The kernels a translation unit exports: the names of its <c>PAMM_EXPORT_KERNEL(name)</c> lines, in order.</summary>
     public static IEnumerable<string> ExportedKernels(string unitText) =>
         ExportPattern().Matches(unitText).Select(match => match.Groups["name"].Value);
+
+    /// <summary>Every exported kernel's declaration, by name.</summary>
+    internal static IReadOnlyDictionary<string, KernelDeclaration> Declarations => AllDeclarations.Value;
+
+    /// <summary>The value of <c>#define <paramref name="name"/> &lt;integer&gt;</c> in <c>kernels/</c>.</summary>
+    /// <exception cref="KeyNotFoundException">No such integer define (a C# launcher asks for a number the kernels no longer have).</exception>
+    internal static int Constant(string name) =>
+        AllConstants.Value.TryGetValue(name, out int value)
+            ? value
+            : throw new KeyNotFoundException($"kernels/ has no '#define {name} <integer>'.");
 
     private static Dictionary<string, string> Load()
     {
@@ -36,6 +54,82 @@ public static partial class KernelSources
         return result;
     }
 
+    private static Dictionary<string, int> LoadConstants()
+    {
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (file, text) in All.Value)
+            foreach (Match match in ConstantPattern().Matches(text))
+            {
+                string name = match.Groups["name"].Value;
+                int value = int.Parse(match.Groups["value"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                // One number, one place: a second define of the same name would let C# and one kernel disagree.
+                if (!result.TryAdd(name, value))
+                    throw new InvalidOperationException($"kernels/{file} defines {name} again.");
+            }
+        return result;
+    }
+
+    private static Dictionary<string, KernelDeclaration> LoadDeclarations()
+    {
+        var result = new Dictionary<string, KernelDeclaration>(StringComparer.Ordinal);
+        foreach (var (file, text) in TranslationUnits)
+        {
+            var exported = ExportedKernels(text).ToHashSet(StringComparer.Ordinal);
+            foreach (Match match in KernelPattern().Matches(text))
+            {
+                string name = match.Groups["name"].Value;
+                if (!exported.Contains(name)) continue;
+                var declaration = new KernelDeclaration(name, LaunchBounds(match.Groups["bounds"].Value.Trim(), file, name),
+                    [.. ParameterList(match.Groups["parameters"].Value, file, name)]);
+                if (!result.TryAdd(name, declaration))
+                    throw new InvalidOperationException($"kernels/{file} declares {name} again.");
+            }
+            foreach (string name in exported)
+                if (!result.ContainsKey(name))
+                    throw new InvalidOperationException(
+                        $"kernels/{file} exports {name} but declares it in no form the library reads: extern \"C\" __global__ void __launch_bounds__(N) {name}(…).");
+        }
+        return result;
+    }
+
+    private static int LaunchBounds(string bounds, string file, string kernel)
+    {
+        if (int.TryParse(bounds, NumberStyles.None, CultureInfo.InvariantCulture, out int threads)) return threads;
+        return AllConstants.Value.TryGetValue(bounds, out threads)
+            ? threads
+            : throw new InvalidOperationException($"kernels/{file}: {kernel}'s __launch_bounds__({bounds}) is neither a number nor an integer define.");
+    }
+
+    private static IEnumerable<(string Name, KernelParameterKind Kind)> ParameterList(string parameters, string file, string kernel)
+    {
+        foreach (string parameter in parameters.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var tokens = parameter.Replace("*", " * ", StringComparison.Ordinal)
+                .Split((char[])[' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries)
+                .Where(token => token is not ("const" or "__restrict__"))
+                .ToList();
+            string name = tokens[^1];
+            var type = tokens[..^1];
+            KernelParameterKind? kind = type.Contains("*") ? KernelParameterKind.Pointer : string.Join(' ', type) switch
+            {
+                "int" => KernelParameterKind.Int32,
+                "unsigned int" => KernelParameterKind.UInt32,
+                "long long" => KernelParameterKind.Int64,
+                "unsigned long long" => KernelParameterKind.UInt64,
+                "float" => KernelParameterKind.Float32,
+                _ => null,
+            };
+            yield return (name, kind ?? throw new InvalidOperationException(
+                $"kernels/{file}: {kernel}'s parameter '{parameter}' has a type the launcher cannot pack; use a pointer, int, unsigned int, long long, unsigned long long or float."));
+        }
+    }
+
     [GeneratedRegex(@"^[ \t]*PAMM_EXPORT_KERNEL\s*\(\s*(?<name>\w+)\s*\)", RegexOptions.Multiline)]
     private static partial Regex ExportPattern();
+
+    [GeneratedRegex(@"^[ \t]*#define[ \t]+(?<name>[A-Z_][A-Z0-9_]*)[ \t]+(?<value>-?[0-9]+)[ \t]*(//.*)?$", RegexOptions.Multiline)]
+    private static partial Regex ConstantPattern();
+
+    [GeneratedRegex(@"extern\s+""C""\s+__global__\s+void\s+__launch_bounds__\s*\((?<bounds>[^)]*)\)\s*(?<name>\w+)\s*\((?<parameters>[^)]*)\)")]
+    private static partial Regex KernelPattern();
 }

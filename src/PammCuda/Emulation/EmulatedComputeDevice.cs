@@ -30,10 +30,17 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     private EmulatedKernelLibrary? _library;
     private volatile bool _disposed;
 
+    /// <summary>A device running the kernels of <c>kernels/*.cu</c>, compiled once into the default cache folder.</summary>
+    /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
+    public EmulatedComputeDevice()
+        : this(cache: null)
+    {
+    }
+
     /// <summary>A device running the kernels of <c>kernels/*.cu</c>.</summary>
     /// <param name="cache">Where compiled libraries are kept; the default cache when null.</param>
     /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
-    public EmulatedComputeDevice(KernelImageCache? cache = null)
+    internal EmulatedComputeDevice(KernelImageCache? cache)
         : this(KernelSources.TranslationUnits, KernelSources.Headers, cache)
     {
     }
@@ -43,7 +50,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     /// <param name="headers">Headers the translation units include by bare file name.</param>
     /// <param name="cache">Where compiled libraries are kept; the default cache when null.</param>
     /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
-    public EmulatedComputeDevice(IReadOnlyList<KeyValuePair<string, string>> translationUnits,
+    internal EmulatedComputeDevice(IReadOnlyList<KeyValuePair<string, string>> translationUnits,
         IReadOnlyList<KeyValuePair<string, string>> headers, KernelImageCache? cache = null)
     {
         ArgumentNullException.ThrowIfNull(translationUnits);

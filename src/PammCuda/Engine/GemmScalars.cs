@@ -3,9 +3,10 @@ using PammCuda.Devices;
 namespace PammCuda.Engine;
 
 /// <summary>
-/// The float32 scalars the engine's GEMMs read in device pointer mode: the constants 1 and 0, and the product's a·β
-/// and c, which <see cref="PammKernels.ProductScalars"/> writes as a pair at <see cref="Alpha"/> before each product
-/// (so that β, computed from η on the device, never makes a round trip to the host).
+/// The float32 scalars the engine's GEMMs read in device pointer mode: the constants 1 and 0, and a product's
+/// <see cref="ProductScale"/> a·β and <see cref="OutputScale"/> c (the GEMM's "alpha" and "beta", named here for what
+/// they hold, not to be confused with PAMM's α and β), which <see cref="PammKernels.ProductScalars"/> writes as a pair
+/// before each product, so that β, computed from η on the device, never makes a round trip to the host.
 /// </summary>
 internal sealed class GemmScalars : IDisposable
 {
@@ -32,11 +33,11 @@ internal sealed class GemmScalars : IDisposable
     /// <summary>0.</summary>
     public ulong Zero => Address(1);
 
-    /// <summary>a·β of the product, with its c right after it.</summary>
-    public ulong Alpha => Address(2);
+    /// <summary>a·β, the weight of the product (the GEMM's alpha), with <see cref="OutputScale"/> right after it.</summary>
+    public ulong ProductScale => Address(2);
 
-    /// <summary>c of the product.</summary>
-    public ulong Beta => Address(3);
+    /// <summary>c, the weight of the output's old value (the GEMM's beta).</summary>
+    public ulong OutputScale => Address(3);
 
     /// <summary>Frees the scalars.</summary>
     public void Dispose() => _values.Dispose();

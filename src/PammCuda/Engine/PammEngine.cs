@@ -66,17 +66,6 @@ public sealed class PammEngine : IDisposable
     /// <summary>True once disposed.</summary>
     public bool IsDisposed => _disposed;
 
-    /// <summary>
-    /// How compressions compute the similarities: a cuBLAS GEMM (the default) or the fused kernel. Internal so that
-    /// tests and the benchmark can compare the two; kernels/README.md says why the default is what it is.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An undefined value.</exception>
-    internal SimilarityPath SimilarityPath
-    {
-        get;
-        set => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Unknown similarity path.");
-    } = SimilarityPath.Gemm;
-
     /// <summary>Compresses X (row-major <paramref name="rows"/> × <paramref name="columns"/>) held in a device buffer.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="x"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="x"/> is too small, of another device, or of an unsupported element type.</exception>
@@ -300,10 +289,13 @@ public sealed class PammEngine : IDisposable
                     (long)rows * gradientColumns, gradientType);
             operandType = DType.Float32;
         }
-        var product = new ProductOperands(input, operandType, columns, grad, operandType, gradientColumns, rows);
-        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, _scalars.Alpha);
-        ulong productScratch = outputType == DType.Float32 ? 0 : _scratch.Product.Ensure((long)columns * gradientColumns * sizeof(float));
-        RunProduct(product, layout, output.Address, outputType, c, allowTf32, productScratch);
+        var operands = new ProductOperands(input, operandType, columns, grad, operandType, gradientColumns, rows);
+        ulong float32Product = outputType == DType.Float32 ? 0 : _scratch.Product.Ensure((long)columns * gradientColumns * sizeof(float));
+        var target = new ProductOutput(output.Address, outputType, layout, c, float32Product);
+        // No dropped count: β = 1.
+        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, _scalars.ProductScale);
+        target.Gemm(Stream, _scalars, operands, allowTf32);
+        if (target.NeedsStore) target.Store(Stream, (long)columns * gradientColumns);
     }
 
     /// <summary>The generator sampling kernel alone: the k rows of <paramref name="rows"/> that seed <paramref name="seed"/> picks, ascending.</summary>
@@ -380,43 +372,32 @@ public sealed class PammEngine : IDisposable
         return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, outputType);
     }
 
-    private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch)
+    private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch) =>
+        PrepareCompress(x, CompressedParts.Of(compressed), options, scratch).Run();
+
+    /// <summary>
+    /// The compression pass of X into <paramref name="compressed"/> with <paramref name="options"/>, its generators in place
+    /// (explicit ones uploaded, or left for the pass to sample). The engine runs it whole; the stage benchmark stage by stage.
+    /// </summary>
+    internal CompressPass PrepareCompress(ulong x, CompressedParts compressed, PammOptions options, in CompressWorkspace scratch) =>
+        new(Stream, _scalars, x, compressed, scratch, ExplicitGeneratorRows(options, scratch), options);
+
+    /// <summary>
+    /// The product pass of <paramref name="compressed"/> with G into <paramref name="output"/>. The engine runs it whole;
+    /// the stage benchmark stage by stage.
+    /// </summary>
+    internal ProductPass PrepareProduct(CompressedParts compressed, ulong gradient, int gradientColumns, DType gradientType,
+        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
+        new(Stream, _scalars, compressed, gradient, gradientColumns, gradientType,
+            new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch);
+
+    /// <summary>
+    /// The device address of the explicit generator rows of <paramref name="options"/> (uploaded at construction, or
+    /// uploaded now into the workspace), or null when they are to be sampled.
+    /// </summary>
+    private ulong? ExplicitGeneratorRows(PammOptions options, in CompressWorkspace scratch)
     {
-        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
-        var dtype = compressed.DType;
-        Stream.Fill32Async(compressed.DroppedAddress, 0u, 1);
-        ulong generatorRows = GeneratorRows(options, rows, k, scratch);
-
-        Stream.Fill32Async(scratch.RowToGenerator, uint.MaxValue, rows);
-        PammKernels.Gather(Stream, dtype, x, columns, generatorRows, k, compressed.GeneratorsAddress, scratch.GeneratorSquaredNorms,
-            scratch.RowToGenerator);
-
-        // ε ≥ 1 keeps every row, so the row norms that only the ε test reads are not computed at all.
-        bool testNeighbourhood = options.Epsilon < 1;
-        ulong rowSquaredNorms = 0;
-        if (testNeighbourhood)
-        {
-            rowSquaredNorms = scratch.RowSquaredNorms;
-            PammKernels.RowSquaredNorms(Stream, dtype, x, rows, columns, rowSquaredNorms);
-        }
-        double keepThreshold = 1 - options.Epsilon * options.Epsilon;
-
-        if (SimilarityPath == SimilarityPath.Fused)
-            PammKernels.SimilarityArgmax(Stream, dtype, compressed.HasCompactAssignment, x, rows, columns, compressed.GeneratorsAddress, k,
-                scratch.GeneratorSquaredNorms, rowSquaredNorms, keepThreshold, scratch.RowToGenerator, compressed.AssignmentAddress,
-                compressed.AlphaAddress, compressed.DroppedAddress);
-        else
-            AssignRows(x, compressed, scratch, rowSquaredNorms, keepThreshold);
-    }
-
-    /// <summary>The device address of the k generator rows of <paramref name="options"/>: sampled, uploaded at construction, or uploaded now.</summary>
-    private ulong GeneratorRows(PammOptions options, int rows, int k, in CompressWorkspace scratch)
-    {
-        if (options.GeneratorIndices is not { } indices)
-        {
-            PammKernels.SampleGenerators(Stream, scratch.Sampling, rows, k, options.Seed, scratch.GeneratorRows);
-            return scratch.GeneratorRows;
-        }
+        if (options.GeneratorIndices is not { } indices) return null;
         // The engine's own options were copied and uploaded once at construction; ResolveK has rejected an empty list.
         return ReferenceEquals(options, Options) ? _explicitGenerators!.Address : UploadGeneratorIndices(indices, scratch.GeneratorRows);
     }
@@ -440,57 +421,9 @@ public sealed class PammEngine : IDisposable
         return uploaded;
     }
 
-    private void AssignRows(ulong x, GpuCompressedActivation compressed, in CompressWorkspace scratch, ulong rowSquaredNorms, double keepThreshold)
-    {
-        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
-        var dtype = compressed.DType;
-        int chunkRows = SimilarityChunking.ChunkRows(rows, columns, k);
-        ulong similarities = scratch.Similarities, squaredNorms = scratch.GeneratorSquaredNorms, rowToGenerator = scratch.RowToGenerator;
-        for (int first = 0; first < rows; first += chunkRows)
-        {
-            int count = Math.Min(chunkRows, rows - first);
-            Stream.Gemm(SimilarityChunking.Gemm(x, first, count, columns, dtype, compressed.GeneratorsAddress, k,
-                _scalars.One, _scalars.Zero, similarities));
-            PammKernels.Assign(Stream, compressed.HasCompactAssignment, similarities, first, count, k, squaredNorms, rowSquaredNorms,
-                keepThreshold, rowToGenerator, compressed.AssignmentAddress, compressed.AlphaAddress, compressed.DroppedAddress);
-        }
-    }
-
     private void ApproxMatmulCore(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
-        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch)
-    {
-        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
-        var (sortedKeys, sortedRows) = RowGrouping.Sort(Stream, scratch, compressed.AssignmentAddress, rows, k);
-        PammKernels.ReduceChunks(Stream, gradientType, sortedKeys, sortedRows, rows, compressed.AlphaAddress,
-            gradient, gradientColumns, scratch.Partials);
-        ulong reduced = scratch.Reduced;
-        PammKernels.ReduceGroups(Stream, sortedKeys, rows, scratch.Partials, gradientColumns, k, reduced);
-
-        // B̃ is float32, so the generators meet it in float32.
-        ulong generators = compressed.DType == DType.Float32
-            ? compressed.GeneratorsAddress
-            : Widen(scratch.WideGenerators, compressed.GeneratorsAddress, (long)k * columns, compressed.DType);
-        var product = new ProductOperands(generators, DType.Float32, columns, reduced, DType.Float32, gradientColumns, k);
-        PammKernels.ProductScalars(Stream, compressed.DroppedAddress, rows, a, c, _scalars.Alpha);
-        RunProduct(product, layout, output, outputType, c, allowTf32: false, scratch.Product);
-    }
-
-    /// <summary>
-    /// <c>output = scalars[α]·Lᵀ R + c·output</c> for row-major L (inner × leftColumns) and R (inner × rightColumns),
-    /// as n × m (InputByGradient) or m × n (GradientByInput). A 16-bit output goes through a float32
-    /// product in <paramref name="productScratch"/> and is rounded once by the epilogue kernel.
-    /// </summary>
-    private void RunProduct(in ProductOperands operands, ProductLayout layout, ulong output, DType outputType, float c, bool allowTf32,
-        ulong productScratch)
-    {
-        bool direct = outputType == DType.Float32;
-        ulong target = direct ? output : productScratch;
-        ulong beta = direct ? _scalars.Beta : _scalars.Zero;
-        var targetType = direct ? outputType : DType.Float32;
-        Stream.Gemm(operands.Gemm(layout, _scalars.Alpha, beta, target, targetType, allowTf32));
-        if (!direct)
-            PammKernels.StoreOutput(Stream, outputType, target, (long)operands.LeftColumns * operands.RightColumns, c, output);
-    }
+        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
+        PrepareProduct(CompressedParts.Of(compressed), gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch).Run();
 
     private ulong Widen(ulong target, ulong source, long count, DType sourceType)
     {

@@ -3,29 +3,52 @@ using PammCuda.Devices;
 namespace PammCuda.Engine;
 
 /// <summary>
-/// One launcher per kernel of <c>kernels/</c>: packs the arguments exactly as the kernel declares its
-/// parameters (device addresses as <see cref="ulong"/>) and picks grid and block sizes, which must
-/// agree with the <c>__launch_bounds__</c> and the work split written beside each kernel.
+/// One launcher per kernel of <c>kernels/</c>. Block sizes, tiles and chunks are the kernels' own <c>#define</c>s, read
+/// from the sources (<see cref="KernelSources.Constant"/>), and every launch is checked against the kernel's declaration
+/// (<see cref="TypedLaunch"/>): C# restates neither a number nor a signature of the CUDA code.
 /// </summary>
-internal static unsafe class PammKernels
+internal static class PammKernels
 {
-    // Sampling: the block sizes, tile and histogram of kernels/pamm_sample_generators.cu.
-    private const uint SampleKeyThreads = 256, SampleSelectThreads = 1024, SampleTileThreads = 256;
-    private const int SampleTileRows = 256 * 8, SampleHistogramBins = 65_536, SampleStateBytes = 32;
-    private const long SampleZeroedBytes = SampleHistogramBins * sizeof(uint) + SampleStateBytes;
-    private const uint GatherThreads = 256, RowNormsThreads = 256, AssignThreads = 256, SimilarityThreads = 256;
-    // Rows per block of kernels/pamm_similarity_argmax.cu: 8 warps × 4 rows.
-    private const uint SimilarityBlockRows = 32;
-    private const uint RadixTileThreads = 256, RadixScanThreads = 1024, ReduceThreads = 128, ReduceGroupThreads = 256, ElementwiseThreads = 256;
+    /// <summary>Threads of a warp: the hardware's, which the kernels' warp-per-row split assumes too.</summary>
+    public const int WarpSize = 32;
+
+    // Grid-stride kernels: enough blocks to fill any GPU, few enough that the grid stays small.
+    private const long MaxElementwiseBlocks = 65_536;
+
+    // The sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
+    private static readonly uint SampleKeyThreads = Threads("PAMM_SAMPLE_KEY_THREADS");
+    private static readonly uint SampleSelectThreads = Threads("PAMM_SAMPLE_SELECT_THREADS");
+    private static readonly uint SampleTileThreads = Threads("PAMM_SAMPLE_TILE_THREADS");
+    private static readonly int SampleTileRows = (int)SampleTileThreads * KernelSources.Constant("PAMM_SAMPLE_ROWS_PER_THREAD");
+    private static readonly long SampleHistogramBytes = KernelSources.Constant("PAMM_SAMPLE_BINS") * (long)sizeof(uint);
+    private static readonly long SampleZeroedBytes = SampleHistogramBytes + KernelSources.Constant("PAMM_SAMPLE_STATE_BYTES");
+
+    private static readonly uint GatherThreads = Threads("PAMM_GATHER_THREADS");
+    private static readonly uint RowNormsThreads = Threads("PAMM_ROW_NORMS_THREADS");
+    private static readonly uint AssignThreads = Threads("PAMM_ASSIGN_THREADS");
+    private static readonly uint RadixTileThreads = Threads("PAMM_RADIX_TILE_THREADS");
+    private static readonly uint RadixScanThreads = Threads("PAMM_RADIX_SCAN_THREADS");
+    private static readonly uint ReduceThreads = Threads("PAMM_REDUCE_THREADS");
+    private static readonly uint ReduceGroupThreads = Threads("PAMM_REDUCE_GROUP_THREADS");
+    private static readonly uint ProductScalarsThreads = Threads("PAMM_PRODUCT_SCALARS_THREADS");
+    private static readonly uint ConvertThreads = Threads("PAMM_CONVERT_THREADS");
+    private static readonly uint StoreThreads = Threads("PAMM_STORE_THREADS");
+
+    private static readonly KernelFamily GatherKernels = new("pamm_gather");
+    private static readonly KernelFamily RowNormsKernels = new("pamm_row_norms");
+    private static readonly KernelFamily ReduceChunksKernels = new("pamm_reduce_chunks");
+    private static readonly KernelFamily ConvertKernels = new("pamm_convert_to_f32");
+    private static readonly KernelFamily StoreOutputKernels = new("pamm_store_output");
 
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
-    public const int ReduceChunk = 32;
-    private const uint RowsPerWarpBlock = 256 / 32;
-    private const long MaxElementwiseBlocks = 65_536;
+    public static readonly int ReduceChunk = KernelSources.Constant("PAMM_REDUCE_CHUNK");
+
+    /// <summary>Rows per block of the warp-per-row kernels (row norms, assignment): their block's warps.</summary>
+    public static uint RowsPerBlock(uint threads) => threads / WarpSize;
 
     /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows.</summary>
     public static long SamplingScratchBytes(int rows) =>
-        SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, SampleTileRows) * sizeof(uint);
+        SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
 
     /// <summary>
     /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>.
@@ -34,98 +57,63 @@ internal static unsafe class PammKernels
     /// </summary>
     public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators)
     {
-        int tiles = (int)BlocksFor(rows, SampleTileRows);
-        const long zeroedBytes = SampleZeroedBytes;
+        int tiles = (int)BlocksFor(rows, (uint)SampleTileRows);
         ulong histogram = scratch;
-        ulong state = histogram + SampleHistogramBins * sizeof(uint);
-        ulong keys = histogram + (ulong)zeroedBytes;
+        ulong state = histogram + (ulong)SampleHistogramBytes;
+        ulong keys = histogram + (ulong)SampleZeroedBytes;
         ulong candidates = keys + (ulong)rows * sizeof(ulong);
         ulong tileCounts = candidates + (ulong)rows * sizeof(uint);
-        stream.Fill32Async(histogram, 0u, zeroedBytes / sizeof(uint));
+        stream.Fill32Async(histogram, 0u, SampleZeroedBytes / sizeof(uint));
 
-        void** keysArgs = stackalloc void*[] { &rows, &seed, &keys, &histogram };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_keys"), BlocksFor(rows, SampleKeyThreads), SampleKeyThreads, 0, keysArgs);
-        void** digitArgs = stackalloc void*[] { &k, &histogram, &state };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_digit"), 1u, SampleSelectThreads, 0, digitArgs);
-        void** candidatesArgs = stackalloc void*[] { &rows, &keys, &state, &candidates, &tileCounts };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_candidates"), (uint)tiles, SampleTileThreads, 0, candidatesArgs);
-        void** thresholdArgs = stackalloc void*[] { &tiles, &keys, &candidates, &state, &tileCounts };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_threshold"), 1u, SampleSelectThreads, 0, thresholdArgs);
-        void** scatterArgs = stackalloc void*[] { &rows, &keys, &state, &tileCounts, &generators };
-        stream.Launch(stream.Device.GetKernel("pamm_sample_scatter"), (uint)tiles, SampleTileThreads, 0, scatterArgs);
+        stream.Launch("pamm_sample_keys", BlocksFor(rows, SampleKeyThreads), SampleKeyThreads,
+            KernelArgument.Int32(rows), KernelArgument.UInt64(seed), KernelArgument.Pointer(keys), KernelArgument.Pointer(histogram));
+        stream.Launch("pamm_sample_digit", 1u, SampleSelectThreads,
+            KernelArgument.Int32(k), KernelArgument.Pointer(histogram), KernelArgument.Pointer(state));
+        stream.Launch("pamm_sample_candidates", (uint)tiles, SampleTileThreads,
+            KernelArgument.Int32(rows), KernelArgument.Pointer(keys), KernelArgument.Pointer(state), KernelArgument.Pointer(candidates),
+            KernelArgument.Pointer(tileCounts));
+        stream.Launch("pamm_sample_threshold", 1u, SampleSelectThreads,
+            KernelArgument.Int32(tiles), KernelArgument.Pointer(keys), KernelArgument.Pointer(candidates), KernelArgument.Pointer(state),
+            KernelArgument.Pointer(tileCounts));
+        stream.Launch("pamm_sample_scatter", (uint)tiles, SampleTileThreads,
+            KernelArgument.Int32(rows), KernelArgument.Pointer(keys), KernelArgument.Pointer(state), KernelArgument.Pointer(tileCounts),
+            KernelArgument.Pointer(generators));
     }
 
     public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
-        ulong generators, ulong squaredNorms, ulong rowToGenerator)
-    {
-        var name = dtype switch { DType.Float32 => "pamm_gather_f32", DType.Float16 => "pamm_gather_f16", _ => "pamm_gather_bf16" };
-        void** args = stackalloc void*[] { &x, &columns, &generatorRows, &k, &generators, &squaredNorms, &rowToGenerator };
-        stream.Launch(stream.Device.GetKernel(name), (uint)k, GatherThreads, 0, args);
-    }
+        ulong generators, ulong squaredNorms, ulong rowToGenerator) =>
+        stream.Launch(GatherKernels.For(dtype), (uint)k, GatherThreads,
+            KernelArgument.Pointer(x), KernelArgument.Int32(columns), KernelArgument.Pointer(generatorRows), KernelArgument.Int32(k),
+            KernelArgument.Pointer(generators), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowToGenerator));
 
-    public static void RowSquaredNorms(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong squaredNorms)
-    {
-        var name = dtype switch { DType.Float32 => "pamm_row_norms_f32", DType.Float16 => "pamm_row_norms_f16", _ => "pamm_row_norms_bf16" };
-        void** args = stackalloc void*[] { &x, &rows, &columns, &squaredNorms };
-        stream.Launch(stream.Device.GetKernel(name), BlocksFor(rows, RowsPerWarpBlock), RowNormsThreads, 0, args);
-    }
+    public static void RowSquaredNorms(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong squaredNorms) =>
+        stream.Launch(RowNormsKernels.For(dtype), BlocksFor(rows, RowsPerBlock(RowNormsThreads)), RowNormsThreads,
+            KernelArgument.Pointer(x), KernelArgument.Int32(rows), KernelArgument.Int32(columns), KernelArgument.Pointer(squaredNorms));
 
     public static void Assign(IDeviceStream stream, bool compactAssignment, ulong similarities, long firstRow, int chunkRows, int k,
-        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped)
-    {
-        var name = compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32";
-        ulong keepThresholdBits = BitConverter.DoubleToUInt64Bits(keepThreshold);
-        void** args = stackalloc void*[]
-        {
-            &similarities, &firstRow, &chunkRows, &k, &squaredNorms, &rowSquaredNorms, &keepThresholdBits,
-            &rowToGenerator, &assignment, &alpha, &dropped,
-        };
-        stream.Launch(stream.Device.GetKernel(name), BlocksFor(chunkRows, RowsPerWarpBlock), AssignThreads, 0, args);
-    }
-
-    public static void SimilarityArgmax(IDeviceStream stream, DType dtype, bool compactAssignment, ulong x, int rows, int columns,
-        ulong generators, int k, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator,
-        ulong assignment, ulong alpha, ulong dropped)
-    {
-        var name = (dtype, compactAssignment) switch
-        {
-            (DType.Float32, true) => "pamm_similarity_argmax_f32_u16",
-            (DType.Float32, false) => "pamm_similarity_argmax_f32_i32",
-            (DType.Float16, true) => "pamm_similarity_argmax_f16_u16",
-            (DType.Float16, false) => "pamm_similarity_argmax_f16_i32",
-            (_, true) => "pamm_similarity_argmax_bf16_u16",
-            _ => "pamm_similarity_argmax_bf16_i32",
-        };
-        ulong keepThresholdBits = BitConverter.DoubleToUInt64Bits(keepThreshold);
-        void** args = stackalloc void*[]
-        {
-            &x, &rows, &columns, &generators, &k, &squaredNorms, &rowSquaredNorms, &keepThresholdBits,
-            &rowToGenerator, &assignment, &alpha, &dropped,
-        };
-        stream.Launch(stream.Device.GetKernel(name), BlocksFor(rows, SimilarityBlockRows), SimilarityThreads, 0, args);
-    }
+        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
+        stream.Launch(compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32", BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
+            KernelArgument.Pointer(similarities), KernelArgument.Int64(firstRow), KernelArgument.Int32(chunkRows), KernelArgument.Int32(k),
+            KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
+            // A double travels as its bits: the kernels take no floating-point parameter wider than float.
+            KernelArgument.UInt64(BitConverter.DoubleToUInt64Bits(keepThreshold)),
+            KernelArgument.Pointer(rowToGenerator), KernelArgument.Pointer(assignment), KernelArgument.Pointer(alpha), KernelArgument.Pointer(dropped));
 
     public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift,
-        int digits, ulong histogram)
-    {
-        var name = compactKeys ? "pamm_radix_histogram_u16" : "pamm_radix_histogram_i32";
-        void** args = stackalloc void*[] { &keys, &count, &tileSize, &tiles, &shift, &digits, &histogram };
-        stream.Launch(stream.Device.GetKernel(name), (uint)tiles, RadixTileThreads, 0, args);
-    }
+        int digits, ulong histogram) =>
+        stream.Launch(compactKeys ? "pamm_radix_histogram_u16" : "pamm_radix_histogram_i32", (uint)tiles, RadixTileThreads,
+            KernelArgument.Pointer(keys), KernelArgument.Int32(count), KernelArgument.Int32(tileSize), KernelArgument.Int32(tiles),
+            KernelArgument.Int32(shift), KernelArgument.Int32(digits), KernelArgument.Pointer(histogram));
 
-    public static void RadixScan(IDeviceStream stream, ulong counts, long count)
-    {
-        void** args = stackalloc void*[] { &counts, &count };
-        stream.Launch(stream.Device.GetKernel("pamm_radix_scan"), 1u, RadixScanThreads, 0, args);
-    }
+    public static void RadixScan(IDeviceStream stream, ulong counts, long count) =>
+        stream.Launch("pamm_radix_scan", 1u, RadixScanThreads, KernelArgument.Pointer(counts), KernelArgument.Int64(count));
 
     public static void RadixScatter(IDeviceStream stream, bool compactKeys, ulong keys, ulong rowsIn, int count, int tileSize, int tiles,
-        int shift, int digits, ulong offsets, ulong keysOut, ulong rowsOut)
-    {
-        var name = compactKeys ? "pamm_radix_scatter_u16" : "pamm_radix_scatter_i32";
-        void** args = stackalloc void*[] { &keys, &rowsIn, &count, &tileSize, &tiles, &shift, &digits, &offsets, &keysOut, &rowsOut };
-        stream.Launch(stream.Device.GetKernel(name), (uint)tiles, RadixTileThreads, 0, args);
-    }
+        int shift, int digits, ulong offsets, ulong keysOut, ulong rowsOut) =>
+        stream.Launch(compactKeys ? "pamm_radix_scatter_u16" : "pamm_radix_scatter_i32", (uint)tiles, RadixTileThreads,
+            KernelArgument.Pointer(keys), KernelArgument.Pointer(rowsIn), KernelArgument.Int32(count), KernelArgument.Int32(tileSize),
+            KernelArgument.Int32(tiles), KernelArgument.Int32(shift), KernelArgument.Int32(digits), KernelArgument.Pointer(offsets),
+            KernelArgument.Pointer(keysOut), KernelArgument.Pointer(rowsOut));
 
     /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
@@ -133,48 +121,41 @@ internal static unsafe class PammKernels
     public static void ReduceChunks(IDeviceStream stream, DType gradientType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
         ulong gradient, int columns, ulong partials)
     {
-        var name = gradientType switch
-        {
-            DType.Float32 => "pamm_reduce_chunks_f32",
-            DType.Float16 => "pamm_reduce_chunks_f16",
-            _ => "pamm_reduce_chunks_bf16",
-        };
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(16 / gradientType.SizeOf());
-        void** args = stackalloc void*[] { &sortedKeys, &sortedRows, &rows, &alpha, &gradient, &columns, &partials };
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
-        stream.Launch(stream.Device.GetKernel(name), grid, ReduceThreads, 0, args);
+        stream.Launch(ReduceChunksKernels.For(gradientType), grid, ReduceThreads,
+            KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),
+            KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
     }
 
-    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced)
-    {
-        void** args = stackalloc void*[] { &sortedKeys, &rows, &partials, &columns, &k, &reduced };
-        var grid = new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads));
-        stream.Launch(stream.Device.GetKernel("pamm_reduce_groups"), grid, ReduceGroupThreads, 0, args);
-    }
+    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced) =>
+        stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads)), ReduceGroupThreads,
+            KernelArgument.Pointer(sortedKeys), KernelArgument.Int32(rows), KernelArgument.Pointer(partials), KernelArgument.Int32(columns),
+            KernelArgument.Int32(k), KernelArgument.Pointer(reduced));
 
-    public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars)
-    {
-        void** args = stackalloc void*[] { &dropped, &rows, &a, &c, &scalars };
-        stream.Launch(stream.Device.GetKernel("pamm_product_scalars"), 1u, 32u, 0, args);
-    }
+    /// <summary>The GEMM scalars a·β and c of a product into <paramref name="scalars"/>; β from the dropped count at <paramref name="dropped"/> (0: β = 1).</summary>
+    public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars) =>
+        stream.Launch("pamm_product_scalars", 1u, ProductScalarsThreads,
+            KernelArgument.Pointer(dropped), KernelArgument.Int32(rows), KernelArgument.Float32(a), KernelArgument.Float32(c),
+            KernelArgument.Pointer(scalars));
 
-    public static void ConvertToSingle(IDeviceStream stream, DType sourceType, ulong source, long count, ulong target)
-    {
-        var name = sourceType == DType.Float16 ? "pamm_convert_to_f32_f16" : "pamm_convert_to_f32_bf16";
-        void** args = stackalloc void*[] { &source, &count, &target };
-        stream.Launch(stream.Device.GetKernel(name), ElementwiseBlocks(count), ElementwiseThreads, 0, args);
-    }
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sourceType"/> is float32 (nothing to widen) or unknown.</exception>
+    public static void ConvertToSingle(IDeviceStream stream, DType sourceType, ulong source, long count, ulong target) =>
+        stream.Launch(ConvertKernels.For(SixteenBit(sourceType, nameof(sourceType))), ElementwiseBlocks(count, ConvertThreads), ConvertThreads,
+            KernelArgument.Pointer(source), KernelArgument.Int64(count), KernelArgument.Pointer(target));
 
-    public static void StoreOutput(IDeviceStream stream, DType outputType, ulong product, long count, float c, ulong output)
-    {
-        var name = outputType == DType.Float16 ? "pamm_store_output_f16" : "pamm_store_output_bf16";
-        void** args = stackalloc void*[] { &product, &count, &c, &output };
-        stream.Launch(stream.Device.GetKernel(name), ElementwiseBlocks(count), ElementwiseThreads, 0, args);
-    }
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="outputType"/> is float32 (the GEMM writes it) or unknown.</exception>
+    public static void StoreOutput(IDeviceStream stream, DType outputType, ulong product, long count, float c, ulong output) =>
+        stream.Launch(StoreOutputKernels.For(SixteenBit(outputType, nameof(outputType))), ElementwiseBlocks(count, StoreThreads), StoreThreads,
+            KernelArgument.Pointer(product), KernelArgument.Int64(count), KernelArgument.Float32(c), KernelArgument.Pointer(output));
+
+    private static DType SixteenBit(DType dtype, string name) =>
+        dtype is DType.Float16 or DType.BFloat16 ? dtype : throw new ArgumentOutOfRangeException(name, dtype, "A 16-bit dtype is needed here.");
+
+    private static uint Threads(string define) => (uint)KernelSources.Constant(define);
 
     private static uint BlocksFor(long items, uint perBlock) => (uint)((items + perBlock - 1) / perBlock);
 
-    // Grid-stride kernels: enough blocks to fill any GPU, few enough that the grid stays small.
-    private static uint ElementwiseBlocks(long count) => (uint)Math.Clamp((count + ElementwiseThreads - 1) / ElementwiseThreads, 1, MaxElementwiseBlocks);
+    private static uint ElementwiseBlocks(long count, uint threads) => (uint)Math.Clamp((count + threads - 1) / threads, 1, MaxElementwiseBlocks);
 }

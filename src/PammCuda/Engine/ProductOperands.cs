@@ -4,7 +4,7 @@ namespace PammCuda.Engine;
 
 /// <summary>
 /// Row-major left (inner × leftColumns) and right (inner × rightColumns) operands of <c>Lᵀ R</c>, and the GEMM that
-/// computes it in each <see cref="ProductLayout"/>; shared by <see cref="PammEngine"/> and <see cref="PammStages"/>.
+/// computes it in each <see cref="ProductLayout"/>; used by the product pass and the exact reference product.
 /// </summary>
 internal readonly record struct ProductOperands(ulong Left, DType LeftType, int LeftColumns, ulong Right, DType RightType, int RightColumns, int Inner)
 {

@@ -20,35 +20,37 @@ internal static class RowGrouping
     public static long HistogramBytes(int rows) => 256L * Tiles(rows, TileSize(rows)) * sizeof(uint);
 
     /// <summary>
-    /// Sorts, in the histogram and ping-pong buffers of <paramref name="workspace"/>; returns the addresses of the sorted
-    /// keys and of the matching row numbers.
+    /// Sorts, in the histogram and ping-pong buffers of <paramref name="workspace"/>, leaving the sorted keys and the
+    /// matching row numbers where <see cref="SortedAt"/> says.
     /// </summary>
-    public static (ulong Keys, ulong Rows) Sort(IDeviceStream stream, in ProductWorkspace workspace, ulong assignment, int rows, int k)
+    public static void Sort(IDeviceStream stream, in ProductWorkspace workspace, ulong assignment, int rows, int k)
     {
         bool compact = CompressedSize.AssignmentBytesPerRow(k) == 2;
         int tileSize = TileSize(rows);
         int tiles = Tiles(rows, tileSize);
         ulong histogram = workspace.Histogram;
-        ulong[] keys = [workspace.SortKeys.First, workspace.SortKeys.Second];
-        ulong[] rowNumbers = [workspace.SortRows.First, workspace.SortRows.Second];
 
         int passes = Passes(k);
         for (int pass = 0; pass < passes; pass++)
         {
             bool first = pass == 0;
-            ulong keysIn = first ? assignment : keys[(pass + 1) % 2];
-            ulong rowsIn = first ? 0UL : rowNumbers[(pass + 1) % 2];
+            var (keysIn, rowsIn) = first ? (assignment, 0UL) : Buffers(workspace, pass - 1);
+            var (keysOut, rowsOut) = Buffers(workspace, pass);
             bool compactKeys = first && compact;
             int shift = 8 * pass;
             int digits = Digits(k, shift);
             PammKernels.RadixHistogram(stream, compactKeys, keysIn, rows, tileSize, tiles, shift, digits, histogram);
             PammKernels.RadixScan(stream, histogram, (long)digits * tiles);
-            PammKernels.RadixScatter(stream, compactKeys, keysIn, rowsIn, rows, tileSize, tiles, shift, digits, histogram,
-                keys[pass % 2], rowNumbers[pass % 2]);
+            PammKernels.RadixScatter(stream, compactKeys, keysIn, rowsIn, rows, tileSize, tiles, shift, digits, histogram, keysOut, rowsOut);
         }
-        int last = (passes - 1) % 2;
-        return (keys[last], rowNumbers[last]);
     }
+
+    /// <summary>Where <see cref="Sort"/> leaves the sorted keys and row numbers for <paramref name="k"/> generators: the buffers of its last pass.</summary>
+    public static (ulong Keys, ulong Rows) SortedAt(in ProductWorkspace workspace, int k) => Buffers(workspace, Passes(k) - 1);
+
+    // Pass p writes the first ping-pong buffers when p is even, the second when it is odd, and reads what pass p − 1 wrote.
+    private static (ulong Keys, ulong Rows) Buffers(in ProductWorkspace workspace, int pass) =>
+        pass % 2 == 0 ? (workspace.SortKeys.First, workspace.SortRows.First) : (workspace.SortKeys.Second, workspace.SortRows.Second);
 
     private static int TileSize(int rows) => Math.Max(MinTileSize, (int)((rows + (long)MaxTiles - 1) / MaxTiles));
 

@@ -4,7 +4,7 @@ namespace PammCuda.Engine;
 
 /// <summary>
 /// The GEMM path's similarities S = X Cᵀ, computed in row chunks: the chunk size and the GEMM of one chunk, shared by
-/// <see cref="PammEngine"/> and <see cref="PammStages"/> so that the stage runner times exactly what the engine runs.
+/// the compression pass (<see cref="CompressPass"/>).
 /// </summary>
 internal static class SimilarityChunking
 {

@@ -6,7 +6,7 @@ namespace PammCuda.Sampling;
 /// Philox4x32-10 (Salmon et al., SC'11), the counter-based generator both backends use, so that a
 /// seed picks the same rows on the CPU and on the GPU (<c>kernels/pamm_common.cuh</c> holds the same function).
 /// </summary>
-public static class Philox4x32
+internal static class Philox4x32
 {
     private const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57, W0 = 0x9E3779B9, W1 = 0xBB67AE85;
 

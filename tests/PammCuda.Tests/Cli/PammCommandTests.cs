@@ -149,6 +149,118 @@ public class PammCommandTests
     }
 
     [Test]
+    public void Non_finite_input_is_reported_with_a_warning()
+    {
+        float[] data = [.. Enumerable.Range(0, 64 * 4).Select(i => (float)Math.Sin(i))];
+        data[17] = float.NaN;
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-nan-{Guid.NewGuid():N}.npy");
+        File.WriteAllBytes(path, NpyWriter.Encode(data, 64, 4));
+        try
+        {
+            var run = PammCommand.Run("run", "--x", path, "--k", "4", "--device", "cpu");
+            Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+            Assert.That(run.Line("error"), Does.EndWith("= NaN"));
+            Assert.That(run.Line("warning"), Does.StartWith("X or G holds NaN or infinite values"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void A_product_too_large_for_one_array_is_named_up_front()
+    {
+        var run = PammCommand.Run("demo", "--rows", "1", "--cols", "60000", "--grad-cols", "60000", "--directions", "1");
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        AssertOneLine(run.Error, "pamm: --cols x --grad-cols: the product would be 60000 x 60000 = 3600000000 elements");
+    }
+
+    [Test]
+    public void Run_names_a_product_too_large_for_one_array_before_any_work()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-wide-{Guid.NewGuid():N}.npy");
+        File.WriteAllBytes(path, NpyWriter.Encode(new float[60000], 1, 60000));
+        try
+        {
+            var run = PammCommand.Run("run", "--x", path, "--k", "1", "--grad-cols", "60000");
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.Error);
+            AssertOneLine(run.Error, "pamm: the product would be 60000 x 60000 = 3600000000 elements");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void More_directions_than_rows_is_a_usage_error()
+    {
+        var run = PammCommand.Run("demo", "--rows", "64", "--cols", "8", "--directions", "2147483647");
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        AssertOneLine(run.Error, "pamm: --directions 2147483647 is more than --rows 64");
+    }
+
+    [Test]
+    public void An_empty_file_name_is_a_usage_error()
+    {
+        var run = PammCommand.Run("run", "--x", "");
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        AssertOneLine(run.Error, "pamm: option --x needs a file name; it is empty");
+        var runG = PammCommand.Run("run", "--x", Fixtures.Path("x_f32.npy"), "--g", " ");
+        Assert.That(runG.ExitCode, Is.EqualTo(2));
+        AssertOneLine(runG.Error, "pamm: option --g needs a file name; it is empty");
+    }
+
+    [Test]
+    public void A_directory_is_named_as_one()
+    {
+        string directory = Path.GetDirectoryName(Fixtures.Path("x_f32.npy"))!;
+        var run = PammCommand.Run("run", "--x", directory);
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        AssertOneLine(run.Error, $"pamm: the X file {directory} is a directory; give a .npy file");
+    }
+
+    [Test]
+    public void A_truncated_file_claiming_a_huge_shape_is_reported_truncated_before_any_allocation()
+    {
+        // 2·10⁹ float32 (8 GB) fit one array: a read that allocated first would fail for memory (or take 8 GB), not name the file.
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-huge-{Guid.NewGuid():N}.npy");
+        File.WriteAllBytes(path, NpyWriter.Encode(NpyWriter.Dictionary("<f4", fortranOrder: false, "(200000000, 10)"), new byte[64]));
+        try
+        {
+            var run = PammCommand.Run("run", "--x", path, "--k", "1");
+            Assert.That(run.ExitCode, Is.EqualTo(1), run.Error);
+            AssertOneLine(run.Error, $"pamm: X file {path}: truncated data: the header describes 200000000 x 10 f32");
+            Assert.That(run.Error, Does.Contain("but only 64 bytes follow it"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void A_stderr_that_cannot_be_written_loses_the_message_but_not_the_exit_code()
+    {
+        using var output = new StringWriter();
+        using var unwritable = new UnwritableWriter();
+        Assert.Multiple(() =>
+        {
+            Assert.That(PammCuda.Cli.Program.Run(["demo", "--no-such-option"], output, unwritable), Is.EqualTo(2));
+            Assert.That(PammCuda.Cli.Program.Run(["run", "--x", Fixtures.Path("no_such_file.npy")], output, unwritable), Is.EqualTo(1));
+        });
+    }
+
+    /// <summary>A stderr like <c>2&gt;/dev/full</c>: every write fails.</summary>
+    private sealed class UnwritableWriter : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value) => throw new IOException("No space left on device");
+    }
+
+    [Test]
     public void Run_fails_on_a_missing_file()
     {
         var run = PammCommand.Run("run", "--x", Fixtures.Path("no_such_file.npy"));

@@ -27,7 +27,7 @@ public unsafe class CudaComputeDeviceTests
     }
 
     private CudaModule LoadScaleAdd() => _device.LoadModule(new KernelCompiler(new KernelImageCache(_cacheDirectory))
-        .Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", _device.CudaDevice.ComputeCapability, CudaTestEnvironment.ScaleAddHeaders));
+        .Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", _device.Gpu.ComputeCapability, CudaTestEnvironment.ScaleAddHeaders));
 
     private static float[] RandomFloats(int count, int seed)
     {
@@ -38,7 +38,7 @@ public unsafe class CudaComputeDeviceTests
     [Test]
     public void Device_reports_plausible_attributes()
     {
-        var gpu = _device.CudaDevice;
+        var gpu = _device.Gpu;
         TestContext.Out.WriteLine($"{gpu}: {gpu.MultiprocessorCount} SMs, {gpu.TotalMemoryBytes >> 20} MiB, L2 {gpu.L2CacheBytes >> 20} MiB, " +
             $"{gpu.PeakMemoryBandwidthBytesPerSecond / 1e9:F0} GB/s peak, {gpu.MaxSharedMemoryPerBlockOptIn} B shared opt-in");
         Assert.That(gpu.Name, Is.Not.Empty);
@@ -139,7 +139,7 @@ public unsafe class CudaComputeDeviceTests
         dx.CopyFrom(x);
         ulong xAddress = dx.Address, sumsAddress = sums.Address;
         void** arguments = stackalloc void*[] { &xAddress, &sumsAddress };
-        int shared = Math.Min(_device.CudaDevice.MaxSharedMemoryPerBlockOptIn, 96 * 1024);
+        int shared = Math.Min(_device.Gpu.MaxSharedMemoryPerBlockOptIn, 96 * 1024);
         _device.DefaultStream.Launch(kernel, (uint)blocks, (uint)threads, shared, arguments);
         var expected = Enumerable.Range(0, blocks).Select(b => x.Skip(b * threads).Take(threads).Sum()).ToArray();
         Assert.That(sums.ToArray(), Is.EqualTo(expected));
@@ -157,7 +157,7 @@ public unsafe class CudaComputeDeviceTests
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => stream.Launch(kernel, new Dim3(1, 70000), 32, 0, none))!.Message, Does.Contain("grid.Y"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => stream.Launch(kernel, 0, 32, 0, none))!.Message, Does.Contain("grid.X"));
         Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => stream.Launch(kernel, 1, 32, -1, none))!.ParamName, Is.EqualTo("dynamicSharedBytes"));
-        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => stream.Launch(kernel, 1, 32, _device.CudaDevice.MaxSharedMemoryPerBlockOptIn + 1, none))!.ParamName,
+        Assert.That(Assert.Throws<ArgumentOutOfRangeException>(() => stream.Launch(kernel, 1, 32, _device.Gpu.MaxSharedMemoryPerBlockOptIn + 1, none))!.ParamName,
             Is.EqualTo("dynamicSharedBytes"));
         Assert.That(Assert.Throws<ArgumentNullException>(() => stream.Launch(null!, 1, 32, 0, none))!.ParamName, Is.EqualTo("kernel"));
     }

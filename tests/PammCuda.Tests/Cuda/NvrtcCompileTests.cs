@@ -73,7 +73,7 @@ public class NvrtcCompileTests
     {
         const string broken = "extern \"C\" __global__ void broken(float* x)\n{\n    x[0] = undefined_name;\n}\n";
         var exception = Assert.Throws<NvrtcException>(() => Compiler().Compile(broken, "broken.cu", new ComputeCapability(8, 0), []))!;
-        Assert.That(exception.ErrorName, Is.EqualTo("NVRTC_ERROR_COMPILATION"));
+        Assert.That(exception.Name, Is.EqualTo("NVRTC_ERROR_COMPILATION"));
         Assert.That(exception.Log, Does.Contain("broken.cu(3)").And.Contain("undefined_name"));
         Assert.That(exception.Message, Does.Contain(exception.Log));
         Assert.That(Directory.GetFiles(_cacheDirectory), Is.Empty, "a failed compile must not be cached");
@@ -84,7 +84,7 @@ public class NvrtcCompileTests
     {
         var exception = Assert.Throws<NvrtcException>(() =>
             NvrtcCompiler.Compile(CudaTestEnvironment.ScaleAddSource, "scale_add.cu", CudaTestEnvironment.ScaleAddHeaders, "sm_80", ["--no-such-option"]))!;
-        Assert.That(exception.ErrorName, Is.EqualTo("NVRTC_ERROR_INVALID_OPTION"));
+        Assert.That(exception.Name, Is.EqualTo("NVRTC_ERROR_INVALID_OPTION"));
     }
 
     [Test]

@@ -21,9 +21,9 @@ public class StatusChecksTests
     {
         var result = (CuResult)code;
         var exception = Assert.Throws<CudaException>(() => result.ThrowIfFailed())!;
-        Assert.That(exception.ErrorCode, Is.EqualTo(code));
-        Assert.That(exception.ErrorName, Is.EqualTo(name));
-        Assert.That(exception.ErrorText, Is.EqualTo(text));
+        Assert.That(exception.Code, Is.EqualTo(code));
+        Assert.That(exception.Name, Is.EqualTo(name));
+        Assert.That(exception.Text, Is.EqualTo(text));
         Assert.That(exception.Call, Is.EqualTo("result"));
         Assert.That(exception.Message, Is.EqualTo($"result failed: {name} ({code}): {text}"));
     }
@@ -39,18 +39,18 @@ public class StatusChecksTests
     public void An_unknown_driver_status_still_gets_a_name()
     {
         var exception = StatusChecks.DriverException((CuResult)123456, "call");
-        Assert.That(exception.ErrorCode, Is.EqualTo(123456));
-        Assert.That(exception.ErrorName, Is.EqualTo("CUresult 123456"));
+        Assert.That(exception.Code, Is.EqualTo(123456));
+        Assert.That(exception.Name, Is.EqualTo("CUresult 123456"));
     }
 
     [Test]
     public void Nvrtc_status_becomes_NvrtcException_with_name_and_log()
     {
         var exception = StatusChecks.NvrtcException((NvrtcResult)6, "nvrtcCompileProgram(x.cu)", "x.cu(3): error: expected a \";\"");
-        Assert.That(exception.ErrorName, Is.EqualTo("NVRTC_ERROR_COMPILATION"));
+        Assert.That(exception.Name, Is.EqualTo("NVRTC_ERROR_COMPILATION"));
         Assert.That(exception.Log, Is.EqualTo("x.cu(3): error: expected a \";\""));
         Assert.That(exception.Message, Does.Contain("NVRTC_ERROR_COMPILATION (6)").And.Contain("x.cu(3): error: expected a \";\""));
-        Assert.That(Assert.Throws<NvrtcException>(() => ((NvrtcResult)5).ThrowIfFailed())!.ErrorName, Is.EqualTo("NVRTC_ERROR_INVALID_OPTION"));
+        Assert.That(Assert.Throws<NvrtcException>(() => ((NvrtcResult)5).ThrowIfFailed())!.Name, Is.EqualTo("NVRTC_ERROR_INVALID_OPTION"));
     }
 
     [TestCase(7, "CUBLAS_STATUS_INVALID_VALUE")]
@@ -60,8 +60,8 @@ public class StatusChecksTests
     {
         var status = (CublasStatus)code;
         var exception = Assert.Throws<CublasException>(() => status.ThrowIfFailed())!;
-        Assert.That(exception.StatusCode, Is.EqualTo(code));
-        Assert.That(exception.StatusName, Is.EqualTo(name));
+        Assert.That(exception.Code, Is.EqualTo(code));
+        Assert.That(exception.Name, Is.EqualTo(name));
         Assert.That(exception.Message, Does.StartWith($"status failed: {name} ({code})"));
     }
 

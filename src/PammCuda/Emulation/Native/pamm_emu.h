@@ -1,6 +1,6 @@
 // pamm_emu.h: force-included (g++ -include) before every kernels/*.cu when the emulated device compiles
-// them for the host. It supplies the CUDA language subset the kernels may use (see COMMON.md, "Kernel
-// source conventions") with CUDA's block and warp semantics; pamm_emu_runtime.cpp runs the grids.
+// them for the host. It supplies the CUDA language subset the kernels may use (see kernels/README.md)
+// with CUDA's block and warp semantics; pamm_emu_runtime.cpp runs the grids.
 //
 // Execution model: a block runs on one OS thread; each CUDA thread of the block is a fiber on that
 // thread, switched only at barriers (__syncthreads, __syncwarp, warp collectives). That is why a

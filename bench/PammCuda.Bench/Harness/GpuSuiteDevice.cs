@@ -1,7 +1,7 @@
 namespace PammCuda.Bench.Harness;
 
 /// <summary>Which device the GPU suite runs on.</summary>
-public enum DeviceChoice
+public enum GpuSuiteDevice
 {
     /// <summary>The CUDA GPU at ordinal 0.</summary>
     Cuda,

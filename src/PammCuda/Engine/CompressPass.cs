@@ -1,0 +1,131 @@
+using PammCuda.Devices;
+
+namespace PammCuda.Engine;
+
+/// <summary>
+/// One compression of X, one method per stage over an explicit set of buffers: <see cref="Run"/> queues the stages in
+/// the engine's order, and the stage benchmark queues the same methods one at a time. Every stage rewrites all it writes,
+/// so once the whole pass has run any stage can be repeated with the same result (what timing a stage alone needs).
+/// A new stage is one kernel, one launcher in <see cref="PammKernels"/>, one method here and one benchmark row.
+/// </summary>
+internal readonly struct CompressPass
+{
+    private readonly IDeviceStream _stream;
+    private readonly GemmScalars _scalars;
+    private readonly ulong _x;
+    private readonly CompressWorkspace _workspace;
+    private readonly ulong _seed;
+    private readonly double _keepThreshold;
+
+    /// <param name="stream">The stream every stage is queued on.</param>
+    /// <param name="scalars">The GEMM constants 1 and 0.</param>
+    /// <param name="x">X, row-major <c>compressed.Rows</c> × <c>compressed.Columns</c> of <c>compressed.DType</c>.</param>
+    /// <param name="compressed">Where C, f, α and η go.</param>
+    /// <param name="workspace">The pass's scratch.</param>
+    /// <param name="explicitGeneratorRows">
+    /// The address of k explicit generator row numbers, or null to have <see cref="SampleGenerators"/> sample them into
+    /// <see cref="CompressWorkspace.GeneratorRows"/> of <paramref name="workspace"/>.
+    /// </param>
+    /// <param name="options">Seed and ε.</param>
+    public CompressPass(IDeviceStream stream, GemmScalars scalars, ulong x, CompressedParts compressed, CompressWorkspace workspace,
+        ulong? explicitGeneratorRows, PammOptions options)
+    {
+        _stream = stream;
+        _scalars = scalars;
+        _x = x;
+        Compressed = compressed;
+        _workspace = workspace;
+        SamplesGenerators = explicitGeneratorRows is null;
+        GeneratorRows = explicitGeneratorRows ?? workspace.GeneratorRows;
+        _seed = options.Seed;
+        TestsNeighbourhood = options.Epsilon < 1;
+        _keepThreshold = 1 - options.Epsilon * options.Epsilon;
+        SimilarityChunkRows = SimilarityChunking.ChunkRows(compressed.Rows, compressed.Columns, compressed.K);
+    }
+
+    /// <summary>What the pass writes.</summary>
+    public CompressedParts Compressed { get; }
+
+    /// <summary>k.</summary>
+    public int K => Compressed.K;
+
+    /// <summary>The k generator row numbers the gather reads.</summary>
+    public ulong GeneratorRows { get; }
+
+    /// <summary>The generators are sampled (not given explicitly), so <see cref="SampleGenerators"/> is a stage of <see cref="Run"/>.</summary>
+    public bool SamplesGenerators { get; }
+
+    /// <summary>ε &lt; 1: the ε test needs the row norms, so <see cref="RowSquaredNorms"/> is a stage of <see cref="Run"/>.</summary>
+    public bool TestsNeighbourhood { get; }
+
+    /// <summary>Rows per similarity GEMM and assignment launch.</summary>
+    public int SimilarityChunkRows { get; }
+
+    /// <summary>Chunks of the similarity GEMM and assignment.</summary>
+    public int SimilarityChunks => (Compressed.Rows + SimilarityChunkRows - 1) / SimilarityChunkRows;
+
+    /// <summary>Every stage, in order.</summary>
+    public void Run()
+    {
+        if (SamplesGenerators) SampleGenerators();
+        Gather();
+        // ε ≥ 1 keeps every row, so the row norms that only the ε test reads are not computed at all.
+        if (TestsNeighbourhood) RowSquaredNorms();
+        for (int chunk = 0; chunk < SimilarityChunks; chunk++)
+        {
+            Similarities(chunk);
+            Assign(chunk);
+        }
+    }
+
+    /// <summary>Generator sampling: the k generator rows, ascending.</summary>
+    /// <exception cref="InvalidOperationException">The generators are explicit: sampling would overwrite them.</exception>
+    public void SampleGenerators()
+    {
+        if (!SamplesGenerators) throw new InvalidOperationException("The generators are given explicitly; there is nothing to sample.");
+        PammKernels.SampleGenerators(_stream, _workspace.Sampling, Compressed.Rows, K, _seed, GeneratorRows);
+    }
+
+    /// <summary>C and ‖C_j‖² gathered, and the generator rows marked in the row map (cleared first).</summary>
+    public void Gather()
+    {
+        _stream.Fill32Async(_workspace.RowToGenerator, uint.MaxValue, Compressed.Rows);
+        PammKernels.Gather(_stream, Compressed.DType, _x, Compressed.Columns, GeneratorRows, K, Compressed.Generators,
+            _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator);
+    }
+
+    /// <summary>‖X_i‖² of every row. <see cref="Run"/> runs it only when ε &lt; 1; it can be timed either way.</summary>
+    public void RowSquaredNorms() =>
+        PammKernels.RowSquaredNorms(_stream, Compressed.DType, _x, Compressed.Rows, Compressed.Columns, _workspace.RowSquaredNorms);
+
+    /// <summary>S = X_chunk Cᵀ of one chunk of rows, full float32 (no TF32: the argmax and α need it).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunk"/> outside [0, <see cref="SimilarityChunks"/>).</exception>
+    public void Similarities(int chunk)
+    {
+        var (first, count) = ChunkRows(chunk);
+        _stream.Gemm(SimilarityChunking.Gemm(_x, first, count, Compressed.Columns, Compressed.DType, Compressed.Generators, K,
+            _scalars.One, _scalars.Zero, _workspace.Similarities));
+    }
+
+    /// <summary>
+    /// f, α and the ε test of one chunk from its similarities. The first chunk zeroes η before it counts, so that η is
+    /// one compression's count however often this stage runs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunk"/> outside [0, <see cref="SimilarityChunks"/>).</exception>
+    public void Assign(int chunk)
+    {
+        var (first, count) = ChunkRows(chunk);
+        if (chunk == 0) _stream.Fill32Async(Compressed.Dropped, 0u, 1);
+        PammKernels.Assign(_stream, Compressed.HasCompactAssignment, _workspace.Similarities, first, count, K,
+            _workspace.GeneratorSquaredNorms, TestsNeighbourhood ? _workspace.RowSquaredNorms : 0UL, _keepThreshold,
+            _workspace.RowToGenerator, Compressed.Assignment, Compressed.Alpha, Compressed.Dropped);
+    }
+
+    private (int First, int Count) ChunkRows(int chunk)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(chunk);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(chunk, SimilarityChunks);
+        int first = chunk * SimilarityChunkRows;
+        return (first, Math.Min(SimilarityChunkRows, Compressed.Rows - first));
+    }
+}

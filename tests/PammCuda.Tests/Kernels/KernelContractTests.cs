@@ -1,0 +1,105 @@
+using System.Text.RegularExpressions;
+using PammCuda.Devices;
+using PammCuda.Engine;
+
+namespace PammCuda.Tests.Kernels;
+
+/// <summary>
+/// What C# and CUDA must agree on, checked from the kernel sources themselves: every exported kernel has a declaration
+/// the launcher reads, launch geometry comes from the kernels' defines, and a launch that does not match its kernel's
+/// signature or launch bounds fails before it is queued.
+/// </summary>
+public class KernelContractTests
+{
+    [Test]
+    public void Every_exported_kernel_has_a_declaration_with_its_launch_bounds_and_parameters()
+    {
+        var exported = KernelSources.TranslationUnits.SelectMany(unit => KernelSources.ExportedKernels(unit.Value)).ToList();
+        Assert.That(exported, Is.Unique);
+        Assert.That(KernelSources.Declarations.Keys, Is.EquivalentTo(exported));
+        var gather = KernelSources.Declarations["pamm_gather_bf16"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(gather.LaunchBoundsThreads, Is.EqualTo(KernelSources.Constant("PAMM_GATHER_THREADS")));
+            Assert.That(gather.Parameters.Select(p => p.Name),
+                Is.EqualTo(new[] { "x", "columns", "generator_rows", "k", "generators", "squared_norms", "row_to_generator" }));
+            Assert.That(gather.Parameters.Select(p => p.Kind), Is.EqualTo(new[]
+            {
+                KernelParameterKind.Pointer, KernelParameterKind.Int32, KernelParameterKind.Pointer, KernelParameterKind.Int32,
+                KernelParameterKind.Pointer, KernelParameterKind.Pointer, KernelParameterKind.Pointer,
+            }));
+            Assert.That(KernelSources.Declarations["pamm_assign_u16"].Parameters.Select(p => p.Kind),
+                Has.Exactly(1).EqualTo(KernelParameterKind.Int64).And.Exactly(1).EqualTo(KernelParameterKind.UInt64));
+        });
+    }
+
+    [Test]
+    public void Every_kernel_is_written_for_whole_warps()
+    {
+        // The warp-per-row kernels give each block threads / 32 rows: a block that is not whole warps would skip rows.
+        foreach (var declaration in KernelSources.Declarations.Values)
+            Assert.That(declaration.LaunchBoundsThreads % PammKernels.WarpSize, Is.Zero, declaration.Name);
+    }
+
+    [Test]
+    public void Every_block_size_define_is_a_kernels_launch_bounds()
+    {
+        // A *_THREADS define that no __launch_bounds__ names would be a number C# reads that no kernel is held to.
+        var bounds = KernelSources.TranslationUnits
+            .SelectMany(unit => Regex.Matches(unit.Value, @"__launch_bounds__\((\w+)\)").Select(match => match.Groups[1].Value))
+            .ToHashSet();
+        var threadDefines = KernelSources.TranslationUnits
+            .SelectMany(unit => Regex.Matches(unit.Value, @"#define\s+(PAMM_\w+_THREADS)\s").Select(match => match.Groups[1].Value));
+        Assert.That(threadDefines, Is.SubsetOf(bounds));
+    }
+
+    [Test]
+    public void Geometry_constants_are_the_kernels_defines()
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(PammKernels.ReduceChunk, Is.EqualTo(KernelSources.Constant("PAMM_REDUCE_CHUNK")));
+            Assert.That(PammKernels.RowsPerBlock((uint)KernelSources.Constant("PAMM_ASSIGN_THREADS")),
+                Is.EqualTo(KernelSources.Constant("PAMM_ASSIGN_THREADS") / 32));
+            Assert.That(() => KernelSources.Constant("PAMM_NO_SUCH_NUMBER"), Throws.TypeOf<KeyNotFoundException>()
+                .With.Message.Contains("PAMM_NO_SUCH_NUMBER"));
+        });
+    }
+
+    [Test]
+    public void A_launch_that_does_not_match_the_signature_is_refused_naming_what_differs()
+    {
+        var gather = KernelSources.Declarations["pamm_gather_f32"];
+        uint threads = (uint)gather.LaunchBoundsThreads;
+        KernelArgument[] right =
+        [
+            KernelArgument.Pointer(16), KernelArgument.Int32(4), KernelArgument.Pointer(32), KernelArgument.Int32(2),
+            KernelArgument.Pointer(48), KernelArgument.Pointer(64), KernelArgument.Pointer(80),
+        ];
+        Assert.That(() => gather.CheckLaunch(threads, right), Throws.Nothing);
+
+        KernelArgument[] missing = right[..^1];
+        KernelArgument[] swapped = [right[0], right[2], right[1], .. right[3..]];
+        KernelArgument[] wider = [right[0], KernelArgument.Int64(4), .. right[2..]];
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => gather.CheckLaunch(threads, missing), Throws.InvalidOperationException.With.Message.Contains("takes 7 arguments"));
+            Assert.That(() => gather.CheckLaunch(threads, swapped), Throws.InvalidOperationException.With.Message.Contains("argument 1 (columns)"));
+            Assert.That(() => gather.CheckLaunch(threads, wider), Throws.InvalidOperationException.With.Message.Contains("Int32 but was given Int64"));
+            Assert.That(() => gather.CheckLaunch(threads / 2, right), Throws.InvalidOperationException.With.Message.Contains("__launch_bounds__"));
+        });
+    }
+
+    [Test]
+    public void Kernel_names_of_an_unknown_dtype_are_refused()
+    {
+        var family = new KernelFamily("pamm_gather");
+        Assert.Multiple(() =>
+        {
+            Assert.That(family.For(DType.Float16), Is.EqualTo("pamm_gather_f16"));
+            Assert.That(() => family.For((DType)7), Throws.TypeOf<ArgumentOutOfRangeException>());
+            Assert.That(() => PammKernels.StoreOutput(null!, DType.Float32, 0, 1, 0f, 0),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputType"));
+        });
+    }
+}
