@@ -19,6 +19,7 @@ def use_checkout():
 
 
 def use_all_cores():
-    """Debian's PyTorch starts with one thread here; training on the CPU should use every core it may run on."""
+    """Debian's PyTorch starts with one thread here; training on the CPU should use every core it may run on, unless
+    OMP_NUM_THREADS says otherwise (several runs side by side: OpenMP threads that outnumber the cores spin)."""
     import torch
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0))))
