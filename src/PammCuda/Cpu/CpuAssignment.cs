@@ -9,8 +9,12 @@ namespace PammCuda.Cpu;
 /// </summary>
 internal static unsafe class CpuAssignment
 {
-    // Rows per task: S of a block (RowsPerTask × k floats) stays in L2 between the product and the argmax.
+    // Rows per task: S of a block stays in L2 between the product and the argmax.
     private const int RowsPerBlock = CpuGemmNT.RowsPerTask;
+
+    // Generators per slice of S: a multiple of every panel width, and a bound on S (RowsPerBlock × 1024 floats,
+    // 384 KiB a thread) however large k is.
+    private const int GeneratorsPerSlice = 1024;
 
     /// <summary>
     /// Fills <paramref name="assignment"/> and <paramref name="alpha"/> for every row of X (rows × columns, row-major)
@@ -50,8 +54,11 @@ internal static unsafe class CpuAssignment
     private sealed class Workspace(GemmPanels generators, int widenedRows)
     {
         public readonly CpuGemmNT.GemmWorkspace Gemm = new(generators.Width, generators.Depth, widenedRows);
-        public readonly float[] Similarities = GC.AllocateUninitializedArray<float>(RowsPerBlock * generators.Columns, pinned: true);
-        public readonly float[] RowNormSquared = GC.AllocateUninitializedArray<float>(RowsPerBlock, pinned: true);
+        public readonly float[] Similarities = new float[RowsPerBlock * Math.Min(GeneratorsPerSlice, generators.Columns)];
+        public readonly float[] RowNormSquared = new float[RowsPerBlock];
+        public readonly float[] BestScore = new float[RowsPerBlock];
+        public readonly int[] Best = new int[RowsPerBlock];
+        public readonly float[] BestDot = new float[RowsPerBlock];
         public int Dropped;
     }
 
@@ -66,11 +73,34 @@ internal static unsafe class CpuAssignment
         {
             float* rowsOfX = workspace.Gemm.AsSingle((T*)x + (long)start * columns, count, columns);
             fixed (float* rowNormSquared = workspace.RowNormSquared)
-            fixed (float* similarities = workspace.Similarities)
-            {
                 CpuGemmNT.SquaredNorms(rowsOfX, columns, count, columns, rowNormSquared);
-                // Generator and zero rows need no similarities, but they are too rare for skipping them to pay.
-                CpuGemmNT.MultiplyRows(rowsOfX, columns, count, generators, similarities, k, workspace.Gemm);
+            // Scores are ≥ 0 or NaN: any real score beats −1, and a row whose scores are all NaN keeps −1.
+            workspace.BestScore.AsSpan(0, count).Fill(-1f);
+            workspace.Best.AsSpan(0, count).Fill(-1);
+            // S a slice of generators at a time, in ascending j; a later slice replaces the best only when strictly
+            // greater, so ties still go to the smallest j. Generator and zero rows need no similarities, but they are too
+            // rare for skipping them to pay.
+            int panelsPerSlice = GeneratorsPerSlice / generators.PanelWidth;
+            for (int firstPanel = 0; firstPanel < generators.Panels; firstPanel += panelsPerSlice)
+            {
+                int panels = Math.Min(panelsPerSlice, generators.Panels - firstPanel);
+                int first = firstPanel * generators.PanelWidth, width = Math.Min(panels * generators.PanelWidth, k - first);
+                fixed (float* similarities = workspace.Similarities)
+                    CpuGemmNT.MultiplyRows(rowsOfX, columns, count, generators, firstPanel, panels, similarities, width, workspace.Gemm);
+                ReadOnlySpan<float> divisors = norms.Divisors.AsSpan(first, width);
+                for (int r = 0; r < count; r++)
+                {
+                    var similarity = new ReadOnlySpan<float>(workspace.Similarities, r * width, width);
+                    int f = SimilarityArgMax.Find(similarity, divisors);
+                    if (f < 0) continue;
+                    float score = MathF.Abs(similarity[f]) / divisors[f];
+                    if (score > workspace.BestScore[r])
+                    {
+                        workspace.BestScore[r] = score;
+                        workspace.Best[r] = first + f;
+                        workspace.BestDot[r] = similarity[f];
+                    }
+                }
             }
             for (int r = 0; r < count; r++)
             {
@@ -90,10 +120,9 @@ internal static unsafe class CpuAssignment
                     alpha[row] = 0f;
                     continue;
                 }
-                var similarity = new ReadOnlySpan<float>(workspace.Similarities, r * k, k);
-                int f = SimilarityArgMax.Find(similarity, norms.Divisors);
+                int f = workspace.Best[r];
                 // A row whose scores are all NaN keeps the first eligible generator and a NaN α.
-                Finish(workspace, row, f >= 0 ? f : norms.FirstEligible, f >= 0 ? similarity[f] : float.NaN, normSquared);
+                Finish(workspace, row, f >= 0 ? f : norms.FirstEligible, f >= 0 ? workspace.BestDot[r] : float.NaN, normSquared);
             }
         }
 

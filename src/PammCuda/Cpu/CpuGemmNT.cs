@@ -72,7 +72,17 @@ internal static unsafe partial class CpuGemmNT
     /// The block step: S[0..count) = A[0..count)·Bᵀ for <paramref name="count"/> float32 rows of A at stride
     /// <paramref name="lda"/>, into S at stride <paramref name="lds"/>. One thread; callers split rows between threads.
     /// </summary>
-    public static void MultiplyRows(float* a, nint lda, int count, GemmPanels b, float* s, nint lds, GemmWorkspace workspace, int depthBlock = DefaultDepthBlock)
+    public static void MultiplyRows(float* a, nint lda, int count, GemmPanels b, float* s, nint lds, GemmWorkspace workspace, int depthBlock = DefaultDepthBlock) =>
+        MultiplyRows(a, lda, count, b, 0, b.Panels, s, lds, workspace, depthBlock);
+
+    /// <summary>
+    /// The block step for the columns of panels [<paramref name="firstPanel"/>, firstPanel + <paramref name="panelCount"/>)
+    /// only: column j of S (at <paramref name="s"/>) is row firstPanel·PanelWidth + j of B. Lets a caller bound S by
+    /// visiting B a slice at a time.
+    /// </summary>
+    public static void MultiplyRows(
+        float* a, nint lda, int count, GemmPanels b, int firstPanel, int panelCount, float* s, nint lds, GemmWorkspace workspace,
+        int depthBlock = DefaultDepthBlock)
     {
         int tileRows = GemmWidths.Rows(b.Width), tileColumns = b.PanelWidth, depth = b.Depth;
         int fullTiles = count / tileRows, tailRows = count - fullTiles * tileRows;
@@ -91,10 +101,10 @@ internal static unsafe partial class CpuGemmNT
             int slice = Math.Min(depthBlock, depth - p0);
             // The first slice starts every chain at +0; the next ones continue the chains from S.
             bool accumulate = p0 > 0;
-            for (int panel = 0; panel < b.Panels; panel++)
+            for (int panel = 0; panel < panelCount; panel++)
             {
-                float* bSlice = b.Panel(panel) + (long)p0 * tileColumns;
-                int columnsHere = Math.Min(tileColumns, b.Columns - panel * tileColumns);
+                float* bSlice = b.Panel(firstPanel + panel) + (long)p0 * tileColumns;
+                int columnsHere = Math.Min(tileColumns, b.Columns - (firstPanel + panel) * tileColumns);
                 for (int tile = 0; tile < tiles; tile++)
                 {
                     bool full = tile < fullTiles;
