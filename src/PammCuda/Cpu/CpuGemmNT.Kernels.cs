@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace PammCuda.Cpu;
@@ -14,6 +15,8 @@ internal static unsafe partial class CpuGemmNT
     /// c (R × 2 vectors, stride ldc) = a·bᵀ + (accumulate ? c : 0) for R rows of A at stride lda (slice start at a) and a
     /// packed panel slice b of depth steps, for the micro-kernel of <paramref name="width"/>.
     /// </summary>
+    // The kernels are compiled optimized at once: a compression calls each only a few hundred times, too few for tiered
+    // compilation to promote it before the call is over, and its first calls would run unoptimized.
     private static delegate*<float*, nint, float*, int, float*, nint, bool, void> Kernel(GemmWidth width) => width switch
     {
         GemmWidth.Vector512 => &Kernel512,
@@ -23,6 +26,7 @@ internal static unsafe partial class CpuGemmNT
     };
 
     // 8 rows × 32 columns: 16 zmm accumulators.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512(float* a, nint lda, float* b, int depth, float* c, nint ldc, bool accumulate)
     {
         Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
@@ -65,6 +69,7 @@ internal static unsafe partial class CpuGemmNT
     }
 
     // 6 rows × 16 columns: 12 ymm accumulators, leaving AVX2's other 4 registers for B and the broadcast.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256(float* a, nint lda, float* b, int depth, float* c, nint ldc, bool accumulate)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
@@ -101,6 +106,7 @@ internal static unsafe partial class CpuGemmNT
     }
 
     // 4 rows × 8 columns: 8 xmm accumulators, within SSE's 16 registers and NEON's 32.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel128(float* a, nint lda, float* b, int depth, float* c, nint ldc, bool accumulate)
     {
         Vector128<float> c00, c01, c10, c11, c20, c21, c30, c31;
@@ -131,6 +137,7 @@ internal static unsafe partial class CpuGemmNT
     }
 
     // 2 rows × 4 columns of plain floats: the same chains, one element at a time.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void KernelScalar(float* a, nint lda, float* b, int depth, float* c, nint ldc, bool accumulate)
     {
         for (int r = 0; r < 2; r++)
