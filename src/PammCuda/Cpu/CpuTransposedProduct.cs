@@ -16,7 +16,7 @@ namespace PammCuda.Cpu;
 /// A register-tiled GEMM with the tiles of <see cref="CpuGemmNT"/>: threads take blocks of output rows; within a block,
 /// slices of <see cref="StepsPerSlice"/> reduction rows keep the rows of A and B they touch in cache while every tile
 /// of the block streams them. Each slice of A (the block's columns) and of B (one tile's columns) is first copied into
-/// contiguous zero-padded panels: step i of a tile then broadcasts R consecutive floats of A's panel and loads two
+/// contiguous zero-padded float32 panels (widening Half and bfloat16 on the way): step i of a tile then broadcasts R consecutive floats of A's panel and loads two
 /// vectors of B's, and no load ever leaves the operands.
 /// </remarks>
 internal static unsafe partial class CpuTransposedProduct
@@ -31,20 +31,13 @@ internal static unsafe partial class CpuTransposedProduct
     /// <summary>Computes the product. When <paramref name="beta"/> is 0 the old output is not read (BLAS semantics), so garbage or NaN there cannot leak.</summary>
     public static void Run<TA, TB, TOut>(
         TA* a, TB* b, int reduction, int p, int q, TOut* output, float alpha, float beta, ParallelOptions parallelOptions)
-        where TA : unmanaged where TB : unmanaged where TOut : unmanaged
-    {
-        // Half and bfloat16 operands are widened once (exactly), so the tiles load float32 vectors directly.
-        float[]? widenedA = typeof(TA) == typeof(float) ? null : Widen(a, (long)reduction * p);
-        float[]? widenedB = typeof(TB) == typeof(float) ? null : Widen(b, (long)reduction * q);
-        fixed (float* pa = widenedA)
-        fixed (float* pb = widenedB)
-            Run(widenedA is null ? (float*)a : pa, widenedB is null ? (float*)b : pb, reduction, p, q, output, alpha, beta, parallelOptions, GemmWidths.Best);
-    }
+        where TA : unmanaged where TB : unmanaged where TOut : unmanaged =>
+        Run(a, b, reduction, p, q, output, alpha, beta, parallelOptions, GemmWidths.Best);
 
-    /// <summary>The product on float32 operands at a chosen width (tests reach every kernel through it).</summary>
-    internal static void Run<TOut>(
-        float* a, float* b, int reduction, int p, int q, TOut* output, float alpha, float beta, ParallelOptions parallelOptions, GemmWidth width)
-        where TOut : unmanaged
+    /// <summary>The product at a chosen width (tests reach every kernel through it).</summary>
+    internal static void Run<TA, TB, TOut>(
+        TA* a, TB* b, int reduction, int p, int q, TOut* output, float alpha, float beta, ParallelOptions parallelOptions, GemmWidth width)
+        where TA : unmanaged where TB : unmanaged where TOut : unmanaged
     {
         int tileRows = GemmWidths.Rows(width);
         int rowsPerTask = RowsPerTask(p, q, tileRows);
@@ -55,7 +48,7 @@ internal static unsafe partial class CpuTransposedProduct
             (task, _, workspace) =>
             {
                 int first = task * rowsPerTask, count = Math.Min(rowsPerTask, p - first);
-                RunBlock((float*)aAddress, (float*)bAddress, reduction, p, q, first, count, workspace, width);
+                RunBlock((TA*)aAddress, (TB*)bAddress, reduction, p, q, first, count, workspace, width);
                 for (int r = 0; r < count; r++)
                     WriteRow(workspace.Accumulators.AsSpan(r * q, q), new Span<TOut>((TOut*)outAddress + (long)(first + r) * q, q), alpha, beta, workspace.Row);
                 return workspace;
@@ -64,7 +57,8 @@ internal static unsafe partial class CpuTransposedProduct
     }
 
     // Accumulators[0..count) × q = (A[:, first..first + count))ᵀ B, one reduction slice after the other.
-    private static void RunBlock(float* a, float* b, int reduction, int p, int q, int first, int count, Workspace workspace, GemmWidth width)
+    private static void RunBlock<TA, TB>(TA* a, TB* b, int reduction, int p, int q, int first, int count, Workspace workspace, GemmWidth width)
+        where TA : unmanaged where TB : unmanaged
     {
         int tileRows = GemmWidths.Rows(width), tileColumns = GemmWidths.Columns(width);
         var kernel = Kernel(width);
@@ -105,18 +99,19 @@ internal static unsafe partial class CpuTransposedProduct
     }
 
     // Columns [0, columns) of steps rows (stride sourceStride) into panels of panelWidth columns, each panel steps ×
-    // panelWidth contiguous and the last one zero-padded.
-    private static void PackSlice(float* source, nint sourceStride, int steps, int columns, float* target, int panelWidth)
+    // panelWidth contiguous float32 and the last one zero-padded. Half and bfloat16 are widened (exactly) here, on the
+    // way, so that no widened copy of a whole operand is ever made.
+    private static void PackSlice<T>(T* source, nint sourceStride, int steps, int columns, float* target, int panelWidth) where T : unmanaged
     {
         int panels = (columns + panelWidth - 1) / panelWidth;
         for (int panel = 0; panel < panels; panel++)
         {
             int width = Math.Min(panelWidth, columns - panel * panelWidth);
-            float* from = source + panel * panelWidth;
+            T* from = source + panel * panelWidth;
             float* to = target + (long)panel * steps * panelWidth;
             for (int i = 0; i < steps; i++, from += sourceStride, to += panelWidth)
             {
-                new ReadOnlySpan<float>(from, width).CopyTo(new Span<float>(to, width));
+                RowConverter.ToSingle(new ReadOnlySpan<T>(from, width), new Span<float>(to, width));
                 if (width < panelWidth) new Span<float>(to + width, panelWidth - width).Clear();
             }
         }
@@ -136,14 +131,6 @@ internal static unsafe partial class CpuTransposedProduct
     {
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<float>(source + r * sourceStride, columns).CopyTo(new Span<float>(target + r * targetStride, columns));
-    }
-
-    private static float[] Widen<T>(T* values, long length) where T : unmanaged
-    {
-        // One span of X or G holds at most int.MaxValue elements, so the length fits.
-        var widened = GC.AllocateUninitializedArray<float>(checked((int)length));
-        RowConverter.ToSingle(new ReadOnlySpan<T>(values, (int)length), widened);
-        return widened;
     }
 
     // destination = alpha·accumulator + beta·destination, evaluated as (acc·alpha) + (old·beta) in float32 and rounded once to TOut.
