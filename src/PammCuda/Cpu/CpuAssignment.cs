@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace PammCuda.Cpu;
 
 /// <summary>
@@ -30,15 +32,19 @@ internal static unsafe class CpuAssignment
             GeneratorOfRow(rows, generatorRows), 1.0 - epsilon * epsilon, assignment, alpha);
         int blocks = (int)(((long)rows + RowsPerBlock - 1) / RowsPerBlock);
         int dropped = 0;
-        Parallel.For(0, blocks, parallelOptions,
+        CpuParallel.For(blocks, parallelOptions,
             () => new Workspace(generators, typeof(T) == typeof(float) ? 0 : Math.Min(RowsPerBlock, rows)),
-            (block, _, workspace) =>
+            (block, workspace) =>
             {
                 long start = (long)block * RowsPerBlock;
                 context.AssignBlock(workspace, (int)start, (int)Math.Min(RowsPerBlock, rows - start));
                 return workspace;
             },
-            workspace => Interlocked.Add(ref dropped, workspace.Dropped));
+            workspace =>
+            {
+                Interlocked.Add(ref dropped, workspace.Dropped);
+                workspace.Return();
+            });
         return dropped;
     }
 
@@ -54,12 +60,19 @@ internal static unsafe class CpuAssignment
     private sealed class Workspace(GemmPanels generators, int widenedRows)
     {
         public readonly CpuGemmNT.GemmWorkspace Gemm = new(generators.Width, generators.Depth, widenedRows);
-        public readonly float[] Similarities = new float[RowsPerBlock * Math.Min(GeneratorsPerSlice, generators.Columns)];
+        // Rented: fresh arrays of this size would land on the large object heap on every call and bring on full collections.
+        public readonly float[] Similarities = ArrayPool<float>.Shared.Rent(RowsPerBlock * Math.Min(GeneratorsPerSlice, generators.Columns));
         public readonly float[] RowNormSquared = new float[RowsPerBlock];
         public readonly float[] BestScore = new float[RowsPerBlock];
         public readonly int[] Best = new int[RowsPerBlock];
         public readonly float[] BestDot = new float[RowsPerBlock];
         public int Dropped;
+
+        public void Return()
+        {
+            Gemm.Return();
+            ArrayPool<float>.Shared.Return(Similarities);
+        }
     }
 
     /// <summary>What every block reads (X, C, the norms) and writes (f and α of its own rows only).</summary>
@@ -71,7 +84,12 @@ internal static unsafe class CpuAssignment
 
         public void AssignBlock(Workspace workspace, int start, int count)
         {
-            float* rowsOfX = workspace.Gemm.AsSingle((T*)x + (long)start * columns, count, columns);
+            fixed (float* rowsOfX = workspace.Gemm.AsSingle((T*)x + (long)start * columns, count, columns))
+                AssignBlock(workspace, start, count, rowsOfX);
+        }
+
+        private void AssignBlock(Workspace workspace, int start, int count, float* rowsOfX)
+        {
             fixed (float* rowNormSquared = workspace.RowNormSquared)
                 CpuGemmNT.SquaredNorms(rowsOfX, columns, count, columns, rowNormSquared);
             // Scores are ≥ 0 or NaN: any real score beats −1, and a row whose scores are all NaN keeps −1.

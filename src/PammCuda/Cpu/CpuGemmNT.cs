@@ -1,5 +1,4 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.Buffers;
 
 namespace PammCuda.Cpu;
 
@@ -55,16 +54,16 @@ internal static unsafe partial class CpuGemmNT
         fixed (float* ps = s)
         {
             nint aAddress = (nint)pa, sAddress = (nint)ps;
-            Parallel.For(0, tasks, parallelOptions,
+            CpuParallel.For(tasks, parallelOptions,
                 () => new GemmWorkspace(width, depth, typeof(T) == typeof(float) ? 0 : Math.Min(RowsPerTask, rows)),
-                (task, _, workspace) =>
+                (task, workspace) =>
                 {
                     int first = task * RowsPerTask, count = Math.Min(RowsPerTask, rows - first);
-                    float* rowsOfA = workspace.AsSingle((T*)aAddress + (long)first * depth, count, depth);
-                    MultiplyRows(rowsOfA, depth, count, panels, (float*)sAddress + (long)first * columns, columns, workspace, depthBlock);
+                    fixed (float* rowsOfA = workspace.AsSingle((T*)aAddress + (long)first * depth, count, depth))
+                        MultiplyRows(rowsOfA, depth, count, panels, (float*)sAddress + (long)first * columns, columns, workspace, depthBlock);
                     return workspace;
                 },
-                _ => { });
+                workspace => workspace.Return());
         }
     }
 
@@ -84,11 +83,20 @@ internal static unsafe partial class CpuGemmNT
         float* a, nint lda, int count, GemmPanels b, int firstPanel, int panelCount, float* s, nint lds, GemmWorkspace workspace,
         int depthBlock = DefaultDepthBlock)
     {
+        fixed (float* panels = b.Data)
+        fixed (float* tail = workspace.TailRows)
+        fixed (float* scratch = workspace.Tile)
+            MultiplyRows(a, lda, count, b, panels, firstPanel, panelCount, s, lds, tail, scratch, depthBlock);
+    }
+
+    private static void MultiplyRows(
+        float* a, nint lda, int count, GemmPanels b, float* panels, int firstPanel, int panelCount, float* s, nint lds,
+        float* tail, float* scratch, int depthBlock)
+    {
         int tileRows = GemmWidths.Rows(b.Width), tileColumns = b.PanelWidth, depth = b.Depth;
         int fullTiles = count / tileRows, tailRows = count - fullTiles * tileRows;
         int tiles = fullTiles + (tailRows > 0 ? 1 : 0);
         // The last rows, copied into a zero-padded full tile, so that one kernel serves every tile.
-        float* tail = workspace.TailRows;
         if (tailRows > 0)
         {
             new Span<float>(tail, tileRows * depth).Clear();
@@ -103,7 +111,7 @@ internal static unsafe partial class CpuGemmNT
             bool accumulate = p0 > 0;
             for (int panel = 0; panel < panelCount; panel++)
             {
-                float* bSlice = b.Panel(firstPanel + panel) + (long)p0 * tileColumns;
+                float* bSlice = panels + ((long)(firstPanel + panel) * depth + p0) * tileColumns;
                 int columnsHere = Math.Min(tileColumns, b.Columns - (firstPanel + panel) * tileColumns);
                 for (int tile = 0; tile < tiles; tile++)
                 {
@@ -119,7 +127,6 @@ internal static unsafe partial class CpuGemmNT
                     else
                     {
                         // An edge tile runs whole on a scratch tile; only its valid part moves from and to S.
-                        float* scratch = workspace.Tile;
                         if (accumulate) CopyTile(sTile, lds, scratch, tileColumns, rowsHere, columnsHere);
                         kernel(aTile, aStride, bSlice, slice, scratch, tileColumns, accumulate);
                         CopyTile(scratch, tileColumns, sTile, lds, rowsHere, columnsHere);
@@ -171,38 +178,34 @@ internal static unsafe partial class CpuGemmNT
 
     /// <summary>
     /// Per-thread scratch of the block step: a zero-padded tile of A's last rows, an edge tile of S and, for Half and
-    /// BFloat16, the block's rows widened to float32. Pinned, so the kernels keep raw pointers into it.
+    /// BFloat16, the block's rows widened to float32. Rented from the shared pool (and fixed for one block at a time):
+    /// fresh arrays of this size would land on the large object heap on every call and bring on full collections.
     /// </summary>
-    internal sealed class GemmWorkspace
+    internal sealed class GemmWorkspace(GemmWidth width, int depth, int widenedRows)
     {
-        private readonly float[] _tailRows;
-        private readonly float[] _tile;
-        private readonly float[] _widened;
-        private readonly int _widenedRows;
+        public readonly float[] TailRows = ArrayPool<float>.Shared.Rent(GemmWidths.Rows(width) * depth);
+        public readonly float[] Tile = ArrayPool<float>.Shared.Rent(GemmWidths.Rows(width) * GemmWidths.Columns(width));
+        private readonly float[] _widened = ArrayPool<float>.Shared.Rent(widenedRows * depth);
 
-        /// <summary>Scratch for <paramref name="width"/>'s tiles at <paramref name="depth"/>, with room to widen <paramref name="widenedRows"/> rows.</summary>
-        public GemmWorkspace(GemmWidth width, int depth, int widenedRows)
+        /// <summary>Gives the arrays back to the pool; the workspace is not used after.</summary>
+        public void Return()
         {
-            _tailRows = GC.AllocateUninitializedArray<float>(GemmWidths.Rows(width) * depth, pinned: true);
-            _tile = GC.AllocateUninitializedArray<float>(GemmWidths.Rows(width) * GemmWidths.Columns(width), pinned: true);
-            _widened = GC.AllocateUninitializedArray<float>(Math.Max(1, widenedRows * depth), pinned: true);
-            _widenedRows = widenedRows;
+            ArrayPool<float>.Shared.Return(TailRows);
+            ArrayPool<float>.Shared.Return(Tile);
+            ArrayPool<float>.Shared.Return(_widened);
         }
 
-        public float* TailRows => Start(_tailRows);
-
-        public float* Tile => Start(_tile);
-
-        /// <summary><paramref name="count"/> rows of depth elements as float32: in place for float, widened into this workspace otherwise.</summary>
-        public float* AsSingle<T>(T* rows, int count, int depth) where T : unmanaged
+        /// <summary>
+        /// <paramref name="count"/> rows of depth elements as float32: the rows themselves for float (memory the caller
+        /// has fixed), widened into this workspace otherwise.
+        /// </summary>
+        public ReadOnlySpan<float> AsSingle<T>(T* rows, int count, int depth) where T : unmanaged
         {
-            if (typeof(T) == typeof(float)) return (float*)rows;
-            if (count > _widenedRows) throw new InvalidOperationException($"The workspace widens {_widenedRows} rows, not {count}.");
-            float* widened = Start(_widened);
-            RowConverter.ToSingle(new ReadOnlySpan<T>(rows, count * depth), new Span<float>(widened, count * depth));
+            if (typeof(T) == typeof(float)) return new ReadOnlySpan<float>(rows, count * depth);
+            if (count * depth > _widened.Length) throw new InvalidOperationException($"The workspace widens {_widened.Length} elements, not {count * depth}.");
+            Span<float> widened = _widened.AsSpan(0, count * depth);
+            RowConverter.ToSingle(new ReadOnlySpan<T>(rows, count * depth), widened);
             return widened;
         }
-
-        private static float* Start(float[] array) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
     }
 }

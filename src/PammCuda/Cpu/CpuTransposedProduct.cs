@@ -1,6 +1,5 @@
+using System.Buffers;
 using System.Numerics.Tensors;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace PammCuda.Cpu;
 
@@ -27,6 +26,7 @@ internal static unsafe partial class CpuTransposedProduct
     // Accumulator floats per task (128 KiB): output rows handled together share one pass over B.
     private const int AccumulatorBudget = 32 * 1024;
     private const int MaxRowsPerTask = 64;
+    private const long MinWorkPerTask = 1 << 20;
 
     /// <summary>Computes the product. When <paramref name="beta"/> is 0 the old output is not read (BLAS semantics), so garbage or NaN there cannot leak.</summary>
     public static void Run<TA, TB, TOut>(
@@ -40,12 +40,12 @@ internal static unsafe partial class CpuTransposedProduct
         where TA : unmanaged where TB : unmanaged where TOut : unmanaged
     {
         int tileRows = GemmWidths.Rows(width);
-        int rowsPerTask = RowsPerTask(p, q, tileRows);
+        int rowsPerTask = RowsPerTask(reduction, p, q, tileRows);
         int tasks = (p + rowsPerTask - 1) / rowsPerTask;
         nint aAddress = (nint)a, bAddress = (nint)b, outAddress = (nint)output;
-        Parallel.For(0, tasks, parallelOptions,
-            () => new Workspace(rowsPerTask, q, width),
-            (task, _, workspace) =>
+        CpuParallel.For(tasks, parallelOptions,
+            () => new Workspace(rowsPerTask, q, Math.Min(StepsPerSlice, reduction), width),
+            (task, workspace) =>
             {
                 int first = task * rowsPerTask, count = Math.Min(rowsPerTask, p - first);
                 RunBlock((TA*)aAddress, (TB*)bAddress, reduction, p, q, first, count, workspace, width);
@@ -53,7 +53,7 @@ internal static unsafe partial class CpuTransposedProduct
                     WriteRow(workspace.Accumulators.AsSpan(r * q, q), new Span<TOut>((TOut*)outAddress + (long)(first + r) * q, q), alpha, beta, workspace.Row);
                 return workspace;
             },
-            _ => { });
+            workspace => workspace.Return());
     }
 
     // Accumulators[0..count) × q = (A[:, first..first + count))ᵀ B, one reduction slice after the other.
@@ -61,8 +61,18 @@ internal static unsafe partial class CpuTransposedProduct
         where TA : unmanaged where TB : unmanaged
     {
         int tileRows = GemmWidths.Rows(width), tileColumns = GemmWidths.Columns(width);
-        var kernel = Kernel(width);
-        float* accumulators = workspace.AccumulatorStart, packedA = workspace.PackedA, packedB = workspace.PackedB;
+        fixed (float* accumulators = workspace.Accumulators)
+        fixed (float* packedA = workspace.PackedA)
+        fixed (float* packedB = workspace.PackedB)
+        fixed (float* scratch = workspace.Tile)
+            RunBlock(a, b, reduction, p, q, first, count, accumulators, packedA, packedB, scratch, tileRows, tileColumns, Kernel(width));
+    }
+
+    private static void RunBlock<TA, TB>(
+        TA* a, TB* b, int reduction, int p, int q, int first, int count, float* accumulators, float* packedA, float* packedB,
+        float* scratch, int tileRows, int tileColumns, delegate*<float*, nint, float*, nint, int, float*, nint, bool, void> kernel)
+        where TA : unmanaged where TB : unmanaged
+    {
         int tiles = (count + tileRows - 1) / tileRows;
         for (int i0 = 0; i0 < reduction; i0 += StepsPerSlice)
         {
@@ -88,7 +98,6 @@ internal static unsafe partial class CpuTransposedProduct
                     else
                     {
                         // An edge tile runs whole on a scratch tile; only its valid part moves from and to the accumulators.
-                        float* scratch = workspace.Tile;
                         if (accumulate) CopyTile(cTile, q, scratch, tileColumns, rowsHere, columnsHere);
                         kernel(aTile, tileRows, packedB, tileColumns, steps, scratch, tileColumns, accumulate);
                         CopyTile(scratch, tileColumns, cTile, q, rowsHere, columnsHere);
@@ -117,12 +126,17 @@ internal static unsafe partial class CpuTransposedProduct
         }
     }
 
-    private static int RowsPerTask(int p, int q, int tileRows)
+    private static int RowsPerTask(int reduction, int p, int q, int tileRows)
     {
         int byBudget = Math.Max(1, AccumulatorBudget / q);
         // Enough tasks for every core to get several, so one slow task does not idle the rest.
         int bySpread = Math.Max(1, p / (4 * Environment.ProcessorCount));
         int rows = Math.Clamp(Math.Min(byBudget, bySpread), 1, MaxRowsPerTask);
+        // But no task under MinWorkPerTask multiply-adds: handing a smaller one to another thread costs more than it
+        // saves (PAMM's product with a small k is often far below it), and on a busy machine far more.
+        long work = (long)reduction * p * q;
+        int maxTasks = (int)Math.Clamp(work / MinWorkPerTask, 1, p);
+        rows = Math.Max(rows, (p + maxTasks - 1) / maxTasks);
         // Whole tiles where possible, so that only the last block of the output has an edge tile.
         return rows >= tileRows ? rows / tileRows * tileRows : rows;
     }
@@ -151,24 +165,22 @@ internal static unsafe partial class CpuTransposedProduct
         RowConverter.FromSingle<TOut>(accumulator, destination);
     }
 
-    /// <summary>Per-thread scratch, pinned so the kernels keep raw pointers into it: the block's accumulators, the packed slices of A and B, an edge tile.</summary>
-    private sealed class Workspace(int rowsPerTask, int q, GemmWidth width)
+    /// <summary>
+    /// Per-thread scratch: the block's accumulators, the packed slices of A and B, an edge tile. Rented from the shared
+    /// pool (and fixed for one block at a time): fresh arrays of this size would land on the large object heap on every
+    /// call and bring on full collections.
+    /// </summary>
+    private sealed class Workspace(int rowsPerTask, int q, int steps, GemmWidth width)
     {
-        public readonly float[] Accumulators = GC.AllocateUninitializedArray<float>(rowsPerTask * q, pinned: true);
-        public readonly float[] Row = new float[q];
-        private readonly float[] _packedA = GC.AllocateUninitializedArray<float>(
-            StepsPerSlice * ((rowsPerTask + GemmWidths.Rows(width) - 1) / GemmWidths.Rows(width) * GemmWidths.Rows(width)), pinned: true);
-        private readonly float[] _packedB = GC.AllocateUninitializedArray<float>(StepsPerSlice * GemmWidths.Columns(width), pinned: true);
-        private readonly float[] _tile = GC.AllocateUninitializedArray<float>(GemmWidths.Rows(width) * GemmWidths.Columns(width), pinned: true);
+        public readonly float[] Accumulators = ArrayPool<float>.Shared.Rent(rowsPerTask * q);
+        public readonly float[] Row = ArrayPool<float>.Shared.Rent(q);
+        public readonly float[] PackedA = ArrayPool<float>.Shared.Rent(steps * ((rowsPerTask + GemmWidths.Rows(width) - 1) / GemmWidths.Rows(width) * GemmWidths.Rows(width)));
+        public readonly float[] PackedB = ArrayPool<float>.Shared.Rent(steps * GemmWidths.Columns(width));
+        public readonly float[] Tile = ArrayPool<float>.Shared.Rent(GemmWidths.Rows(width) * GemmWidths.Columns(width));
 
-        public float* AccumulatorStart => Start(Accumulators);
-
-        public float* PackedA => Start(_packedA);
-
-        public float* PackedB => Start(_packedB);
-
-        public float* Tile => Start(_tile);
-
-        private static float* Start(float[] array) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        public void Return()
+        {
+            foreach (var array in new[] { Accumulators, Row, PackedA, PackedB, Tile }) ArrayPool<float>.Shared.Return(array);
+        }
     }
 }

@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace PammCuda.Cpu;
 
 /// <summary>
@@ -10,10 +7,9 @@ namespace PammCuda.Cpu;
 /// vectors. Rows past the end of B are zeros; their outputs are computed and discarded. Immutable after packing,
 /// so every thread reads the same copy.
 /// </summary>
-internal sealed unsafe class GemmPanels
+internal sealed class GemmPanels
 {
     private readonly float[] _data;
-    private readonly float* _start;
 
     private GemmPanels(int columns, int depth, GemmWidth width)
     {
@@ -22,9 +18,7 @@ internal sealed unsafe class GemmPanels
         Width = width;
         PanelWidth = GemmWidths.Columns(width);
         Panels = (columns + PanelWidth - 1) / PanelWidth;
-        // Pinned, so that the kernels can hold raw pointers into it without fixing it on every call.
-        _data = GC.AllocateArray<float>(checked(Panels * PanelWidth * depth), pinned: true);
-        _start = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_data));
+        _data = new float[checked(Panels * PanelWidth * depth)];
     }
 
     /// <summary>Rows of B (columns of S).</summary>
@@ -42,8 +36,8 @@ internal sealed unsafe class GemmPanels
     /// <summary>Number of panels, the last one zero-padded.</summary>
     public int Panels { get; }
 
-    /// <summary>The start of panel <paramref name="panel"/> (Depth × PanelWidth floats).</summary>
-    public float* Panel(int panel) => _start + (long)panel * Depth * PanelWidth;
+    /// <summary>Every panel, one after the other (panel q starts at q·Depth·PanelWidth); fixed by the product for one block at a time.</summary>
+    public float[] Data => _data;
 
     /// <summary>Widens and packs B (<paramref name="columns"/> × <paramref name="depth"/>, row-major).</summary>
     public static GemmPanels Pack<T>(ReadOnlySpan<T> b, int columns, int depth, GemmWidth width) where T : unmanaged
