@@ -15,8 +15,9 @@ namespace PammCuda.Cpu;
 /// A register-tiled GEMM with the tiles of <see cref="CpuGemmNT"/>: threads take blocks of output rows; within a block,
 /// slices of <see cref="StepsPerSlice"/> reduction rows keep the rows of A and B they touch in cache while every tile
 /// of the block streams them. Each slice of A (the block's columns) and of B (one tile's columns) is first copied into
-/// contiguous zero-padded float32 panels (widening Half and bfloat16 on the way): step i of a tile then broadcasts R consecutive floats of A's panel and loads two
-/// vectors of B's, and no load ever leaves the operands.
+/// contiguous zero-padded float32 panels (widening Half and bfloat16 on the way): step i of a tile then broadcasts R
+/// consecutive floats of A's panel and loads two vectors of B's, and no load ever leaves the operands. A product too
+/// small to pay for a second thread (<see cref="MinWorkPerTask"/>) runs as one task.
 /// </remarks>
 internal static unsafe partial class CpuTransposedProduct
 {
@@ -26,6 +27,8 @@ internal static unsafe partial class CpuTransposedProduct
     // Accumulator floats per task (128 KiB): output rows handled together share one pass over B.
     private const int AccumulatorBudget = 32 * 1024;
     private const int MaxRowsPerTask = 64;
+
+    // Multiply-adds below which a task is not worth handing to another thread.
     private const long MinWorkPerTask = 1 << 20;
 
     /// <summary>Computes the product. When <paramref name="beta"/> is 0 the old output is not read (BLAS semantics), so garbage or NaN there cannot leak.</summary>
