@@ -24,11 +24,19 @@ public static class CpuSuite
             header.Add($"- **{skip}**");
             excluded.Add(nameof(CpuBaselineBenchmarks.OpenBlasSgemm));
         }
+        // Wall-clock times on a small shared machine are only as good as its idleness, so the results say how busy it was.
+        if (LoadAverage() is { } load) header.Add($"- load average when the suite started (1, 5, 15 min, /proc/loadavg): {load}");
         header.Add("- timing: BenchmarkDotNet's wall clock per invocation; GB/s, % of copy and speedup use its mean");
         header.Add("- speedup reference: OpenBLAS sgemm for float32; the CPU backend's exact product for bfloat16 (Debian's OpenBLAS has no bf16 GEMM)");
         var config = BenchConfig.Create(commandLine.Quick, TimeBasis.Wall, Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), excluded);
         return SuiteRun.Run(commandLine, resultsDirectory, "cpu", processor, header,
             [typeof(CpuPammBenchmarks), typeof(CpuBaselineBenchmarks)], config);
+    }
+
+    private static string? LoadAverage()
+    {
+        const string loadAverage = "/proc/loadavg";
+        return File.Exists(loadAverage) ? string.Join(", ", File.ReadAllText(loadAverage).Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(3)) : null;
     }
 
     private static string ProcessorName()

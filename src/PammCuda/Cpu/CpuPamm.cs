@@ -10,8 +10,11 @@ namespace PammCuda.Cpu;
 /// <list type="number">
 /// <item>k = <see cref="PammOptions.ResolveK"/>(b). The generator list is <see cref="PammOptions.GeneratorIndices"/>
 /// in the given order when set, else <see cref="GeneratorSampler.Sample"/>(b, k, seed) (ascending). C_j = X[list[j]].</item>
-/// <item>All arithmetic is float32 on the widened values of X; dot products and squared norms use one fixed
-/// SIMD reduction order. ‖C_j‖² = ⟨C_j, C_j⟩ and ‖C_j‖ = sqrt(‖C_j‖²); a generator with ‖C_j‖² = 0 is never chosen.</item>
+/// <item>All arithmetic is float32 on the widened values of X. Every similarity s_ij = ⟨X_i, C_j⟩ and every squared norm
+/// is the fused multiply-add chain acc = fma(a_p, b_p, acc) over ascending column p from +0 (<see cref="CpuGemmNT"/>),
+/// whatever the vector width, blocking or thread count. ‖C_j‖² = ⟨C_j, C_j⟩ and ‖C_j‖ = sqrt(‖C_j‖²); a generator
+/// with ‖C_j‖² = 0 is never chosen. Because one chain serves all three, a row equal to C_j gets α = 1 and csim² = 1
+/// exactly.</item>
 /// <item>A generator row (its index is in the list at position j) gets f = j and α = 1 exactly and is kept,
 /// whatever its values (even if another generator holds the same vector, or it is zero).</item>
 /// <item>A zero row (⟨X_i, X_i⟩ = 0 in float32) gets f = the first eligible generator (0 if none) and α = 0, and is kept.</item>
@@ -58,13 +61,14 @@ public static unsafe class CpuPamm
         var generators = new T[(long)k * columns];
         for (int j = 0; j < k; j++)
             x.Slice(generatorRows[j] * columns, columns).CopyTo(generators.AsSpan(j * columns, columns));
-        float[] widenedGenerators = generators as float[] ?? Widen(generators);
+        // C widened and packed once for the similarity product; every thread reads this one copy.
+        var packedGenerators = GemmPanels.Pack<T>(generators, k, columns, GemmWidths.Best);
 
         var assignment = new GeneratorAssignment(rows, k);
         var alpha = new float[rows];
         int dropped;
         fixed (T* px = x)
-            dropped = CpuAssignment.Assign(px, rows, columns, widenedGenerators, generatorRows, options.Epsilon, assignment, alpha, parallelOptions);
+            dropped = CpuAssignment.Assign(px, rows, columns, packedGenerators, generatorRows, options.Epsilon, assignment, alpha, parallelOptions);
         return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped);
     }
 
@@ -181,12 +185,5 @@ public static unsafe class CpuPamm
             else
                 CpuTransposedProduct.Run(pg, px, rows, gradientColumns, columns, po, a, c, parallelOptions);
         }
-    }
-
-    private static float[] Widen<T>(T[] values) where T : unmanaged
-    {
-        var widened = new float[values.Length];
-        RowConverter.ToSingle<T>(values, widened);
-        return widened;
     }
 }

@@ -19,9 +19,9 @@ internal static unsafe class CpuSegmentedReduction
         var reduced = new float[(long)k * m];
         nint g = (nint)gradient;
         int tasks = (m + ColumnsPerTask - 1) / ColumnsPerTask;
-        Parallel.For(0, tasks, parallelOptions,
+        CpuParallel.For(tasks, parallelOptions,
             () => new float[Math.Min(ColumnsPerTask, m)],
-            (task, _, buffer) =>
+            (task, buffer) =>
             {
                 int first = task * ColumnsPerTask, width = Math.Min(ColumnsPerTask, m - first);
                 for (int i = 0; i < rows; i++)

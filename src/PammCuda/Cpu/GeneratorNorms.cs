@@ -6,40 +6,41 @@ namespace PammCuda.Cpu;
 /// </summary>
 internal sealed class GeneratorNorms
 {
-    private GeneratorNorms(float[] squared, float[] norms)
+    /// <summary>The norms of generators whose squared norms are <paramref name="squared"/>.</summary>
+    public GeneratorNorms(float[] squared)
     {
         Squared = squared;
-        Norms = norms;
+        Divisors = new float[squared.Length];
+        for (int j = 0; j < squared.Length; j++)
+            Divisors[j] = squared[j] != 0f ? MathF.Sqrt(squared[j]) : float.NaN;
         FirstEligible = Array.FindIndex(squared, value => value != 0f);
         AnyEligible = FirstEligible >= 0;
         if (!AnyEligible) FirstEligible = 0;
     }
 
-    /// <summary>‖C_j‖², a <see cref="VectorDot"/> of the generator with itself.</summary>
+    /// <summary>
+    /// ‖C_j‖², the same fused multiply-add chain as every similarity (<see cref="GemmPanels.SquaredNorms"/>), so a row
+    /// equal to C_j gets α = 1 exactly.
+    /// </summary>
     public float[] Squared { get; }
 
-    /// <summary>‖C_j‖ = sqrt(‖C_j‖²), the divisor of the argmax score.</summary>
-    public float[] Norms { get; }
+    /// <summary>
+    /// The divisor of the argmax score |s_ij| / ‖C_j‖: ‖C_j‖ = sqrt(‖C_j‖²), or NaN for an ineligible generator, whose
+    /// score is then NaN and never wins (<see cref="SimilarityArgMax"/>).
+    /// </summary>
+    public float[] Divisors { get; }
 
-    /// <summary>The smallest eligible j, or 0 when none is: the assignment of zero rows and the start of every argmax.</summary>
+    /// <summary>The smallest eligible j, or 0 when none is: the assignment of zero rows and rows without a real score.</summary>
     public int FirstEligible { get; }
 
     /// <summary>Whether any generator has a non-zero norm.</summary>
     public bool AnyEligible { get; }
 
-    public bool IsEligible(int generator) => Squared[generator] != 0f;
-
-    /// <summary>The norms of the k generators of <paramref name="generators"/> (k × n row-major float32).</summary>
-    public static GeneratorNorms Compute(float[] generators, int k, int columns, ParallelOptions parallelOptions)
+    /// <summary>The norms of the generators packed in <paramref name="panels"/>.</summary>
+    public static GeneratorNorms Of(GemmPanels panels)
     {
-        var squared = new float[k];
-        var norms = new float[k];
-        Parallel.For(0, k, parallelOptions, j =>
-        {
-            var row = new ReadOnlySpan<float>(generators, j * columns, columns);
-            squared[j] = VectorDot.Dot(row, row);
-            norms[j] = MathF.Sqrt(squared[j]);
-        });
-        return new GeneratorNorms(squared, norms);
+        var squared = new float[panels.Columns];
+        panels.SquaredNorms(squared);
+        return new GeneratorNorms(squared);
     }
 }
