@@ -45,6 +45,8 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
             scalars.One, weight.Address, DType, Width, x.Address, DType, Width, scalars.Zero, projection.Address, DType, m);
         var compressed = Own(engine.ProjectAndCompressInto(x.Address, Rows, Width, DType, weight.Address, m, projection.Address, options,
             storage.Address, storage.Length, workspace.Address, workspace.Length));
+        // The stored size, for the GB/s and Stored columns.
+        CaseRecords.RecordCompression(ShapeOf(typeof(GpuProjectionBenchmarks)), compressed);
         _fused = engine.PrepareProjectAndCompress(x.Address, weight.Address, m, projection.Address, CompressedParts.Of(compressed), options,
             ProjectionWorkspace.At(workspace.Address, Rows, Width, k, m));
         stream.Gemm(_plainGemm);

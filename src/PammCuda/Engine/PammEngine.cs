@@ -170,6 +170,37 @@ public sealed class PammEngine : IDisposable
     }
 
     /// <summary>
+    /// <see cref="ProjectAndCompressInto(ulong, int, int, DType, ulong, int, ulong, PammOptions, ulong, long, ulong, long)"/>
+    /// on device buffers: X (<paramref name="rows"/> × <paramref name="columns"/>), the stacked weight
+    /// ((<paramref name="projectionColumns"/> + k) × columns, W in its first rows, C written into the rest) and the
+    /// projection (rows × projectionColumns) of one element type; storage and workspace (null: the engine's own) as
+    /// <see cref="CompressInto{T}"/> takes them.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">A null buffer or <paramref name="options"/>.</exception>
+    /// <exception cref="ArgumentException">A buffer too small, misaligned, of another device, or of an unsupported element type; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, options that do not fit <paramref name="rows"/>, or a GEMM beyond 32-bit dimensions.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or a buffer was disposed.</exception>
+    public GpuCompressedActivation ProjectAndCompressInto<T>(DeviceBuffer<T> x, int rows, int columns, DeviceBuffer<T> stackedWeight,
+        int projectionColumns, DeviceBuffer<T> projection, PammOptions options, DeviceBuffer<byte> storage,
+        DeviceBuffer<byte>? workspace = null) where T : unmanaged
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        var dtype = DTypeOf<T>(nameof(x));
+        CheckShape(rows, columns);
+        ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
+        int k = options.ResolveK(rows);
+        CheckProjectionGemm(rows, columns, k, projectionColumns);
+        CheckBuffer(x, (long)rows * columns, nameof(x));
+        CheckBuffer(stackedWeight, ((long)projectionColumns + k) * columns, nameof(stackedWeight));
+        CheckBuffer(projection, (long)rows * projectionColumns, nameof(projection));
+        CheckBuffer(storage, 0, nameof(storage));
+        if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
+        return ProjectAndCompressInto(x.Address, rows, columns, dtype, stackedWeight.Address, projectionColumns, projection.Address, options,
+            storage.Address, storage.Length, workspace?.Address ?? 0, workspace?.Length ?? 0);
+    }
+
+    /// <summary>
     /// The forward projection of X and its compression from one GEMM (design §8). X (row-major <paramref name="rows"/> ×
     /// <paramref name="columns"/> of <paramref name="dtype"/>) is multiplied by the stacked weight <c>[W; C]</c>, where
     /// W = <c>[W_q; W_k; W_v]</c> is m = <paramref name="projectionColumns"/> rows and C the k generators:

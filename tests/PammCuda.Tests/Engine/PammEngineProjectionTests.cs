@@ -99,6 +99,37 @@ public class PammEngineProjectionTests(string deviceName) : DeviceFixture(device
     }
 
     [Test]
+    public void The_buffer_overload_gives_the_pointer_overloads_result_and_checks_each_buffers_size()
+    {
+        const int rows = 90, columns = 12, m = 10, k = 7;
+        var options = new PammOptions { K = k, Seed = 12 };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(EngineTestData.Random<Half>(rows, columns, 13));
+        using var weight = Upload(EngineTestData.Random<Half>(m + k, columns, 14));
+        using var byPointer = Device.Allocate<Half>((long)rows * m);
+        using var byBuffer = Device.Allocate<Half>((long)rows * m);
+        long storageBytes = PammEngine.CompressedStorageBytes(rows, columns, k, DType.Float16);
+        using var pointerStorage = Device.Allocate<byte>(storageBytes);
+        using var bufferStorage = Device.Allocate<byte>(storageBytes);
+        using var pointerResult = engine.ProjectAndCompressInto(input.Address, rows, columns, DType.Float16, weight.Address, m, byPointer.Address,
+            options, pointerStorage.Address, storageBytes);
+        using var bufferResult = engine.ProjectAndCompressInto(input, rows, columns, weight, m, byBuffer, options, bufferStorage);
+        Assert.Multiple(() =>
+        {
+            Assert.That(bufferStorage.ToArray(engine.Stream), Is.EqualTo(pointerStorage.ToArray(engine.Stream)));
+            Assert.That(byBuffer.ToArray(engine.Stream), Is.EqualTo(byPointer.ToArray(engine.Stream)));
+        });
+        using var shortWeight = Device.Allocate<Half>((long)(m + k) * columns - 1);
+        using var shortProjection = Device.Allocate<Half>((long)rows * m - 1);
+        Assert.Multiple(() =>
+        {
+            AssertRejected<ArgumentException>("stackedWeight", () => engine.ProjectAndCompressInto(input, rows, columns, shortWeight, m, byBuffer, options, bufferStorage));
+            AssertRejected<ArgumentException>("projection", () => engine.ProjectAndCompressInto(input, rows, columns, weight, m, shortProjection, options, bufferStorage));
+            AssertRejected<ArgumentException>("x", () => engine.ProjectAndCompressInto(input, rows + 1, columns, weight, m, byBuffer, options, bufferStorage));
+        });
+    }
+
+    [Test]
     public void The_fused_call_never_waits_for_the_device()
     {
         const int rows = 120, columns = 16, m = 12, k = 9;
