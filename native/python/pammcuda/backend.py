@@ -284,6 +284,7 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
     gives each projection as a view), and compressed is what compress(x, options) gives (the same generators, f except
     at near-ties, alpha within float32 tolerance). storage and workspace as in compress (workspace: at least
     project_and_compress_workspace_bytes). The stacked weight is a copy made here, so the weights are only read.
+    No autograd: PammQKV wraps this in its autograd function.
     """
     _check_matrix(x, "x")
     if not x.is_cuda:
@@ -314,7 +315,8 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
         _check_block(workspace, "workspace", x.device, work_needed, "pammcuda.project_and_compress_workspace_bytes")
     # [W_1; W_2; ...] with k rows below for C, which the library writes on the stream.
     stacked = torch.empty(projection_cols + k, cols, dtype=x.dtype, device=x.device)
-    torch.cat(weights, dim=0, out=stacked[:projection_cols])
+    with torch.no_grad():  # a plain copy (cat with out= refuses weights that require grad)
+        torch.cat(weights, dim=0, out=stacked[:projection_cols])
     y = torch.empty(rows, projection_cols, dtype=x.dtype, device=x.device)
     engine = _engine_for(x.device)
     handle = ctypes.c_void_p()

@@ -309,6 +309,14 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
         narrow = (_CudaLike(torch.randn(3, 5)),) + tuple(_CudaLike(w) for w in weights[1:])
         self.assertFalse(_fuses_projection(cuda_like, narrow, no_bias), "a weight of another width")
 
+    def test_project_and_compress_runs_on_cuda_only_and_its_workspace_size_is_arithmetic(self):
+        with self.assertRaisesRegex(ValueError, "x is on cpu"):
+            pammcuda.project_and_compress(torch.randn(16, 4), [torch.randn(3, 4)], pammcuda.PammOptions(k=2))
+        # The float32 GEMM output (rows x (projection_cols + k)) is part of it.
+        self.assertGreaterEqual(pammcuda.project_and_compress_workspace_bytes(64, 8, 4, 12), 64 * 16 * 4)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, "projection_cols"):
+            pammcuda.project_and_compress_workspace_bytes(64, 8, 4, 0)
+
     def test_the_one_gemm_plumbing_gives_the_three_linear_results(self):
         from pammcuda import autograd
 
@@ -426,9 +434,12 @@ class CudaTests(unittest.TestCase):
                 weights = [torch.randn(size, 72, generator=generator).to("cuda", dtype) for size in (64, 32, 40)]
                 options = pammcuda.PammOptions(k=k, seed=k + 1)
                 y, fused = pammcuda.project_and_compress(x, weights, options)
-                exact = x.float() @ torch.cat(weights).float().T
-                tolerance = 72 * 2 ** -23 * (x.float().abs() @ torch.cat(weights).float().abs().T) + 2 ** -8 * exact.abs()
-                self.assertTrue(bool(((y.float() - exact).abs() <= tolerance).all()), "projection beyond the GEMM's tolerance")
+                stacked = torch.cat(weights).double()
+                exact = x.double() @ stacked.T
+                # float32 accumulation of 72 terms, then one rounding to the output's dtype.
+                unit = {torch.float32: 2 ** -24, torch.float16: 2 ** -11, torch.bfloat16: 2 ** -8}[dtype]
+                tolerance = 72 * 2 ** -24 * (x.double().abs() @ stacked.abs().T) + unit * exact.abs()
+                self.assertTrue(bool(((y.double() - exact).abs() <= tolerance).all()), "projection beyond the GEMM's tolerance")
                 plain = pammcuda.compress(x, options)
                 grad = torch.randn(1001, 16, generator=generator).to("cuda", dtype)
                 self.assertEqual(fused.dropped_rows, plain.dropped_rows)
