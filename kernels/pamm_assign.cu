@@ -1,14 +1,15 @@
 #include "pamm_common.cuh"
 #include "pamm_assign_rules.cuh"
 
-// f and α for one chunk of rows of the similarity matrix S (row-major rows × k, as the GEMM wrote it),
-// by the rules of pamm_assign_rules.cuh. A warp per row: lanes stride over the k similarities
+// f and α for one chunk of rows of the similarity matrix S (row-major rows × k with a row stride of
+// similarity_stride ≥ k floats, as the GEMM wrote it: k for the compression's own similarity GEMM, m + k when S is the
+// last k columns of the fused projection [X Wᵀ | X Cᵀ]), by the rules of pamm_assign_rules.cuh. A warp per row: lanes stride over the k similarities
 // (coalesced), then a shuffle reduction under the rules' total order.
 #define PAMM_ASSIGN_THREADS 256
 
 template <typename F>
 __device__ __forceinline__ void pamm_assign(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
-                                            const float* __restrict__ squared_norms,
+                                            long long similarity_stride, const float* __restrict__ squared_norms,
                                             const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                                             const int* __restrict__ row_to_generator,
                                             F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)
@@ -18,7 +19,7 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
     if (local_row >= chunk_rows) return; // the whole warp leaves together
     long long row = first_row + local_row;
 
-    const float* s = similarities + local_row * k;
+    const float* s = similarities + local_row * similarity_stride;
     pamm_candidate best = pamm_no_candidate();
     for (int j = lane; j < k; j += 32) pamm_candidate_offer(best, s[j], j, squared_norms[j]);
     best = pamm_candidate_warp_best(best);
@@ -27,23 +28,23 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
 }
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
                 const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                 const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
+    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
                                 row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_u16)
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
+pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
                 const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                 const int* __restrict__ row_to_generator, int* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<int>(similarities, first_row, chunk_rows, k, squared_norms, row_squared_norms, keep_threshold_bits,
+    pamm_assign<int>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
                      row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_i32)

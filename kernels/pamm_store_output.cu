@@ -31,3 +31,41 @@ pamm_store_output_bf16(const float* __restrict__ product, long long count, float
     pamm_store_output<pamm_bf16>(product, count, c, output);
 }
 PAMM_EXPORT_KERNEL(pamm_store_output_bf16)
+
+// The fused projection's epilogue: the first `columns` of each row of the float32 GEMM output (row stride
+// source_stride, the similarities S following them) into the caller's dense rows × columns output of its dtype,
+// rounded once as cuBLAS rounds a 16-bit C. float32 is a strided copy: the GEMM's one leading dimension spans
+// [X Wᵀ | S], and the caller's output has none of S's columns.
+template <typename E>
+__device__ __forceinline__ void pamm_store_columns(const float* __restrict__ source, long long source_stride, int rows,
+                                                   int columns, typename E::storage* __restrict__ output)
+{
+    long long count = (long long)rows * columns;
+    long long stride = (long long)gridDim.x * blockDim.x;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride)
+    {
+        long long row = i / columns;
+        output[i] = E::store(source[row * source_stride + (i - row * columns)]);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
+pamm_store_columns_f32(const float* __restrict__ source, long long source_stride, int rows, int columns, float* __restrict__ output)
+{
+    pamm_store_columns<pamm_f32>(source, source_stride, rows, columns, output);
+}
+PAMM_EXPORT_KERNEL(pamm_store_columns_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
+pamm_store_columns_f16(const float* __restrict__ source, long long source_stride, int rows, int columns, unsigned short* __restrict__ output)
+{
+    pamm_store_columns<pamm_f16>(source, source_stride, rows, columns, output);
+}
+PAMM_EXPORT_KERNEL(pamm_store_columns_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
+pamm_store_columns_bf16(const float* __restrict__ source, long long source_stride, int rows, int columns, unsigned short* __restrict__ output)
+{
+    pamm_store_columns<pamm_bf16>(source, source_stride, rows, columns, output);
+}
+PAMM_EXPORT_KERNEL(pamm_store_columns_bf16)

@@ -169,6 +169,39 @@ internal static unsafe class CudaExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_project_and_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, void *stacked_weight, int32_t projection_cols, void *projection, const pamm_options *options, void *storage, size_t storage_bytes, void *workspace, size_t workspace_bytes, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_project_and_compress_into")]
+    public static PammStatus ProjectAndCompressInto(nint engine, nint x, int rows, int cols, int dtype, nint stackedWeight, int projectionCols,
+        nint projection, NativeOptions* options, nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes, nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            // Everything that does not need the engine is checked first, so these messages are the same on any host.
+            NativeArguments.NotNull(options, "options");
+            DType type = CheckInput(x, rows, cols, dtype);
+            NativeArguments.NotNull(stackedWeight, "stacked_weight");
+            NativeArguments.Positive(projectionCols, "projection_cols");
+            NativeArguments.NotNull(projection, "projection");
+            PammOptions pammOptions = options->ToPammOptions(rows);
+            int k = pammOptions.ResolveK(rows);
+            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type));
+            CallerMemory.CheckWorkspace(workspace, workspaceBytes, SizeExports.ProjectionWorkspaceBytes(rows, cols, k, projectionCols),
+                "pamm_project_and_compress_workspace_bytes");
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            GpuCompressedActivation activation = owner.Engine.ProjectAndCompressInto((ulong)x, rows, cols, type, (ulong)stackedWeight,
+                projectionCols, (ulong)projection, pammOptions, (ulong)storage, CallerMemory.ToLong(storageBytes), (ulong)workspace,
+                CallerMemory.ToLong(workspaceBytes));
+            *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_project_and_compress_into", e);
+        }
+    }
+
     /// <summary>The input arguments that both compress exports share, in pamm_compress's order; returns the dtype.</summary>
     private static DType CheckInput(nint x, int rows, int cols, int dtype)
     {

@@ -80,6 +80,38 @@ internal static unsafe class SizeExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_project_and_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, int32_t projection_cols, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = "pamm_project_and_compress_workspace_bytes")]
+    public static PammStatus ProjectAndCompressWorkspaceBytes(int rows, int cols, int k, int projectionCols, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            *bytes = (nuint)ProjectionWorkspaceBytes(rows, cols, k, projectionCols);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail("pamm_project_and_compress_workspace_bytes", e);
+        }
+    }
+
+    /// <summary>The fused projection's workspace with its arguments named as in C (the engine names them in C#).</summary>
+    internal static long ProjectionWorkspaceBytes(int rows, int cols, int k, int projectionCols)
+    {
+        CheckShapes(rows, cols, k, (int)DType.Float32);
+        NativeArguments.Positive(projectionCols, "projection_cols");
+        try
+        {
+            return PammEngine.ProjectAndCompressWorkspaceBytes(rows, cols, k, projectionCols);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            // Only the 32-bit GEMM limits are left to fail here: m + k, or rows x cols.
+            throw new ArgumentOutOfRangeException(e.ParamName == "rows" ? "rows" : "projection_cols", e.Message);
+        }
+    }
+
     /// <summary>The shape arguments the size functions share, named as in C.</summary>
     private static DType CheckShapes(int rows, int cols, int k, int dtype)
     {

@@ -57,6 +57,10 @@ extern "C" {
 /* Engines share one device per ordinal, and pamm_cuda_device_references reports it (added within ABI version 1). */
 #define PAMM_HAS_SHARED_DEVICES 1
 
+/* pamm_project_and_compress_into and pamm_project_and_compress_workspace_bytes exist: the forward Q/K/V
+   projection and the compression from one GEMM (added within ABI version 1). */
+#define PAMM_HAS_PROJECT_AND_COMPRESS 1
+
 typedef enum pamm_status {
     PAMM_OK = 0,
     /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
@@ -231,6 +235,35 @@ pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, 
 pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad,
                                               int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype,
                                               pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);
+
+/* ---- Projection and compression from one GEMM (PAMM_HAS_PROJECT_AND_COMPRESS) ----------------
+   A training step's forward pass multiplies X by the stacked weight W = [W_q; W_k; W_v] (projection_cols
+   = m = d_q + d_k + d_v rows of cols elements). pamm_project_and_compress_into appends the k generator rows
+   C = X[S] to that weight and runs ONE GEMM, X [W; C]^T, so that the similarities X C^T come from the same
+   read of X; the assignment reads only them. */
+
+/* *bytes = the workspace pamm_project_and_compress_into needs for rows x cols, k generators and
+   projection_cols outputs (any dtype and epsilon): the float32 GEMM output rows x (projection_cols + k)
+   and the compression's scratch. Arithmetic only. */
+pamm_status pamm_project_and_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, int32_t projection_cols,
+                                                      size_t *bytes);
+
+/* On the engine's stream, all device memory of dtype:
+   - stacked_weight: row-major (projection_cols + k) x cols. Its first projection_cols rows hold W and are
+     only read (keep the framework's weight there); its last k rows are overwritten with C.
+   - projection: receives y = x W^T (no bias), row-major rows x projection_cols, nn.Linear's layout with the
+     stacked weight: Q, K and V are the column ranges [0, d_q), [d_q, d_q + d_k), [d_q + d_k, m) of each row.
+   - storage, workspace, compressed: as pamm_compress_into (workspace_bytes >=
+     pamm_project_and_compress_workspace_bytes; NULL and 0 use the engine's own).
+   The GEMM accumulates and writes in float32 (no TF32), so the similarities are float32 for every dtype
+   and the compressed form is pamm_compress_into's: the same generators, f except at near-ties, alpha and
+   beta within float32 tolerance; y is rounded once to dtype, as cuBLAS rounds a 16-bit output. X is not
+   read again (unless epsilon < 1, whose test needs the row norms). rows x cols and projection_cols + k must
+   each fit in int32 (one cuBLAS GEMM). Every argument that needs no engine is checked first; nothing waits. */
+pamm_status pamm_project_and_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                                           void *stacked_weight, int32_t projection_cols, void *projection,
+                                           const pamm_options *options, void *storage, size_t storage_bytes, void *workspace,
+                                           size_t workspace_bytes, pamm_compressed *compressed);
 
 /* ---- Compressed activations (either backend) ------------------------------------------------ */
 

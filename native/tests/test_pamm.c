@@ -774,6 +774,137 @@ static void test_gpu_compress_into(void) {
     free(g);
 }
 
+/* pamm_project_and_compress_into checks every argument that needs no engine before the engine, so these
+   messages hold on a host without CUDA too; its size function is arithmetic. */
+static void test_project_and_compress_argument_errors(void) {
+    enum { ROWS = 64, COLS = 8, M = 12, K = 4 };
+    float *x = random_matrix(ROWS, COLS, 61);
+    float weight[(M + K) * COLS], projection[ROWS * M];
+    pamm_options options = options_with_k(K);
+    size_t storage_bytes = 0, workspace_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, &workspace_bytes));
+    CHECK(workspace_bytes >= sizeof(float) * ROWS * (M + K), "the workspace holds the float32 GEMM output: %zu bytes", workspace_bytes);
+    CHECK_ERROR(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, 0, &workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "projection_cols");
+    CHECK_ERROR(pamm_project_and_compress_workspace_bytes(ROWS, COLS, ROWS + 1, M, &workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
+    CHECK_ERROR(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, INT32_MAX - 1, &workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT,
+                "projection_cols");
+    CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, &workspace_bytes));
+    /* Host blocks stand in for device memory: nothing reads them before the engine is checked. */
+    unsigned char *storage = aligned_alloc(256, (storage_bytes + 255) / 256 * 256);
+    unsigned char *workspace = aligned_alloc(256, (workspace_bytes + 255) / 256 * 256);
+    pamm_compressed compressed = (pamm_compressed)&options;
+
+#define PROJECT(x_, w_, m_, y_, opts_, st_, stb_, ws_, wsb_, out_) \
+    pamm_project_and_compress_into(NULL, x_, ROWS, COLS, PAMM_FLOAT32, w_, m_, y_, opts_, st_, stb_, ws_, wsb_, out_)
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &options, storage, storage_bytes, workspace, workspace_bytes, NULL),
+                PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(PROJECT(NULL, weight, M, projection, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "x");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(PROJECT(x, NULL, M, projection, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "stacked_weight");
+    CHECK_ERROR(PROJECT(x, weight, 0, projection, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "projection_cols");
+    CHECK_ERROR(PROJECT(x, weight, M, NULL, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "projection");
+    CHECK_ERROR(PROJECT(x, weight, M, projection, NULL, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "options");
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &options, storage, storage_bytes - 1, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &options, storage, storage_bytes, workspace, workspace_bytes - 1, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    pamm_options too_many = options_with_k(ROWS + 1);
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &too_many, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "options->k");
+    /* Everything right but the engine; NULL and 0 (the engine's own workspace) are accepted. */
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &options, storage, storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(PROJECT(x, weight, M, projection, &options, storage, storage_bytes, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+#undef PROJECT
+    free(storage);
+    free(workspace);
+    free(x);
+}
+
+/* On a GPU: the projection equals x W^T and the compressed form gives the product pamm_compress_into's gives
+   (the same eta; f and alpha may differ at near-ties and in rounding, so the products agree within tolerance). */
+static void test_gpu_project_and_compress(void) {
+    enum { ROWS = 777, COLS = 40, M = 96, K = 19, GCOLS = 8 };
+    int32_t available = 0;
+    CHECK_OK(pamm_cuda_available(&available));
+    cuda_driver cuda;
+    if (!available || !load_cuda_driver(&cuda)) {
+        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
+        else printf("info: no CUDA here, so pamm_project_and_compress_into runs on the GPU only where it is\n");
+        return;
+    }
+    float *x = clustered_matrix(ROWS, COLS, 8, 0.05f, 71), *w = random_matrix(M + K, COLS, 72), *g = random_matrix(ROWS, GCOLS, 73);
+    pamm_options options = options_with_k(K);
+    options.seed = 5;
+    int device = 0;
+    void *context = NULL;
+    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
+          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
+    unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dw = device_copy_of(&cuda, w, (size_t)(M + K) * COLS),
+                       dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
+    size_t storage_bytes = 0, workspace_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, &workspace_bytes));
+    unsigned long long fused_storage = 0, plain_storage = 0, workspace = 0, dy = 0, dout = 0;
+    CHECK(cuda.mem_alloc(&fused_storage, storage_bytes) == 0 && cuda.mem_alloc(&plain_storage, storage_bytes) == 0 &&
+          cuda.mem_alloc(&workspace, workspace_bytes) == 0 && cuda.mem_alloc(&dy, sizeof(float) * ROWS * M) == 0 &&
+          cuda.mem_alloc(&dout, sizeof(float) * COLS * GCOLS) == 0, "cuMemAlloc of storage, workspace, projection and product");
+    pamm_engine engine = NULL;
+    CHECK_OK(pamm_engine_create(0, NULL, &options, &engine));
+    pamm_compressed fused = NULL, plain = NULL;
+    CHECK_OK(pamm_project_and_compress_into(engine, (const void *)(uintptr_t)dx, ROWS, COLS, PAMM_FLOAT32, (void *)(uintptr_t)dw, M,
+                                            (void *)(uintptr_t)dy, &options, (void *)(uintptr_t)fused_storage, storage_bytes,
+                                            (void *)(uintptr_t)workspace, workspace_bytes, &fused));
+    CHECK_OK(pamm_compress_into(engine, (const void *)(uintptr_t)dx, ROWS, COLS, PAMM_FLOAT32, &options, (void *)(uintptr_t)plain_storage,
+                                storage_bytes, NULL, 0, &plain));
+    int32_t fused_dropped = -2, plain_dropped = -2;
+    CHECK_OK(pamm_compressed_read_dropped_rows(fused, &fused_dropped));
+    CHECK_OK(pamm_compressed_read_dropped_rows(plain, &plain_dropped));
+    CHECK(fused_dropped == plain_dropped, "eta %d fused, %d from pamm_compress_into", fused_dropped, plain_dropped);
+
+    float *y = malloc(sizeof(float) * ROWS * M);
+    CHECK(cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(y, dy, sizeof(float) * ROWS * M) == 0, "the projection");
+    double worst = 0;
+    for (int i = 0; i < ROWS; i++)
+        for (int j = 0; j < M; j++) {
+            double exact = 0, magnitude = 0;
+            for (int q = 0; q < COLS; q++) {
+                exact += (double)x[i * COLS + q] * w[j * COLS + q];
+                magnitude += fabs((double)x[i * COLS + q] * w[j * COLS + q]);
+            }
+            double error = fabs(y[i * M + j] - exact) / (magnitude + 1e-30);
+            if (error > worst) worst = error;
+        }
+    CHECK(worst <= COLS * 6e-8, "projection error %g of the magnitude", worst);
+
+    float expected[COLS * GCOLS], actual[COLS * GCOLS];
+    gpu_product(&cuda, engine, plain, dg, GCOLS, dout, expected, COLS * GCOLS);
+    gpu_product(&cuda, engine, fused, dg, GCOLS, dout, actual, COLS * GCOLS);
+    double scale = 0;
+    for (int i = 0; i < COLS * GCOLS; i++) scale = fmax(scale, fabs(expected[i]));
+    CHECK(max_abs_difference(actual, expected, COLS * GCOLS) <= 1e-3 * scale, "the fused compression's product differs by %g (scale %g)",
+          max_abs_difference(actual, expected, COLS * GCOLS), scale);
+    CHECK_OK(pamm_compressed_free(fused));
+    CHECK_OK(pamm_compressed_free(plain));
+    CHECK_OK(pamm_engine_destroy(engine));
+    unsigned long long blocks[] = { fused_storage, plain_storage, workspace, dy, dout, dx, dw, dg };
+    for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) cuda.mem_free(blocks[i]);
+    cuda.primary_ctx_release(device);
+    dlclose(cuda.library);
+    free(y);
+    free(x);
+    free(w);
+    free(g);
+}
+
 static void test_handle_errors(void) {
     enum { ROWS = 6, COLS = 3 };
     float *x = random_matrix(ROWS, COLS, 13), *g = random_matrix(ROWS, 2, 14);
@@ -826,6 +957,8 @@ int main(void) {
     test_cpu_compress_into();
     test_compress_into_argument_errors();
     test_gpu_compress_into();
+    test_project_and_compress_argument_errors();
+    test_gpu_project_and_compress();
     test_handle_errors();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -52,6 +52,7 @@ public static class BenchConfig
             new EffectiveBandwidthColumn(basis),
             new CopyShareColumn(basis),
             new SpeedupColumn(basis),
+            new CompressionCostColumn(basis),
             CompressionColumn.StoredBytes,
             CompressionColumn.Ratio,
         ];

@@ -53,4 +53,16 @@ public enum Operation
 
     /// <summary>Stage: the 16-bit epilogue rounding the float32 product into the output.</summary>
     StoreOutput,
+
+    /// <summary>
+    /// The forward Q/K/V projection as a framework runs it: one GEMM of X (b × n) with the stacked weight
+    /// [W_q; W_k; W_v] (3n × n), output b × 3n in X's type. The reference of <see cref="QkvGemmWithCompression"/>.
+    /// </summary>
+    QkvGemm,
+
+    /// <summary>
+    /// The same projection with PAMM's compression from it: one GEMM of X with [W_q; W_k; W_v; C], the projection
+    /// stored in X's type, and sampling, gather and assignment (<c>PammEngine.ProjectAndCompressInto</c>).
+    /// </summary>
+    QkvGemmWithCompression,
 }

@@ -74,6 +74,24 @@ class PammProjectionFunction(torch.autograd.Function):
         return grad_x, grad_weight, grad_bias, None, None
 
 
+_FUSABLE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def _fuses_projection(x, weights, biases):
+    """
+    Whether PammQKVFunction takes the one-GEMM path (backend.project_and_compress): x on CUDA, no bias (the library's
+    GEMM adds none, and adding one afterwards would round twice where F.linear rounds once), and weights of x's dtype
+    and device (after autocast's casts), 2-D and as wide as x. Anything else takes the three-linear path.
+    """
+    if not x.is_cuda or x.dtype not in _FUSABLE_DTYPES or any(bias is not None for bias in biases):
+        return False
+    return all(w.dim() == 2 and w.shape[1] == x.shape[-1] and w.dtype == x.dtype and w.device == x.device for w in weights)
+
+
+# The one-GEMM projection and compression; a module attribute so that tests can stand in for it where there is no GPU.
+_project_and_compress = backend.project_and_compress
+
+
 class PammQKVFunction(torch.autograd.Function):
     """
     q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
@@ -82,11 +100,17 @@ class PammQKVFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, wq, wk, wv, bq, bk, bv, options):
+        weights = (wq, wk, wv)
+        ctx.input_shape = x.shape
+        ctx.save_for_backward(wq, wk, wv)
+        if any(ctx.needs_input_grad[1:4]) and _fuses_projection(x, weights, (bq, bk, bv)):
+            # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x.
+            # q, k and v are column ranges of one (tokens, d_q + d_k + d_v) output: views, no copy.
+            y, ctx.compressed = _project_and_compress(_rows(x), weights, options)
+            return tuple(part.view(*x.shape[:-1], part.shape[1]) for part in y.split([w.shape[0] for w in weights], dim=1))
         linear = torch.nn.functional.linear
         outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         ctx.compressed = backend.compress(_rows(x), options) if any(ctx.needs_input_grad[1:4]) else None
-        ctx.input_shape = x.shape
-        ctx.save_for_backward(wq, wk, wv)
         return outputs
 
     @staticmethod

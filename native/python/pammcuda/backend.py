@@ -269,6 +269,64 @@ def compress(x, options=PammOptions(), *, storage=None, workspace=None):
     return Compressed(handle, None, x.device, rows, cols, storage)
 
 
+def project_and_compress_workspace_bytes(rows, cols, k, projection_cols):
+    """Bytes of workspace project_and_compress uses: the float32 GEMM output rows x (projection_cols + k) and the compression's scratch."""
+    return _size(_native.lib().pamm_project_and_compress_workspace_bytes, rows, cols, k, projection_cols)
+
+
+def project_and_compress(x, weights, options=PammOptions(), *, storage=None, workspace=None):
+    """
+    The forward projection y = x [W_1; W_2; ...]^T (no bias) and the compression of x from ONE GEMM, on CUDA only, on
+    the current stream, without waiting: the generator rows C are appended to the stacked weight so that the
+    similarities x C^T come from the same read of x (pamm_project_and_compress_into). x is a contiguous CUDA matrix
+    (rows x cols); weights are (d_i x cols) matrices of x's dtype on its device. Returns (y, compressed): y is a new
+    contiguous rows x sum(d_i) tensor of x's dtype (nn.Linear's layout with the stacked weight; y.split(d_i, dim=1)
+    gives each projection as a view), and compressed is what compress(x, options) gives (the same generators, f except
+    at near-ties, alpha within float32 tolerance). storage and workspace as in compress (workspace: at least
+    project_and_compress_workspace_bytes). The stacked weight is a copy made here, so the weights are only read.
+    No autograd: PammQKV wraps this in its autograd function.
+    """
+    _check_matrix(x, "x")
+    if not x.is_cuda:
+        raise ValueError(f"x is on {x.device}; project_and_compress runs on CUDA (use compress and torch.nn.functional.linear on the CPU)")
+    if not isinstance(options, PammOptions):
+        raise TypeError(f"options must be a pammcuda.PammOptions, got {type(options).__name__}")
+    rows, cols = x.shape
+    for index, weight in enumerate(weights):
+        name = f"weights[{index}]"
+        _check_tensor(weight, name)
+        if weight.dim() != 2 or weight.shape[1] != cols:
+            raise ValueError(f"{name} has shape {tuple(weight.shape)}; it must be (out_features, {cols})")
+        if weight.dtype != x.dtype or weight.device != x.device:
+            raise ValueError(f"{name} is {weight.dtype} on {weight.device}; x is {x.dtype} on {x.device}")
+    if not weights:
+        raise ValueError("weights is empty")
+    k = resolve_k(options, rows)
+    projection_cols = sum(weight.shape[0] for weight in weights)
+    needed = storage_bytes(rows, cols, k, x.dtype)
+    if storage is None:
+        storage = _new_block(needed, x.device)
+    else:
+        _check_block(storage, "storage", x.device, needed, "pammcuda.storage_bytes")
+    work_needed = project_and_compress_workspace_bytes(rows, cols, k, projection_cols)
+    if workspace is None:
+        workspace = _new_block(work_needed, x.device)
+    else:
+        _check_block(workspace, "workspace", x.device, work_needed, "pammcuda.project_and_compress_workspace_bytes")
+    # [W_1; W_2; ...] with k rows below for C, which the library writes on the stream.
+    stacked = torch.empty(projection_cols + k, cols, dtype=x.dtype, device=x.device)
+    with torch.no_grad():  # a plain copy (cat with out= refuses weights that require grad)
+        torch.cat(weights, dim=0, out=stacked[:projection_cols])
+    y = torch.empty(rows, projection_cols, dtype=x.dtype, device=x.device)
+    engine = _engine_for(x.device)
+    handle = ctypes.c_void_p()
+    _native.check(_native.lib().pamm_project_and_compress_into(
+        engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"), ctypes.c_void_p(stacked.data_ptr()),
+        projection_cols, ctypes.c_void_p(y.data_ptr()), ctypes.byref(options.to_native()), ctypes.c_void_p(storage.data_ptr()),
+        storage.numel(), ctypes.c_void_p(workspace.data_ptr()), workspace.numel(), ctypes.byref(handle)))
+    return y, Compressed(handle, engine, x.device, rows, cols, storage)
+
+
 def cuda_available():
     """(available, reason): whether libpammcuda can use CUDA here, and why not."""
     available = ctypes.c_int32()

@@ -268,6 +268,100 @@ class PammQKVTests(unittest.TestCase):
         self.assertLess(losses[-1], 0.05 * losses[0])
 
 
+class PammQKVOneGemmPathTests(unittest.TestCase):
+    """
+    Which path PammQKV takes (one GEMM of x with [Wq; Wk; Wv; C] on CUDA, three linears otherwise), and that the
+    one-GEMM path's autograd plumbing (q, k, v as views of one output, the compression on the graph) gives the three-
+    linear path's results: here with a CPU stand-in for the library call; on a GPU by CudaTests.
+    """
+
+    def setUp(self):
+        torch.manual_seed(4)
+
+    def test_the_cpu_path_is_the_three_linears_and_never_calls_the_one_gemm_path(self):
+        from pammcuda import autograd
+        calls = []
+        original = autograd._project_and_compress
+        autograd._project_and_compress = lambda *args, **kwargs: calls.append(args) or original(*args, **kwargs)
+        try:
+            qkv = pammcuda.PammQKV(12, 8, bias=False, ratio=1.0)
+            x = torch.randn(3, 10, 12)
+            outputs = qkv(x)
+        finally:
+            autograd._project_and_compress = original
+        self.assertEqual(calls, [])
+        for output, layer in zip(outputs, (qkv.q, qkv.k, qkv.v)):
+            torch.testing.assert_close(output, torch.nn.functional.linear(x, layer.weight), rtol=0, atol=0)
+            self.assertTrue(output.is_contiguous())
+
+    def test_only_cuda_bias_free_same_dtype_inputs_take_the_one_gemm_path(self):
+        from pammcuda.autograd import _fuses_projection
+        x = torch.randn(4, 6)
+        weights = tuple(torch.randn(3, 6) for _ in range(3))
+        no_bias = (None, None, None)
+        self.assertFalse(_fuses_projection(x, weights, no_bias), "a CPU tensor")
+        cuda_like = _CudaLike(x)
+        self.assertTrue(_fuses_projection(cuda_like, tuple(_CudaLike(w) for w in weights), no_bias))
+        self.assertFalse(_fuses_projection(cuda_like, tuple(_CudaLike(w) for w in weights), (torch.zeros(3), None, None)), "a bias")
+        mixed = (_CudaLike(weights[0].double()),) + tuple(_CudaLike(w) for w in weights[1:])
+        self.assertFalse(_fuses_projection(cuda_like, mixed, no_bias), "a weight of another dtype")
+        self.assertFalse(_fuses_projection(_CudaLike(x.double()), tuple(_CudaLike(w.double()) for w in weights), no_bias), "float64")
+        narrow = (_CudaLike(torch.randn(3, 5)),) + tuple(_CudaLike(w) for w in weights[1:])
+        self.assertFalse(_fuses_projection(cuda_like, narrow, no_bias), "a weight of another width")
+
+    def test_project_and_compress_runs_on_cuda_only_and_its_workspace_size_is_arithmetic(self):
+        with self.assertRaisesRegex(ValueError, "x is on cpu"):
+            pammcuda.project_and_compress(torch.randn(16, 4), [torch.randn(3, 4)], pammcuda.PammOptions(k=2))
+        # The float32 GEMM output (rows x (projection_cols + k)) is part of it.
+        self.assertGreaterEqual(pammcuda.project_and_compress_workspace_bytes(64, 8, 4, 12), 64 * 16 * 4)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, "projection_cols"):
+            pammcuda.project_and_compress_workspace_bytes(64, 8, 4, 0)
+
+    def test_the_one_gemm_plumbing_gives_the_three_linear_results(self):
+        from pammcuda import autograd
+
+        def stand_in(x, weights, options):
+            # What the library computes, on the CPU: y = x [Wq; Wk; Wv]^T and compress(x).
+            return x @ torch.cat(weights).T, pammcuda.compress(x, options)
+
+        qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3)
+        x = torch.randn(2, 15, 12)
+        grads = [torch.randn(2, 15, size) for size in (8, 4, 6)]
+        torch.manual_seed(8)
+        expected = qkv(x.clone().requires_grad_())
+        torch.autograd.backward(expected, grads)
+        expected_grads = [layer.weight.grad.clone() for layer in (qkv.q, qkv.k, qkv.v)]
+        qkv.zero_grad()
+        originals = autograd._project_and_compress, autograd._fuses_projection
+        autograd._project_and_compress, autograd._fuses_projection = stand_in, lambda *args: True
+        try:
+            torch.manual_seed(8)
+            x_fused = x.clone().requires_grad_()
+            actual = qkv(x_fused)
+            torch.autograd.backward(actual, grads)
+        finally:
+            autograd._project_and_compress, autograd._fuses_projection = originals
+        for output, reference in zip(actual, expected):
+            self.assertEqual(output.shape, reference.shape)
+            assert_sums_close(output, reference.detach(), terms=12)
+        self.assertIs(actual[0].grad_fn, actual[2].grad_fn)
+        for layer, reference in zip((qkv.q, qkv.k, qkv.v), expected_grads):
+            torch.testing.assert_close(layer.weight.grad, reference, rtol=0, atol=0)
+        self.assertEqual(x_fused.grad.shape, x.shape)
+
+
+class _CudaLike:
+    """A tensor that says it is on CUDA: what _fuses_projection reads, on a host without a GPU."""
+
+    def __init__(self, tensor):
+        self._tensor = tensor
+        self.is_cuda = True
+        self.device = torch.device("cuda", 0)
+
+    def __getattr__(self, name):
+        return getattr(self._tensor, name)
+
+
 def cuda_skip_reason():
     if not torch.cuda.is_available():
         return "PyTorch sees no CUDA device"
@@ -331,6 +425,49 @@ class CudaTests(unittest.TestCase):
         replayed = weight_gradient(layer, x, grad)
         torch.testing.assert_close(replayed, first, rtol=0, atol=0)
         self.assertFalse(torch.equal(second, first), "two passes sampled the same rows")
+
+    def test_one_gemm_projection_and_compression_match_linear_and_compress(self):
+        for dtype, k in ((torch.float32, 1), (torch.float32, 300), (torch.float16, 17), (torch.bfloat16, 257)):
+            with self.subTest(dtype=dtype, k=k):
+                generator = torch.Generator().manual_seed(k)
+                x = clustered(1001, 72, directions=12, noise=0.05, generator=generator).to("cuda", dtype)
+                weights = [torch.randn(size, 72, generator=generator).to("cuda", dtype) for size in (64, 32, 40)]
+                options = pammcuda.PammOptions(k=k, seed=k + 1)
+                y, fused = pammcuda.project_and_compress(x, weights, options)
+                stacked = torch.cat(weights).double()
+                exact = x.double() @ stacked.T
+                # float32 accumulation of 72 terms, then one rounding to the output's dtype.
+                unit = {torch.float32: 2 ** -24, torch.float16: 2 ** -11, torch.bfloat16: 2 ** -8}[dtype]
+                tolerance = 72 * 2 ** -24 * (x.double().abs() @ stacked.abs().T) + unit * exact.abs()
+                self.assertTrue(bool(((y.double() - exact).abs() <= tolerance).all()), "projection beyond the GEMM's tolerance")
+                plain = pammcuda.compress(x, options)
+                grad = torch.randn(1001, 16, generator=generator).to("cuda", dtype)
+                self.assertEqual(fused.dropped_rows, plain.dropped_rows)
+                expected = plain.matmul(grad, out_dtype=torch.float32)
+                torch.testing.assert_close(fused.matmul(grad, out_dtype=torch.float32), expected, rtol=1e-3,
+                                           atol=1e-3 * expected.abs().max().item())
+
+    def test_pamm_qkv_takes_the_one_gemm_path_without_bias_and_gives_the_three_linears(self):
+        from pammcuda import autograd
+        calls = []
+        original = autograd._project_and_compress
+        autograd._project_and_compress = lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
+        try:
+            qkv = pammcuda.PammQKV(64, 64, d_k=32, bias=False, ratio=1.0).cuda()
+            x = torch.randn(4, 100, 64, device="cuda")
+            outputs = qkv(x)
+            with_bias = pammcuda.PammQKV(64, 64, ratio=1.0).cuda()
+            with_bias(x)
+        finally:
+            autograd._project_and_compress = original
+        self.assertEqual(len(calls), 1, "only the bias-free layer takes the one-GEMM path")
+        grads = [torch.randn_like(output) for output in outputs]
+        torch.autograd.backward(outputs, grads)
+        for output, layer, grad in zip(outputs, (qkv.q, qkv.k, qkv.v), grads):
+            reference = torch.nn.functional.linear(x, layer.weight)
+            torch.testing.assert_close(output, reference, rtol=1e-5, atol=1e-5 * reference.abs().max().item())
+            exact_grad = grad.reshape(-1, grad.shape[-1]).T @ x.reshape(-1, 64)
+            assert_sums_close(layer.weight.grad, exact_grad, terms=400)
 
     def test_bfloat16_on_a_side_stream(self):
         layer = pammcuda.PammQKV(64, 64, ratio=1.0, dtype=torch.bfloat16).cuda()

@@ -116,10 +116,24 @@ internal readonly struct CompressPass
     {
         var (first, count) = ChunkRows(chunk);
         if (chunk == 0) _stream.Fill32Async(Compressed.Dropped, 0u, 1);
-        PammKernels.Assign(_stream, Compressed.HasCompactAssignment, _workspace.Similarities, first, count, K,
+        AssignRows(_workspace.Similarities, K, first, count);
+    }
+
+    /// <summary>
+    /// f, α, the ε test and η of every row at once from similarities computed elsewhere: row i's k similarities start at
+    /// <paramref name="similarities"/> + i·<paramref name="similarityStride"/> floats (the fused projection's
+    /// <c>[X Wᵀ | X Cᵀ]</c>, whose S follows the m projection columns). Zeroes η first.
+    /// </summary>
+    public void AssignAllRows(ulong similarities, long similarityStride)
+    {
+        _stream.Fill32Async(Compressed.Dropped, 0u, 1);
+        AssignRows(similarities, similarityStride, 0, Compressed.Rows);
+    }
+
+    private void AssignRows(ulong similarities, long similarityStride, int first, int count) =>
+        PammKernels.Assign(_stream, Compressed.HasCompactAssignment, similarities, first, count, K, similarityStride,
             _workspace.GeneratorSquaredNorms, TestsNeighbourhood ? _workspace.RowSquaredNorms : 0UL, _keepThreshold,
             _workspace.RowToGenerator, Compressed.Assignment, Compressed.Alpha, Compressed.Dropped);
-    }
 
     private (int First, int Count) ChunkRows(int chunk)
     {

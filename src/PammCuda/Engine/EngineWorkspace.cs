@@ -35,26 +35,57 @@ internal readonly record struct CompressWorkspace(
     /// <summary>Bytes a compression of rows × columns to k generators needs.</summary>
     public static long Bytes(int rows, int columns, int k)
     {
-        Carve(0, rows, columns, k, out long bytes);
-        return bytes;
+        var carver = new WorkspaceCarver(0);
+        Carve(ref carver, rows, columns, k, similarityChunk: true);
+        return carver.Used;
     }
 
     /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
-    public static CompressWorkspace At(ulong start, int rows, int columns, int k) => Carve(start, rows, columns, k, out _);
-
-    private static CompressWorkspace Carve(ulong start, int rows, int columns, int k, out long bytes)
+    public static CompressWorkspace At(ulong start, int rows, int columns, int k)
     {
         var carver = new WorkspaceCarver(start);
-        var workspace = new CompressWorkspace(
+        return Carve(ref carver, rows, columns, k, similarityChunk: true);
+    }
+
+    /// <summary>
+    /// The parts carved next by <paramref name="carver"/>; without <paramref name="similarityChunk"/>,
+    /// <see cref="Similarities"/> is 0 (the fused projection writes S into its own output, so it reserves none).
+    /// </summary>
+    public static CompressWorkspace Carve(ref WorkspaceCarver carver, int rows, int columns, int k, bool similarityChunk)
+    {
+        return new CompressWorkspace(
             Sampling: carver.Take(PammKernels.SamplingScratchBytes(rows)),
             GeneratorRows: carver.Take((long)k * sizeof(int)),
             RowToGenerator: carver.Take((long)rows * sizeof(int)),
             GeneratorSquaredNorms: carver.Take((long)k * sizeof(float)),
             RowSquaredNorms: carver.Take((long)rows * sizeof(float)),
-            Similarities: carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)));
-        bytes = carver.Used;
-        return workspace;
+            Similarities: similarityChunk ? carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)) : 0);
     }
+}
+
+/// <summary>The scratch one fused projection and compression uses (none of it outlives the work that call queues).</summary>
+/// <param name="Compress">Sampling, generator rows, row map and norms of the compression (no similarity chunk).</param>
+/// <param name="Projection">The float32 GEMM output <c>[X Wᵀ | X Cᵀ]</c>, rows × (m + k), row-major.</param>
+internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, ulong Projection)
+{
+    /// <summary>Bytes a projection of rows × columns onto m = <paramref name="projectionColumns"/> outputs with k generators needs.</summary>
+    public static long Bytes(int rows, int columns, int k, int projectionColumns)
+    {
+        var carver = new WorkspaceCarver(0);
+        Carve(ref carver, rows, columns, k, projectionColumns);
+        return carver.Used;
+    }
+
+    /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
+    public static ProjectionWorkspace At(ulong start, int rows, int columns, int k, int projectionColumns)
+    {
+        var carver = new WorkspaceCarver(start);
+        return Carve(ref carver, rows, columns, k, projectionColumns);
+    }
+
+    private static ProjectionWorkspace Carve(ref WorkspaceCarver carver, int rows, int columns, int k, int projectionColumns) =>
+        new(CompressWorkspace.Carve(ref carver, rows, columns, k, similarityChunk: false),
+            carver.Take((long)rows * ((long)projectionColumns + k) * sizeof(float)));
 }
 
 /// <summary>The scratch one approximate product uses (none of it outlives the work that call queues).</summary>

@@ -169,6 +169,124 @@ public sealed class PammEngine : IDisposable
         return compressed;
     }
 
+    /// <summary>
+    /// <see cref="ProjectAndCompressInto(ulong, int, int, DType, ulong, int, ulong, PammOptions, ulong, long, ulong, long)"/>
+    /// on device buffers: X (<paramref name="rows"/> × <paramref name="columns"/>), the stacked weight
+    /// ((<paramref name="projectionColumns"/> + k) × columns, W in its first rows, C written into the rest) and the
+    /// projection (rows × projectionColumns) of one element type; storage and workspace (null: the engine's own) as
+    /// <see cref="CompressInto{T}"/> takes them.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">A null buffer or <paramref name="options"/>.</exception>
+    /// <exception cref="ArgumentException">A buffer too small, misaligned, of another device, or of an unsupported element type; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, options that do not fit <paramref name="rows"/>, or a GEMM beyond 32-bit dimensions.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or a buffer was disposed.</exception>
+    public GpuCompressedActivation ProjectAndCompressInto<T>(DeviceBuffer<T> x, int rows, int columns, DeviceBuffer<T> stackedWeight,
+        int projectionColumns, DeviceBuffer<T> projection, PammOptions options, DeviceBuffer<byte> storage,
+        DeviceBuffer<byte>? workspace = null) where T : unmanaged
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        var dtype = DTypeOf<T>(nameof(x));
+        CheckShape(rows, columns);
+        ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
+        int k = options.ResolveK(rows);
+        CheckProjectionGemm(rows, columns, k, projectionColumns);
+        CheckBuffer(x, (long)rows * columns, nameof(x));
+        CheckBuffer(stackedWeight, ((long)projectionColumns + k) * columns, nameof(stackedWeight));
+        CheckBuffer(projection, (long)rows * projectionColumns, nameof(projection));
+        CheckBuffer(storage, 0, nameof(storage));
+        if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
+        return ProjectAndCompressInto(x.Address, rows, columns, dtype, stackedWeight.Address, projectionColumns, projection.Address, options,
+            storage.Address, storage.Length, workspace?.Address ?? 0, workspace?.Length ?? 0);
+    }
+
+    /// <summary>
+    /// The forward projection of X and its compression from one GEMM (design §8). X (row-major <paramref name="rows"/> ×
+    /// <paramref name="columns"/> of <paramref name="dtype"/>) is multiplied by the stacked weight <c>[W; C]</c>, where
+    /// W = <c>[W_q; W_k; W_v]</c> is m = <paramref name="projectionColumns"/> rows and C the k generators:
+    /// <list type="bullet">
+    /// <item><paramref name="stackedWeight"/> is row-major (m + k) × n of X's dtype. Its first m rows hold W (the caller
+    /// keeps its weight there: a framework's weight is a view of the first m rows); the engine overwrites its last k rows
+    /// with C on the stream.</item>
+    /// <item><paramref name="projection"/> receives <c>X Wᵀ</c>, row-major b × m of X's dtype, the layout of
+    /// <c>nn.Linear</c> (y = x Wᵀ) with the stacked weight: Q, K and V are the column ranges [0, d_q), [d_q, d_q + d_k),
+    /// [d_q + d_k, m) of each row, views a framework uses without a copy. No bias is added.</item>
+    /// <item>The compressed form goes to <paramref name="storage"/> as <see cref="CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>
+    /// writes it: the same generators (sampled from the same seed, as the CPU backend samples them), the same f except at
+    /// near-ties, α and β within float32 tolerance.</item>
+    /// </list>
+    /// The GEMM writes <c>[X Wᵀ | X Cᵀ]</c> in float32 into the workspace (float32 accumulation, no TF32), so the
+    /// similarities are full float32 for every dtype (a 16-bit S would move f at near-ties and α by 2⁻⁹ relatively); the
+    /// projection is rounded once into <paramref name="projection"/>, as cuBLAS rounds a 16-bit output, and the
+    /// assignment reads only the k similarity columns: X is not read a second time in full (except when ε &lt; 1, whose
+    /// test needs ‖X_i‖²). Scratch comes from <paramref name="workspace"/> (<see cref="ProjectAndCompressWorkspaceBytes"/>;
+    /// 0 and 0 use the engine's own). Everything is checked before any work is queued; nothing waits for the device.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">A null pointer, storage or workspace too small or misaligned; repeated explicit indices.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A shape below 1, an unknown dtype, options that do not fit <paramref name="rows"/>, or a GEMM beyond 32-bit dimensions
+    /// (m + k or X's elements over 2³¹ − 1).
+    /// </exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public GpuCompressedActivation ProjectAndCompressInto(ulong x, int rows, int columns, DType dtype, ulong stackedWeight,
+        int projectionColumns, ulong projection, PammOptions options, ulong storage, long storageBytes, ulong workspace = 0,
+        long workspaceBytes = 0)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        CheckPointer(x, nameof(x));
+        CheckPointer(stackedWeight, nameof(stackedWeight));
+        CheckPointer(projection, nameof(projection));
+        CheckDType(dtype, nameof(dtype));
+        CheckShape(rows, columns);
+        ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
+        int k = options.ResolveK(rows);
+        CheckProjectionGemm(rows, columns, k, projectionColumns);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
+        long needed = ProjectionWorkspace.Bytes(rows, columns, k, projectionColumns);
+        CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ProjectAndCompressWorkspaceBytes), optional: true);
+        var scratch = ProjectionWorkspace.At(workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed), rows, columns, k, projectionColumns);
+        var compressed = new GpuCompressedActivation(this, layout, storage, ownedStorage: null);
+        PrepareProjectAndCompress(x, stackedWeight, projectionColumns, projection, CompressedParts.Of(compressed), options, scratch).Run();
+        return compressed;
+    }
+
+    /// <summary>
+    /// Bytes of workspace <see cref="ProjectAndCompressInto"/> needs for X of <paramref name="rows"/> × <paramref name="columns"/>,
+    /// <paramref name="k"/> generators and m = <paramref name="projectionColumns"/> outputs, whatever the dtype and ε:
+    /// the float32 GEMM output b × (m + k) and the compression's sampling and norms.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or a GEMM beyond 32-bit dimensions.</exception>
+    public static long ProjectAndCompressWorkspaceBytes(int rows, int columns, int k, int projectionColumns)
+    {
+        CheckSizes(rows, columns, k);
+        ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
+        CheckProjectionGemm(rows, columns, k, projectionColumns);
+        return ProjectionWorkspace.Bytes(rows, columns, k, projectionColumns);
+    }
+
+    /// <summary>
+    /// The fused projection and compression pass: the engine runs it whole; the benchmark stage by stage. The compression
+    /// stages it shares are those of <see cref="PrepareCompress"/> over the same parts.
+    /// </summary>
+    internal ProjectionCompressPass PrepareProjectAndCompress(ulong x, ulong stackedWeight, int projectionColumns, ulong projection,
+        CompressedParts compressed, PammOptions options, in ProjectionWorkspace scratch) =>
+        new(Stream, _scalars, x, stackedWeight, projectionColumns, projection, scratch,
+            PrepareCompress(x, compressed, options, scratch.Compress));
+
+    /// <summary>One GEMM carries the projection: its dimensions (m + k, b, n) and X's elements must fit cuBLAS's 32-bit integers.</summary>
+    private static void CheckProjectionGemm(int rows, int columns, int k, int projectionColumns)
+    {
+        if ((long)projectionColumns + k > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(projectionColumns), projectionColumns,
+                $"m + k = {(long)projectionColumns + k} rows of the stacked weight exceed one GEMM's 32-bit dimension.");
+        if ((long)rows * columns > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows,
+                $"X of {rows} × {columns} elements exceeds one GEMM's 32-bit operand (compress it with CompressInto in chunks instead).");
+    }
+
     /// <summary>Bytes of the storage block a compressed activation of <paramref name="rows"/> × <paramref name="columns"/> with <paramref name="k"/> generators of <paramref name="dtype"/> needs (<see cref="CompressedStorageLayout.TotalBytes"/>).</summary>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
     public static long CompressedStorageBytes(int rows, int columns, int k, DType dtype) =>

@@ -39,6 +39,7 @@ internal static class PammKernels
     private static readonly KernelFamily ReduceChunksKernels = new("pamm_reduce_chunks");
     private static readonly KernelFamily ConvertKernels = new("pamm_convert_to_f32");
     private static readonly KernelFamily StoreOutputKernels = new("pamm_store_output");
+    private static readonly KernelFamily StoreColumnsKernels = new("pamm_store_columns");
 
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
     public static readonly int ReduceChunk = KernelSources.Constant("PAMM_REDUCE_CHUNK");
@@ -90,11 +91,12 @@ internal static class PammKernels
         stream.Launch(RowNormsKernels.For(dtype), BlocksFor(rows, RowsPerBlock(RowNormsThreads)), RowNormsThreads,
             KernelArgument.Pointer(x), KernelArgument.Int32(rows), KernelArgument.Int32(columns), KernelArgument.Pointer(squaredNorms));
 
+    /// <summary>f, α and the ε test of rows [firstRow, firstRow + chunkRows) from S, whose rows lie <paramref name="similarityStride"/> floats apart.</summary>
     public static void Assign(IDeviceStream stream, bool compactAssignment, ulong similarities, long firstRow, int chunkRows, int k,
-        ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
+        long similarityStride, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
         stream.Launch(compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32", BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
             KernelArgument.Pointer(similarities), KernelArgument.Int64(firstRow), KernelArgument.Int32(chunkRows), KernelArgument.Int32(k),
-            KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
+            KernelArgument.Int64(similarityStride), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
             // A double travels as its bits: the kernels take no floating-point parameter wider than float.
             KernelArgument.UInt64(BitConverter.DoubleToUInt64Bits(keepThreshold)),
             KernelArgument.Pointer(rowToGenerator), KernelArgument.Pointer(assignment), KernelArgument.Pointer(alpha), KernelArgument.Pointer(dropped));
@@ -149,6 +151,15 @@ internal static class PammKernels
     public static void StoreOutput(IDeviceStream stream, DType outputType, ulong product, long count, float c, ulong output) =>
         stream.Launch(StoreOutputKernels.For(SixteenBit(outputType, nameof(outputType))), ElementwiseBlocks(count, StoreThreads), StoreThreads,
             KernelArgument.Pointer(product), KernelArgument.Int64(count), KernelArgument.Float32(c), KernelArgument.Pointer(output));
+
+    /// <summary>
+    /// The first <paramref name="columns"/> of each of <paramref name="rows"/> float32 rows <paramref name="sourceStride"/>
+    /// floats apart into a dense rows × columns <paramref name="output"/> of <paramref name="outputType"/> (the fused projection's epilogue).
+    /// </summary>
+    public static void StoreColumns(IDeviceStream stream, DType outputType, ulong source, long sourceStride, int rows, int columns, ulong output) =>
+        stream.Launch(StoreColumnsKernels.For(outputType), ElementwiseBlocks((long)rows * columns, StoreThreads), StoreThreads,
+            KernelArgument.Pointer(source), KernelArgument.Int64(sourceStride), KernelArgument.Int32(rows), KernelArgument.Int32(columns),
+            KernelArgument.Pointer(output));
 
     private static DType SixteenBit(DType dtype, string name) =>
         dtype is DType.Float16 or DType.BFloat16 ? dtype : throw new ArgumentOutOfRangeException(name, dtype, "A 16-bit dtype is needed here.");

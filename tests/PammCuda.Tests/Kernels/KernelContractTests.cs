@@ -29,7 +29,7 @@ public class KernelContractTests
                 KernelParameterKind.Pointer, KernelParameterKind.Pointer, KernelParameterKind.Pointer,
             }));
             Assert.That(KernelSources.Declarations["pamm_assign_u16"].Parameters.Select(p => p.Kind),
-                Has.Exactly(1).EqualTo(KernelParameterKind.Int64).And.Exactly(1).EqualTo(KernelParameterKind.UInt64));
+                Has.Exactly(2).EqualTo(KernelParameterKind.Int64).And.Exactly(1).EqualTo(KernelParameterKind.UInt64));
         });
     }
 

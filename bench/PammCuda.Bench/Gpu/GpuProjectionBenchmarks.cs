@@ -1,0 +1,107 @@
+using System.Diagnostics.CodeAnalysis;
+using BenchmarkDotNet.Attributes;
+using PammCuda.Bench.Harness;
+using PammCuda.Devices;
+using PammCuda.Engine;
+
+namespace PammCuda.Bench.Gpu;
+
+/// <summary>
+/// The cost of compression inside the forward pass (issue 14, design §8): the plain Q/K/V GEMM a framework runs,
+/// X (b × n) · [W_q; W_k; W_v]ᵀ with n = d_q = d_k = d_v and the output in X's type, against
+/// <see cref="PammEngine.ProjectAndCompressInto"/>, which runs one GEMM with [W; C] and compresses from its similarity
+/// columns. Both on the benchmark stream, float32 and bfloat16, at the stage shapes (r = 1/512); the
+/// <c>compression cost</c> column gives the difference in % of the plain GEMM.
+/// </summary>
+[SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet frees the fields in [GlobalCleanup]; it subclasses benchmark classes and never disposes them.")]
+public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
+{
+    private readonly List<IDisposable> _owned = [];
+    private DeviceTimer? _timer;
+    private GemmDescriptor _plainGemm;
+    private ProjectionCompressPass? _fused;
+
+    /// <summary>Uploads X and the stacked weight, and runs both once (which also compiles the kernels).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var device = GpuSession.Device;
+        var stream = GpuSession.Stream;
+        var options = Ratio.Options;
+        int k = options.ResolveK(Rows), m = 3 * Width;
+        long elements = (long)Rows * Width;
+        var x = Own(device.Allocate<byte>(elements * DType.SizeOf()));
+        var weight = Own(device.Allocate<byte>(((long)m + k) * Width * DType.SizeOf()));
+        var projection = Own(device.Allocate<byte>((long)Rows * m * DType.SizeOf()));
+        var storage = Own(device.Allocate<byte>(PammEngine.CompressedStorageBytes(Rows, Width, k, DType)));
+        var workspace = Own(device.Allocate<byte>(PammEngine.ProjectAndCompressWorkspaceBytes(Rows, Width, k, m)));
+        var engine = Own(new PammEngine(device, options, stream));
+        var scalars = Own(new GemmScalars(device, stream));
+        Upload(x, elements, seed: 1, stream);
+        Upload(weight, ((long)m + k) * Width, seed: 2, stream);
+
+        // Row-major b × m = X Wᵀ is column-major m × b = W(as stored, n × m)ᵀ · X(n × b), as nn.Linear asks cuBLAS.
+        _plainGemm = new GemmDescriptor(GemmOperation.Transpose, GemmOperation.None, m, Rows, Width,
+            scalars.One, weight.Address, DType, Width, x.Address, DType, Width, scalars.Zero, projection.Address, DType, m);
+        var compressed = Own(engine.ProjectAndCompressInto(x.Address, Rows, Width, DType, weight.Address, m, projection.Address, options,
+            storage.Address, storage.Length, workspace.Address, workspace.Length));
+        // The stored size, for the GB/s and Stored columns.
+        CaseRecords.RecordCompression(ShapeOf(typeof(GpuProjectionBenchmarks)), compressed);
+        _fused = engine.PrepareProjectAndCompress(x.Address, weight.Address, m, projection.Address, CompressedParts.Of(compressed), options,
+            ProjectionWorkspace.At(workspace.Address, Rows, Width, k, m));
+        stream.Gemm(_plainGemm);
+        _timer = new DeviceTimer(stream);
+        stream.Synchronize();
+    }
+
+    /// <summary>Frees the device memory of the case, newest first.</summary>
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--) _owned[i].Dispose();
+        _owned.Clear();
+        _fused = null;
+    }
+
+    /// <summary>The plain Q/K/V GEMM, output in X's type.</summary>
+    [Benchmark]
+    [Measures(Operation.QkvGemm, IsReference = true)]
+    public void QkvGemm() => Time(nameof(QkvGemm), () => GpuSession.Stream.Gemm(_plainGemm));
+
+    /// <summary>The Q/K/V GEMM with the compression from it: the whole <see cref="PammEngine.ProjectAndCompressInto"/>.</summary>
+    [Benchmark]
+    [Measures(Operation.QkvGemmWithCompression)]
+    public void QkvGemmWithCompression() => Time(nameof(QkvGemmWithCompression), Fused.Run);
+
+    private ProjectionCompressPass Fused => _fused ?? throw new InvalidOperationException("GlobalSetup has not run.");
+
+    private void Time(string method, Action work)
+    {
+        var timer = _timer ?? throw new InvalidOperationException("GlobalSetup has not run.");
+        timer.Time(CaseRecords.DeviceTimes(new CaseKey(ShapeOf(typeof(GpuProjectionBenchmarks)), method)), work);
+    }
+
+    private void Upload(DeviceBuffer<byte> target, long elements, int seed, IDeviceStream stream)
+    {
+        if (DType == DType.Float32) Reinterpret<float>(target, elements, seed, stream);
+        else if (DType == DType.BFloat16) Reinterpret<BFloat16>(target, elements, seed, stream);
+        else throw new InvalidOperationException($"The GPU suite does not run {DType}.");
+    }
+
+    private static unsafe void Reinterpret<T>(DeviceBuffer<byte> target, long elements, int seed, IDeviceStream stream) where T : unmanaged
+    {
+        var values = HostData.SharedUniform<T>(elements, seed);
+        fixed (T* source = values)
+        {
+            stream.UploadAsync(target.Address, source, elements * sizeof(T));
+            // The array is shared and stays alive, but the copy must finish while it is pinned.
+            stream.Synchronize();
+        }
+    }
+
+    private TOwned Own<TOwned>(TOwned item) where TOwned : IDisposable
+    {
+        _owned.Add(item);
+        return item;
+    }
+}
