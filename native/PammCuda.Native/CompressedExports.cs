@@ -6,8 +6,8 @@ namespace PammCuda.Native;
 internal static unsafe class CompressedExports
 {
     /// <summary><c>pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed_info *info)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_get_info")]
-    public static PammStatus GetInfo(nint compressed, NativeCompressedInfo* info)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_get_info))]
+    public static PammStatus pamm_compressed_get_info(nint compressed, NativeCompressedInfo* info)
     {
         try
         {
@@ -18,13 +18,13 @@ internal static unsafe class CompressedExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compressed_get_info", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compressed_read_dropped_rows(pamm_compressed compressed, int32_t *dropped_rows)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_read_dropped_rows")]
-    public static PammStatus ReadDroppedRows(nint compressed, int* droppedRows)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_read_dropped_rows))]
+    public static PammStatus pamm_compressed_read_dropped_rows(nint compressed, int* droppedRows)
     {
         try
         {
@@ -36,13 +36,13 @@ internal static unsafe class CompressedExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compressed_read_dropped_rows", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compressed_free(pamm_compressed compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_free")]
-    public static PammStatus Free(nint compressed)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_free))]
+    public static PammStatus pamm_compressed_free(nint compressed)
     {
         try
         {
@@ -51,7 +51,7 @@ internal static unsafe class CompressedExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compressed_free", e);
+            return ExportErrors.Fail(e);
         }
     }
 }

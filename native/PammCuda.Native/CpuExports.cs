@@ -6,8 +6,8 @@ namespace PammCuda.Native;
 internal static unsafe class CpuExports
 {
     /// <summary><c>pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_compress")]
-    public static PammStatus Compress(void* x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_compress))]
+    public static PammStatus pamm_cpu_compress(void* x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
     {
         try
         {
@@ -24,13 +24,13 @@ internal static unsafe class CpuExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cpu_compress", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cpu_compress_into(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, void *storage, size_t storage_bytes, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_compress_into")]
-    public static PammStatus CompressInto(void* x, int rows, int cols, int dtype, NativeOptions* options, byte* storage, nuint storageBytes,
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_compress_into))]
+    public static PammStatus pamm_cpu_compress_into(void* x, int rows, int cols, int dtype, NativeOptions* options, byte* storage, nuint storageBytes,
         nint* compressed)
     {
         try
@@ -53,13 +53,13 @@ internal static unsafe class CpuExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cpu_compress_into", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_approx_matmul")]
-    public static PammStatus ApproxMatmul(nint compressed, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_approx_matmul))]
+    public static PammStatus pamm_cpu_approx_matmul(nint compressed, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
     {
         try
         {
@@ -74,13 +74,13 @@ internal static unsafe class CpuExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cpu_approx_matmul", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cpu_exact_matmul(const void *x, int32_t rows, int32_t cols, pamm_dtype x_dtype, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cpu_exact_matmul")]
-    public static PammStatus ExactMatmul(void* x, int rows, int cols, int xDtype, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_exact_matmul))]
+    public static PammStatus pamm_cpu_exact_matmul(void* x, int rows, int cols, int xDtype, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)
     {
         try
         {
@@ -94,7 +94,7 @@ internal static unsafe class CpuExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cpu_exact_matmul", e);
+            return ExportErrors.Fail(e);
         }
     }
 }

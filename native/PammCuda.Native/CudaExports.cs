@@ -8,8 +8,8 @@ namespace PammCuda.Native;
 internal static unsafe class CudaExports
 {
     /// <summary><c>pamm_status pamm_cuda_available(int32_t *available)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cuda_available")]
-    public static PammStatus Available(int* available)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cuda_available))]
+    public static PammStatus pamm_cuda_available(int* available)
     {
         try
         {
@@ -19,13 +19,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cuda_available", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cuda_unavailable_reason(char *buffer, size_t capacity, size_t *length)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cuda_unavailable_reason")]
-    public static PammStatus UnavailableReason(byte* buffer, nuint capacity, nuint* length)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cuda_unavailable_reason))]
+    public static PammStatus pamm_cuda_unavailable_reason(byte* buffer, nuint capacity, nuint* length)
     {
         try
         {
@@ -33,13 +33,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cuda_unavailable_reason", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity, size_t *length)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cuda_device_name")]
-    public static PammStatus DeviceName(int ordinal, byte* buffer, nuint capacity, nuint* length)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cuda_device_name))]
+    public static PammStatus pamm_cuda_device_name(int ordinal, byte* buffer, nuint capacity, nuint* length)
     {
         try
         {
@@ -47,7 +47,7 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cuda_device_name", e);
+            return ExportErrors.Fail(e);
         }
     }
 
@@ -64,8 +64,8 @@ internal static unsafe class CudaExports
     }
 
     /// <summary><c>pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_engine_create")]
-    public static PammStatus EngineCreate(int ordinal, nint stream, NativeOptions* options, nint* engine)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_engine_create))]
+    public static PammStatus pamm_engine_create(int ordinal, nint stream, NativeOptions* options, nint* engine)
     {
         try
         {
@@ -78,13 +78,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_engine_create", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_engine_destroy(pamm_engine engine)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_engine_destroy")]
-    public static PammStatus EngineDestroy(nint engine)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_engine_destroy))]
+    public static PammStatus pamm_engine_destroy(nint engine)
     {
         try
         {
@@ -93,13 +93,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_engine_destroy", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compress(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compress")]
-    public static PammStatus Compress(nint engine, nint x, int rows, int cols, int dtype, nint* compressed)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compress))]
+    public static PammStatus pamm_compress(nint engine, nint x, int rows, int cols, int dtype, nint* compressed)
     {
         try
         {
@@ -114,13 +114,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compress", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compress_with_options(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_with_options")]
-    public static PammStatus CompressWithOptions(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compress_with_options))]
+    public static PammStatus pamm_compress_with_options(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options, nint* compressed)
     {
         try
         {
@@ -137,13 +137,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compress_with_options", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options, void *storage, size_t storage_bytes, void *workspace, size_t workspace_bytes, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_into")]
-    public static PammStatus CompressInto(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options,
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compress_into))]
+    public static PammStatus pamm_compress_into(nint engine, nint x, int rows, int cols, int dtype, NativeOptions* options,
         nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes, nint* compressed)
     {
         try
@@ -165,13 +165,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compress_into", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_project_and_compress_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, void *stacked_weight, int32_t projection_cols, void *projection, const pamm_options *options, void *storage, size_t storage_bytes, void *workspace, size_t workspace_bytes, pamm_compressed *compressed)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_project_and_compress_into")]
-    public static PammStatus ProjectAndCompressInto(nint engine, nint x, int rows, int cols, int dtype, nint stackedWeight, int projectionCols,
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_project_and_compress_into))]
+    public static PammStatus pamm_project_and_compress_into(nint engine, nint x, int rows, int cols, int dtype, nint stackedWeight, int projectionCols,
         nint projection, NativeOptions* options, nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes, nint* compressed)
     {
         try
@@ -198,7 +198,7 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_project_and_compress_into", e);
+            return ExportErrors.Fail(e);
         }
     }
 
@@ -213,8 +213,8 @@ internal static unsafe class CudaExports
     }
 
     /// <summary><c>pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_approx_matmul")]
-    public static PammStatus ApproxMatmul(nint engine, nint compressed, nint grad, int gradCols, int gradDtype, nint output, int outDtype, int layout, float a, float c)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul))]
+    public static PammStatus pamm_approx_matmul(nint engine, nint compressed, nint grad, int gradCols, int gradDtype, nint output, int outDtype, int layout, float a, float c)
     {
         try
         {
@@ -227,13 +227,13 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_approx_matmul", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_approx_matmul_with_workspace")]
-    public static PammStatus ApproxMatmulWithWorkspace(nint engine, nint compressed, nint grad, int gradCols, int gradDtype, nint output, int outDtype,
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_with_workspace))]
+    public static PammStatus pamm_approx_matmul_with_workspace(nint engine, nint compressed, nint grad, int gradCols, int gradDtype, nint output, int outDtype,
         int layout, float a, float c, nint workspace, nuint workspaceBytes)
     {
         try
@@ -253,7 +253,7 @@ internal static unsafe class CudaExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_approx_matmul_with_workspace", e);
+            return ExportErrors.Fail(e);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PammCuda.Cuda;
 using PammCuda.Devices;
 
@@ -11,6 +12,12 @@ internal static class ExportErrors
         LastError.Clear();
         return PammStatus.Ok;
     }
+
+    /// <summary>
+    /// <see cref="Fail(string, Exception)"/> from an export, whose method is named after its entry point (as pamm.h
+    /// spells it), so the name in the message cannot drift from the export's.
+    /// </summary>
+    public static PammStatus Fail(Exception exception, [CallerMemberName] string function = "") => Fail(function, exception);
 
     /// <summary>Records "<paramref name="function"/>: message" as the thread's last error and returns the exception's status.</summary>
     public static PammStatus Fail(string function, Exception exception)

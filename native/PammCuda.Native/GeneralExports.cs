@@ -12,20 +12,20 @@ internal static unsafe class GeneralExports
     private static readonly byte* VersionText = AllocateForever(typeof(GeneralExports).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 
     /// <summary><c>const char *pamm_version(void)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_version")]
-    public static byte* Version() => VersionText;
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_version))]
+    public static byte* pamm_version() => VersionText;
 
     /// <summary><c>int32_t pamm_abi_version(void)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_abi_version")]
-    public static int AbiVersionExport() => AbiVersion;
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_abi_version))]
+    public static int pamm_abi_version() => AbiVersion;
 
     /// <summary><c>const char *pamm_last_error(void)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_last_error")]
-    public static byte* LastErrorExport() => LastError.Pointer;
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_last_error))]
+    public static byte* pamm_last_error() => LastError.Pointer;
 
     /// <summary><c>const char *pamm_status_name(pamm_status status)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_status_name")]
-    public static byte* StatusName(PammStatus status) => status switch
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_status_name))]
+    public static byte* pamm_status_name(PammStatus status) => status switch
     {
         PammStatus.Ok => NativeStrings.Literal("PAMM_OK\0"u8),
         PammStatus.InvalidArgument => NativeStrings.Literal("PAMM_ERROR_INVALID_ARGUMENT\0"u8),
@@ -38,8 +38,8 @@ internal static unsafe class GeneralExports
     };
 
     /// <summary><c>pamm_status pamm_options_init(pamm_options *options)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_options_init")]
-    internal static PammStatus OptionsInit(NativeOptions* options)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_options_init))]
+    internal static PammStatus pamm_options_init(NativeOptions* options)
     {
         try
         {
@@ -49,13 +49,13 @@ internal static unsafe class GeneralExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_options_init", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_live_handle_count(int64_t *count)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_live_handle_count")]
-    public static PammStatus LiveHandleCount(long* count)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_live_handle_count))]
+    public static PammStatus pamm_live_handle_count(long* count)
     {
         try
         {
@@ -65,13 +65,13 @@ internal static unsafe class GeneralExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_live_handle_count", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_live_compressed_count(int64_t *count)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_live_compressed_count")]
-    public static PammStatus LiveCompressedCount(long* count)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_live_compressed_count))]
+    public static PammStatus pamm_live_compressed_count(long* count)
     {
         try
         {
@@ -81,13 +81,13 @@ internal static unsafe class GeneralExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_live_compressed_count", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_cuda_device_references(int32_t ordinal, int64_t *count)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_cuda_device_references")]
-    public static PammStatus CudaDeviceReferences(int ordinal, long* count)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cuda_device_references))]
+    public static PammStatus pamm_cuda_device_references(int ordinal, long* count)
     {
         try
         {
@@ -97,7 +97,7 @@ internal static unsafe class GeneralExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_cuda_device_references", e);
+            return ExportErrors.Fail(e);
         }
     }
 

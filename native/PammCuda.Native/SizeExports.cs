@@ -10,8 +10,8 @@ namespace PammCuda.Native;
 internal static unsafe class SizeExports
 {
     /// <summary><c>pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_resolve_k")]
-    public static PammStatus ResolveK(NativeOptions* options, int rows, int* k)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_resolve_k))]
+    public static PammStatus pamm_resolve_k(NativeOptions* options, int rows, int* k)
     {
         try
         {
@@ -23,13 +23,13 @@ internal static unsafe class SizeExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_resolve_k", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compressed_storage_bytes")]
-    public static PammStatus StorageBytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_storage_bytes))]
+    public static PammStatus pamm_compressed_storage_bytes(int rows, int cols, int k, int dtype, nuint* bytes)
     {
         try
         {
@@ -40,13 +40,13 @@ internal static unsafe class SizeExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compressed_storage_bytes", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_compress_workspace_bytes")]
-    public static PammStatus CompressWorkspaceBytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compress_workspace_bytes))]
+    public static PammStatus pamm_compress_workspace_bytes(int rows, int cols, int k, int dtype, nuint* bytes)
     {
         try
         {
@@ -57,13 +57,13 @@ internal static unsafe class SizeExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_compress_workspace_bytes", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols, pamm_dtype out_dtype, size_t *bytes)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_approx_matmul_workspace_bytes")]
-    public static PammStatus ApproxMatmulWorkspaceBytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_workspace_bytes))]
+    public static PammStatus pamm_approx_matmul_workspace_bytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes)
     {
         try
         {
@@ -76,13 +76,13 @@ internal static unsafe class SizeExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_approx_matmul_workspace_bytes", e);
+            return ExportErrors.Fail(e);
         }
     }
 
     /// <summary><c>pamm_status pamm_project_and_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, int32_t projection_cols, size_t *bytes)</c></summary>
-    [UnmanagedCallersOnly(EntryPoint = "pamm_project_and_compress_workspace_bytes")]
-    public static PammStatus ProjectAndCompressWorkspaceBytes(int rows, int cols, int k, int projectionCols, nuint* bytes)
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_project_and_compress_workspace_bytes))]
+    public static PammStatus pamm_project_and_compress_workspace_bytes(int rows, int cols, int k, int projectionCols, nuint* bytes)
     {
         try
         {
@@ -92,7 +92,7 @@ internal static unsafe class SizeExports
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail("pamm_project_and_compress_workspace_bytes", e);
+            return ExportErrors.Fail(e);
         }
     }
 
