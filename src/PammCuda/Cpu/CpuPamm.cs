@@ -138,12 +138,7 @@ public static unsafe class CpuPamm
         fixed (T* pc = compressed.GeneratorArray)
         fixed (float* pr = reduced)
         fixed (TOut* po = output)
-        {
-            if (layout == ProductLayout.InputByGradient)
-                CpuTransposedProduct.Run(pc, pr, k, columns, gradientColumns, po, scale, c, parallelOptions);
-            else
-                CpuTransposedProduct.Run(pr, pc, k, gradientColumns, columns, po, scale, c, parallelOptions);
-        }
+            CpuTransposedProduct.Run(layout, pc, pr, k, columns, gradientColumns, po, scale, c, parallelOptions);
     }
 
     /// <summary>
@@ -179,11 +174,6 @@ public static unsafe class CpuPamm
         fixed (T* px = x)
         fixed (TG* pg = gradient)
         fixed (TOut* po = output)
-        {
-            if (layout == ProductLayout.InputByGradient)
-                CpuTransposedProduct.Run(px, pg, rows, columns, gradientColumns, po, a, c, parallelOptions);
-            else
-                CpuTransposedProduct.Run(pg, px, rows, gradientColumns, columns, po, a, c, parallelOptions);
-        }
+            CpuTransposedProduct.Run(layout, px, pg, rows, columns, gradientColumns, po, a, c, parallelOptions);
     }
 }

@@ -37,6 +37,22 @@ internal static unsafe partial class CpuTransposedProduct
         where TA : unmanaged where TB : unmanaged where TOut : unmanaged =>
         Run(a, b, reduction, p, q, output, alpha, beta, parallelOptions, GemmWidths.Best);
 
+    /// <summary>
+    /// The product in a <see cref="ProductLayout"/>: <c>output = alpha·(Xᵀ G) + beta·output</c> (columns × gradientColumns)
+    /// for <see cref="ProductLayout.InputByGradient"/>, or <c>alpha·(Gᵀ X) + beta·output</c> (gradientColumns × columns),
+    /// with X rows × columns and G rows × gradientColumns, both row-major.
+    /// </summary>
+    public static void Run<TX, TG, TOut>(
+        ProductLayout layout, TX* x, TG* gradient, int rows, int columns, int gradientColumns, TOut* output, float alpha, float beta,
+        ParallelOptions parallelOptions)
+        where TX : unmanaged where TG : unmanaged where TOut : unmanaged
+    {
+        if (layout == ProductLayout.InputByGradient)
+            Run(x, gradient, rows, columns, gradientColumns, output, alpha, beta, parallelOptions);
+        else
+            Run(gradient, x, rows, gradientColumns, columns, output, alpha, beta, parallelOptions);
+    }
+
     /// <summary>The product at a chosen width (tests reach every kernel through it).</summary>
     internal static void Run<TA, TB, TOut>(
         TA* a, TB* b, int reduction, int p, int q, TOut* output, float alpha, float beta, ParallelOptions parallelOptions, GemmWidth width)
