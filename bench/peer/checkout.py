@@ -1,21 +1,11 @@
-"""Imports pammcuda from this checkout: the package in native/python and the library built into artifacts/native."""
+"""Imports pammcuda from this checkout (bench/repository.py) and says why it cannot run where it cannot."""
 
-import os
 import pathlib
 import sys
 
-REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
-LIBRARY = REPOSITORY / "artifacts" / "native" / "libpammcuda.so"
+sys.path.insert(1, str(pathlib.Path(__file__).resolve().parents[1]))
 
-
-def use_checkout():
-    """Puts native/python on sys.path (after an installed pammcuda, if any) and points PAMMCUDA_LIB at the library
-    that `dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native` builds, unless set."""
-    package_parent = str(REPOSITORY / "native" / "python")
-    if package_parent not in sys.path:
-        sys.path.append(package_parent)
-    if "PAMMCUDA_LIB" not in os.environ and LIBRARY.exists():
-        os.environ["PAMMCUDA_LIB"] = str(LIBRARY)
+from repository import LIBRARY, REPOSITORY, commit, machine, use_all_cores, use_checkout  # noqa: E402,F401
 
 
 def load_pammcuda(device):

@@ -16,12 +16,10 @@ import datetime
 import fractions
 import json
 import math
-import os
 import pathlib
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import time
 
@@ -330,30 +328,13 @@ def _with_ratios(results, g_bytes, copy_us, dtype, settings):
 
 def git_commit():
     """$PAMM_COMMIT (the GPU visit sets it), else this checkout's HEAD, else 'unknown'."""
-    if os.environ.get("PAMM_COMMIT"):
-        return os.environ["PAMM_COMMIT"]
-    try:
-        return subprocess.run(["git", "-C", str(checkout.REPOSITORY), "rev-parse", "--short=12", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def machine_name(device):
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {torch.get_num_threads()} threads"
+    return checkout.commit()
 
 
 def environment(settings, timer, pammcuda, now):
     """Where and how the run was made: everything a reader needs to trust or repeat it."""
     record = dict(
-        machine=machine_name(settings.device), device=settings.device.type, date=now.isoformat(timespec="seconds"),
+        machine=checkout.machine(settings.device), device=settings.device.type, date=now.isoformat(timespec="seconds"),
         commit=git_commit(), torch=torch.__version__, cuda=torch.version.cuda, python=platform.python_version(),
         pammcuda=dict(version=pammcuda.version(), library=pammcuda.library_path()) if pammcuda else None,
         command=" ".join([pathlib.Path(sys.argv[0]).name] + sys.argv[1:]), timing=timer.description,
@@ -469,7 +450,7 @@ def main(argv=None):
         torch.set_float32_matmul_precision("highest")
         timer = CudaTimer(settings.device)
     else:
-        torch.set_num_threads(len(os.sched_getaffinity(0)))  # pammcuda's CPU backend uses every core too
+        checkout.use_all_cores()  # pammcuda's CPU backend uses every core too
         timer = WallTimer()
     methods = [PeerMethod(settings)] + ([PammcudaMethod(pammcuda, settings)] if pammcuda else []) + [ExactMethod()]
 

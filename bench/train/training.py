@@ -11,6 +11,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+import checkout
 import modes
 from model import initialise, parameter_count
 
@@ -275,18 +276,6 @@ def train_one(mode, data, settings, state, steps):
     return record
 
 
-def machine(device):
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
-    except (OSError, StopIteration):
-        name = "unknown CPU"
-    threads = torch.get_num_threads()
-    return f"{name}, {threads} thread{'s' if threads > 1 else ''}"
-
-
 def compare(runs, data, settings):
     """Trains every mode from the same initial weights on the same batches; the first run fixes the step count
     when a time budget is given. Returns the whole record (settings, machine, runs)."""
@@ -294,7 +283,7 @@ def compare(runs, data, settings):
 
     state = initial_state(settings, data.vocab_size)
     model_config = settings.config.model(data.vocab_size)
-    settings.log(f"{settings.config} on {machine(settings.device)}, {settings.dtype}, "
+    settings.log(f"{settings.config} on {checkout.machine(settings.device)}, {settings.dtype}, "
                  f"{parameter_count(modes.Mode('dense').build(model_config)):,} parameters")
     steps = settings.steps
     if steps is None:
@@ -305,22 +294,11 @@ def compare(runs, data, settings):
         settings.log(f"== {mode.label}: {modes.DESCRIPTIONS[mode.kind]}")
         records.append(train_one(mode, data, settings, state, steps))
     return {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(settings.device),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": checkout.machine(settings.device),
         "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
-        "commit": _commit(), "dtype": settings.dtype, "seed": settings.seed,
+        "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
         "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
         "parameters": parameter_count(modes.Mode("dense").build(model_config)),
         "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": records,
     }
 
-
-def _commit():
-    import os
-    import subprocess
-    if os.environ.get("PAMM_COMMIT"):
-        return os.environ["PAMM_COMMIT"]
-    try:
-        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
-                              cwd=os.path.dirname(__file__), check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"

@@ -1,0 +1,55 @@
+"""
+What the Python benchmarks (bench/train, bench/peer) need from this checkout, written once: the pammcuda package in
+native/python with the library built into artifacts/native, the CPU thread count, and the commit and machine a
+result is recorded with. Each benchmark folder's checkout.py puts this folder on sys.path and re-exports it.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[1]
+LIBRARY = REPOSITORY / "artifacts" / "native" / "libpammcuda.so"
+
+
+def use_checkout():
+    """Puts native/python on sys.path (after an installed pammcuda, if any) and points PAMMCUDA_LIB at the library
+    that `dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native` builds, unless set."""
+    package_parent = str(REPOSITORY / "native" / "python")
+    if package_parent not in sys.path:
+        sys.path.append(package_parent)
+    if "PAMMCUDA_LIB" not in os.environ and LIBRARY.exists():
+        os.environ["PAMMCUDA_LIB"] = str(LIBRARY)
+
+
+def use_all_cores():
+    """Debian's PyTorch starts with one thread here; a CPU run should use every core it may run on, unless
+    OMP_NUM_THREADS says otherwise (several runs side by side: OpenMP threads that outnumber the cores spin)."""
+    import torch
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0))))
+
+
+def commit():
+    """$PAMM_COMMIT (a GPU visit sets it: the working tree travels without .git), else HEAD, else 'unknown'."""
+    if os.environ.get("PAMM_COMMIT"):
+        return os.environ["PAMM_COMMIT"]
+    try:
+        return subprocess.run(["git", "-C", str(REPOSITORY), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine(device):
+    """The GPU's name, or the CPU's model and the threads torch uses."""
+    import torch
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            name = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        name = "unknown CPU"
+    threads = torch.get_num_threads()
+    return f"{name}, {threads} thread{'s' if threads > 1 else ''}"
