@@ -28,6 +28,17 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
 }
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_u8(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
+               const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+               const int* __restrict__ row_to_generator, unsigned char* __restrict__ assignment,
+               float* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<unsigned char>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                               row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_u8)
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
 pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
                 const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                 const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,

@@ -217,3 +217,14 @@ __device__ __forceinline__ unsigned int pamm_block_exclusive_scan(unsigned int v
     __syncthreads(); // the caller may reuse `scratch` right away
     return result;
 }
+
+// The GEMM scalars of a product, scalars[0] = a·β and scalars[1] = c, with β = b / (b − η) from the dropped count
+// at `dropped` (none: β = 1). Computed on the device, so η never visits the host. One thread calls it.
+__device__ __forceinline__ void pamm_write_product_scalars(const int* __restrict__ dropped, int rows, float a, float c,
+                                                           float* __restrict__ scalars)
+{
+    int eta = dropped != 0 ? *dropped : 0;
+    double beta = eta >= rows ? 0.0 : (double)rows / (double)(rows - eta);
+    scalars[0] = (float)((double)a * beta);
+    scalars[1] = c;
+}

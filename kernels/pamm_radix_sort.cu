@@ -10,7 +10,7 @@
 // memory: no ordering-dependent atomics). Ranks in position order keep every tile stable, and
 // digit-major offsets keep tiles in order: the sort is stable. Only the digits that can occur
 // (`digits` ≤ 256, from k) are counted and scanned, so a small k scans a small histogram.
-// The first pass reads f itself (16 or 32 bits) in row order; later passes read the int keys and
+// The first pass reads f itself (8, 16 or 32 bits) in row order; later passes read the int keys and
 // row numbers the previous pass wrote.
 #define PAMM_RADIX_TILE_THREADS 256
 #define PAMM_RADIX_SCAN_THREADS 1024
@@ -74,6 +74,14 @@ __device__ __forceinline__ void pamm_radix_scatter(const K* __restrict__ keys, c
 }
 
 extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_histogram_u8(const unsigned char* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
+                        unsigned int* __restrict__ histogram)
+{
+    pamm_radix_histogram<unsigned char>(keys, count, tile_size, tiles, shift, digits, histogram);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_histogram_u8)
+
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
 pamm_radix_histogram_u16(const unsigned short* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
                          unsigned int* __restrict__ histogram)
 {
@@ -109,6 +117,15 @@ pamm_radix_scan(unsigned int* __restrict__ counts, long long count)
     }
 }
 PAMM_EXPORT_KERNEL(pamm_radix_scan)
+
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
+pamm_radix_scatter_u8(const unsigned char* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
+                      int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
+                      int* __restrict__ rows_out)
+{
+    pamm_radix_scatter<unsigned char>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
+}
+PAMM_EXPORT_KERNEL(pamm_radix_scatter_u8)
 
 extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
 pamm_radix_scatter_u16(const unsigned short* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,

@@ -106,14 +106,16 @@ pamm_reduce_chunks_bf16(const int* __restrict__ sorted_keys, const int* __restri
 }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
 
-// Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0.
+// Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
+// final GEMM's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)
 pamm_reduce_groups(const int* __restrict__ sorted_keys, int rows, const float* __restrict__ partials, int columns, int k,
-                   float* __restrict__ reduced)
+                   float* __restrict__ reduced, const int* __restrict__ dropped, float a, float c, float* __restrict__ scalars)
 {
     __shared__ int group[2];
     int j = blockIdx.x;
     if (j >= k) return;
+    if (j == 0 && blockIdx.y == 0 && threadIdx.x == 0) pamm_write_product_scalars(dropped, rows, a, c, scalars);
     if (threadIdx.x == 0)
     {
         group[0] = pamm_lower_bound(sorted_keys, rows, j);

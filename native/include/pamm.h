@@ -208,7 +208,7 @@ pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, c
 pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k);
 
 /* *bytes = the storage a compressed rows x cols activation with k generators of dtype needs: C (k*cols
-   elements), alpha (a float32 per row), f (16 bits per row for k <= 65536, else 32) and eta (one int32),
+   elements), alpha (a float32 per row), f (8 bits per row for k <= 256, 16 for k <= 65536, else 32) and eta (one int32),
    each part starting on a 256-byte boundary, so it is at most 768 bytes more than info.stored_bytes. */
 pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
 

@@ -236,8 +236,8 @@ static void test_info_reports_stored_bytes(void) {
     CHECK_OK(pamm_compressed_get_info(compressed, &info));
     CHECK(info.rows == ROWS && info.cols == COLS && info.k == K && info.dtype == PAMM_FLOAT32 && info.on_gpu == 0,
           "info rows %d cols %d k %d dtype %d on_gpu %d", info.rows, info.cols, info.k, info.dtype, info.on_gpu);
-    /* Generators in float32, a 16-bit assignment and a float32 coefficient per row, one int32 count. */
-    int64_t expected = (int64_t)K * COLS * 4 + (int64_t)ROWS * (2 + 4) + 4;
+    /* Generators in float32, an 8-bit assignment (k <= 256) and a float32 coefficient per row, one int32 count. */
+    int64_t expected = (int64_t)K * COLS * 4 + (int64_t)ROWS * (1 + 4) + 4;
     CHECK(info.stored_bytes == expected, "stored %lld bytes, expected %lld", (long long)info.stored_bytes, (long long)expected);
     CHECK(info.dense_bytes == (int64_t)ROWS * COLS * 4, "dense %lld bytes", (long long)info.dense_bytes);
     CHECK(info.dropped_rows == 0, "epsilon = INFINITY dropped %d rows", info.dropped_rows);
@@ -326,7 +326,7 @@ static void test_bfloat16(void) {
     CHECK(close, "bfloat16 output is not the exact product rounded to bfloat16");
     pamm_compressed_info info;
     CHECK_OK(pamm_compressed_get_info(compressed, &info));
-    CHECK(info.dtype == PAMM_BFLOAT16 && info.stored_bytes == (int64_t)ROWS * COLS * 2 + ROWS * 6 + 4,
+    CHECK(info.dtype == PAMM_BFLOAT16 && info.stored_bytes == (int64_t)ROWS * COLS * 2 + ROWS * 5 + 4,
           "bfloat16 info: dtype %d, %lld bytes", info.dtype, (long long)info.stored_bytes);
     CHECK_OK(pamm_compressed_free(compressed));
     free(xf);
@@ -522,11 +522,11 @@ static void test_sizes(void) {
     CHECK_ERROR(pamm_resolve_k(NULL, 6, &k), PAMM_ERROR_INVALID_ARGUMENT, "options");
     CHECK_ERROR(pamm_resolve_k(&options, 100, NULL), PAMM_ERROR_INVALID_ARGUMENT, "k");
 
-    /* 100 x 12 float32, k = 7: C 336 bytes, alpha at 512 (400 bytes), f at 1024 (200 bytes), eta at 1280. */
+    /* 100 x 12 float32, k = 7: C 336 bytes, alpha at 512 (400 bytes), f at 1024 (100 bytes: 8 bits a row), eta at 1280. */
     size_t bytes = 0;
     CHECK_OK(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, &bytes));
     CHECK(bytes == 1284, "storage for 100 x 12 f32, k = 7: %zu bytes, expected 1284", bytes);
-    int64_t stored = 7 * 12 * 4 + 100 * (2 + 4) + 4;
+    int64_t stored = 7 * 12 * 4 + 100 * (1 + 4) + 4;
     CHECK((int64_t)bytes >= stored && (int64_t)bytes <= stored + 768, "storage %zu bytes, stored %lld", bytes, (long long)stored);
     /* k above 65536 stores f in 32 bits. */
     CHECK_OK(pamm_compressed_storage_bytes(70000, 1, 66000, PAMM_BFLOAT16, &bytes));

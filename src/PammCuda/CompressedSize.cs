@@ -2,16 +2,19 @@ namespace PammCuda;
 
 /// <summary>
 /// What a compressed activation keeps, byte for byte, on either backend: the generators C
-/// (k·n elements of X's type), the assignment f (16 bits per row when k ≤ 65 536, else 32), the
+/// (k·n elements of X's type), the assignment f (8 bits per row when k ≤ 256, 16 when k ≤ 65 536, else 32), the
 /// coefficients α (float32 per row) and the dropped-row count η (one int32; β is derived from it).
 /// </summary>
 public static class CompressedSize
 {
+    /// <summary>Largest k whose assignment fits in 8 bits.</summary>
+    public const int MaxKForByteAssignment = 256;
+
     /// <summary>Largest k whose assignment fits in 16 bits.</summary>
     public const int MaxKForCompactAssignment = 65_536;
 
-    /// <summary>Bytes per row of the assignment f for <paramref name="k"/> generators.</summary>
-    public static int AssignmentBytesPerRow(int k) => k <= MaxKForCompactAssignment ? 2 : 4;
+    /// <summary>Bytes per row of the assignment f for <paramref name="k"/> generators: 1, 2 or 4.</summary>
+    public static int AssignmentBytesPerRow(int k) => AssignmentWidths.For(k).Bytes();
 
     /// <summary>Total bytes kept for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/> generators.</summary>
     public static long StoredBytes(int rows, int columns, int k, DType dtype) =>

@@ -51,11 +51,6 @@ public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchm
     [Measures(Operation.ReduceGroups)]
     public void StageReduceGroups() => Time(nameof(StageReduceGroups), Product.ReduceGroups);
 
-    /// <summary>Product scalars.</summary>
-    [Benchmark]
-    [Measures(Operation.ProductScalars)]
-    public void StageProductScalars() => Time(nameof(StageProductScalars), Product.ProductScalars);
-
     /// <summary>Final GEMM.</summary>
     [Benchmark]
     [Measures(Operation.FinalGemm)]

@@ -39,14 +39,11 @@ public enum Operation
     /// <summary>Stage: first reduction pass, per-(chunk, generator) partial sums of α_i G_i.</summary>
     ReduceChunks,
 
-    /// <summary>Stage: second reduction pass, B̃ from the partial sums.</summary>
+    /// <summary>Stage: second reduction pass, B̃ from the partial sums (and the final GEMM's a·β and c from η).</summary>
     ReduceGroups,
 
     /// <summary>Stage: 16-bit C widened to float32.</summary>
     WidenGenerators,
-
-    /// <summary>Stage: a·β and c from η (one thread; no byte count).</summary>
-    ProductScalars,
 
     /// <summary>Stage: the final GEMM a·β·Cᵀ B̃ in float32.</summary>
     FinalGemm,

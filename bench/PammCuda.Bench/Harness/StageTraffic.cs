@@ -11,9 +11,9 @@ public static class StageTraffic
     /// <summary>True for the stages this class counts bytes of.</summary>
     public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.StoreOutput;
 
-    /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>; null for the product scalars.</summary>
+    /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is not a stage, or the shape has no ratio.</exception>
-    public static long? MinimumBytes(Operation operation, ShapeKey shape)
+    public static long MinimumBytes(Operation operation, ShapeKey shape)
     {
         if (!Covers(operation)) throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage.");
         ArgumentOutOfRangeException.ThrowIfLessThan(shape.RatioDenominator, 1, nameof(shape));
@@ -39,7 +39,6 @@ public static class StageTraffic
             // Read the partial sums; write B̃.
             Operation.ReduceGroups => partials + word * k * m,
             Operation.WidenGenerators => k * n * e + word * k * n,
-            Operation.ProductScalars => null,
             // Read C (float32) and B̃; write the float32 product.
             Operation.FinalGemm => word * k * n + word * k * m + word * n * m,
             Operation.StoreOutput => word * n * m + e * n * m,

@@ -46,8 +46,10 @@ def live_compressed():
 
 
 def expected_stored_bytes(rows, cols, k, element_bytes):
-    # Generators, a 16-bit assignment and a float32 coefficient per row, and one int32 dropped-row count.
-    return k * cols * element_bytes + rows * (2 + 4) + 4
+    # Generators, an assignment of 8, 16 or 32 bits (the fewest that hold k - 1) and a float32 coefficient per row,
+    # one int32 dropped-row count.
+    assignment_bytes = 1 if k <= 256 else 2 if k <= 65536 else 4
+    return k * cols * element_bytes + rows * (assignment_bytes + 4) + 4
 
 
 def weight_gradient(layer, x, grad):

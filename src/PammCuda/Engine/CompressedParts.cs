@@ -9,7 +9,7 @@ namespace PammCuda.Engine;
 /// <param name="K">k.</param>
 /// <param name="DType">The generators' element type (X's).</param>
 /// <param name="Generators">C, row-major k × n.</param>
-/// <param name="Assignment">f, 16 or 32 bits a row (<see cref="CompressedSize.AssignmentBytesPerRow"/>).</param>
+/// <param name="Assignment">f, 8, 16 or 32 bits a row (<see cref="AssignmentWidths.For"/>).</param>
 /// <param name="Alpha">α, one float32 a row.</param>
 /// <param name="Dropped">η, one int.</param>
 internal readonly record struct CompressedParts(
@@ -20,6 +20,6 @@ internal readonly record struct CompressedParts(
         new(compressed.Rows, compressed.Columns, compressed.K, compressed.DType, compressed.GeneratorsAddress,
             compressed.AssignmentAddress, compressed.AlphaAddress, compressed.DroppedAddress);
 
-    /// <summary>f takes 16 bits a row (k ≤ 65 536).</summary>
-    public bool HasCompactAssignment => CompressedSize.AssignmentBytesPerRow(K) == 2;
+    /// <summary>How many bits a row of f takes.</summary>
+    public AssignmentWidth AssignmentWidth => AssignmentWidths.For(K);
 }

@@ -89,16 +89,11 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
 }
 
 /// <summary>The scratch one approximate product uses (none of it outlives the work that call queues).</summary>
-/// <param name="Histogram">Digit counts of a radix pass.</param>
-/// <param name="SortKeys">Ping-pong key buffers of the radix sort, b ints each.</param>
-/// <param name="SortRows">Ping-pong row buffers of the radix sort, b ints each.</param>
 /// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass.</param>
 /// <param name="Reduced">B̃, k × m floats.</param>
-/// <param name="WideGenerators">16-bit C widened to float32 (0 when C is float32).</param>
 /// <param name="Product">The float32 product before it is rounded into a 16-bit output (0 for a float32 output).</param>
-internal readonly record struct ProductWorkspace(
-    ulong Histogram, (ulong First, ulong Second) SortKeys, (ulong First, ulong Second) SortRows, ulong Partials, ulong Reduced,
-    ulong WideGenerators, ulong Product)
+/// <param name="Plan">Room for a <see cref="ProductPlan"/>, used when the compressed activation keeps none (caller storage without one).</param>
+internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ulong Product, ProductPlan Plan)
 {
     /// <summary>Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient columns needs.</summary>
     public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType)
@@ -115,15 +110,11 @@ internal readonly record struct ProductWorkspace(
         out long bytes)
     {
         var carver = new WorkspaceCarver(start);
-        long indexBytes = (long)rows * sizeof(int);
         var workspace = new ProductWorkspace(
-            Histogram: carver.Take(RowGrouping.HistogramBytes(rows)),
-            SortKeys: (carver.Take(indexBytes), carver.Take(indexBytes)),
-            SortRows: (carver.Take(indexBytes), carver.Take(indexBytes)),
             Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
-            WideGenerators: dtype == DType.Float32 ? 0 : carver.Take((long)k * columns * sizeof(float)),
-            Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)));
+            Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)),
+            Plan: ProductPlan.Carve(ref carver, rows, columns, k, dtype));
         bytes = carver.Used;
         return workspace;
     }

@@ -1,10 +1,11 @@
+using System.Runtime.InteropServices;
 using PammCuda.Devices;
 
 namespace PammCuda.Engine;
 
 /// <summary>
 /// An activation compressed on the device by a <see cref="PammEngine"/>: the generators C (k × n in X's dtype), the
-/// assignment f (16 bits per row when k ≤ 65 536, else 32), the coefficients α (float32 per row) and the dropped-row
+/// assignment f (8 bits per row when k ≤ 256, 16 when k ≤ 65 536, else 32), the coefficients α (float32 per row) and the dropped-row
 /// count η (one int32), laid out in one storage block as <see cref="CompressedStorageLayout"/> says, and nothing else.
 /// The block is the engine's (<see cref="PammEngine.Compress{T}(DeviceBuffer{T}, int, int)"/>) or the caller's
 /// (<see cref="PammEngine.CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>), in which case
@@ -15,6 +16,7 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
 {
     private readonly DeviceBuffer<byte>? _ownedStorage;
     private readonly ulong _storage;
+    private DeviceBuffer<byte>? _ownedPlan;
     private int? _droppedRows;
     private bool _disposed;
 
@@ -34,6 +36,23 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
 
     /// <summary>True when the storage block is the engine's (freed, or given back for reuse, on <see cref="Dispose"/>); false when it is the caller's.</summary>
     public bool OwnsStorage => _ownedStorage is not null;
+
+    /// <summary>
+    /// True once the products of this compression share a plan (the rows grouped by generator, the generators widened to
+    /// float32): after the first product of an engine-owned compression, or after
+    /// <see cref="PammEngine.PrepareProductsInto"/> for one in caller storage. Later products then skip those stages.
+    /// </summary>
+    public bool HasProductPlan => Plan is not null;
+
+    /// <summary>The plan the products share, or null before one is built.</summary>
+    internal ProductPlan? Plan { get; private set; }
+
+    /// <summary>Keeps <paramref name="plan"/> for every later product; <paramref name="ownedBlock"/> (the engine's) goes back with the storage on <see cref="Dispose"/>.</summary>
+    internal void KeepPlan(ProductPlan plan, DeviceBuffer<byte>? ownedBlock)
+    {
+        Plan = plan;
+        _ownedPlan = ownedBlock;
+    }
 
     /// <summary>The device address of the storage block.</summary>
     /// <exception cref="ObjectDisposedException">The compressed activation was disposed.</exception>
@@ -58,8 +77,8 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     /// <inheritdoc/>
     public DType DType => Layout.DType;
 
-    /// <summary>True when f is stored in 16 bits per row.</summary>
-    public bool HasCompactAssignment => CompressedSize.AssignmentBytesPerRow(K) == 2;
+    /// <summary>How many bits a row of f takes (8, 16 or 32).</summary>
+    internal AssignmentWidth AssignmentWidth => AssignmentWidths.For(K);
 
     /// <inheritdoc/>
     public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType);
@@ -127,17 +146,17 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     {
         ThrowIfDisposed();
         var result = new int[Rows];
-        if (HasCompactAssignment)
+        var stored = new byte[Layout.AssignmentBytes];
+        fixed (byte* target = stored) Engine.Stream.DownloadAsync(target, AssignmentAddress, Layout.AssignmentBytes);
+        Engine.Stream.Synchronize();
+        switch (AssignmentWidth)
         {
-            var compact = new ushort[Rows];
-            fixed (ushort* target = compact) Engine.Stream.DownloadAsync(target, AssignmentAddress, Layout.AssignmentBytes);
-            Engine.Stream.Synchronize();
-            for (int i = 0; i < Rows; i++) result[i] = compact[i];
-        }
-        else
-        {
-            fixed (int* target = result) Engine.Stream.DownloadAsync(target, AssignmentAddress, Layout.AssignmentBytes);
-            Engine.Stream.Synchronize();
+            case AssignmentWidth.Byte: for (int i = 0; i < Rows; i++) result[i] = stored[i]; break;
+            case AssignmentWidth.UInt16:
+                ReadOnlySpan<ushort> compact = MemoryMarshal.Cast<byte, ushort>(stored);
+                for (int i = 0; i < Rows; i++) result[i] = compact[i];
+                break;
+            default: MemoryMarshal.Cast<byte, int>(stored).CopyTo(result); break;
         }
         return result;
     }
@@ -157,7 +176,7 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
     /// <summary>
-    /// Ends this object without waiting for the device. The engine's own storage block goes back to the engine, which
+    /// Ends this object without waiting for the device. The engine's own storage block (and plan block) goes back to the engine, which
     /// reuses it in stream order (products already queued still read it first); caller storage is left alone, and the
     /// caller keeps it alive until the stream has passed the products that read it.
     /// </summary>
@@ -166,5 +185,6 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
         if (_disposed) return;
         _disposed = true;
         if (_ownedStorage is not null) Engine.ReturnStorage(_ownedStorage);
+        if (_ownedPlan is not null) Engine.ReturnStorage(_ownedPlan);
     }
 }

@@ -316,6 +316,42 @@ public sealed class PammEngine : IDisposable
     }
 
     /// <summary>
+    /// Bytes of the plan that the products of one compressed <paramref name="rows"/> × <paramref name="columns"/> input
+    /// (<paramref name="k"/> generators of <paramref name="dtype"/>) share: see <see cref="PrepareProductsInto"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
+    public static long ProductPlanBytes(int rows, int columns, int k, DType dtype)
+    {
+        CheckSizes(rows, columns, k);
+        CheckDType(dtype, nameof(dtype));
+        return ProductPlan.Bytes(rows, columns, k, dtype);
+    }
+
+    /// <summary>
+    /// Builds, into <paramref name="plan"/> (device memory the caller owns, at least <see cref="ProductPlanBytes"/> bytes,
+    /// 16-byte aligned), what every product of <paramref name="compressed"/> shares: its rows grouped by generator and, for
+    /// 16-bit generators, their float32 copy. Every later product of <paramref name="compressed"/>, on any engine of the
+    /// device, reuses it instead of sorting again, so Q, K and V pay for one sort. The block must stay valid while
+    /// products of <paramref name="compressed"/> are queued. An engine-owned compression builds its plan itself, in the
+    /// engine's memory, at its first product; this is for compressions in caller storage, whose memory the caller counts.
+    /// Queued on the engine's stream; never waits.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
+    /// <exception cref="ArgumentException">A null, misaligned or too small block; a compressed activation of another engine or device.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="compressed"/> already has a plan.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or <paramref name="compressed"/> was disposed.</exception>
+    public void PrepareProductsInto(GpuCompressedActivation compressed, ulong plan, long planBytes)
+    {
+        ThrowIfDisposed();
+        CheckCompressed(compressed);
+        CheckCallerBlock(plan, planBytes, ProductPlan.Bytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType),
+            nameof(plan), nameof(ProductPlanBytes), optional: false);
+        if (compressed.HasProductPlan)
+            throw new InvalidOperationException("The compressed activation already has a product plan; its products reuse it.");
+        BuildPlan(compressed, ProductPlan.At(plan, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), ownedBlock: null);
+    }
+
+    /// <summary>
     /// <c>output = a·β·Cᵀ B̃ + c·output</c> (n × m, <see cref="ProductLayout.InputByGradient"/>) or its
     /// transpose (m × n, <see cref="ProductLayout.GradientByInput"/>), approximating <c>a·Xᵀ G + c·output</c>;
     /// G is row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/>.
@@ -506,7 +542,7 @@ public sealed class PammEngine : IDisposable
     /// </summary>
     internal ProductPass PrepareProduct(CompressedParts compressed, ulong gradient, int gradientColumns, DType gradientType,
         ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
-        new(Stream, _scalars, compressed, gradient, gradientColumns, gradientType,
+        new(Stream, _scalars, compressed, scratch.Plan, buildsPlan: true, gradient, gradientColumns, gradientType,
             new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch);
 
     /// <summary>
@@ -539,9 +575,34 @@ public sealed class PammEngine : IDisposable
         return uploaded;
     }
 
+    /// <summary>
+    /// The product, with the compression's plan: the one it keeps; else, for an engine-owned compression, one built now in a
+    /// block of the engine's pool and kept for the next products; else (caller storage without a plan) one built in
+    /// <paramref name="scratch"/> for this product only.
+    /// </summary>
     private void ApproxMatmulCore(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
-        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
-        PrepareProduct(CompressedParts.Of(compressed), gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch).Run();
+        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch)
+    {
+        if (compressed.Plan is null && compressed.OwnsStorage)
+        {
+            var block = _storagePool.Rent(ProductPlan.Bytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType));
+            BuildPlan(compressed, ProductPlan.At(block.Address, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), block);
+        }
+        bool transientPlan = compressed.Plan is null;
+        var plan = compressed.Plan ?? scratch.Plan;
+        new ProductPass(Stream, _scalars, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
+            gradientType, new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch).Run();
+    }
+
+    /// <summary>Queues the plan's stages into <paramref name="plan"/> and keeps it with <paramref name="compressed"/>.</summary>
+    private void BuildPlan(GpuCompressedActivation compressed, ProductPlan plan, DeviceBuffer<byte>? ownedBlock)
+    {
+        var parts = CompressedParts.Of(compressed);
+        // Only the plan's stages run here, so no gradient, output or workspace is involved.
+        new ProductPass(Stream, _scalars, parts, plan, buildsPlan: true, gradient: 0, gradientColumns: 1, parts.DType,
+            default, a: 1f, default).BuildPlan();
+        compressed.KeepPlan(plan, ownedBlock);
+    }
 
     private ulong Widen(ulong target, ulong source, long count, DType sourceType)
     {

@@ -34,12 +34,15 @@ internal static class PammKernels
     private static readonly uint ConvertThreads = Threads("PAMM_CONVERT_THREADS");
     private static readonly uint StoreThreads = Threads("PAMM_STORE_THREADS");
 
-    private static readonly KernelFamily GatherKernels = new("pamm_gather");
-    private static readonly KernelFamily RowNormsKernels = new("pamm_row_norms");
-    private static readonly KernelFamily ReduceChunksKernels = new("pamm_reduce_chunks");
-    private static readonly KernelFamily ConvertKernels = new("pamm_convert_to_f32");
-    private static readonly KernelFamily StoreOutputKernels = new("pamm_store_output");
-    private static readonly KernelFamily StoreColumnsKernels = new("pamm_store_columns");
+    private static readonly KernelFamily<DType> GatherKernels = KernelFamily.PerDType("pamm_gather");
+    private static readonly KernelFamily<DType> RowNormsKernels = KernelFamily.PerDType("pamm_row_norms");
+    private static readonly KernelFamily<DType> ReduceChunksKernels = KernelFamily.PerDType("pamm_reduce_chunks");
+    private static readonly KernelFamily<DType> ConvertKernels = KernelFamily.PerDType("pamm_convert_to_f32");
+    private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
+    private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
+    private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
+    private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
+    private static readonly KernelFamily<AssignmentWidth> RadixScatterKernels = KernelFamily.PerAssignmentWidth("pamm_radix_scatter");
 
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
     public static readonly int ReduceChunk = KernelSources.Constant("PAMM_REDUCE_CHUNK");
@@ -92,27 +95,27 @@ internal static class PammKernels
             KernelArgument.Pointer(x), KernelArgument.Int32(rows), KernelArgument.Int32(columns), KernelArgument.Pointer(squaredNorms));
 
     /// <summary>f, α and the ε test of rows [firstRow, firstRow + chunkRows) from S, whose rows lie <paramref name="similarityStride"/> floats apart.</summary>
-    public static void Assign(IDeviceStream stream, bool compactAssignment, ulong similarities, long firstRow, int chunkRows, int k,
+    public static void Assign(IDeviceStream stream, AssignmentWidth width, ulong similarities, long firstRow, int chunkRows, int k,
         long similarityStride, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
-        stream.Launch(compactAssignment ? "pamm_assign_u16" : "pamm_assign_i32", BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
+        stream.Launch(AssignKernels.For(width), BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
             KernelArgument.Pointer(similarities), KernelArgument.Int64(firstRow), KernelArgument.Int32(chunkRows), KernelArgument.Int32(k),
             KernelArgument.Int64(similarityStride), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
             // A double travels as its bits: the kernels take no floating-point parameter wider than float.
             KernelArgument.UInt64(BitConverter.DoubleToUInt64Bits(keepThreshold)),
             KernelArgument.Pointer(rowToGenerator), KernelArgument.Pointer(assignment), KernelArgument.Pointer(alpha), KernelArgument.Pointer(dropped));
 
-    public static void RadixHistogram(IDeviceStream stream, bool compactKeys, ulong keys, int count, int tileSize, int tiles, int shift,
+    public static void RadixHistogram(IDeviceStream stream, AssignmentWidth keyWidth, ulong keys, int count, int tileSize, int tiles, int shift,
         int digits, ulong histogram) =>
-        stream.Launch(compactKeys ? "pamm_radix_histogram_u16" : "pamm_radix_histogram_i32", (uint)tiles, RadixTileThreads,
+        stream.Launch(RadixHistogramKernels.For(keyWidth), (uint)tiles, RadixTileThreads,
             KernelArgument.Pointer(keys), KernelArgument.Int32(count), KernelArgument.Int32(tileSize), KernelArgument.Int32(tiles),
             KernelArgument.Int32(shift), KernelArgument.Int32(digits), KernelArgument.Pointer(histogram));
 
     public static void RadixScan(IDeviceStream stream, ulong counts, long count) =>
         stream.Launch("pamm_radix_scan", 1u, RadixScanThreads, KernelArgument.Pointer(counts), KernelArgument.Int64(count));
 
-    public static void RadixScatter(IDeviceStream stream, bool compactKeys, ulong keys, ulong rowsIn, int count, int tileSize, int tiles,
+    public static void RadixScatter(IDeviceStream stream, AssignmentWidth keyWidth, ulong keys, ulong rowsIn, int count, int tileSize, int tiles,
         int shift, int digits, ulong offsets, ulong keysOut, ulong rowsOut) =>
-        stream.Launch(compactKeys ? "pamm_radix_scatter_u16" : "pamm_radix_scatter_i32", (uint)tiles, RadixTileThreads,
+        stream.Launch(RadixScatterKernels.For(keyWidth), (uint)tiles, RadixTileThreads,
             KernelArgument.Pointer(keys), KernelArgument.Pointer(rowsIn), KernelArgument.Int32(count), KernelArgument.Int32(tileSize),
             KernelArgument.Int32(tiles), KernelArgument.Int32(shift), KernelArgument.Int32(digits), KernelArgument.Pointer(offsets),
             KernelArgument.Pointer(keysOut), KernelArgument.Pointer(rowsOut));
@@ -131,10 +134,13 @@ internal static class PammKernels
             KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
     }
 
-    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced) =>
+    /// <summary>B̃ from the partial sums, and the final GEMM's a·β and c into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).</summary>
+    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced,
+        ulong dropped, float a, float c, ulong scalars) =>
         stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads)), ReduceGroupThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Int32(rows), KernelArgument.Pointer(partials), KernelArgument.Int32(columns),
-            KernelArgument.Int32(k), KernelArgument.Pointer(reduced));
+            KernelArgument.Int32(k), KernelArgument.Pointer(reduced), KernelArgument.Pointer(dropped), KernelArgument.Float32(a),
+            KernelArgument.Float32(c), KernelArgument.Pointer(scalars));
 
     /// <summary>The GEMM scalars a·β and c of a product into <paramref name="scalars"/>; β from the dropped count at <paramref name="dropped"/> (0: β = 1).</summary>
     public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars) =>

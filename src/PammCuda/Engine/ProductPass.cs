@@ -5,8 +5,11 @@ namespace PammCuda.Engine;
 /// <summary>
 /// One approximate product <c>a·β·Cᵀ B̃ + c·output</c> from a compressed X and a gradient G, one method per stage over an
 /// explicit set of buffers: <see cref="Run"/> queues the stages in the engine's order, and the stage benchmark queues the
-/// same methods one at a time. Every stage rewrites all it writes, so once the whole pass has run any stage can be
-/// repeated with the same result (with c = 0, as the benchmark runs it: otherwise the output's old value is read). A new stage is one kernel, one launcher, one method here and one benchmark row.
+/// same methods one at a time. The first two stages build the compression's <see cref="ProductPlan"/> (the grouping and the
+/// widened generators) and run only when <see cref="BuildsPlan"/>: later products of the same compression reuse the plan
+/// and queue three launches (four for a 16-bit output). Every stage rewrites all it writes, so once the whole pass has run
+/// any stage can be repeated with the same result (with c = 0, as the benchmark runs it: otherwise the output's old value
+/// is read). A new stage is one kernel, one launcher, one method here and one benchmark row.
 /// </summary>
 internal readonly struct ProductPass
 {
@@ -15,23 +18,28 @@ internal readonly struct ProductPass
     private readonly ulong _gradient;
     private readonly DType _gradientType;
     private readonly ProductWorkspace _workspace;
+    private readonly ProductPlan _plan;
     private readonly float _a;
 
     /// <param name="stream">The stream every stage is queued on.</param>
     /// <param name="scalars">Where a·β and c are written for the final GEMM.</param>
     /// <param name="compressed">The compressed X the product reads.</param>
+    /// <param name="plan">The compression's plan: built by this pass when <paramref name="buildsPlan"/>, else built before.</param>
+    /// <param name="buildsPlan">Whether <see cref="Run"/> builds the plan first.</param>
     /// <param name="gradient">G, row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/> of <paramref name="gradientType"/>.</param>
     /// <param name="gradientColumns">m.</param>
     /// <param name="gradientType">G's element type.</param>
     /// <param name="output">Where the product goes; its float32 scratch is <see cref="ProductWorkspace.Product"/>.</param>
     /// <param name="a">The product's weight.</param>
     /// <param name="workspace">The pass's scratch.</param>
-    public ProductPass(IDeviceStream stream, GemmScalars scalars, CompressedParts compressed, ulong gradient, int gradientColumns,
-        DType gradientType, ProductOutput output, float a, ProductWorkspace workspace)
+    public ProductPass(IDeviceStream stream, GemmScalars scalars, CompressedParts compressed, ProductPlan plan, bool buildsPlan,
+        ulong gradient, int gradientColumns, DType gradientType, ProductOutput output, float a, ProductWorkspace workspace)
     {
         _stream = stream;
         _scalars = scalars;
         Compressed = compressed;
+        _plan = plan;
+        BuildsPlan = buildsPlan;
         _gradient = gradient;
         GradientColumns = gradientColumns;
         _gradientType = gradientType;
@@ -42,6 +50,9 @@ internal readonly struct ProductPass
 
     /// <summary>What the pass reads.</summary>
     public CompressedParts Compressed { get; }
+
+    /// <summary>Whether <see cref="Run"/> builds the plan (the compression's first product) or reuses it.</summary>
+    public bool BuildsPlan { get; }
 
     /// <summary>m.</summary>
     public int GradientColumns { get; }
@@ -55,48 +66,46 @@ internal readonly struct ProductPass
     /// <summary>Every stage, in order.</summary>
     public void Run()
     {
-        GroupRows();
+        if (BuildsPlan) BuildPlan();
         ReduceChunks();
         ReduceGroups();
-        if (WidensGenerators) WidenGenerators();
-        ProductScalars();
         FinalGemm();
         if (Output.NeedsStore) StoreOutput();
     }
 
-    /// <summary>The rows grouped by generator: a stable radix sort of f into <see cref="RowGrouping.SortedAt"/>.</summary>
-    public void GroupRows() => RowGrouping.Sort(_stream, _workspace, Compressed.Assignment, Compressed.Rows, Compressed.K);
-
-    /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
-    public void ReduceChunks()
+    /// <summary>The plan's stages: the grouping and, for 16-bit generators, their float32 copy.</summary>
+    public void BuildPlan()
     {
-        var (keys, rows) = RowGrouping.SortedAt(_workspace, Compressed.K);
-        PammKernels.ReduceChunks(_stream, _gradientType, keys, rows, Compressed.Rows, Compressed.Alpha, _gradient, GradientColumns,
-            _workspace.Partials);
+        GroupRows();
+        if (WidensGenerators) WidenGenerators();
     }
 
-    /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums.</summary>
-    public void ReduceGroups() =>
-        PammKernels.ReduceGroups(_stream, RowGrouping.SortedAt(_workspace, Compressed.K).Keys, Compressed.Rows, _workspace.Partials,
-            GradientColumns, Compressed.K, _workspace.Reduced);
+    /// <summary>The rows grouped by generator: a stable radix sort of f into the plan.</summary>
+    public void GroupRows() => RowGrouping.Sort(_stream, _plan, Compressed.Assignment, Compressed.Rows, Compressed.K);
 
-    /// <summary>16-bit C widened to float32, since B̃ is float32.</summary>
+    /// <summary>16-bit C widened to float32 into the plan, since B̃ is float32.</summary>
     /// <exception cref="InvalidOperationException">The generators are float32 already.</exception>
     public void WidenGenerators()
     {
         if (!WidensGenerators) throw new InvalidOperationException("Float32 generators are not widened.");
         PammKernels.ConvertToSingle(_stream, Compressed.DType, Compressed.Generators, (long)Compressed.K * Compressed.Columns,
-            _workspace.WideGenerators);
+            _plan.WideGenerators);
     }
 
-    /// <summary>a·β and c for the final GEMM, computed on the device from η (β never visits the host).</summary>
-    public void ProductScalars() =>
-        PammKernels.ProductScalars(_stream, Compressed.Dropped, Compressed.Rows, _a, Output.C, _scalars.ProductScale);
+    /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
+    public void ReduceChunks() =>
+        PammKernels.ReduceChunks(_stream, _gradientType, _plan.SortedKeys, _plan.SortedRows, Compressed.Rows, Compressed.Alpha, _gradient,
+            GradientColumns, _workspace.Partials);
+
+    /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the final GEMM (β from η on the device).</summary>
+    public void ReduceGroups() =>
+        PammKernels.ReduceGroups(_stream, _plan.SortedKeys, Compressed.Rows, _workspace.Partials, GradientColumns, Compressed.K,
+            _workspace.Reduced, Compressed.Dropped, _a, Output.C, _scalars.ProductScale);
 
     /// <summary><c>a·β·Cᵀ B̃</c> (+ c·output for float32) in float32, into the output or its float32 scratch.</summary>
     public void FinalGemm()
     {
-        ulong generators = WidensGenerators ? _workspace.WideGenerators : Compressed.Generators;
+        ulong generators = WidensGenerators ? _plan.WideGenerators : Compressed.Generators;
         var operands = new ProductOperands(generators, DType.Float32, Compressed.Columns, _workspace.Reduced, DType.Float32,
             GradientColumns, Compressed.K);
         Output.Gemm(_stream, _scalars, operands, allowTf32: false);

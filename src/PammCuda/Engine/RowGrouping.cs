@@ -20,37 +20,32 @@ internal static class RowGrouping
     public static long HistogramBytes(int rows) => 256L * Tiles(rows, TileSize(rows)) * sizeof(uint);
 
     /// <summary>
-    /// Sorts, in the histogram and ping-pong buffers of <paramref name="workspace"/>, leaving the sorted keys and the
-    /// matching row numbers where <see cref="SortedAt"/> says.
+    /// Sorts f into <see cref="ProductPlan.SortedKeys"/> and <see cref="ProductPlan.SortedRows"/>, with the plan's histogram
+    /// and, when more than one pass is needed, its scratch buffers: the passes alternate between the two pairs so that the
+    /// last one lands in the sorted pair.
     /// </summary>
-    public static void Sort(IDeviceStream stream, in ProductWorkspace workspace, ulong assignment, int rows, int k)
+    public static void Sort(IDeviceStream stream, in ProductPlan plan, ulong assignment, int rows, int k)
     {
-        bool compact = CompressedSize.AssignmentBytesPerRow(k) == 2;
+        AssignmentWidth width = AssignmentWidths.For(k);
         int tileSize = TileSize(rows);
         int tiles = Tiles(rows, tileSize);
-        ulong histogram = workspace.Histogram;
-
         int passes = Passes(k);
+        (ulong Keys, ulong Rows) input = (assignment, 0UL);
         for (int pass = 0; pass < passes; pass++)
         {
             bool first = pass == 0;
-            var (keysIn, rowsIn) = first ? (assignment, 0UL) : Buffers(workspace, pass - 1);
-            var (keysOut, rowsOut) = Buffers(workspace, pass);
-            bool compactKeys = first && compact;
+            var output = (passes - 1 - pass) % 2 == 0 ? (plan.SortedKeys, plan.SortedRows) : plan.SortScratch;
+            // The first pass reads f as stored; the later ones the int keys the previous pass wrote.
+            AssignmentWidth keyWidth = first ? width : AssignmentWidth.Int32;
             int shift = 8 * pass;
             int digits = Digits(k, shift);
-            PammKernels.RadixHistogram(stream, compactKeys, keysIn, rows, tileSize, tiles, shift, digits, histogram);
-            PammKernels.RadixScan(stream, histogram, (long)digits * tiles);
-            PammKernels.RadixScatter(stream, compactKeys, keysIn, rowsIn, rows, tileSize, tiles, shift, digits, histogram, keysOut, rowsOut);
+            PammKernels.RadixHistogram(stream, keyWidth, input.Keys, rows, tileSize, tiles, shift, digits, plan.Histogram);
+            PammKernels.RadixScan(stream, plan.Histogram, (long)digits * tiles);
+            PammKernels.RadixScatter(stream, keyWidth, input.Keys, input.Rows, rows, tileSize, tiles, shift, digits, plan.Histogram,
+                output.Item1, output.Item2);
+            input = output;
         }
     }
-
-    /// <summary>Where <see cref="Sort"/> leaves the sorted keys and row numbers for <paramref name="k"/> generators: the buffers of its last pass.</summary>
-    public static (ulong Keys, ulong Rows) SortedAt(in ProductWorkspace workspace, int k) => Buffers(workspace, Passes(k) - 1);
-
-    // Pass p writes the first ping-pong buffers when p is even, the second when it is odd, and reads what pass p − 1 wrote.
-    private static (ulong Keys, ulong Rows) Buffers(in ProductWorkspace workspace, int pass) =>
-        pass % 2 == 0 ? (workspace.SortKeys.First, workspace.SortRows.First) : (workspace.SortKeys.Second, workspace.SortRows.Second);
 
     private static int TileSize(int rows) => Math.Max(MinTileSize, (int)((rows + (long)MaxTiles - 1) / MaxTiles));
 

@@ -18,8 +18,8 @@ public class PammCommandTests
         Assert.That(run.Line("G"), Is.EqualTo("512 x 16 f32"));
         Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 32 x 16 f32"));
         Assert.That(run.Line("k"), Does.StartWith("8 generators (0.01562 of the rows), epsilon inf, seed 0, dropped rows 0, beta 1"));
-        // Dense 512·32·4; stored 8·32·4 (C) + 512·2 (f) + 512·4 (α) + 4 (η).
-        Assert.That(run.Line("memory"), Is.EqualTo("dense X 65,536 B (64.0 KiB); stored 4,100 B (4.0 KiB) for C, f, alpha and eta: 16.0x less"));
+        // Dense 512·32·4; stored 8·32·4 (C) + 512·1 (f, 8 bits) + 512·4 (α) + 4 (η).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 65,536 B (64.0 KiB); stored 3,588 B (3.5 KiB) for C, f, alpha and eta: 18.3x less"));
         Assert.That(run.Line("time"), Does.Match(@"^compress \d+\.\d ms, approximate product \d+\.\d ms, exact product \d+\.\d ms$"));
     }
 
@@ -80,8 +80,8 @@ public class PammCommandTests
         Assert.That(run.Line("X"), Is.EqualTo("6 x 4 f32"));
         Assert.That(run.Line("G"), Is.EqualTo("6 x 3 f32"));
         Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 4 x 3 f32"));
-        // Dense 6·4·4; stored 1·4·4 + 6·(2 + 4) + 4.
-        Assert.That(run.Line("memory"), Is.EqualTo("dense X 96 B; stored 56 B for C, f, alpha and eta: 1.7x less"));
+        // Dense 6·4·4; stored 1·4·4 + 6·(1 + 4) + 4 (f in 8 bits).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 96 B; stored 50 B for C, f, alpha and eta: 1.9x less"));
         Assert.That(run.RelativeError(), Is.LessThan(1e-6));
     }
 
@@ -103,7 +103,8 @@ public class PammCommandTests
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Line("X"), Is.EqualTo("6 x 4 f16"));
         Assert.That(run.Line("G"), Is.EqualTo("6 x 5 f32"));
-        Assert.That(run.Line("memory"), Is.EqualTo("dense X 48 B; stored 48 B for C, f, alpha and eta: 1.0x less"));
+        // Dense 6·4·2; stored 1·4·2 (C) + 6·(1 + 4) (f, α) + 4 (η).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 48 B; stored 42 B for C, f, alpha and eta: 1.1x less"));
     }
 
     [Test]

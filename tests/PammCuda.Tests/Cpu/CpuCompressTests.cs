@@ -200,7 +200,7 @@ public class CpuCompressTests
     {
         var single = CpuPamm.Compress<float>(Gaussian(1024, 64, 17), 1024, 64, new PammOptions { Ratio = 1.0 / 64 });
         Assert.That(single.StoredBytes, Is.EqualTo(CompressedSize.StoredBytes(1024, 64, 16, DType.Float32)));
-        Assert.That(single.StoredBytes, Is.EqualTo(16L * 64 * 4 + 1024L * (2 + 4) + 4));
+        Assert.That(single.StoredBytes, Is.EqualTo(16L * 64 * 4 + 1024L * (1 + 4) + 4));
         Assert.That(single.DenseBytes, Is.EqualTo(1024L * 64 * 4));
         Assert.That(single.CompressionRatio, Is.EqualTo((double)single.DenseBytes / single.StoredBytes));
         Assert.That(((ICompressedActivation)single).CompressionRatio, Is.EqualTo(single.CompressionRatio));
@@ -208,7 +208,20 @@ public class CpuCompressTests
         var half = CpuPamm.Compress<Half>(Gaussian(100, 10, 18).Select(v => (Half)v).ToArray(), 100, 10, new PammOptions { K = 7 });
         Assert.That(half.DType, Is.EqualTo(DType.Float16));
         Assert.That(half.StoredBytes, Is.EqualTo(CompressedSize.StoredBytes(100, 10, 7, DType.Float16)));
-        Assert.That(half.Assignment.BytesPerRow, Is.EqualTo(2));
+        Assert.That(half.Assignment.BytesPerRow, Is.EqualTo(1));
+    }
+
+    // f takes the fewest bytes that hold k − 1: 1 up to k = 256, 2 from 257; the generator rows keep their own number.
+    [TestCase(256, 1)]
+    [TestCase(257, 2)]
+    public void The_assignment_takes_the_fewest_bytes_that_hold_k(int k, int bytesPerRow)
+    {
+        int rows = k + 40;
+        int[] generatorRows = [.. Enumerable.Range(0, k).Select(j => rows - 1 - j)];
+        var compressed = CpuPamm.Compress<float>(Gaussian(rows, 3, 19), rows, 3, new PammOptions { GeneratorIndices = generatorRows });
+        Assert.That(compressed.Assignment.BytesPerRow, Is.EqualTo(bytesPerRow));
+        Assert.That(CompressedSize.AssignmentBytesPerRow(k), Is.EqualTo(bytesPerRow));
+        Assert.That(Enumerable.Range(0, k).Select(j => compressed.AssignmentOf(generatorRows[j])), Is.EqualTo(Enumerable.Range(0, k)));
     }
 
     // k above 65 536 needs 32-bit assignments; with k = b every row is a generator, so this runs fast.

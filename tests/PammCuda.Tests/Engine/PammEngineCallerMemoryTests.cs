@@ -123,7 +123,7 @@ public class PammEngineCallerMemoryTests(string deviceName) : DeviceFixture(devi
     [Test]
     public void Compress_product_and_dispose_never_wait_for_the_device()
     {
-        using var stream = new SynchronizationCountingStream(Device.DefaultStream);
+        using var stream = new CountingStream(Device.DefaultStream);
         using var engine = new PammEngine(Device, Options, stream);
         using var input = Upload(EngineTestData.Random<float>(Rows, Columns, 8));
         using var gradient = Upload(EngineTestData.Random<float>(Rows, GradientColumns, 9));

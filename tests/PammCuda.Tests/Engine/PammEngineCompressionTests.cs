@@ -42,6 +42,12 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     public void Odd_shapes_match_the_CPU_backend(int rows, int columns, int k) =>
         CompareWithCpu<float>(rows, columns, new PammOptions { K = k, Seed = 11 });
 
+    // The widths' edges: f in 8 bits up to k = 256, in 16 bits from 257 (each radix pass reads the stored width first).
+    [TestCase(256, 1)]
+    [TestCase(257, 2)]
+    public void The_assignment_takes_the_fewest_bytes_that_hold_k_and_matches_the_CPU(int k, int bytesPerRow) =>
+        Assert.That(CompareWithCpu<float>(600, 5, new PammOptions { K = k, Seed = 13 }).Bytes(), Is.EqualTo(bytesPerRow));
+
     [TestCase(0.5)]
     [TestCase(0.9)]
     public void Neighbourhood_condition_drops_the_same_rows_as_the_CPU(double epsilon) =>
@@ -53,8 +59,8 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         if (IsEmulated) Assert.Ignore("b·k > 4·10⁹ similarities take minutes on the emulated device (it passed there in 4 min 18 s).");
         // 65 537 generator directions in a plane lie about 2π/65 537 apart, so near-ties are common here (the
         // H100 run saw 23 % of rows); every mismatch is still checked to be a tie within the float32 bound.
-        bool compact = CompareWithCpu<float>(200_000, 2, new PammOptions { K = 65_537, Seed = 1 }, nearTiesAreRare: false);
-        Assert.That(compact, Is.False);
+        AssignmentWidth width = CompareWithCpu<float>(200_000, 2, new PammOptions { K = 65_537, Seed = 1 }, nearTiesAreRare: false);
+        Assert.That(width, Is.EqualTo(AssignmentWidth.Int32));
     }
 
     [Test]
@@ -137,8 +143,8 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         });
     }
 
-    /// <summary>Compresses on the device and on the CPU and compares everything kept; returns whether f took 16 bits per row.</summary>
-    private bool CompareWithCpu<T>(int rows, int columns, PammOptions options, bool nearTiesAreRare = true) where T : unmanaged
+    /// <summary>Compresses on the device and on the CPU and compares everything kept; returns how many bits a row of f took.</summary>
+    private AssignmentWidth CompareWithCpu<T>(int rows, int columns, PammOptions options, bool nearTiesAreRare = true) where T : unmanaged
     {
         var x = EngineTestData.Random<T>(rows, columns, rows * 31 + columns);
         using var engine = new PammEngine(Device, options);
@@ -147,6 +153,6 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         var cpu = CpuPamm.Compress<T>(x, rows, columns, options);
         int nearTies = CompressionComparison.AssertAgree(x, rows, columns, CompressionResult.Of<T>(compressed), CompressionResult.Of(cpu), nearTiesAreRare);
         TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.ReadDroppedRows()}");
-        return compressed.HasCompactAssignment;
+        return compressed.AssignmentWidth;
     }
 }

@@ -167,7 +167,7 @@ public class PammEngineProjectionTests(string deviceName) : DeviceFixture(device
     {
         const int rows = 120, columns = 16, m = 12, k = 9;
         var options = new PammOptions { K = k, Seed = 4 };
-        using var stream = new SynchronizationCountingStream(Device.DefaultStream);
+        using var stream = new CountingStream(Device.DefaultStream);
         using var engine = new PammEngine(Device, options, stream);
         using var input = Upload(EngineTestData.Random<float>(rows, columns, 5));
         using var weight = Device.Allocate<float>((long)(m + k) * columns);

@@ -32,7 +32,6 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
         product.ReduceChunks();
         product.ReduceGroups();
         product.WidenGenerators();
-        product.ProductScalars();
         product.FinalGemm();
         product.StoreOutput();
         product.StoreOutput();

@@ -93,11 +93,14 @@ public class KernelContractTests
     [Test]
     public void Kernel_names_of_an_unknown_dtype_are_refused()
     {
-        var family = new KernelFamily("pamm_gather");
+        var family = KernelFamily.PerDType("pamm_gather");
+        var widths = KernelFamily.PerAssignmentWidth("pamm_assign");
         Assert.Multiple(() =>
         {
             Assert.That(family.For(DType.Float16), Is.EqualTo("pamm_gather_f16"));
             Assert.That(() => family.For((DType)7), Throws.TypeOf<ArgumentOutOfRangeException>());
+            Assert.That(widths.For(AssignmentWidth.Byte), Is.EqualTo("pamm_assign_u8"));
+            Assert.That(() => widths.For((AssignmentWidth)3), Throws.TypeOf<ArgumentOutOfRangeException>());
             Assert.That(() => PammKernels.StoreOutput(null!, DType.Float32, 0, 1, 0f, 0),
                 Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputType"));
         });

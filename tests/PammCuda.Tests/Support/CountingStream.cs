@@ -4,12 +4,28 @@ namespace PammCuda.Tests.Support;
 
 /// <summary>
 /// A stream that forwards everything to another stream of the same device and counts the calls that make the host wait
-/// for the device (<see cref="Synchronize"/> and events' waits), so that a test can prove a path never waits.
+/// for the device (<see cref="Synchronize"/> and events' waits), so that a test can prove a path never waits, and the
+/// kernels and GEMMs queued, so that a test can pin down what a path launches.
 /// </summary>
-internal sealed unsafe class SynchronizationCountingStream(IDeviceStream inner) : IDeviceStream
+internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
 {
+    private readonly List<string> _launches = [];
+
     /// <summary>Host waits so far.</summary>
     public int Synchronizations { get; private set; }
+
+    /// <summary>The kernels launched so far, by name, in order.</summary>
+    public IReadOnlyList<string> Launches => _launches;
+
+    /// <summary>GEMMs queued so far.</summary>
+    public int Gemms { get; private set; }
+
+    /// <summary>Forgets the launches and GEMMs counted so far.</summary>
+    public void ClearLaunches()
+    {
+        _launches.Clear();
+        Gemms = 0;
+    }
 
     public IComputeDevice Device => inner.Device;
 
@@ -25,10 +41,17 @@ internal sealed unsafe class SynchronizationCountingStream(IDeviceStream inner) 
 
     public void Fill8Async(ulong destination, byte value, long bytes) => inner.Fill8Async(destination, value, bytes);
 
-    public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments) =>
+    public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments)
+    {
+        _launches.Add(kernel.Name);
         inner.Launch(kernel, grid, block, dynamicSharedBytes, arguments);
+    }
 
-    public void Gemm(in GemmDescriptor gemm) => inner.Gemm(gemm);
+    public void Gemm(in GemmDescriptor gemm)
+    {
+        Gemms++;
+        inner.Gemm(gemm);
+    }
 
     public void Synchronize()
     {
