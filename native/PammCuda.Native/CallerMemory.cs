@@ -16,6 +16,16 @@ internal static unsafe class CallerMemory
                 $"storage_bytes = {storageBytes} is too small: these shapes need {needed} bytes of storage (pamm_compressed_storage_bytes).", nameof(storage));
     }
 
+    /// <summary>A product plan block: non-NULL, 16-byte aligned, at least <paramref name="needed"/> bytes.</summary>
+    public static void CheckPlan(nint plan, nuint planBytes, long needed)
+    {
+        NativeArguments.NotNull(plan, "plan");
+        CheckAligned(plan, "plan");
+        if (planBytes < (ulong)needed)
+            throw new ArgumentException(
+                $"plan_bytes = {planBytes} is too small: this compression needs {needed} bytes of plan (pamm_product_plan_bytes).", nameof(plan));
+    }
+
     /// <summary>A workspace: NULL with 0 bytes (the engine's own), or non-NULL, 16-byte aligned and at least <paramref name="needed"/> bytes.</summary>
     public static void CheckWorkspace(nint workspace, nuint workspaceBytes, long needed, string sizeFunction)
     {

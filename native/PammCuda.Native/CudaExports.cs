@@ -257,6 +257,29 @@ internal static unsafe class CudaExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_compressed_prepare_products(pamm_engine engine, pamm_compressed compressed, void *plan, size_t plan_bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_prepare_products))]
+    public static PammStatus pamm_compressed_prepare_products(nint engine, nint compressed, nint plan, nuint planBytes)
+    {
+        try
+        {
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            ICompressedActivation activation = handle.Activation;
+            CallerMemory.CheckPlan(plan, planBytes, PammEngine.ProductPlanBytes(activation.Rows, activation.Columns, activation.K, activation.DType));
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            CheckUsableBy(handle, owner);
+            var gpu = (GpuCompressedActivation)handle.Activation;
+            if (gpu.HasProductPlan)
+                throw new ArgumentException("compressed already has a product plan (made by its first product, or by an earlier call); its products reuse it.", nameof(compressed));
+            owner.Engine.PrepareProductsInto(gpu, (ulong)plan, CallerMemory.ToLong(planBytes));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
     private static void CheckUsableBy(CompressedHandle handle, EngineHandle owner)
     {
         if (handle.IsUsableBy(owner)) return;

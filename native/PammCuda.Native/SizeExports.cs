@@ -61,6 +61,23 @@ internal static unsafe class SizeExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_product_plan_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_product_plan_bytes))]
+    public static PammStatus pamm_product_plan_bytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            DType type = CheckShapes(rows, cols, k, dtype);
+            *bytes = (nuint)PammEngine.ProductPlanBytes(rows, cols, k, type);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
     /// <summary><c>pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols, pamm_dtype out_dtype, size_t *bytes)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_workspace_bytes))]
     public static PammStatus pamm_approx_matmul_workspace_bytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes)

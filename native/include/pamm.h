@@ -54,6 +54,10 @@ extern "C" {
    (its dropped_rows is -1 for a GPU handle whose count has not been read; added within ABI version 1). */
 #define PAMM_HAS_READ_DROPPED_ROWS 1
 
+/* pamm_product_plan_bytes and pamm_compressed_prepare_products exist: the products of one compression in caller
+   storage share one plan (the rows grouped by generator), so Q, K and V sort once (added within ABI version 1). */
+#define PAMM_HAS_PRODUCT_PLAN 1
+
 /* Engines share one device per ordinal, and pamm_cuda_device_references reports it (added within ABI version 1). */
 #define PAMM_HAS_SHARED_DEVICES 1
 
@@ -235,6 +239,23 @@ pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, 
 pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad,
                                               int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype,
                                               pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);
+
+/* ---- Products that share a plan (PAMM_HAS_PRODUCT_PLAN) -----------------------------------------
+   Every product of a compression groups its rows by generator (a sort of f) and, for 16-bit generators, widens C to
+   float32, whatever the gradient. That work is the compression's "plan": a compression made by pamm_compress builds it
+   in the engine's memory at its first product and keeps it until pamm_compressed_free; a compression in caller storage
+   builds it only when given a block for it, and otherwise redoes it in every product's workspace. With a plan, a
+   product with a float32 output queues three launches (two reduction passes and the GEMM); a 16-bit output adds one. */
+
+/* *bytes = the plan of a compressed rows x cols activation with k generators of dtype (arithmetic only). */
+pamm_status pamm_product_plan_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
+
+/* Builds the plan of `compressed` into `plan` (device memory, 16-byte aligned, plan_bytes >= pamm_product_plan_bytes)
+   on the engine's stream and keeps it with the handle: every later product of `compressed`, on any engine of the
+   device, uses it. The handle refers to the block without owning it: it must stay valid until the handle is freed and
+   the stream has passed the products. A handle that has a plan already (its own, or from an earlier call) is
+   PAMM_ERROR_INVALID_ARGUMENT. Nothing waits. */
+pamm_status pamm_compressed_prepare_products(pamm_engine engine, pamm_compressed compressed, void *plan, size_t plan_bytes);
 
 /* ---- Projection and compression from one GEMM (PAMM_HAS_PROJECT_AND_COMPRESS) ----------------
    A training step's forward pass multiplies X by the stacked weight W = [W_q; W_k; W_v] (projection_cols

@@ -548,6 +548,19 @@ static void test_sizes(void) {
     CHECK_ERROR(pamm_compress_workspace_bytes(100, 0, 7, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "cols");
     CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "grad_cols");
     CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 4, (pamm_dtype)3, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "out_dtype");
+
+    /* A plan: sorted keys and rows (b ints each) and the radix histogram; 16-bit generators add C in float32 (k*cols
+       floats); k above 256 sorts in two passes, which add a scratch pair. */
+    size_t plan_f32 = 0, plan_bf16 = 0, plan_two_passes = 0;
+    CHECK_OK(pamm_product_plan_bytes(4096, 256, 8, PAMM_FLOAT32, &plan_f32));
+    CHECK_OK(pamm_product_plan_bytes(4096, 256, 8, PAMM_BFLOAT16, &plan_bf16));
+    CHECK_OK(pamm_product_plan_bytes(4096, 256, 300, PAMM_FLOAT32, &plan_two_passes));
+    CHECK(plan_f32 >= 4096 * 8 && plan_f32 < 4096 * 8 + 3 * 256 + 256 * 4 * 8 + 256, "plan of 4096 rows, k = 8, f32: %zu bytes", plan_f32);
+    CHECK(plan_bf16 >= plan_f32 + 8 * 256 * 4, "a bfloat16 plan %zu holds C in float32 beyond the f32 plan %zu", plan_bf16, plan_f32);
+    CHECK(plan_two_passes >= plan_f32 + 4096 * 8, "a two-pass plan %zu holds a scratch pair beyond %zu", plan_two_passes, plan_f32);
+    CHECK_ERROR(pamm_product_plan_bytes(100, 12, 101, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_product_plan_bytes(100, 12, 7, (pamm_dtype)9, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
+    CHECK_ERROR(pamm_product_plan_bytes(100, 12, 7, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
 }
 
 /* pamm_cpu_compress_into: the same result as pamm_cpu_compress, read from the caller's storage, which the
@@ -675,6 +688,14 @@ static void test_compress_into_argument_errors(void) {
     CHECK_ERROR(pamm_approx_matmul_with_workspace(NULL, NULL, g, GCOLS, PAMM_FLOAT32, out, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
                                                   workspace, product_bytes),
                 PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    /* The plan block is checked against the handle's shapes before the engine is looked up. */
+    size_t plan_bytes = 0;
+    CHECK_OK(pamm_product_plan_bytes(ROWS, COLS, K, PAMM_FLOAT32, &plan_bytes));
+    CHECK_ERROR(pamm_compressed_prepare_products(NULL, host, workspace, plan_bytes - 1), PAMM_ERROR_INVALID_ARGUMENT, "plan_bytes");
+    CHECK_ERROR(pamm_compressed_prepare_products(NULL, host, NULL, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "plan");
+    CHECK_ERROR(pamm_compressed_prepare_products(NULL, host, workspace + 8, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "aligned");
+    CHECK_ERROR(pamm_compressed_prepare_products(NULL, NULL, workspace, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_ERROR(pamm_compressed_prepare_products(NULL, host, workspace, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "engine");
     CHECK_OK(pamm_compressed_free(host));
 
     int64_t references = -1;
@@ -756,6 +777,20 @@ static void test_gpu_compress_into(void) {
                                    PAMM_INPUT_BY_GRADIENT, 1, 0),
                 PAMM_ERROR_INVALID_HANDLE, "another engine");
 
+    /* A plan in caller memory: the products after it reuse the grouping, bit for bit the same product; a second plan for
+       the same handle is refused. */
+    size_t plan_bytes = 0;
+    unsigned long long plan = 0;
+    CHECK_OK(pamm_product_plan_bytes(ROWS, COLS, K, PAMM_FLOAT32, &plan_bytes));
+    CHECK(cuda.mem_alloc(&plan, plan_bytes) == 0, "cuMemAlloc of the plan");
+    CHECK_OK(pamm_compressed_prepare_products(first, into, (void *)(uintptr_t)plan, plan_bytes));
+    for (int product = 0; product < 2; product++) {
+        gpu_product(&cuda, first, into, dg, GCOLS, dout, actual, COLS * GCOLS);
+        CHECK(memcmp(actual, expected, sizeof actual) == 0, "product %d with a caller plan differs", product);
+    }
+    CHECK_ERROR(pamm_compressed_prepare_products(first, into, (void *)(uintptr_t)plan, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT,
+                "already has a product plan");
+
     CHECK_OK(pamm_compressed_free(into));
     CHECK_OK(pamm_compressed_free(own));
     CHECK_OK(pamm_engine_destroy(first));
@@ -764,6 +799,7 @@ static void test_gpu_compress_into(void) {
     CHECK(references == references_before, "after destroying both engines: %lld references", (long long)references);
     /* The handle never owned the storage: it is still ours to free. */
     CHECK(cuda.mem_free(storage) == 0, "cuMemFree of the caller's storage after pamm_compressed_free");
+    cuda.mem_free(plan);
     cuda.mem_free(workspace);
     cuda.mem_free(dx);
     cuda.mem_free(dg);

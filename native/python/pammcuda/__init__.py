@@ -9,7 +9,7 @@ from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, Pa
                       INPUT_BY_GRADIENT, cuda_device_references, library_path, live_compressed_count, live_handle_count)
 from .autograd import PammLinearFunction, PammProjectionFunction, PammQKVFunction
 from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_workspace_bytes,
-                      project_and_compress, project_and_compress_workspace_bytes, resolve_k, storage_bytes)
+                      product_plan_bytes, project_and_compress, project_and_compress_workspace_bytes, resolve_k, storage_bytes)
 from .convert import Conversion, PammSharedLinear, SharedCompression, conversions, convert, is_converted, unconvert
 from .modules import PammLinear, PammQKV
 
@@ -25,7 +25,7 @@ __all__ = [
     "PammError", "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammProjectionFunction",
     "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "compress_workspace_bytes",
     "conversions", "convert", "cuda_available", "cuda_device_references", "is_converted", "library_path",
-    "live_compressed_count", "live_handle_count", "matmul_workspace_bytes", "project_and_compress",
+    "live_compressed_count", "live_handle_count", "matmul_workspace_bytes", "product_plan_bytes", "project_and_compress",
     "project_and_compress_workspace_bytes", "resolve_k", "storage_bytes", "unconvert",
     "version",
 ]

@@ -74,6 +74,8 @@ _SIGNATURES = {
     "pamm_compressed_storage_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_compress_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_approx_matmul_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_product_plan_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_compressed_prepare_products": (_status, [_ptr, _ptr, _ptr, _size]),
     "pamm_compress_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_approx_matmul_with_workspace": (_status, [_ptr, _ptr] + _product + [_ptr, _size]),
     "pamm_compressed_read_dropped_rows": (_status, [_ptr, ctypes.POINTER(_i32)]),

@@ -109,6 +109,14 @@ def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype):
                  dtype_code(out_dtype, "out_dtype"))
 
 
+def product_plan_bytes(rows, cols, k, dtype):
+    """
+    Bytes of the plan the CUDA products of one compressed rows x cols activation share (its rows grouped by generator,
+    16-bit generators widened to float32): built at the first product, so Q, K and V sort once.
+    """
+    return _size(_native.lib().pamm_product_plan_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+
+
 class _Engine:
     """A pamm_engine on one CUDA device and stream, destroyed with its last user. Options are given per compression."""
 
@@ -158,6 +166,7 @@ class Compressed:
         self.device = device
         self.rows, self.cols = rows, cols
         self.storage = storage
+        self.plan = None  # on CUDA, the products' shared plan: a uint8 tensor made by the first product
         info = self.info()
         self.k, self.dtype_code = info.k, info.dtype
         self.stored_bytes = info.stored_bytes  # bytes kept, everything counted (storage adds at most 768 alignment bytes)
@@ -193,7 +202,9 @@ class Compressed:
         gradient) by default, or X^T G (cols x m) with layout=INPUT_BY_GRADIENT, as a new tensor. On CUDA it runs
         on the current stream, with scratch from `workspace` (a uint8 tensor of at least matmul_workspace_bytes that is
         free for use on the current stream: allocated there, or record_stream'ed by the caller) or a new one from the
-        caching allocator; on the CPU no workspace is used (one given is checked only).
+        caching allocator; on the CPU no workspace is used (one given is checked only). The first CUDA product also
+        builds the plan every later product of this compression reuses (`plan`, a tensor of product_plan_bytes from the
+        caching allocator, freed with this object), so the products of Q, K and V sort the rows once.
         """
         _check_matrix(grad, "grad")
         if grad.device != self.device:
@@ -218,6 +229,13 @@ class Compressed:
             # Backward on another stream than forward: the caching allocator must not hand the storage to the
             # forward stream's next allocation before this stream has read it.
             self.storage.record_stream(engine.stream)
+            if self.plan is not None:
+                self.plan.record_stream(engine.stream)
+        if self.plan is None:
+            plan = _new_block(product_plan_bytes(self.rows, self.cols, self.k, self.dtype), self.device)
+            _native.check(self._lib.pamm_compressed_prepare_products(engine.handle, self._handle, ctypes.c_void_p(plan.data_ptr()),
+                                                                     plan.numel()))
+            self.plan = plan
         if workspace is None:
             workspace = _new_block(needed, self.device)
         _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,

@@ -71,6 +71,14 @@ class StorageTests(unittest.TestCase):
         f32 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float32, 64, torch.float32)
         f16 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float16, 64, torch.float16)
         self.assertGreaterEqual(f16, f32 + 256 * 64 * 4, "a 16-bit output needs a float32 product in the workspace")
+        # The products' plan: sorted keys and rows (4 bytes each per row) and the radix histogram; 16-bit generators add
+        # C in float32.
+        plan = pammcuda.product_plan_bytes(4096, 256, 8, torch.float32)
+        self.assertGreaterEqual(plan, 4096 * 8)
+        self.assertLess(plan, 4096 * 8 + 16 * 1024)
+        self.assertGreaterEqual(pammcuda.product_plan_bytes(4096, 256, 8, torch.bfloat16), plan + 8 * 256 * 4)
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("pamm_product_plan_bytes") + ".*k"):
+            pammcuda.product_plan_bytes(100, 12, 101, torch.float32)
 
     def test_compressed_keeps_a_storage_tensor_of_the_library_size(self):
         x = torch.randn(100, 12)
@@ -302,6 +310,24 @@ class CudaMemoryTests(unittest.TestCase):
         print(f"\ninfo: a PAMM training step queued in {host_seconds * 1000:.1f} ms behind a ~1 s kernel")
         self.assertTrue(still_queued, "the step waited for the device: the kernel ahead of it had finished when it returned")
         self.assertLess(host_seconds, 0.5)
+
+    def test_the_first_product_builds_the_plan_the_others_reuse(self):
+        x, grads = torch.randn(4096, 256, device="cuda", dtype=torch.bfloat16), torch.randn(3, 4096, 64, device="cuda", dtype=torch.bfloat16)
+        options = pammcuda.PammOptions(ratio=1 / 64, seed=3)
+        compressed = pammcuda.compress(x, options)
+        self.assertIsNone(compressed.plan, "the forward pass keeps only the compressed form")
+        first = compressed.matmul(grads[0], out_dtype=torch.float32)
+        plan = compressed.plan
+        self.assertEqual(plan.numel(), pammcuda.product_plan_bytes(4096, 256, compressed.k, torch.bfloat16))
+        torch.cuda.synchronize()
+        before = torch.cuda.memory_allocated()
+        later = [compressed.matmul(g, out_dtype=torch.float32) for g in grads]
+        self.assertIs(compressed.plan, plan, "later products reuse the plan")
+        self.assertEqual(torch.cuda.memory_allocated() - before, sum(round_to_block(t.numel() * 4) for t in later))
+        self.assertTrue(torch.equal(later[0], first), "a product with the shared plan is bitwise the first one")
+        # A second compression of the same x (seed and all) builds its own plan and gives the same bits.
+        fresh = pammcuda.compress(x, options)
+        self.assertTrue(torch.equal(fresh.matmul(grads[1], out_dtype=torch.float32), later[1]))
 
     def test_no_handle_or_memory_leaks_over_many_steps(self):
         model = QKVStack(256, 64, layers=2, pamm=True, ratio=1 / 32).cuda()
