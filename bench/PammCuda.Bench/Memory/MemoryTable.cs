@@ -50,7 +50,7 @@ public static class MemoryTable
         text.AppendLine("Q, K and V read the same input X, so each layer keeps one X (dense) or one compressed X (PAMM):");
         text.AppendLine("both columns count it once per layer. PAMM counts everything it stores: the k = round(r·b) generator rows");
         text.AppendLine("(bf16), the assignment f (8 bits per row while k ≤ 256, 16 while k ≤ 65 536), α (float32 per row) and η (one int32).");
-        text.AppendLine("The per-row f and α (6 bytes per token) bound the ratio by about 2n/6 whatever r is.");
+        text.AppendLine("The per-row f and α (5 bytes per token while k ≤ 256, 6 beyond) bound the ratio by about 2n/5 whatever r is.");
         text.AppendLine();
         var header = new StringBuilder("| model | hidden n | layers | tokens per step b | dense bf16 |");
         var rule = new StringBuilder("| --- | ---: | ---: | ---: | ---: |");
