@@ -7,12 +7,12 @@
 // (coalesced), then a shuffle reduction under the rules' total order.
 #define PAMM_ASSIGN_THREADS 256
 
-template <typename F>
+template <typename F, typename A>
 __device__ __forceinline__ void pamm_assign(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
                                             long long similarity_stride, const float* __restrict__ squared_norms,
                                             const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                                             const int* __restrict__ row_to_generator,
-                                            F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)
+                                            F* __restrict__ assignment, typename A::storage* __restrict__ alpha, int* __restrict__ dropped)
 {
     int lane = threadIdx.x & 31;
     long long local_row = (long long)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
@@ -24,7 +24,7 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
     for (int j = lane; j < k; j += 32) pamm_candidate_offer(best, s[j], j, squared_norms[j]);
     best = pamm_candidate_warp_best(best);
     if (lane == 0)
-        pamm_assign_row<F>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, assignment, alpha, dropped);
+        pamm_assign_row<F, A>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, assignment, alpha, dropped);
 }
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
@@ -33,8 +33,8 @@ pamm_assign_u8(const float* __restrict__ similarities, long long first_row, int 
                const int* __restrict__ row_to_generator, unsigned char* __restrict__ assignment,
                float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<unsigned char>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                               row_to_generator, assignment, alpha, dropped);
+    pamm_assign<unsigned char, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                                         row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_u8)
 
@@ -44,8 +44,8 @@ pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int
                 const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<unsigned short>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                row_to_generator, assignment, alpha, dropped);
+    pamm_assign<unsigned short, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                                          row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_u16)
 
@@ -55,7 +55,41 @@ pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int
                 const int* __restrict__ row_to_generator, int* __restrict__ assignment,
                 float* __restrict__ alpha, int* __restrict__ dropped)
 {
-    pamm_assign<int>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                     row_to_generator, assignment, alpha, dropped);
+    pamm_assign<int, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                               row_to_generator, assignment, alpha, dropped);
 }
 PAMM_EXPORT_KERNEL(pamm_assign_i32)
+
+// α stored as bfloat16 (PammOptions.AlphaType): 2 bytes a row instead of 4.
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_alpha_bf16_u8(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
+                          const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+                          const int* __restrict__ row_to_generator, unsigned char* __restrict__ assignment,
+                          unsigned short* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<unsigned char, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                                          row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_u8)
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_alpha_bf16_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
+                           const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+                           const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
+                           unsigned short* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<unsigned short, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                                           row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_u16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
+pamm_assign_alpha_bf16_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
+                           const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
+                           const int* __restrict__ row_to_generator, int* __restrict__ assignment,
+                           unsigned short* __restrict__ alpha, int* __restrict__ dropped)
+{
+    pamm_assign<int, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
+                                row_to_generator, assignment, alpha, dropped);
+}
+PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_i32)

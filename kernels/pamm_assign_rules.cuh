@@ -59,22 +59,23 @@ __device__ __forceinline__ pamm_candidate pamm_candidate_warp_best(pamm_candidat
     return best;
 }
 
-// f and α of one row from its best candidate (one thread per row).
+// f and α of one row from its best candidate (one thread per row); α is stored as A (pamm_f32 or pamm_bf16).
 // A generator row is its own generator with α = 1 exactly. With ε < 1 (row_squared_norms given), a row
 // with csim² < 1 − ε² (in double, like the CPU; 1 − ε² arrives as the bits of a double) is dropped:
 // α = 0 and the dropped count grows by one (integer atomics, so the count is deterministic). Zero rows
 // are never dropped; nor are NaN rows (NaN < threshold is false), so NaN reaches the product.
-template <typename F>
+template <typename F, typename A>
 __device__ __forceinline__ void pamm_assign_row(long long row, pamm_candidate best, const float* __restrict__ squared_norms,
                                                 const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                                                 const int* __restrict__ row_to_generator,
-                                                F* __restrict__ assignment, float* __restrict__ alpha, int* __restrict__ dropped)
+                                                F* __restrict__ assignment, typename A::storage* __restrict__ alpha,
+                                                int* __restrict__ dropped)
 {
     int own_generator = row_to_generator[row];
     if (own_generator >= 0)
     {
         assignment[row] = (F)own_generator;
-        alpha[row] = 1.0f;
+        alpha[row] = A::store(1.0f);
         return;
     }
     bool test = row_squared_norms != 0;
@@ -85,7 +86,7 @@ __device__ __forceinline__ void pamm_assign_row(long long row, pamm_candidate be
     {
         // No eligible generator: X̃_i = 0, so csim² = 0 and only ε ≥ 1 (no test) keeps a nonzero row.
         assignment[row] = (F)0;
-        alpha[row] = 0.0f;
+        alpha[row] = A::store(0.0f);
         if (test && !zero_row && 0.0 < keep_threshold) atomicAdd(dropped, 1);
         return;
     }
@@ -102,5 +103,5 @@ __device__ __forceinline__ void pamm_assign_row(long long row, pamm_candidate be
         }
     }
     assignment[row] = (F)best.index;
-    alpha[row] = coefficient;
+    alpha[row] = A::store(coefficient); // A = pamm_bf16: rounded to nearest-even, as the CPU rounds it
 }

@@ -35,9 +35,9 @@ __device__ __forceinline__ void pamm_store_piece(float* __restrict__ target, int
         for (int e = 0; e < valid; ++e) target[e] = sums[e];
 }
 
-template <typename E>
+template <typename E, typename A>
 __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
-                                                   int rows, const float* __restrict__ alpha,
+                                                   int rows, const typename A::storage* __restrict__ alpha,
                                                    const typename E::storage* __restrict__ gradient, int columns,
                                                    float* __restrict__ partials)
 {
@@ -53,7 +53,7 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
         int row = sorted_rows[first + threadIdx.x];
         chunk_keys[threadIdx.x] = sorted_keys[first + threadIdx.x];
         chunk_rows[threadIdx.x] = row;
-        chunk_alpha[threadIdx.x] = alpha[row];
+        chunk_alpha[threadIdx.x] = A::load(alpha[row]);
     }
     __syncthreads();
     long long begin_column = ((long long)blockIdx.y * blockDim.x + threadIdx.x) * width;
@@ -84,7 +84,7 @@ extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
 pamm_reduce_chunks_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
                        const float* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
 {
-    pamm_reduce_chunks<pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+    pamm_reduce_chunks<pamm_f32, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f32)
 
@@ -93,7 +93,7 @@ pamm_reduce_chunks_f16(const int* __restrict__ sorted_keys, const int* __restric
                        const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
                        float* __restrict__ partials)
 {
-    pamm_reduce_chunks<pamm_f16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+    pamm_reduce_chunks<pamm_f16, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f16)
 
@@ -102,9 +102,36 @@ pamm_reduce_chunks_bf16(const int* __restrict__ sorted_keys, const int* __restri
                         const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
                         float* __restrict__ partials)
 {
-    pamm_reduce_chunks<pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+    pamm_reduce_chunks<pamm_bf16, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
 }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
+
+// α stored as bfloat16 (PammOptions.AlphaType), widened once per row into shared memory.
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_alpha_bf16_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                                  const unsigned short* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_f32, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_alpha_bf16_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                                  const unsigned short* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                                  float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_f16, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
+pamm_reduce_chunks_alpha_bf16_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
+                                   const unsigned short* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
+                                   float* __restrict__ partials)
+{
+    pamm_reduce_chunks<pamm_bf16, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
+}
+PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_bf16)
 
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
 // final GEMM's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.

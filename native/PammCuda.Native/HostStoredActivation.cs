@@ -18,7 +18,9 @@ internal sealed unsafe class HostStoredActivation(byte* storage, CompressedStora
 
     public DType DType => Layout.DType;
 
-    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType);
+    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType, AlphaType);
+
+    public DType AlphaType => Layout.AlphaType;
 
     public long DenseBytes => CompressedSize.DenseBytes(Rows, Columns, DType);
 
@@ -31,9 +33,9 @@ internal sealed unsafe class HostStoredActivation(byte* storage, CompressedStora
         var bytes = new ReadOnlySpan<byte>(storage, checked((int)Layout.TotalBytes));
         return DType switch
         {
-            DType.Float32 => CpuPamm.ReadCompressed<float>(bytes, Rows, Columns, K),
-            DType.Float16 => CpuPamm.ReadCompressed<Half>(bytes, Rows, Columns, K),
-            _ => CpuPamm.ReadCompressed<BFloat16>(bytes, Rows, Columns, K),
+            DType.Float32 => CpuPamm.ReadCompressed<float>(bytes, Rows, Columns, K, AlphaType),
+            DType.Float16 => CpuPamm.ReadCompressed<Half>(bytes, Rows, Columns, K, AlphaType),
+            _ => CpuPamm.ReadCompressed<BFloat16>(bytes, Rows, Columns, K, AlphaType),
         };
     }
 }

@@ -3,7 +3,8 @@ namespace PammCuda;
 /// <summary>
 /// What a compressed activation keeps, byte for byte, on either backend: the generators C
 /// (k·n elements of X's type), the assignment f (8 bits per row when k ≤ 256, 16 when k ≤ 65 536, else 32), the
-/// coefficients α (float32 per row) and the dropped-row count η (one int32; β is derived from it).
+/// coefficients α (float32 per row, or bfloat16 when <see cref="PammOptions.AlphaType"/> asks) and the dropped-row count
+/// η (one int32; β is derived from it).
 /// </summary>
 public static class CompressedSize
 {
@@ -16,9 +17,18 @@ public static class CompressedSize
     /// <summary>Bytes per row of the assignment f for <paramref name="k"/> generators: 1, 2 or 4.</summary>
     public static int AssignmentBytesPerRow(int k) => AssignmentWidths.For(k).Bytes();
 
-    /// <summary>Total bytes kept for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/> generators.</summary>
-    public static long StoredBytes(int rows, int columns, int k, DType dtype) =>
-        (long)k * columns * dtype.SizeOf() + (long)rows * (AssignmentBytesPerRow(k) + sizeof(float)) + sizeof(int);
+    /// <summary>Bytes per row of α stored as <paramref name="alphaType"/>: 4 for float32, 2 for bfloat16.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Any other type (float16's range could overflow α).</exception>
+    public static int AlphaBytesPerRow(DType alphaType) => alphaType switch
+    {
+        DType.Float32 => sizeof(float),
+        DType.BFloat16 => 2,
+        _ => throw new ArgumentOutOfRangeException(nameof(PammOptions.AlphaType), alphaType, "α is stored as Float32 or BFloat16."),
+    };
+
+    /// <summary>Total bytes kept for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/> generators, α stored as <paramref name="alphaType"/>.</summary>
+    public static long StoredBytes(int rows, int columns, int k, DType dtype, DType alphaType = DType.Float32) =>
+        (long)k * columns * dtype.SizeOf() + (long)rows * (AssignmentBytesPerRow(k) + AlphaBytesPerRow(alphaType)) + sizeof(int);
 
     /// <summary>Bytes of the dense input.</summary>
     public static long DenseBytes(int rows, int columns, DType dtype) => (long)rows * columns * dtype.SizeOf();

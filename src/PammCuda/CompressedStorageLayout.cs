@@ -14,28 +14,33 @@ public readonly record struct CompressedStorageLayout
     /// <summary>The alignment a storage block's own address must have.</summary>
     public const int StorageAlignment = 16;
 
-    private CompressedStorageLayout(int rows, int columns, int k, DType dtype)
+    private CompressedStorageLayout(int rows, int columns, int k, DType dtype, DType alphaType)
     {
         Rows = rows;
         Columns = columns;
         K = k;
         DType = dtype;
+        AlphaType = alphaType;
         GeneratorsOffset = 0;
         AlphaOffset = AlignUp((long)k * columns * dtype.SizeOf());
-        AssignmentOffset = AlignUp(AlphaOffset + (long)rows * sizeof(float));
+        AssignmentOffset = AlignUp(AlphaOffset + AlphaBytes);
         DroppedOffset = AlignUp(AssignmentOffset + (long)rows * CompressedSize.AssignmentBytesPerRow(k));
         TotalBytes = DroppedOffset + sizeof(int);
     }
 
-    /// <summary>The layout for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/> generators of <paramref name="dtype"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">rows or columns below 1, k outside [1, rows], or an unknown dtype.</exception>
-    public static CompressedStorageLayout For(int rows, int columns, int k, DType dtype)
+    /// <summary>
+    /// The layout for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/>
+    /// generators of <paramref name="dtype"/>, α stored as <paramref name="alphaType"/> (<see cref="PammOptions.AlphaType"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">rows or columns below 1, k outside [1, rows], an unknown dtype, or an α type other than float32 or bfloat16.</exception>
+    public static CompressedStorageLayout For(int rows, int columns, int k, DType dtype, DType alphaType = DType.Float32)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}] (the number of rows).");
         if (!Enum.IsDefined(dtype)) throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown dtype.");
-        return new CompressedStorageLayout(rows, columns, k, dtype);
+        CompressedSize.AlphaBytesPerRow(alphaType);
+        return new CompressedStorageLayout(rows, columns, k, dtype, alphaType);
     }
 
     /// <summary>b.</summary>
@@ -50,10 +55,13 @@ public readonly record struct CompressedStorageLayout
     /// <summary>Element type of X and of the generators.</summary>
     public DType DType { get; }
 
+    /// <summary>How α is stored: float32 or bfloat16.</summary>
+    public DType AlphaType { get; }
+
     /// <summary>Offset of C (k × n row-major elements of <see cref="DType"/>): always 0.</summary>
     public long GeneratorsOffset { get; }
 
-    /// <summary>Offset of α (one float32 per row).</summary>
+    /// <summary>Offset of α (one <see cref="AlphaType"/> per row).</summary>
     public long AlphaOffset { get; }
 
     /// <summary>Offset of f (<see cref="CompressedSize.AssignmentBytesPerRow"/> bytes per row).</summary>
@@ -67,6 +75,9 @@ public readonly record struct CompressedStorageLayout
 
     /// <summary>Bytes of C.</summary>
     public long GeneratorBytes => (long)K * Columns * DType.SizeOf();
+
+    /// <summary>Bytes of α.</summary>
+    public long AlphaBytes => (long)Rows * CompressedSize.AlphaBytesPerRow(AlphaType);
 
     /// <summary>Bytes of f.</summary>
     public long AssignmentBytes => (long)Rows * CompressedSize.AssignmentBytesPerRow(K);

@@ -22,6 +22,9 @@ public interface ICompressedActivation
     /// <summary>Bytes kept, everything counted: generators, assignment, coefficients and scalars.</summary>
     long StoredBytes { get; }
 
+    /// <summary>How α is stored: float32, or bfloat16 when <see cref="PammOptions.AlphaType"/> asked for it.</summary>
+    DType AlphaType { get; }
+
     /// <summary>Bytes of the dense input, <c>b·n·sizeof(dtype)</c>, that an exact backward pass would keep.</summary>
     long DenseBytes { get; }
 

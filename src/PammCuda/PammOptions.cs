@@ -21,17 +21,25 @@ public sealed record PammOptions
     /// <summary>Seed of the Philox4x32-10 generator that picks the generator rows.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// How the coefficients α are stored: <see cref="DType.Float32"/> (the default, 4 bytes a row) or
+    /// <see cref="DType.BFloat16"/> (2 bytes a row: α rounded to nearest-even, about 3 significant digits). Every row is
+    /// represented by α_i·C_f(i), so rounding α moves each represented row by at most 2⁻⁹ of itself, along itself.
+    /// </summary>
+    public DType AlphaType { get; init; } = DType.Float32;
+
     /// <summary>Explicit generator rows (distinct, each in [0, b)), used in the given order instead of sampling; k is their count.</summary>
     public IReadOnlyList<int>? GeneratorIndices { get; init; }
 
     /// <summary>Checks the options against an input of <paramref name="rows"/> rows and returns k.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Ratio outside (0, 1], k outside [1, rows], ε negative or NaN, or an index out of range.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Ratio outside (0, 1], k outside [1, rows], ε negative or NaN, an α type other than float32 or bfloat16, or an index out of range.</exception>
     /// <exception cref="ArgumentException">Repeated explicit indices.</exception>
     public int ResolveK(int rows)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (double.IsNaN(Epsilon) || Epsilon < 0)
             throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be ≥ 0 (use +∞ to keep every row).");
+        CompressedSize.AlphaBytesPerRow(AlphaType);
         if (GeneratorIndices is { } indices)
         {
             ValidateIndices(indices, rows);

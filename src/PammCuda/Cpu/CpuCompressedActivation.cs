@@ -14,11 +14,13 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
     private readonly GeneratorAssignment _assignment;
     private readonly float[] _alpha;
 
-    internal CpuCompressedActivation(int rows, int columns, int k, T[] generators, GeneratorAssignment assignment, float[] alpha, int droppedRows)
+    internal CpuCompressedActivation(int rows, int columns, int k, T[] generators, GeneratorAssignment assignment, float[] alpha, int droppedRows,
+        DType alphaType)
     {
         Rows = rows;
         Columns = columns;
         K = k;
+        AlphaType = alphaType;
         _generators = generators;
         _assignment = assignment;
         _alpha = alpha;
@@ -44,7 +46,14 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
     public double Beta => CompressedSize.Beta(Rows, DroppedRows);
 
     /// <inheritdoc/>
-    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType);
+    /// <remarks>
+    /// The host object holds α as float32 even when <see cref="AlphaType"/> is bfloat16 (the values rounded to it); the
+    /// stored form (<see cref="WriteTo"/>, the GPU's) takes 2 bytes a row, and that is what is counted.
+    /// </remarks>
+    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType, AlphaType);
+
+    /// <inheritdoc/>
+    public DType AlphaType { get; }
 
     /// <inheritdoc/>
     public long DenseBytes => CompressedSize.DenseBytes(Rows, Columns, DType);
@@ -71,7 +80,7 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
     public int ReadDroppedRows() => DroppedRows;
 
     /// <summary>The layout of this activation in a storage block (<see cref="WriteTo"/>).</summary>
-    public CompressedStorageLayout Layout => CompressedStorageLayout.For(Rows, Columns, K, DType);
+    public CompressedStorageLayout Layout => CompressedStorageLayout.For(Rows, Columns, K, DType, AlphaType);
 
     /// <summary>
     /// Writes C, α, f and η into <paramref name="storage"/> as <see cref="Layout"/> places them (the layout the GPU engine
@@ -83,19 +92,30 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
         var layout = Layout;
         CheckStorage(storage.Length, layout, nameof(storage));
         MemoryMarshal.AsBytes(_generators.AsSpan()).CopyTo(storage.Slice((int)layout.GeneratorsOffset));
-        MemoryMarshal.AsBytes(_alpha.AsSpan()).CopyTo(storage.Slice((int)layout.AlphaOffset));
+        if (AlphaType == DType.BFloat16)
+        {
+            Span<BFloat16> rounded = MemoryMarshal.Cast<byte, BFloat16>(storage.Slice((int)layout.AlphaOffset, (int)layout.AlphaBytes));
+            for (int row = 0; row < Rows; row++) rounded[row] = (BFloat16)_alpha[row]; // exact: the values are bfloat16 already
+        }
+        else
+        {
+            MemoryMarshal.AsBytes(_alpha.AsSpan()).CopyTo(storage.Slice((int)layout.AlphaOffset));
+        }
         _assignment.CopyTo(storage.Slice((int)layout.AssignmentOffset));
         MemoryMarshal.Write(storage.Slice((int)layout.DroppedOffset), DroppedRows);
     }
 
     /// <summary>The activation a storage block holds (see <see cref="CpuPamm.ReadCompressed{T}"/>).</summary>
-    internal static CpuCompressedActivation<T> ReadFrom(ReadOnlySpan<byte> storage, int rows, int columns, int k)
+    internal static CpuCompressedActivation<T> ReadFrom(ReadOnlySpan<byte> storage, int rows, int columns, int k, DType alphaType)
     {
         CpuArguments.CheckElementType<T>();
-        var layout = CompressedStorageLayout.For(rows, columns, k, DTypes.Of<T>());
+        var layout = CompressedStorageLayout.For(rows, columns, k, DTypes.Of<T>(), alphaType);
         CheckStorage(storage.Length, layout, nameof(storage));
         var generators = MemoryMarshal.Cast<byte, T>(storage.Slice((int)layout.GeneratorsOffset, (int)layout.GeneratorBytes)).ToArray();
-        var alpha = MemoryMarshal.Cast<byte, float>(storage.Slice((int)layout.AlphaOffset, rows * sizeof(float))).ToArray();
+        ReadOnlySpan<byte> storedAlpha = storage.Slice((int)layout.AlphaOffset, (int)layout.AlphaBytes);
+        float[] alpha = alphaType == DType.BFloat16
+            ? [.. MemoryMarshal.Cast<byte, BFloat16>(storedAlpha).ToArray().Select(value => (float)value)]
+            : MemoryMarshal.Cast<byte, float>(storedAlpha).ToArray();
         var assignment = new GeneratorAssignment(storage.Slice((int)layout.AssignmentOffset), rows, k);
         for (int row = 0; row < rows; row++)
             if ((uint)assignment[row] >= (uint)k)
@@ -103,7 +123,7 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
         int dropped = MemoryMarshal.Read<int>(storage.Slice((int)layout.DroppedOffset));
         if (dropped < 0 || dropped > rows)
             throw new ArgumentException($"The storage holds η = {dropped}, outside [0, {rows}].", nameof(storage));
-        return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped);
+        return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped, alphaType);
     }
 
     private static void CheckStorage(int length, in CompressedStorageLayout layout, string name)

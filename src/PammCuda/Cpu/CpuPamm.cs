@@ -69,7 +69,9 @@ public static unsafe class CpuPamm
         int dropped;
         fixed (T* px = x)
             dropped = CpuAssignment.Assign(px, rows, columns, packedGenerators, generatorRows, options.Epsilon, assignment, alpha, parallelOptions);
-        return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped);
+        if (options.AlphaType == DType.BFloat16)
+            for (int row = 0; row < rows; row++) alpha[row] = (float)(BFloat16)alpha[row]; // nearest-even, as the GPU's pamm_f32_to_bf16
+        return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped, options.AlphaType);
     }
 
     /// <summary>
@@ -85,7 +87,7 @@ public static unsafe class CpuPamm
         ArgumentNullException.ThrowIfNull(options);
         CpuArguments.CheckElementType<T>();
         CpuArguments.CheckMatrix(x, rows, columns, nameof(x), nameof(rows), nameof(columns));
-        var layout = CompressedStorageLayout.For(rows, columns, options.ResolveK(rows), DTypes.Of<T>());
+        var layout = CompressedStorageLayout.For(rows, columns, options.ResolveK(rows), DTypes.Of<T>(), options.AlphaType);
         // Checked before the work, so that a too-small block fails fast.
         if (storage.Length < layout.TotalBytes)
             throw new ArgumentException($"storage holds {storage.Length} bytes; a {rows} × {columns} input with k = {layout.K} needs {layout.TotalBytes}.", nameof(storage));
@@ -98,8 +100,9 @@ public static unsafe class CpuPamm
     /// <exception cref="ArgumentException"><paramref name="storage"/> is too short, or holds an assignment or η out of range.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1 or k outside [1, rows].</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is not float, Half or BFloat16.</exception>
-    public static CpuCompressedActivation<T> ReadCompressed<T>(ReadOnlySpan<byte> storage, int rows, int columns, int k) where T : unmanaged =>
-        CpuCompressedActivation<T>.ReadFrom(storage, rows, columns, k);
+    public static CpuCompressedActivation<T> ReadCompressed<T>(ReadOnlySpan<byte> storage, int rows, int columns, int k,
+        DType alphaType = DType.Float32) where T : unmanaged =>
+        CpuCompressedActivation<T>.ReadFrom(storage, rows, columns, k, alphaType);
 
     /// <summary>
     /// The approximate product of the compressed X with G (rows × <paramref name="gradientColumns"/>, row-major):

@@ -131,7 +131,7 @@ internal readonly struct CompressPass
     }
 
     private void AssignRows(ulong similarities, long similarityStride, int first, int count) =>
-        PammKernels.Assign(_stream, Compressed.AssignmentWidth, similarities, first, count, K, similarityStride,
+        PammKernels.Assign(_stream, Compressed.AssignmentWidth, Compressed.AlphaType, similarities, first, count, K, similarityStride,
             _workspace.GeneratorSquaredNorms, TestsNeighbourhood ? _workspace.RowSquaredNorms : 0UL, _keepThreshold,
             _workspace.RowToGenerator, Compressed.Assignment, Compressed.Alpha, Compressed.Dropped);
 

@@ -5,7 +5,7 @@ namespace PammCuda.Engine;
 
 /// <summary>
 /// An activation compressed on the device by a <see cref="PammEngine"/>: the generators C (k × n in X's dtype), the
-/// assignment f (8 bits per row when k ≤ 256, 16 when k ≤ 65 536, else 32), the coefficients α (float32 per row) and the dropped-row
+/// assignment f (8 bits per row when k ≤ 256, 16 when k ≤ 65 536, else 32), the coefficients α (float32 or bfloat16 per row) and the dropped-row
 /// count η (one int32), laid out in one storage block as <see cref="CompressedStorageLayout"/> says, and nothing else.
 /// The block is the engine's (<see cref="PammEngine.Compress{T}(DeviceBuffer{T}, int, int)"/>) or the caller's
 /// (<see cref="PammEngine.CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>), in which case
@@ -81,7 +81,10 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     internal AssignmentWidth AssignmentWidth => AssignmentWidths.For(K);
 
     /// <inheritdoc/>
-    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType);
+    public long StoredBytes => CompressedSize.StoredBytes(Rows, Columns, K, DType, AlphaType);
+
+    /// <inheritdoc/>
+    public DType AlphaType => Layout.AlphaType;
 
     /// <inheritdoc/>
     public long DenseBytes => CompressedSize.DenseBytes(Rows, Columns, DType);
@@ -161,12 +164,19 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
         return result;
     }
 
-    /// <summary>Copies α (one coefficient per row) to the host; waits for the stream.</summary>
+    /// <summary>Copies α (one coefficient per row, widened to float32 when stored as bfloat16) to the host; waits for the stream.</summary>
     public unsafe float[] CopyAlpha()
     {
         ThrowIfDisposed();
+        if (AlphaType == DType.BFloat16)
+        {
+            var stored = new BFloat16[Rows];
+            fixed (BFloat16* target = stored) Engine.Stream.DownloadAsync(target, AlphaAddress, Layout.AlphaBytes);
+            Engine.Stream.Synchronize();
+            return [.. stored.Select(value => (float)value)];
+        }
         var result = new float[Rows];
-        fixed (float* target = result) Engine.Stream.DownloadAsync(target, AlphaAddress, (long)Rows * sizeof(float));
+        fixed (float* target = result) Engine.Stream.DownloadAsync(target, AlphaAddress, Layout.AlphaBytes);
         Engine.Stream.Synchronize();
         return result;
     }

@@ -159,7 +159,7 @@ public sealed class PammEngine : IDisposable
         CheckDType(dtype, nameof(dtype));
         CheckShape(rows, columns);
         int k = options.ResolveK(rows);
-        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype, options.AlphaType);
         CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
         long needed = CompressWorkspaceBytes(rows, columns, k);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(CompressWorkspaceBytes), optional: true);
@@ -243,7 +243,7 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
         int k = options.ResolveK(rows);
         CheckProjectionGemm(rows, columns, k, projectionColumns);
-        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype, options.AlphaType);
         CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
         long needed = ProjectionWorkspace.Bytes(rows, columns, k, projectionColumns);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ProjectAndCompressWorkspaceBytes), optional: true);
@@ -287,10 +287,14 @@ public sealed class PammEngine : IDisposable
                 $"X of {rows} × {columns} elements exceeds one GEMM's 32-bit operand (compress it with CompressInto in chunks instead).");
     }
 
-    /// <summary>Bytes of the storage block a compressed activation of <paramref name="rows"/> × <paramref name="columns"/> with <paramref name="k"/> generators of <paramref name="dtype"/> needs (<see cref="CompressedStorageLayout.TotalBytes"/>).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
-    public static long CompressedStorageBytes(int rows, int columns, int k, DType dtype) =>
-        CompressedStorageLayout.For(rows, columns, k, dtype).TotalBytes;
+    /// <summary>
+    /// Bytes of the storage block a compressed activation of <paramref name="rows"/> × <paramref name="columns"/> with
+    /// <paramref name="k"/> generators of <paramref name="dtype"/>, α stored as <paramref name="alphaType"/>, needs
+    /// (<see cref="CompressedStorageLayout.TotalBytes"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], an unknown dtype, or an α type other than float32 or bfloat16.</exception>
+    public static long CompressedStorageBytes(int rows, int columns, int k, DType dtype, DType alphaType = DType.Float32) =>
+        CompressedStorageLayout.For(rows, columns, k, dtype, alphaType).TotalBytes;
 
     /// <summary>Bytes of workspace a compression of <paramref name="rows"/> × <paramref name="columns"/> to <paramref name="k"/> generators needs, whatever its dtype and ε.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1 or k outside [1, rows].</exception>
@@ -497,7 +501,7 @@ public sealed class PammEngine : IDisposable
     private GpuCompressedActivation CompressOwned(ulong x, int rows, int columns, DType dtype, PammOptions options)
     {
         int k = options.ResolveK(rows);
-        var layout = CompressedStorageLayout.For(rows, columns, k, dtype);
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype, options.AlphaType);
         var scratch = OwnCompressWorkspace(rows, columns, k);
         var storage = _storagePool.Rent(layout.TotalBytes);
         var compressed = new GpuCompressedActivation(this, layout, storage.Address, storage);

@@ -41,6 +41,8 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
     private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
+    private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
+    private static readonly KernelFamily<DType> ReduceChunksBFloat16AlphaKernels = KernelFamily.PerDType("pamm_reduce_chunks_alpha_bf16");
     private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
     private static readonly KernelFamily<AssignmentWidth> RadixScatterKernels = KernelFamily.PerAssignmentWidth("pamm_radix_scatter");
 
@@ -95,9 +97,9 @@ internal static class PammKernels
             KernelArgument.Pointer(x), KernelArgument.Int32(rows), KernelArgument.Int32(columns), KernelArgument.Pointer(squaredNorms));
 
     /// <summary>f, α and the ε test of rows [firstRow, firstRow + chunkRows) from S, whose rows lie <paramref name="similarityStride"/> floats apart.</summary>
-    public static void Assign(IDeviceStream stream, AssignmentWidth width, ulong similarities, long firstRow, int chunkRows, int k,
+    public static void Assign(IDeviceStream stream, AssignmentWidth width, DType alphaType, ulong similarities, long firstRow, int chunkRows, int k,
         long similarityStride, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
-        stream.Launch(AssignKernels.For(width), BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
+        stream.Launch((AlphaIsBFloat16(alphaType) ? AssignBFloat16AlphaKernels : AssignKernels).For(width), BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
             KernelArgument.Pointer(similarities), KernelArgument.Int64(firstRow), KernelArgument.Int32(chunkRows), KernelArgument.Int32(k),
             KernelArgument.Int64(similarityStride), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
             // A double travels as its bits: the kernels take no floating-point parameter wider than float.
@@ -123,13 +125,13 @@ internal static class PammKernels
     /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
 
-    public static void ReduceChunks(IDeviceStream stream, DType gradientType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
+    public static void ReduceChunks(IDeviceStream stream, DType gradientType, DType alphaType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
         ulong gradient, int columns, ulong partials)
     {
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(16 / gradientType.SizeOf());
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
-        stream.Launch(ReduceChunksKernels.For(gradientType), grid, ReduceThreads,
+        stream.Launch((AlphaIsBFloat16(alphaType) ? ReduceChunksBFloat16AlphaKernels : ReduceChunksKernels).For(gradientType), grid, ReduceThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),
             KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
     }
@@ -166,6 +168,9 @@ internal static class PammKernels
         stream.Launch(StoreColumnsKernels.For(outputType), ElementwiseBlocks((long)rows * columns, StoreThreads), StoreThreads,
             KernelArgument.Pointer(source), KernelArgument.Int64(sourceStride), KernelArgument.Int32(rows), KernelArgument.Int32(columns),
             KernelArgument.Pointer(output));
+
+    /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
+    private static bool AlphaIsBFloat16(DType alphaType) => CompressedSize.AlphaBytesPerRow(alphaType) == 2;
 
     private static DType SixteenBit(DType dtype, string name) =>
         dtype is DType.Float16 or DType.BFloat16 ? dtype : throw new ArgumentOutOfRangeException(name, dtype, "A 16-bit dtype is needed here.");

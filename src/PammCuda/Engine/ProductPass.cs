@@ -94,7 +94,7 @@ internal readonly struct ProductPass
 
     /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
     public void ReduceChunks() =>
-        PammKernels.ReduceChunks(_stream, _gradientType, _plan.SortedKeys, _plan.SortedRows, Compressed.Rows, Compressed.Alpha, _gradient,
+        PammKernels.ReduceChunks(_stream, _gradientType, Compressed.AlphaType, _plan.SortedKeys, _plan.SortedRows, Compressed.Rows, Compressed.Alpha, _gradient,
             GradientColumns, _workspace.Partials);
 
     /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the final GEMM (β from η on the device).</summary>

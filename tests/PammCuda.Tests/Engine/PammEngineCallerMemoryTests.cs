@@ -64,6 +64,37 @@ public class PammEngineCallerMemoryTests(string deviceName) : DeviceFixture(devi
     }
 
     [Test]
+    public void Alpha_stored_as_bfloat16_takes_two_bytes_a_row_that_the_cpu_reads_and_multiplies_alike()
+    {
+        var x = EngineTestData.Random<float>(Rows, Columns, 12);
+        var g = EngineTestData.Random<float>(Rows, GradientColumns, 13);
+        var options = Options with { AlphaType = DType.BFloat16 };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(x);
+        using var gradient = Upload(g);
+        long storageBytes = PammEngine.CompressedStorageBytes(Rows, Columns, K, DType.Float32, DType.BFloat16);
+        Assert.That(storageBytes, Is.LessThan(PammEngine.CompressedStorageBytes(Rows, Columns, K, DType.Float32)));
+        using var storage = Device.Allocate<byte>(storageBytes);
+        using var compressed = engine.CompressInto(input, Rows, Columns, options, storage);
+        using var output = Device.Allocate<float>(Columns * GradientColumns);
+        engine.ApproxMatmul(compressed, gradient, GradientColumns, output);
+        var read = CpuPamm.ReadCompressed<float>(storage.ToArray(engine.Stream), Rows, Columns, K, DType.BFloat16);
+        var expected = new float[Columns * GradientColumns];
+        CpuPamm.ApproxMatmul<float, float, float>(read, g, GradientColumns, expected);
+        float[] actual = output.ToArray(engine.Stream);
+        float scale = expected.Max(Math.Abs);
+        Assert.Multiple(() =>
+        {
+            Assert.That(compressed.StoredBytes, Is.EqualTo(CompressedSize.StoredBytes(Rows, Columns, K, DType.Float32) - 2L * Rows));
+            Assert.That(read.Alpha.ToArray(), Is.EqualTo(compressed.CopyAlpha()));
+            Assert.That(read.Alpha.ToArray(), Is.All.Matches<float>(a => (float)(BFloat16)a == a || float.IsNaN(a)), "bfloat16 values");
+            Assert.That(read.DroppedRows, Is.EqualTo(compressed.ReadDroppedRows()));
+            for (int i = 0; i < actual.Length; i++)
+                Assert.That(actual[i], Is.EqualTo(expected[i]).Within(1e-5f * Rows * scale), $"product element {i}");
+        });
+    }
+
+    [Test]
     public void Blocks_too_small_or_missing_are_rejected_naming_them_before_any_work()
     {
         using var engine = new PammEngine(Device);

@@ -48,6 +48,15 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     public void The_assignment_takes_the_fewest_bytes_that_hold_k_and_matches_the_CPU(int k, int bytesPerRow) =>
         Assert.That(CompareWithCpu<float>(600, 5, new PammOptions { K = k, Seed = 13 }).Bytes(), Is.EqualTo(bytesPerRow));
 
+    [TestCase(DType.Float32)]
+    [TestCase(DType.BFloat16)]
+    public void Alpha_stored_as_bfloat16_matches_the_CPU(DType dtype)
+    {
+        var options = new PammOptions { K = 16, Seed = 4, Epsilon = 0.6, AlphaType = DType.BFloat16 };
+        if (dtype == DType.Float32) CompareWithCpu<float>(600, 24, options);
+        else CompareWithCpu<BFloat16>(600, 24, options);
+    }
+
     [TestCase(0.5)]
     [TestCase(0.9)]
     public void Neighbourhood_condition_drops_the_same_rows_as_the_CPU(double epsilon) =>
