@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace PammCuda.Cli;
@@ -5,14 +6,44 @@ namespace PammCuda.Cli;
 /// <summary><c>pamm demo</c>: PAMM on generated, hidden-state-like activations.</summary>
 internal static class DemoCommand
 {
-    public static void Execute(ParsedCommand command, TextWriter output)
+    private static readonly Option<int> Rows = ValueOptions.Integer("--rows", "B", "tokens: rows of X and of G", 16384, minimum: 1);
+    private static readonly Option<int> Columns = ValueOptions.Integer("--cols", "N", "features: columns of X", 768, minimum: 1);
+    private static readonly Option<int> GradientColumns = ValueOptions.Integer("--grad-cols", "M", "columns of G (outputs of the projection)", 768, minimum: 1);
+    private static readonly Option<int> Directions = ValueOptions.Integer("--directions", "D", "number of directions the tokens gather around", 8, minimum: 1);
+
+    private static readonly Option<Written<double>> Noise = ValueOptions.Number(
+        "--noise", "S", "relative size of each token's noise, >= 0 (0 puts every token exactly on a direction)",
+        "0.1", s => s >= 0 && double.IsFinite(s), "a finite number >= 0");
+
+    /// <summary>What the generated data is, written after the options in <c>pamm demo --help</c>.</summary>
+    public const string Details = """
+        The generated X imitates the hidden states that feed Q/K/V projections: every token (row) lies
+        near one of a few random unit directions, chosen uniformly, times a per-token scale
+        exp(0.5 z) with a random sign (z standard normal), plus isotropic Gaussian noise whose norm is
+        about --noise times the direction's. G, the output gradient, is standard Gaussian with
+        --grad-cols columns. Both come from --seed, so a run is reproducible.
+
+        """;
+
+    /// <summary>The <c>demo</c> command; the <see cref="CommonOptions"/> come from the root command.</summary>
+    public static Command Create()
     {
-        PammSettings settings = PammSettings.From(command);
-        int rows = command.Integer("--rows", minimum: 1);
-        int columns = command.Integer("--cols", minimum: 1);
-        int gradientColumns = command.Integer("--grad-cols", minimum: 1);
-        int directions = command.Integer("--directions", minimum: 1);
-        double noise = command.Number("--noise", s => s >= 0 && double.IsFinite(s), "a finite number >= 0");
+        var command = new Command("demo", "Runs PAMM end to end on generated activations and compares it with the exact product.")
+        {
+            Rows, Columns, GradientColumns, Directions, Noise,
+        };
+        command.SetAction(result => Execute(result, result.InvocationConfiguration.Output));
+        return command;
+    }
+
+    private static void Execute(ParseResult result, TextWriter output)
+    {
+        PammSettings settings = PammSettings.From(result);
+        int rows = result.GetValue(Rows);
+        int columns = result.GetValue(Columns);
+        int gradientColumns = result.GetValue(GradientColumns);
+        int directions = result.GetValue(Directions);
+        double noise = result.GetValue(Noise).Value;
         CheckFitsOneArray(rows, columns, "--cols");
         CheckFitsOneArray(rows, gradientColumns, "--grad-cols");
         if (PammExecution.ProductTooLarge(columns, gradientColumns) is { } tooLarge) throw new UsageException($"--cols x --grad-cols: {tooLarge}");

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using PammCuda.Cuda;
 using PammCuda.Devices;
 
@@ -17,22 +18,11 @@ internal static class Program
     {
         try
         {
-            if (args.Length == 1 && CommandLine.IsHelp(args[0]))
-            {
-                output.Write(Commands.GlobalHelp());
-                return Success;
-            }
-            ParsedCommand command = CommandLine.Parse(args, Commands.All);
-            if (command.HelpRequested)
-            {
-                output.Write(CommandLine.Help(command.Command));
-                return Success;
-            }
-            if (command.Command == Commands.Demo)
-                DemoCommand.Execute(command, output);
-            else
-                RunCommand.Execute(command, output);
-            return Success;
+            ParseResult result = Commands.Parse(args);
+            if (result.Errors.Count > 0)
+                return Complain(error, UsageMessage.Of(result), UsageError);
+            // Exceptions come to the handlers below: System.CommandLine's own handler would print a stack trace.
+            return result.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
         catch (UsageException e)
         {

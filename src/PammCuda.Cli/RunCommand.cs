@@ -1,18 +1,41 @@
+using System.CommandLine;
+
 namespace PammCuda.Cli;
 
 /// <summary><c>pamm run</c>: PAMM on the user's X (and G) from .npy files.</summary>
 internal static class RunCommand
 {
-    public static void Execute(ParsedCommand command, TextWriter output)
+    private static readonly Option<string> X = ValueOptions.File("--x", "FILE", "the activation X (b x n): a 2-D float32 or float16 .npy file", required: true);
+    private static readonly Option<string> G = ValueOptions.File("--g", "FILE", "the output gradient G (b x m), same format; optional", required: false);
+    private static readonly Option<int> GradientColumns = ValueOptions.Integer("--grad-cols", "M", "columns of the Gaussian G used when --g is not given", 768, minimum: 1);
+
+    /// <summary>What the files hold, written after the options in <c>pamm run --help</c>.</summary>
+    public const string Details = """
+        X and G are .npy files (numpy.save) holding 2-D float32 or float16 matrices in C order, one row
+        per token; G must have as many rows as X. Without --g, G is standard Gaussian with --grad-cols
+        columns, drawn from --seed.
+
+        """;
+
+    /// <summary>The <c>run</c> command; the <see cref="CommonOptions"/> come from the root command.</summary>
+    public static Command Create()
     {
-        PammSettings settings = PammSettings.From(command);
-        string xPath = command.Text("--x") ?? throw new UsageException("option --x is required (the .npy file of the activation X)");
-        string? gPath = command.Text("--g");
-        RequireFileName(xPath, "--x");
-        if (gPath is not null) RequireFileName(gPath, "--g");
-        if (gPath is not null && command.IsGiven("--grad-cols"))
+        var command = new Command("run", "Runs PAMM on your activation matrix X and compares it with the exact product.")
+        {
+            X, G, GradientColumns,
+        };
+        command.SetAction(result => Execute(result, result.InvocationConfiguration.Output));
+        return command;
+    }
+
+    private static void Execute(ParseResult result, TextWriter output)
+    {
+        PammSettings settings = PammSettings.From(result);
+        string xPath = result.GetRequiredValue(X);
+        string? gPath = result.GetValue(G);
+        if (gPath is not null && result.IsGiven(GradientColumns))
             throw new UsageException("--grad-cols sets the columns of a generated G; it cannot be used with --g");
-        int gradientColumns = command.Integer("--grad-cols", minimum: 1);
+        int gradientColumns = result.GetValue(GradientColumns);
 
         PammOptions? options = null;
         HostMatrix x = Load(xPath, "X", header => options = settings.OptionsFor(header.Rows));
@@ -25,11 +48,6 @@ internal static class RunCommand
             });
         string title = $"pamm run: X from {xPath}, G {(gPath is null ? "Gaussian" : "from " + gPath)}";
         PammExecution.MeasureAndReport(output, title, x, g, settings, options!);
-    }
-
-    private static void RequireFileName(string path, string option)
-    {
-        if (string.IsNullOrWhiteSpace(path)) throw new UsageException($"option {option} needs a file name; it is empty");
     }
 
     /// <summary>Reads a .npy matrix; <paramref name="checkHeader"/> sees its header before the data is read, so bad options fail fast.</summary>

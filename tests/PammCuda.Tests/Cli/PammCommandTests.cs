@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace PammCuda.Tests.Cli;
@@ -312,6 +313,18 @@ public class PammCommandTests
     [TestCase(new[] { "run", "--rows", "3" }, "unknown option '--rows' for 'pamm run'")]
     [TestCase(new[] { "train" }, "unknown command 'train' (commands: demo, run; try 'pamm --help')")]
     [TestCase(new string[0], "no command given (try 'pamm --help')")]
+    [TestCase(new[] { "--k", "4" }, "no command given (try 'pamm --help')")]
+    [TestCase(new[] { "--bogus" }, "unknown option '--bogus' for 'pamm' (try 'pamm --help')")]
+    [TestCase(new[] { "demo", "--bogus=1" }, "unknown option '--bogus' for 'pamm demo' (try 'pamm demo --help')")]
+    [TestCase(new[] { "demo", "-x" }, "unknown option '-x' for 'pamm demo'")]
+    [TestCase(new[] { "demo", "--k", "2", "-3" }, "unexpected argument '-3' for 'pamm demo'")]
+    [TestCase(new[] { "demo", "--version" }, "unknown option '--version' for 'pamm demo'")]
+    [TestCase(new[] { "demo", "--rows=" }, "option --rows needs a value (--rows B)")]
+    [TestCase(new[] { "demo", "--k", "2", "--k" }, "option --k is given more than once")]
+    [TestCase(new[] { "demo", "--seed", "1", "--seed", "1" }, "option --seed is given more than once")]
+    [TestCase(new[] { "run", "--x", "--g", "b.npy" }, "option --x needs a value (--x FILE)")]
+    [TestCase(new[] { "run", "--x", "a.npy", "--g" }, "option --g needs a value (--g FILE)")]
+    [TestCase(new[] { "--version", "demo" }, "--version option cannot be combined with other arguments")]
     public void Bad_command_lines_exit_2_with_one_line_naming_the_problem(string[] args, string message)
     {
         var run = PammCommand.Run(args);
@@ -341,15 +354,19 @@ public class PammCommandTests
     [Test]
     public void Global_help_explains_the_commands_common_options_and_exit_codes()
     {
-        foreach (string flag in new[] { "--help", "-h" })
+        foreach (string flag in new[] { "--help", "-h", "-?" })
         {
             var run = PammCommand.Run(flag);
             Assert.That(run.ExitCode, Is.EqualTo(0));
             Assert.That(run.Error, Is.Empty);
-            Assert.That(run.Output, Does.Contain("pamm demo [options]").And.Contain("pamm run --x X.npy [--g G.npy] [options]"));
-            foreach (string option in new[] { "--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat" })
-                Assert.That(run.Output, Does.Contain(option + " "), option);
+            Assert.That(run.Output, Does.Match(@"(?m)^  demo +Runs PAMM end to end").And.Match(@"(?m)^  run +Runs PAMM on your activation"));
+            // scripts/package-test.sh looks for both commands in the installed tool's help.
+            Assert.That(run.Output, Does.Contain("pamm demo --help").And.Contain("pamm run --help"));
+            foreach (string option in CommonOptions)
+                Assert.That(run.Output, Does.Match($@"(?m)^  {option} <"), option);
+            Assert.That(run.Output, Does.Contain("[default: 1/512]").And.Contain("[default: auto]"));
             Assert.That(run.Output, Does.Contain("Exit codes: 0 done, 1 failed"));
+            Assert.That(run.Output.Split('\n'), Has.All.Length.LessThanOrEqualTo(100));
         }
     }
 
@@ -359,11 +376,79 @@ public class PammCommandTests
     {
         var run = PammCommand.Run(args);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
-        foreach (string option in ownOptions.Concat(["--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat", "--help"]))
-            Assert.That(run.Output, Does.Match($@"(?m)^  {option}[ ,]"), option);
+        foreach (string option in ownOptions.Concat(CommonOptions).Append("--help"))
+            Assert.That(run.Output, Does.Match($@"(?m)^  (-\S+, )*{option}[ ,]"), option);
         Assert.That(run.Output, Does.Contain("[default: 1/512]").And.Contain("[default: inf]").And.Contain("[default: in-by-grad]"));
         Assert.That(run.Output.Split('\n'), Has.All.Length.LessThanOrEqualTo(100));
     }
+
+    [Test]
+    public void Demo_help_gives_every_default_as_it_is_typed()
+    {
+        var run = PammCommand.Run("demo", "--help");
+        (string Option, string Default)[] defaults =
+        [
+            ("--rows", "16384"), ("--cols", "768"), ("--grad-cols", "768"), ("--directions", "8"), ("--noise", "0.1"),
+            ("--ratio", "1/512"), ("--epsilon", "inf"), ("--seed", "0"), ("--layout", "in-by-grad"), ("--device", "auto"), ("--repeat", "1"),
+        ];
+        // One entry per option: from its name to the next option's.
+        string[] entries = Regex.Split(run.Output, @"(?m)^(?=  -)");
+        foreach ((string option, string value) in defaults)
+        {
+            string? entry = entries.FirstOrDefault(e => e.StartsWith($"  {option} ", StringComparison.Ordinal));
+            Assert.That(entry, Is.Not.Null, option);
+            Assert.That(Regex.Replace(entry!, @"\s+", " "), Does.EndWith($"[default: {value}] "), option);
+        }
+        Assert.That(run.Output, Does.Contain("The generated X imitates the hidden states"), "the explanation of the data follows the options");
+    }
+
+    [Test, SetCulture("de-DE")]
+    public void Help_gives_defaults_as_typed_in_any_culture()
+    {
+        // A double's own text would be 0,1 here; the defaults are written as a user types them.
+        var run = PammCommand.Run("demo", "--help");
+        Assert.That(run.Output, Does.Contain("[default: 0.1]").And.Contain("[default: 1/512]").And.Contain("[default: inf]"));
+    }
+
+    [Test]
+    public void Run_help_marks_x_required_and_explains_the_files()
+    {
+        var run = PammCommand.Run("run", "--help");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Output, Does.Match(@"(?m)^  --x <FILE> \(REQUIRED\) "));
+        Assert.That(run.Output, Does.Contain("X and G are .npy files (numpy.save)"));
+    }
+
+    [Test]
+    public void Version_prints_the_version_of_pamm()
+    {
+        string expected = typeof(PammCuda.Cli.Program).Assembly
+            .GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion;
+        var run = PammCommand.Run("--version");
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Output, Is.EqualTo(expected + Environment.NewLine));
+        Assert.That(expected, Does.StartWith("0."));
+    }
+
+    [Test]
+    public void Common_options_may_also_come_before_the_command()
+    {
+        var before = PammCommand.Run(["--seed", "7", "--k", "8", .. SmallDemo[..^2]]);
+        var after = PammCommand.Run([.. SmallDemo, "--seed", "7"]);
+        Assert.That(before.ExitCode, Is.EqualTo(0), before.Error);
+        Assert.That(before.WithoutTimes(), Is.EqualTo(after.WithoutTimes()));
+    }
+
+    [Test]
+    public void A_file_name_starting_with_at_is_a_file_name_not_a_response_file()
+    {
+        var run = PammCommand.Run("run", "--x", "@no_such_file.npy");
+        Assert.That(run.ExitCode, Is.EqualTo(1));
+        AssertOneLine(run.Error, "pamm: cannot read the X file: ");
+        Assert.That(run.Error, Does.Contain("@no_such_file.npy"));
+    }
+
+    private static readonly string[] CommonOptions = ["--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat"];
 
     private static void AssertOneLine(string text, string start)
     {
