@@ -1,5 +1,5 @@
 using PammCuda.Cuda;
-using PammCuda.Emulation;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Cli;
 
@@ -19,14 +19,14 @@ public class PammDeviceTests
     [TestCase("--seed 11 --noise 0.3")]
     public void Emulated_device_reports_what_the_cpu_reports(string options)
     {
-        RequireEmulator();
+        Requirements.Require(Need.Compiler);
         AssertSameReportAsCpu("emulated", [.. SmallDemo, .. options.Split(' ', StringSplitOptions.RemoveEmptyEntries)]);
     }
 
     [Test]
     public void Emulated_device_reports_what_the_cpu_reports_for_a_float16_file()
     {
-        RequireEmulator();
+        Requirements.Require(Need.Compiler);
         string path = Path.Combine(Path.GetTempPath(), $"pamm-{Guid.NewGuid():N}.npy");
         try
         {
@@ -44,7 +44,7 @@ public class PammDeviceTests
     [Test]
     public void Emulated_device_is_exact_up_to_float32_rounding_without_noise()
     {
-        RequireEmulator();
+        Requirements.Require(Need.Compiler);
         var run = PammCommand.Run([.. SmallDemo, "--noise", "0", "--device", "emulated"]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.RelativeError(), Is.LessThan(1e-5));
@@ -53,7 +53,7 @@ public class PammDeviceTests
     [Test]
     public void Emulated_device_reports_its_name_and_times_every_step()
     {
-        RequireEmulator();
+        Requirements.Require(Need.Compiler);
         var run = PammCommand.Run([.. SmallDemo, "--device", "emulated", "--repeat", "3"]);
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Line("backend"), Does.StartWith(EngineBackend + "emulated ("));
@@ -74,14 +74,14 @@ public class PammDeviceTests
     [Test]
     public void Gpu_reports_what_the_cpu_reports()
     {
-        RequireGpu();
+        Requirements.Require(Need.CudaGpu);
         AssertSameReportAsCpu("gpu", SmallDemo);
     }
 
     [Test]
     public void Gpu_runs_the_sanitizer_workload_of_the_gpu_bundle()
     {
-        RequireGpu();
+        Requirements.Require(Need.CudaGpu);
         var run = PammCommand.Run("demo", "--device", "gpu", "--rows", "4096", "--cols", "256", "--grad-cols", "256");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Error, Is.Empty);
@@ -122,15 +122,4 @@ public class PammDeviceTests
 
     private static double LastPrintedDigit(double value) =>
         value == 0 ? 1e-7 : Math.Pow(10, Math.Floor(Math.Log10(Math.Abs(value))) - 3);
-
-    private static void RequireEmulator()
-    {
-        if (EmulatedComputeDevice.CheckAvailability() is string reason) Assert.Ignore($"Emulated device unavailable: {reason}");
-    }
-
-    private static void RequireGpu()
-    {
-        var availability = CudaRuntime.CheckAvailability();
-        if (!availability.IsAvailable) Assert.Ignore($"No usable CUDA GPU: {availability.Reason}");
-    }
 }

@@ -1,5 +1,6 @@
 using PammCuda.Cuda;
 using PammCuda.Devices;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Cuda;
 
@@ -22,7 +23,7 @@ public class CudaAvailabilityTests
     [Test]
     public void With_a_gpu_availability_reports_devices_and_a_supported_driver()
     {
-        CudaTestEnvironment.RequireGpu();
+        Requirements.Require(Need.CudaGpu);
         var availability = CudaRuntime.CheckAvailability();
         Assert.That(availability.DeviceCount, Is.Positive);
         Assert.That(availability.DriverVersion, Is.GreaterThanOrEqualTo(CudaRuntime.MinimumDriverVersion));

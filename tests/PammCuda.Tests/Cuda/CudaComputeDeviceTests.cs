@@ -1,11 +1,13 @@
 using PammCuda.Cpu;
 using PammCuda.Cuda;
 using PammCuda.Devices;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Cuda;
 
 /// <summary>Runs only on a machine with a CUDA GPU; skipped with the availability reason elsewhere.</summary>
 [NonParallelizable]
+[Requires(Need.CudaGpu)]
 public unsafe class CudaComputeDeviceTests
 {
     private CudaComputeDevice _device = null!;
@@ -14,7 +16,6 @@ public unsafe class CudaComputeDeviceTests
     [SetUp]
     public void Open()
     {
-        CudaTestEnvironment.RequireGpu();
         _cacheDirectory = CudaTestEnvironment.TempDirectory();
         _device = new CudaComputeDevice(0, new KernelCompiler(new KernelImageCache(_cacheDirectory)));
     }

@@ -1,22 +1,11 @@
-using PammCuda.Cuda;
-
 namespace PammCuda.Tests.Cuda;
 
-/// <summary>Skips (never passes) a test whose GPU or NVRTC is missing, with the reason.</summary>
+/// <summary>
+/// What the CUDA tests share: a kernel of our own and a scratch directory. A test whose GPU or NVRTC is missing is
+/// skipped by <see cref="Support.Requirements"/>.
+/// </summary>
 internal static class CudaTestEnvironment
 {
-    public static void RequireGpu()
-    {
-        var availability = CudaRuntime.CheckAvailability();
-        if (!availability.IsAvailable) Assert.Ignore($"No usable CUDA GPU: {availability.Reason}");
-    }
-
-    public static void RequireNvrtc()
-    {
-        var availability = NvrtcCompiler.CheckAvailability();
-        if (!availability.IsAvailable) Assert.Ignore($"NVRTC is not available: {availability.Reason}");
-    }
-
     /// <summary>A kernel of our own (not PAMM's) with an in-memory header, used by the compile and launch tests.</summary>
     public const string ScaleAddSource = """
         #include "scale_helpers.cuh"

@@ -1,8 +1,10 @@
 using PammCuda.Cuda;
 using PammCuda.Devices;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Cuda;
 
+[Requires(Need.Nvrtc)]
 public class NvrtcCompileTests
 {
     private static readonly ComputeCapability[] Targets = [new(8, 0), new(9, 0)];
@@ -13,7 +15,6 @@ public class NvrtcCompileTests
     [SetUp]
     public void CreateCache()
     {
-        CudaTestEnvironment.RequireNvrtc();
         _cacheDirectory = CudaTestEnvironment.TempDirectory();
     }
 

@@ -1,9 +1,11 @@
 using PammCuda.Devices;
 using PammCuda.Emulation;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Emulation;
 
-/// <summary>Creates an emulated device over the test kernels once per fixture, or skips when no C++ compiler is present.</summary>
+/// <summary>Creates an emulated device over the test kernels once per fixture, or skips each test when no C++ compiler is present.</summary>
+[Requires(Need.Compiler)]
 public abstract class EmulatedDeviceFixture
 {
     private EmulatedComputeDevice? _device;
@@ -13,7 +15,7 @@ public abstract class EmulatedDeviceFixture
     [OneTimeSetUp]
     public void CreateDevice()
     {
-        if (EmulatedComputeDevice.CheckAvailability() is { } reason) Assert.Ignore(reason);
+        if (Requirements.Missing(Need.Compiler) is not null) return; // [Requires] skips each test
         _device = new EmulatedComputeDevice(EmulatorTestKernels.TranslationUnits, EmulatorTestKernels.Headers);
         TestContext.Out.WriteLine($"device: {_device.Name}");
     }

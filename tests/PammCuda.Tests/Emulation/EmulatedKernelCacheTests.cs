@@ -1,17 +1,13 @@
 using PammCuda.Devices;
 using PammCuda.Emulation;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Emulation;
 
 /// <summary>The emulated device's compiled-library cache, and the real kernels of <c>kernels/</c> built for the emulator.</summary>
+[Requires(Need.Compiler)]
 public sealed class EmulatedKernelCacheTests
 {
-    [SetUp]
-    public void RequireCompiler()
-    {
-        if (EmulatedComputeDevice.CheckAvailability() is { } reason) Assert.Ignore(reason);
-    }
-
     [Test]
     public void Compiled_library_is_cached_and_reused_by_the_next_device()
     {

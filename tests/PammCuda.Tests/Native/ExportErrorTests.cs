@@ -1,6 +1,7 @@
 using PammCuda.Emulation;
 using PammCuda.Interop;
 using PammCuda.Native;
+using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Native;
 
@@ -13,6 +14,7 @@ public class ExportErrorTests
     [Test]
     public void A_device_allocation_that_cannot_be_met_is_out_of_memory()
     {
+        Requirements.Require(Need.Compiler);
         using var device = new EmulatedComputeDevice();
         // 1 PiB: more than any machine this runs on has, so the emulated device's allocation fails as a GPU's would.
         var failure = Assert.Catch(() => device.Allocate<byte>(1L << 50))!;

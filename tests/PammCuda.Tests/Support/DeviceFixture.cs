@@ -4,11 +4,16 @@ namespace PammCuda.Tests.Support;
 
 /// <summary>
 /// Base of fixtures that run once per device of <see cref="TestDevices.Names"/>: opens the device once
-/// (ignoring the whole fixture where it cannot run) and writes the device each test ran on to the test output.
+/// (where it cannot run here, each test is skipped with the reason, see <see cref="Requirements"/>) and writes the
+/// device each test ran on to the test output.
 /// </summary>
+[Requires]
 public abstract class DeviceFixture(string deviceName)
 {
     private IComputeDevice? _device;
+
+    /// <summary>What the device of this fixture needs.</summary>
+    public Need Need { get; } = TestDevices.NeedOf(deviceName);
 
     /// <summary>The device of this fixture.</summary>
     protected IComputeDevice Device => _device ?? throw new InvalidOperationException("The device is opened in OneTimeSetUp.");
@@ -16,8 +21,12 @@ public abstract class DeviceFixture(string deviceName)
     /// <summary>True on the emulated device, where shapes are kept small.</summary>
     protected bool IsEmulated => Device.IsEmulated;
 
+    // Where the device is missing, [Requires] skips each test before its SetUp.
     [OneTimeSetUp]
-    public void OpenDevice() => _device = TestDevices.Open(deviceName);
+    public void OpenDevice()
+    {
+        if (Requirements.Missing(Need) is null) _device = TestDevices.Open(deviceName);
+    }
 
     [OneTimeTearDown]
     public void CloseDevice() => _device?.Dispose();

@@ -6,8 +6,8 @@ namespace PammCuda.Tests.Support;
 
 /// <summary>
 /// The compute devices device tests run on, by name: "emulated" (the kernels on the CPU) and "cuda"
-/// (a real GPU). A device that cannot be made here ignores the test with the reason, so nothing that
-/// did not run counts as passed.
+/// (a real GPU). A device that cannot be made here skips the test with the reason (see <see cref="Requirements"/>),
+/// so nothing that did not run counts as passed.
 /// </summary>
 public static class TestDevices
 {
@@ -20,21 +20,18 @@ public static class TestDevices
     /// <summary>Every device name, for <c>[TestFixtureSource]</c>.</summary>
     public static readonly string[] Names = [Emulated, Cuda];
 
-    /// <summary>Opens the named device, or calls <see cref="Assert.Ignore(string)"/> with why it cannot run here.</summary>
+    /// <summary>What the named device needs: a C++ compiler or a CUDA GPU.</summary>
+    public static Need NeedOf(string name) => name switch
+    {
+        Emulated => Need.Compiler,
+        Cuda => Need.CudaGpu,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown test device."),
+    };
+
+    /// <summary>Opens the named device, or skips the running test with why it cannot run here.</summary>
     public static IComputeDevice Open(string name)
     {
-        switch (name)
-        {
-            case Emulated:
-                if (EmulatedComputeDevice.CheckAvailability() is { } emulatorReason)
-                    Assert.Ignore($"Emulated device unavailable: {emulatorReason}");
-                return new EmulatedComputeDevice();
-            case Cuda:
-                var availability = CudaRuntime.CheckAvailability();
-                if (!availability.IsAvailable) Assert.Ignore($"CUDA unavailable: {availability.Reason}");
-                return new CudaComputeDevice();
-            default:
-                throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown test device.");
-        }
+        Requirements.Require(NeedOf(name));
+        return name == Emulated ? new EmulatedComputeDevice() : new CudaComputeDevice();
     }
 }
