@@ -43,7 +43,7 @@ internal static unsafe class CpuExports
             NativeArguments.Positive(rows, "rows");
             NativeArguments.Positive(cols, "cols");
             PammOptions pammOptions = options->ToPammOptions(rows);
-            var layout = CompressedStorageLayout.For(rows, cols, pammOptions.ResolveK(rows), type);
+            var layout = CompressedStorageLayout.For(rows, cols, pammOptions.ResolveK(rows), type, pammOptions.AlphaType);
             CallerMemory.CheckStorage((nint)storage, storageBytes, layout.TotalBytes);
             if (layout.TotalBytes > int.MaxValue)
                 throw new ArgumentOutOfRangeException(nameof(cols), cols, $"The CPU backend keeps at most {int.MaxValue} bytes of storage; these shapes need {layout.TotalBytes}.");

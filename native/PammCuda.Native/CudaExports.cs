@@ -155,7 +155,7 @@ internal static unsafe class CudaExports
             DType type = CheckInput(x, rows, cols, dtype);
             PammOptions pammOptions = options->ToPammOptions(rows);
             int k = pammOptions.ResolveK(rows);
-            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type));
+            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type, pammOptions.AlphaType));
             CallerMemory.CheckWorkspace(workspace, workspaceBytes, PammEngine.CompressWorkspaceBytes(rows, cols, k), "pamm_compress_workspace_bytes");
             EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
             GpuCompressedActivation activation = owner.Engine.CompressInto((ulong)x, rows, cols, type, pammOptions,
@@ -186,7 +186,7 @@ internal static unsafe class CudaExports
             NativeArguments.NotNull(projection, "projection");
             PammOptions pammOptions = options->ToPammOptions(rows);
             int k = pammOptions.ResolveK(rows);
-            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type));
+            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type, pammOptions.AlphaType));
             CallerMemory.CheckWorkspace(workspace, workspaceBytes, SizeExports.ProjectionWorkspaceBytes(rows, cols, k, projectionCols),
                 "pamm_project_and_compress_workspace_bytes");
             EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);

@@ -15,6 +15,7 @@ internal struct NativeCompressedInfo
     public int OnGpu;
     public long StoredBytes;
     public long DenseBytes;
+    public int AlphaDType;
 
     public static NativeCompressedInfo Of(CompressedHandle handle)
     {
@@ -29,6 +30,7 @@ internal struct NativeCompressedInfo
             OnGpu = handle.IsOnGpu ? 1 : 0,
             StoredBytes = activation.StoredBytes,
             DenseBytes = activation.DenseBytes,
+            AlphaDType = NativeArguments.ToCode(activation.AlphaType),
         };
     }
 

@@ -10,6 +10,7 @@ internal struct NativeOptions
     public int K;
     public double Epsilon;
     public ulong Seed;
+    public int AlphaDType;
 
     public static NativeOptions Default => new()
     {
@@ -17,6 +18,7 @@ internal struct NativeOptions
         K = 0,
         Epsilon = double.PositiveInfinity,
         Seed = 0,
+        AlphaDType = NativeArguments.ToCode(DType.Float32),
     };
 
     /// <summary>The options, checked on their own; failures name the C field.</summary>
@@ -28,7 +30,7 @@ internal struct NativeOptions
             throw new ArgumentOutOfRangeException("options->ratio", Ratio, $"options->ratio = {Ratio} must be in (0, 1] when options->k is 0.");
         if (!(Epsilon >= 0))
             throw new ArgumentOutOfRangeException("options->epsilon", Epsilon, $"options->epsilon = {Epsilon} must be >= 0 (INFINITY keeps every row).");
-        return new PammOptions { Ratio = Ratio, K = K == 0 ? null : K, Epsilon = Epsilon, Seed = Seed };
+        return new PammOptions { Ratio = Ratio, K = K == 0 ? null : K, Epsilon = Epsilon, Seed = Seed, AlphaType = AlphaTypeOf(AlphaDType, "options->alpha_dtype") };
     }
 
     /// <summary>The options for an input of <paramref name="rows"/> rows: also checks k against it.</summary>
@@ -36,6 +38,15 @@ internal struct NativeOptions
     {
         CheckK(K, rows);
         return ToPammOptions();
+    }
+
+    /// <summary>The α type a pamm_dtype names: float32 or bfloat16; anything else names <paramref name="name"/>.</summary>
+    public static DType AlphaTypeOf(int code, string name)
+    {
+        DType type = NativeArguments.ToDType(code, name);
+        if (type is not (DType.Float32 or DType.BFloat16))
+            throw new ArgumentOutOfRangeException(name, code, $"{name} = {code} must be PAMM_FLOAT32 or PAMM_BFLOAT16.");
+        return type;
     }
 
     /// <summary>Checks an explicit k (0 = from the ratio) against the rows of an input.</summary>

@@ -27,15 +27,16 @@ internal static unsafe class SizeExports
         }
     }
 
-    /// <summary><c>pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes)</c></summary>
+    /// <summary><c>pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype, size_t *bytes)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_storage_bytes))]
-    public static PammStatus pamm_compressed_storage_bytes(int rows, int cols, int k, int dtype, nuint* bytes)
+    public static PammStatus pamm_compressed_storage_bytes(int rows, int cols, int k, int dtype, int alphaDtype, nuint* bytes)
     {
         try
         {
             NativeArguments.NotNull(bytes, "bytes");
             DType type = CheckShapes(rows, cols, k, dtype);
-            *bytes = (nuint)PammEngine.CompressedStorageBytes(rows, cols, k, type);
+            DType alphaType = NativeOptions.AlphaTypeOf(alphaDtype, "alpha_dtype");
+            *bytes = (nuint)PammEngine.CompressedStorageBytes(rows, cols, k, type, alphaType);
             return ExportErrors.Success();
         }
         catch (Exception e)

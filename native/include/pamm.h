@@ -39,8 +39,10 @@ extern "C" {
 #endif
 
 /* Incremented on every incompatible change of this header. Additions (new functions) leave it as it is
-   and are announced by a PAMM_HAS_* macro below, which a caller can test with #ifdef. */
-#define PAMM_ABI_VERSION 1
+   and are announced by a PAMM_HAS_* macro below, which a caller can test with #ifdef.
+   2: pamm_options.alpha_dtype and pamm_compressed_info.alpha_dtype were added (both structs grew), and
+      pamm_compressed_storage_bytes takes the alpha_dtype the storage is laid out for. */
+#define PAMM_ABI_VERSION 2
 
 /* pamm_compress_with_options exists (options given per call; added within ABI version 1). */
 #define PAMM_HAS_COMPRESS_WITH_OPTIONS 1
@@ -107,6 +109,9 @@ typedef struct pamm_options {
     double epsilon;
     /* Seed of the Philox4x32-10 sampling of generator rows; the same seed picks the same rows on CPU and GPU. Default 0. */
     uint64_t seed;
+    /* How the coefficients alpha are stored: PAMM_FLOAT32 (the default, 4 bytes a row) or PAMM_BFLOAT16 (2 bytes a row,
+       rounded to nearest-even: each represented row moves by at most 2^-9 of itself). Added in ABI version 2. */
+    pamm_dtype alpha_dtype;
 } pamm_options;
 
 /* What a compressed activation holds. */
@@ -120,6 +125,7 @@ typedef struct pamm_compressed_info {
     int32_t on_gpu;        /* 1: made by pamm_compress, 0: by pamm_cpu_compress */
     int64_t stored_bytes;  /* bytes kept, everything counted (generators, assignment, coefficients, scalars) */
     int64_t dense_bytes;   /* rows * cols * sizeof(dtype): what keeping X itself would cost */
+    pamm_dtype alpha_dtype; /* how alpha is stored (options.alpha_dtype); added in ABI version 2 */
 } pamm_compressed_info;
 
 typedef struct pamm_engine_t *pamm_engine;          /* a GPU engine: a device and a stream */
@@ -211,10 +217,12 @@ pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, c
 /* *k = the number of generators `options` gives for `rows` rows (k, or clamp(round(ratio * rows), 1, rows)). */
 pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k);
 
-/* *bytes = the storage a compressed rows x cols activation with k generators of dtype needs: C (k*cols
-   elements), alpha (a float32 per row), f (8 bits per row for k <= 256, 16 for k <= 65536, else 32) and eta (one int32),
-   each part starting on a 256-byte boundary, so it is at most 768 bytes more than info.stored_bytes. */
-pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
+/* *bytes = the storage a compressed rows x cols activation with k generators of dtype needs, alpha stored as
+   alpha_dtype (options.alpha_dtype: PAMM_FLOAT32 or PAMM_BFLOAT16): C (k*cols elements), alpha (one alpha_dtype per
+   row), f (8 bits per row for k <= 256, 16 for k <= 65536, else 32) and eta (one int32), each part starting on a
+   256-byte boundary, so it is at most 768 bytes more than info.stored_bytes. */
+pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype,
+                                          size_t *bytes);
 
 /* *bytes = the workspace one compression of rows x cols to k generators needs (any dtype and epsilon). */
 pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);

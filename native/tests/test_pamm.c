@@ -124,8 +124,9 @@ static void test_options_init(void) {
     memset(&options, 0xFF, sizeof options);
     CHECK_OK(pamm_options_init(&options));
     CHECK(fabs(options.ratio - 1.0 / 512.0) < 1e-15, "default ratio %g", options.ratio);
-    CHECK(options.k == 0 && isinf(options.epsilon) && options.epsilon > 0 && options.seed == 0,
-          "defaults k=%d epsilon=%g seed=%llu", options.k, options.epsilon, (unsigned long long)options.seed);
+    CHECK(options.k == 0 && isinf(options.epsilon) && options.epsilon > 0 && options.seed == 0 && options.alpha_dtype == PAMM_FLOAT32,
+          "defaults k=%d epsilon=%g seed=%llu alpha_dtype=%d", options.k, options.epsilon, (unsigned long long)options.seed,
+          (int)options.alpha_dtype);
     CHECK_ERROR(pamm_options_init(NULL), PAMM_ERROR_INVALID_ARGUMENT, "options");
 }
 
@@ -241,7 +242,20 @@ static void test_info_reports_stored_bytes(void) {
     CHECK(info.stored_bytes == expected, "stored %lld bytes, expected %lld", (long long)info.stored_bytes, (long long)expected);
     CHECK(info.dense_bytes == (int64_t)ROWS * COLS * 4, "dense %lld bytes", (long long)info.dense_bytes);
     CHECK(info.dropped_rows == 0, "epsilon = INFINITY dropped %d rows", info.dropped_rows);
+    CHECK(info.alpha_dtype == PAMM_FLOAT32, "alpha stored as %d by default", (int)info.alpha_dtype);
     CHECK_OK(pamm_compressed_free(compressed));
+
+    /* alpha in bfloat16: two bytes a row fewer; float16 (whose range could overflow alpha) is refused. */
+    options.alpha_dtype = PAMM_BFLOAT16;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    CHECK_OK(pamm_compressed_get_info(compressed, &info));
+    CHECK(info.alpha_dtype == PAMM_BFLOAT16 && info.stored_bytes == expected - 2 * ROWS,
+          "bfloat16 alpha: stored as %d, %lld bytes, expected %lld", (int)info.alpha_dtype, (long long)info.stored_bytes,
+          (long long)(expected - 2 * ROWS));
+    CHECK_OK(pamm_compressed_free(compressed));
+    options.alpha_dtype = PAMM_FLOAT16;
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->alpha_dtype");
+    options.alpha_dtype = PAMM_FLOAT32;
 
     /* epsilon = 0 keeps only generator rows when no other row lies on a generator's line. */
     options.epsilon = 0;
@@ -524,12 +538,16 @@ static void test_sizes(void) {
 
     /* 100 x 12 float32, k = 7: C 336 bytes, alpha at 512 (400 bytes), f at 1024 (100 bytes: 8 bits a row), eta at 1280. */
     size_t bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, &bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, PAMM_FLOAT32, &bytes));
     CHECK(bytes == 1284, "storage for 100 x 12 f32, k = 7: %zu bytes, expected 1284", bytes);
     int64_t stored = 7 * 12 * 4 + 100 * (1 + 4) + 4;
     CHECK((int64_t)bytes >= stored && (int64_t)bytes <= stored + 768, "storage %zu bytes, stored %lld", bytes, (long long)stored);
+    /* alpha in bfloat16: 200 bytes instead of 400, so f moves to 768 and eta to 1024. */
+    CHECK_OK(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, PAMM_BFLOAT16, &bytes));
+    CHECK(bytes == 1028, "storage for 100 x 12 f32, k = 7, bfloat16 alpha: %zu bytes, expected 1028", bytes);
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, PAMM_FLOAT16, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "alpha_dtype");
     /* k above 65536 stores f in 32 bits. */
-    CHECK_OK(pamm_compressed_storage_bytes(70000, 1, 66000, PAMM_BFLOAT16, &bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(70000, 1, 66000, PAMM_BFLOAT16, PAMM_FLOAT32, &bytes));
     CHECK(bytes == 132096 + 280064 + 280064 + 4, "storage with a 32-bit f: %zu bytes", bytes);
 
     size_t compress_bytes = 0, product_bytes = 0, product_f16 = 0;
@@ -540,11 +558,11 @@ static void test_sizes(void) {
     CHECK_OK(pamm_approx_matmul_workspace_bytes(4096, 256, 8, PAMM_FLOAT16, 64, PAMM_FLOAT16, &product_f16));
     CHECK(product_f16 >= product_bytes + 256 * 64 * 4, "a 16-bit output needs a float32 product: %zu vs %zu bytes", product_f16, product_bytes);
 
-    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
-    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 101, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
-    CHECK_ERROR(pamm_compressed_storage_bytes(0, 12, 1, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "rows");
-    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, (pamm_dtype)9, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
-    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 0, PAMM_FLOAT32, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 101, PAMM_FLOAT32, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_compressed_storage_bytes(0, 12, 1, PAMM_FLOAT32, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "rows");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, (pamm_dtype)9, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
+    CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 7, PAMM_FLOAT32, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
     CHECK_ERROR(pamm_compress_workspace_bytes(100, 0, 7, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "cols");
     CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "grad_cols");
     CHECK_ERROR(pamm_approx_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 4, (pamm_dtype)3, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "out_dtype");
@@ -573,7 +591,7 @@ static void test_cpu_compress_into(void) {
     options.seed = 77;
     options.epsilon = 0.05;
     size_t bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &bytes));
     unsigned char *storage = aligned_alloc(64, (bytes + 64) / 64 * 64 + 64);
     memset(storage, 0xA5, bytes);
 
@@ -635,7 +653,7 @@ static void test_compress_into_argument_errors(void) {
     float out[COLS * GCOLS];
     pamm_options options = options_with_k(K);
     size_t storage_bytes = 0, workspace_bytes = 0, product_bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
     CHECK_OK(pamm_compress_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, &workspace_bytes));
     CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, GCOLS, PAMM_FLOAT32, &product_bytes));
     /* Host blocks stand in for device memory: nothing reads them before the engine is checked. */
@@ -731,7 +749,7 @@ static void test_gpu_compress_into(void) {
           cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     size_t storage_bytes = 0, compress_bytes = 0, product_bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
     CHECK_OK(pamm_compress_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, &compress_bytes));
     CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, GCOLS, PAMM_FLOAT32, &product_bytes));
     unsigned long long storage = 0, workspace = 0, dout = 0;
@@ -818,7 +836,7 @@ static void test_project_and_compress_argument_errors(void) {
     float weight[(M + K) * COLS], projection[ROWS * M];
     pamm_options options = options_with_k(K);
     size_t storage_bytes = 0, workspace_bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
     CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, &workspace_bytes));
     CHECK(workspace_bytes >= sizeof(float) * ROWS * (M + K), "the workspace holds the float32 GEMM output: %zu bytes", workspace_bytes);
     CHECK_ERROR(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, 0, &workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "projection_cols");
@@ -887,7 +905,7 @@ static void test_gpu_project_and_compress(void) {
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dw = device_copy_of(&cuda, w, (size_t)(M + K) * COLS),
                        dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     size_t storage_bytes = 0, workspace_bytes = 0;
-    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
     CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, M, &workspace_bytes));
     unsigned long long fused_storage = 0, plain_storage = 0, workspace = 0, dy = 0, dout = 0;
     CHECK(cuda.mem_alloc(&fused_storage, storage_bytes) == 0 && cuda.mem_alloc(&plain_storage, storage_bytes) == 0 &&

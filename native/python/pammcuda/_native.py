@@ -40,13 +40,15 @@ class PammCudaUnavailableError(PammError):
 
 
 class Options(ctypes.Structure):
-    _fields_ = [("ratio", ctypes.c_double), ("k", ctypes.c_int32), ("epsilon", ctypes.c_double), ("seed", ctypes.c_uint64)]
+    _fields_ = [("ratio", ctypes.c_double), ("k", ctypes.c_int32), ("epsilon", ctypes.c_double), ("seed", ctypes.c_uint64),
+                ("alpha_dtype", ctypes.c_int32)]
 
 
 class CompressedInfo(ctypes.Structure):
     _fields_ = [
         ("rows", ctypes.c_int32), ("cols", ctypes.c_int32), ("k", ctypes.c_int32), ("dropped_rows", ctypes.c_int32),
         ("dtype", ctypes.c_int32), ("on_gpu", ctypes.c_int32), ("stored_bytes", ctypes.c_int64), ("dense_bytes", ctypes.c_int64),
+        ("alpha_dtype", ctypes.c_int32),
     ]
 
 
@@ -71,7 +73,7 @@ _SIGNATURES = {
     "pamm_live_handle_count": (_status, [ctypes.POINTER(ctypes.c_int64)]),
     "pamm_cuda_device_references": (_status, [_i32, ctypes.POINTER(ctypes.c_int64)]),
     "pamm_resolve_k": (_status, [ctypes.POINTER(Options), _i32, ctypes.POINTER(_i32)]),
-    "pamm_compressed_storage_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
+    "pamm_compressed_storage_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_compress_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_approx_matmul_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_product_plan_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
@@ -88,7 +90,7 @@ _SIGNATURES = {
     "pamm_cpu_exact_matmul": (_status, [_ptr, _i32, _i32, _i32] + _product),
 }
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 def library_path():

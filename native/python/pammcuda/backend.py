@@ -21,17 +21,22 @@ _DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 
 @dataclasses.dataclass(frozen=True)
 class PammOptions:
-    """How activations are compressed (pamm_options): a ratio or an explicit k, epsilon and the sampling seed."""
+    """
+    How activations are compressed (pamm_options): a ratio or an explicit k, epsilon, the sampling seed, and how the
+    coefficients alpha are stored (torch.float32, or torch.bfloat16 for 2 bytes a row instead of 4).
+    """
 
     ratio: float = 1.0 / 512.0
     k: int = 0
     epsilon: float = math.inf
     seed: int = 0
+    alpha_dtype: torch.dtype = torch.float32
 
     def to_native(self):
         options = _native.Options()
         _native.check(_native.lib().pamm_options_init(ctypes.byref(options)))
         options.ratio, options.k, options.epsilon, options.seed = self.ratio, self.k, self.epsilon, self.seed
+        options.alpha_dtype = dtype_code(self.alpha_dtype, "alpha_dtype")
         return options
 
 
@@ -93,9 +98,10 @@ def resolve_k(options, rows):
     return k.value
 
 
-def storage_bytes(rows, cols, k, dtype):
-    """Bytes of the storage a compressed rows x cols activation with k generators of `dtype` lives in."""
-    return _size(_native.lib().pamm_compressed_storage_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+def storage_bytes(rows, cols, k, dtype, alpha_dtype=torch.float32):
+    """Bytes of the storage a compressed rows x cols activation with k generators of `dtype` (alpha as `alpha_dtype`) lives in."""
+    return _size(_native.lib().pamm_compressed_storage_bytes, rows, cols, k, dtype_code(dtype, "dtype"),
+                 dtype_code(alpha_dtype, "alpha_dtype"))
 
 
 def compress_workspace_bytes(rows, cols, k, dtype):
@@ -169,6 +175,7 @@ class Compressed:
         self.plan = None  # on CUDA, the products' shared plan: a uint8 tensor made by the first product
         info = self.info()
         self.k, self.dtype_code = info.k, info.dtype
+        self.alpha_dtype = next(dtype for dtype, code in _DTYPES.items() if code == info.alpha_dtype)
         self.stored_bytes = info.stored_bytes  # bytes kept, everything counted (storage adds at most 768 alignment bytes)
         self.dense_bytes = info.dense_bytes    # bytes the input itself would take
 
@@ -261,7 +268,7 @@ def compress(x, options=PammOptions(), *, storage=None, workspace=None):
         raise TypeError(f"options must be a pammcuda.PammOptions, got {type(options).__name__}")
     rows, cols = x.shape
     k = resolve_k(options, rows)
-    needed = storage_bytes(rows, cols, k, x.dtype)
+    needed = storage_bytes(rows, cols, k, x.dtype, options.alpha_dtype)
     if storage is None:
         storage = _new_block(needed, x.device)
     else:
@@ -321,7 +328,7 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
         raise ValueError("weights is empty")
     k = resolve_k(options, rows)
     projection_cols = sum(weight.shape[0] for weight in weights)
-    needed = storage_bytes(rows, cols, k, x.dtype)
+    needed = storage_bytes(rows, cols, k, x.dtype, options.alpha_dtype)
     if storage is None:
         storage = _new_block(needed, x.device)
     else:

@@ -152,7 +152,7 @@ class Conversion:
     sampling: str
 
 
-def _check_options(ratio, k, epsilon, seed):
+def _check_options(ratio, k, epsilon, seed, alpha_dtype):
     """The options' own checks, at conversion rather than at the first training step."""
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"ratio must be in (0, 1], got {ratio}")
@@ -162,6 +162,8 @@ def _check_options(ratio, k, epsilon, seed):
         raise ValueError(f"epsilon must be >= 0 (inf keeps every row), got {epsilon}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64):
         raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
+    if alpha_dtype not in (torch.float32, torch.bfloat16):
+        raise ValueError(f"alpha_dtype must be torch.float32 or torch.bfloat16, got {alpha_dtype!r}")
 
 
 def _candidate_groups(model, attention, fused, mlp):
@@ -178,21 +180,22 @@ def _candidate_groups(model, attention, fused, mlp):
                     yield "fused-qkv", [(prefix + name, children[name])]
 
 
-def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, attention=True, fused=True, mlp=False):
+def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha_dtype=torch.float32, attention=True, fused=True,
+            mlp=False):
     """
     Converts `model`'s attention projections in place to PAMM, and returns it.
 
     attention: q_proj, k_proj and v_proj of one parent share one compression of their input.
     fused: a fused Q/K/V projection (qkv_proj, Wqkv, c_attn, query_key_value) compresses its own input.
     mlp: gate_proj and up_proj of one parent share one compression (off by default; the paper compresses Q/K/V).
-    ratio, k, epsilon, seed: the compression options, as for PammLinear (seed=None: a fresh seed at every pass).
+    ratio, k, epsilon, seed, alpha_dtype: the compression options, as for PammLinear (seed=None: a fresh seed at every pass).
 
     Only modules whose class is exactly nn.Linear, or transformers' Conv1D, are converted: a subclass (a LoRA or
     quantized layer, say) is left alone with a warning, as are weights of a dtype PAMM does not take. Modules that
     are already converted are skipped, so converting twice changes nothing. pammcuda.conversions(model) lists
     what was converted; pammcuda.unconvert(model) restores the original classes.
     """
-    _check_options(ratio, k, epsilon, seed)
+    _check_options(ratio, k, epsilon, seed, alpha_dtype)
     converted_any = False
     for kind, members in _candidate_groups(model, attention, fused, mlp):
         members = [(name, module) for name, module in members if not is_converted(module)]
@@ -205,7 +208,7 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, atten
                 warnings.warn(f"pammcuda.convert leaves {name} alone: it {reason}", stacklevel=2)
         if not convertible:
             continue
-        shared = SharedCompression(kind, _Sampling(ratio, k, epsilon, seed))
+        shared = SharedCompression(kind, _Sampling(ratio, k, epsilon, seed, alpha_dtype))
         for module in convertible:
             module.pamm_compression = shared
             module.__class__ = _converted_class(type(module))

@@ -80,6 +80,29 @@ class StorageTests(unittest.TestCase):
         with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("pamm_product_plan_bytes") + ".*k"):
             pammcuda.product_plan_bytes(100, 12, 101, torch.float32)
 
+    def test_alpha_in_bfloat16_takes_two_bytes_a_row(self):
+        self.assertEqual(pammcuda.storage_bytes(100, 12, 7, torch.float32, torch.bfloat16), 1028)
+        x, grad = torch.randn(600, 24), torch.randn(600, 5)
+        wide = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=2))
+        narrow = pammcuda.compress(x, pammcuda.PammOptions(k=16, seed=2, alpha_dtype=torch.bfloat16))
+        self.assertEqual((wide.alpha_dtype, narrow.alpha_dtype), (torch.float32, torch.bfloat16))
+        self.assertEqual(narrow.stored_bytes, wide.stored_bytes - 2 * 600)
+        self.assertEqual(narrow.storage.numel(), pammcuda.storage_bytes(600, 24, 16, torch.float32, torch.bfloat16))
+        exact, a, b = x.T @ grad, wide.matmul(grad, pammcuda.INPUT_BY_GRADIENT), narrow.matmul(grad, pammcuda.INPUT_BY_GRADIENT)
+        # Each alpha moves by at most 2^-9 of itself: the products differ by far less than either differs from X^T G.
+        self.assertLess((a - b).norm() / (a - exact).norm(), 0.05)
+        self.assertFalse(torch.equal(a, b), "rounding alpha changes the product")
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->alpha_dtype")):
+            pammcuda.compress(x, pammcuda.PammOptions(k=16, alpha_dtype=torch.float16))
+        with self.assertRaisesRegex(TypeError, "alpha_dtype"):
+            pammcuda.PammOptions(alpha_dtype=torch.int8).to_native()
+        with self.assertRaisesRegex(ValueError, "alpha_dtype"):
+            pammcuda.convert(torch.nn.Module(), alpha_dtype=torch.float16)
+        layer = pammcuda.PammQKV(24, 8, ratio=1 / 8, alpha_dtype=torch.bfloat16)
+        self.assertIn("alpha_dtype=torch.bfloat16", repr(layer))
+        q, _, _ = layer(x)
+        self.assertEqual(q.grad_fn.compressed.alpha_dtype, torch.bfloat16)
+
     def test_compressed_keeps_a_storage_tensor_of_the_library_size(self):
         x = torch.randn(100, 12)
         compressed = pammcuda.compress(x, pammcuda.PammOptions(k=7))
