@@ -2,7 +2,8 @@
 The training modes compared, and the model configurations.
 
 A mode is written `name` or `name:key=value[:key=value]` on the command line, e.g. `pamm`, `pamm:r=1/128`,
-`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`: the options change PAMM's ratio r, generator count k or tolerance ε for that run.
+`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`: the options change PAMM's ratio r, generator count k,
+tolerance ε or the storage of its coefficients α (f32 or bf16) for that run.
 """
 
 import dataclasses
@@ -10,6 +11,7 @@ import fractions
 import math
 
 import pammcuda
+import torch
 
 from model import DenseQKV, Layers, Llama, ModelConfig
 
@@ -60,6 +62,7 @@ class Mode:
     ratio: float = 1.0 / 512
     k: int = 0
     epsilon: float = math.inf
+    alpha_dtype: torch.dtype = torch.float32
     label: str = ""
 
     @property
@@ -67,7 +70,7 @@ class Mode:
         return self.kind in ("pamm", "crs", "pamm-all")
 
     def pamm_options(self):
-        return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon)
+        return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon, alpha_dtype=self.alpha_dtype)
 
     def build(self, model_config):
         """The model of this mode; parameter names are the same in every mode."""
@@ -81,12 +84,16 @@ class Mode:
         return Llama(model_config, Layers(qkv=qkv))
 
 
+# How PAMM may store its coefficients α (pammcuda's alpha_dtype).
+ALPHA_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
+
+
 def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.inf):
     """`pamm:r=1/128:eps=0.5` -> Mode; the defaults come from --ratio/--k/--epsilon."""
     kind, _, options = text.strip().partition(":")
     if kind not in DESCRIPTIONS:
         raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
-    ratio, k, epsilon = default_ratio, default_k, default_epsilon
+    ratio, k, epsilon, alpha_dtype = default_ratio, default_k, default_epsilon, torch.float32
     for option in filter(None, options.split(":")):
         key, _, value = option.partition("=")
         if key in ("r", "ratio"):
@@ -95,11 +102,15 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
             k = int(value)
         elif key in ("eps", "epsilon"):
             epsilon = float(value)
+        elif key == "alpha":
+            if value not in ALPHA_DTYPES:
+                raise ValueError(f"alpha={value} in mode '{text}': α is stored as {' or '.join(ALPHA_DTYPES)}")
+            alpha_dtype = ALPHA_DTYPES[value]
         else:
-            raise ValueError(f"unknown option '{key}' in mode '{text}' (use r=, k= or eps=)")
+            raise ValueError(f"unknown option '{key}' in mode '{text}' (use r=, k=, eps= or alpha=)")
     if options and kind in ("dense", "checkpoint"):
         raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
-    return Mode(kind, ratio, k, epsilon, label=text.strip())
+    return Mode(kind, ratio, k, epsilon, alpha_dtype, label=text.strip())
 
 
 def parse_ratio(text):

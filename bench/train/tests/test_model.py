@@ -123,6 +123,11 @@ class ModelTest(unittest.TestCase):
         dense, stored = training.kept_qkv_bytes(small_model("pamm", k=2), tokens, settings)
         self.assertEqual(dense, SMALL.n_layers * 4 * 16 * 32 * 4)
         self.assertLess(stored, dense / 4)
+        # α in bfloat16: two bytes fewer per token in every layer (here 16 × 16 tokens: α's 512 bytes instead of 1 KiB).
+        tokens = torch.randint(0, 256, (16, 16))
+        _, wide = training.kept_qkv_bytes(small_model("pamm", k=2), tokens, settings)
+        _, narrow = training.kept_qkv_bytes(small_model("pamm", k=2, alpha_dtype=torch.bfloat16), tokens, settings)
+        self.assertEqual(wide - narrow, SMALL.n_layers * 16 * 16 * 2)
 
     def test_dense_qkv_has_the_interface_of_pamm_qkv(self):
         import pammcuda
@@ -136,12 +141,14 @@ class ModelTest(unittest.TestCase):
 class ModeParsingTest(unittest.TestCase):
     def test_options(self):
         self.assertEqual(modes.parse_mode("pamm:r=1/128").ratio, 1 / 128)
-        self.assertEqual(modes.parse_mode("pamm:k=64:eps=0.5"), modes.Mode("pamm", 1 / 512, 64, 0.5, "pamm:k=64:eps=0.5"))
+        self.assertEqual(modes.parse_mode("pamm:k=64:eps=0.5"), modes.Mode("pamm", 1 / 512, 64, 0.5, label="pamm:k=64:eps=0.5"))
+        self.assertEqual(modes.parse_mode("pamm:alpha=bf16").pamm_options()["alpha_dtype"], torch.bfloat16)
+        self.assertEqual(modes.parse_mode("pamm").pamm_options()["alpha_dtype"], torch.float32)
         self.assertEqual(modes.parse_mode("crs").pamm_options()["epsilon"], 0.0)
 
     def test_bad_modes_name_the_problem(self):
         for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
-                              ("pamm:r=2", "outside")):
+                              ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16")):
             with self.subTest(text=text), self.assertRaisesRegex(ValueError, message):
                 modes.parse_mode(text)
 
