@@ -7,24 +7,12 @@ namespace PammCuda.Native;
 internal static unsafe class CallerMemory
 {
     /// <summary>Storage for a compressed activation: non-NULL, 16-byte aligned, at least <paramref name="needed"/> bytes.</summary>
-    public static void CheckStorage(nint storage, nuint storageBytes, long needed)
-    {
-        NativeArguments.NotNull(storage, "storage");
-        CheckAligned(storage, "storage");
-        if (storageBytes < (ulong)needed)
-            throw new ArgumentException(
-                $"storage_bytes = {storageBytes} is too small: these shapes need {needed} bytes of storage (pamm_compressed_storage_bytes).", nameof(storage));
-    }
+    public static void CheckStorage(nint storage, nuint storageBytes, long needed) =>
+        CheckRequiredBlock(storage, storageBytes, needed, "storage", "pamm_compressed_storage_bytes");
 
     /// <summary>A product plan block: non-NULL, 16-byte aligned, at least <paramref name="needed"/> bytes.</summary>
-    public static void CheckPlan(nint plan, nuint planBytes, long needed)
-    {
-        NativeArguments.NotNull(plan, "plan");
-        CheckAligned(plan, "plan");
-        if (planBytes < (ulong)needed)
-            throw new ArgumentException(
-                $"plan_bytes = {planBytes} is too small: this compression needs {needed} bytes of plan (pamm_product_plan_bytes).", nameof(plan));
-    }
+    public static void CheckPlan(nint plan, nuint planBytes, long needed) =>
+        CheckRequiredBlock(plan, planBytes, needed, "plan", "pamm_product_plan_bytes");
 
     /// <summary>A workspace: NULL with 0 bytes (the engine's own), or non-NULL, 16-byte aligned and at least <paramref name="needed"/> bytes.</summary>
     public static void CheckWorkspace(nint workspace, nuint workspaceBytes, long needed, string sizeFunction)
@@ -43,6 +31,15 @@ internal static unsafe class CallerMemory
 
     /// <summary>A size_t byte count as the <see cref="long"/> the engine takes (a count past 2⁶³ cannot be real memory).</summary>
     public static long ToLong(nuint bytes) => bytes > long.MaxValue ? long.MaxValue : (long)bytes;
+
+    /// <summary>A block the call cannot do without: non-NULL, aligned, and at least <paramref name="needed"/> bytes (<paramref name="name"/>_bytes).</summary>
+    private static void CheckRequiredBlock(nint block, nuint bytes, long needed, string name, string sizeFunction)
+    {
+        NativeArguments.NotNull(block, name);
+        CheckAligned(block, name);
+        if (bytes < (ulong)needed)
+            throw new ArgumentException($"{name}_bytes = {bytes} is too small: this needs {needed} bytes of {name} ({sizeFunction}).", name);
+    }
 
     private static void CheckAligned(nint address, string name)
     {

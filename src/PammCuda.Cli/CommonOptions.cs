@@ -11,6 +11,12 @@ internal static class CommonOptions
         ["grad-by-in"] = ProductLayout.GradientByInput,
     };
 
+    private static readonly Dictionary<string, DType> AlphaTypes = new(StringComparer.Ordinal)
+    {
+        ["f32"] = DType.Float32,
+        ["bf16"] = DType.BFloat16,
+    };
+
     private static readonly Dictionary<string, DeviceChoice> Devices = new(StringComparer.Ordinal)
     {
         ["auto"] = DeviceChoice.Auto,
@@ -35,6 +41,11 @@ internal static class CommonOptions
     public static readonly Option<ulong> Seed = ValueOptions.UnsignedInteger(
         "--seed", "S", "seed of the Philox4x32-10 sampling of generator rows (and of generated data)", 0);
 
+    public static readonly Option<Written<DType>> Alpha = ValueOptions.Choice(
+        "--alpha", "T",
+        "how the coefficients alpha are stored: f32 (4 bytes a row) or bf16 (2 bytes a row, rounded to nearest-even)",
+        AlphaTypes, "f32");
+
     public static readonly Option<Written<ProductLayout>> Layout = ValueOptions.Choice(
         "--layout", "L",
         "in-by-grad: O = X^T G (n x m); grad-by-in: O^T = G^T X (m x n, the [out, in] layout of a weight gradient)",
@@ -50,7 +61,7 @@ internal static class CommonOptions
         "run each timed step N times and report the fastest (the first run includes JIT compilation and, on a device, compiling or loading the kernels)",
         1, minimum: 1);
 
-    public static IReadOnlyList<Option> All { get; } = [Ratio, K, Epsilon, Seed, Layout, Device, Repeat];
+    public static IReadOnlyList<Option> All { get; } = [Ratio, K, Epsilon, Seed, Alpha, Layout, Device, Repeat];
 
     /// <summary>How <c>--layout</c> spells <paramref name="layout"/>.</summary>
     public static string LayoutName(ProductLayout layout) => Layouts.First(pair => pair.Value == layout).Key;

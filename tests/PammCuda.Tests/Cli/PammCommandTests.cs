@@ -18,7 +18,7 @@ public class PammCommandTests
         Assert.That(run.Line("X"), Is.EqualTo("512 x 32 f32"));
         Assert.That(run.Line("G"), Is.EqualTo("512 x 16 f32"));
         Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 32 x 16 f32"));
-        Assert.That(run.Line("k"), Does.StartWith("8 generators (0.01562 of the rows), epsilon inf, seed 0, dropped rows 0, beta 1"));
+        Assert.That(run.Line("k"), Does.StartWith("8 generators (0.01562 of the rows), epsilon inf, seed 0, alpha f32, dropped rows 0, beta 1"));
         // Dense 512·32·4; stored 8·32·4 (C) + 512·1 (f, 8 bits) + 512·4 (α) + 4 (η).
         Assert.That(run.Line("memory"), Is.EqualTo("dense X 65,536 B (64.0 KiB); stored 3,588 B (3.5 KiB) for C, f, alpha and eta: 18.3x less"));
         Assert.That(run.Line("time"), Does.Match(@"^compress \d+\.\d ms, approximate product \d+\.\d ms, exact product \d+\.\d ms$"));
@@ -383,13 +383,27 @@ public class PammCommandTests
     }
 
     [Test]
+    public void Alpha_in_bfloat16_keeps_two_bytes_a_row_less()
+    {
+        var run = PammCommand.Run([.. SmallDemo, "--noise", "0", "--device", "cpu", "--alpha", "bf16"]);
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("k"), Does.Contain("alpha bf16"));
+        // Dense 512·32·4; stored 8·32·4 (C) + 512·1 (f) + 512·2 (α in bf16) + 4 (η).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 65,536 B (64.0 KiB); stored 2,564 B (2.5 KiB) for C, f, alpha and eta: 25.6x less"));
+        var bad = PammCommand.Run([.. SmallDemo, "--alpha", "f16"]);
+        Assert.That(bad.ExitCode, Is.EqualTo(2));
+        Assert.That(bad.Error.Trim(), Is.EqualTo("pamm: --alpha must be one of f32, bf16, got 'f16'"));
+    }
+
+    [Test]
     public void Demo_help_gives_every_default_as_it_is_typed()
     {
         var run = PammCommand.Run("demo", "--help");
         (string Option, string Default)[] defaults =
         [
             ("--rows", "16384"), ("--cols", "768"), ("--grad-cols", "768"), ("--directions", "8"), ("--noise", "0.1"),
-            ("--ratio", "1/512"), ("--epsilon", "inf"), ("--seed", "0"), ("--layout", "in-by-grad"), ("--device", "auto"), ("--repeat", "1"),
+            ("--ratio", "1/512"), ("--epsilon", "inf"), ("--seed", "0"), ("--alpha", "f32"), ("--layout", "in-by-grad"), ("--device", "auto"),
+            ("--repeat", "1"),
         ];
         // One entry per option: from its name to the next option's.
         string[] entries = Regex.Split(run.Output, @"(?m)^(?=  -)");
