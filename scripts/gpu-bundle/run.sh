@@ -234,7 +234,9 @@ if [ -n "${PAMM_SANITIZER_WORKLOAD:-}" ]; then
   eval "workload=($PAMM_SANITIZER_WORKLOAD)"
   workload_available=yes
 else
-  workload=("$dotnet" "$here/cli/pamm.dll" demo --device gpu --rows 4096 --cols 256 --grad-cols 256)
+  # k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
+  # the dropped count, and --repeat 2 runs the product twice (an engine-owned compression builds its plan once).
+  workload=("$dotnet" "$here/cli/pamm.dll" demo --device gpu --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2)
   # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
   if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi
 fi

@@ -82,10 +82,11 @@ public class PammDeviceTests
     public void Gpu_runs_the_sanitizer_workload_of_the_gpu_bundle()
     {
         Requirements.Require(Need.CudaGpu);
-        var run = PammCommand.Run("demo", "--device", "gpu", "--rows", "4096", "--cols", "256", "--grad-cols", "256");
+        var run = PammCommand.Run("demo", "--device", "gpu", "--rows", "4096", "--cols", "256", "--grad-cols", "256", "--k", "300",
+            "--alpha", "bf16", "--epsilon", "0.5", "--repeat", "2");
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Error, Is.Empty);
-        Assert.That(run.Line("k"), Does.StartWith("8 generators"));
+        Assert.That(run.Line("k"), Does.StartWith("300 generators").And.Contain("alpha bf16"));
     }
 
     [Test]
