@@ -590,7 +590,15 @@ public sealed class PammEngine : IDisposable
         if (compressed.Plan is null && compressed.OwnsStorage)
         {
             var block = _storagePool.Rent(ProductPlan.Bytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType));
-            BuildPlan(compressed, ProductPlan.At(block.Address, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), block);
+            try
+            {
+                BuildPlan(compressed, ProductPlan.At(block.Address, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), block);
+            }
+            catch
+            {
+                _storagePool.Return(block);
+                throw;
+            }
         }
         bool transientPlan = compressed.Plan is null;
         var plan = compressed.Plan ?? scratch.Plan;
@@ -601,10 +609,7 @@ public sealed class PammEngine : IDisposable
     /// <summary>Queues the plan's stages into <paramref name="plan"/> and keeps it with <paramref name="compressed"/>.</summary>
     private void BuildPlan(GpuCompressedActivation compressed, ProductPlan plan, DeviceBuffer<byte>? ownedBlock)
     {
-        var parts = CompressedParts.Of(compressed);
-        // Only the plan's stages run here, so no gradient, output or workspace is involved.
-        new ProductPass(Stream, _scalars, parts, plan, buildsPlan: true, gradient: 0, gradientColumns: 1, parts.DType,
-            default, a: 1f, default).BuildPlan();
+        new PlanPass(Stream, CompressedParts.Of(compressed), plan).Run();
         compressed.KeepPlan(plan, ownedBlock);
     }
 

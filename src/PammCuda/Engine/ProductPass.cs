@@ -61,7 +61,10 @@ internal readonly struct ProductPass
     public ProductOutput Output { get; }
 
     /// <summary>16-bit generators, widened to float32 to meet B̃ (float32) in the final GEMM.</summary>
-    public bool WidensGenerators => Compressed.DType != DType.Float32;
+    public bool WidensGenerators => Plan.WidensGenerators;
+
+    /// <summary>The plan's stages, over this pass's compression and plan.</summary>
+    public PlanPass Plan => new(_stream, Compressed, _plan);
 
     /// <summary>Every stage, in order.</summary>
     public void Run()
@@ -74,23 +77,14 @@ internal readonly struct ProductPass
     }
 
     /// <summary>The plan's stages: the grouping and, for 16-bit generators, their float32 copy.</summary>
-    public void BuildPlan()
-    {
-        GroupRows();
-        if (WidensGenerators) WidenGenerators();
-    }
+    public void BuildPlan() => Plan.Run();
 
-    /// <summary>The rows grouped by generator: a stable radix sort of f into the plan.</summary>
-    public void GroupRows() => RowGrouping.Sort(_stream, _plan, Compressed.Assignment, Compressed.Rows, Compressed.K);
+    /// <summary>The plan's grouping stage (<see cref="PlanPass.GroupRows"/>).</summary>
+    public void GroupRows() => Plan.GroupRows();
 
-    /// <summary>16-bit C widened to float32 into the plan, since B̃ is float32.</summary>
+    /// <summary>The plan's widening stage (<see cref="PlanPass.WidenGenerators"/>).</summary>
     /// <exception cref="InvalidOperationException">The generators are float32 already.</exception>
-    public void WidenGenerators()
-    {
-        if (!WidensGenerators) throw new InvalidOperationException("Float32 generators are not widened.");
-        PammKernels.ConvertToSingle(_stream, Compressed.DType, Compressed.Generators, (long)Compressed.K * Compressed.Columns,
-            _plan.WideGenerators);
-    }
+    public void WidenGenerators() => Plan.WidenGenerators();
 
     /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
     public void ReduceChunks() =>
