@@ -72,6 +72,12 @@ class Mode:
     def pamm_options(self):
         return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon, alpha_dtype=self.alpha_dtype)
 
+    def reported_options(self):
+        """pamm_options() as a report can hold them: α's dtype by its name in a mode (f32, bf16)."""
+        options = self.pamm_options()
+        options["alpha_dtype"] = next(name for name, dtype in ALPHA_DTYPES.items() if dtype == self.alpha_dtype)
+        return options
+
     def build(self, model_config):
         """The model of this mode; parameter names are the same in every mode."""
         if self.kind in ("dense", "checkpoint"):

@@ -258,7 +258,7 @@ def train_one(mode, data, settings, state, steps):
     cuda = device.type == "cuda"
     record = {
         "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
-        "pamm": mode.pamm_options() if mode.uses_pamm else None,
+        "pamm": mode.reported_options() if mode.uses_pamm else None,
         "k": (mode.k or max(1, min(config.tokens_per_step, round(mode.ratio * config.tokens_per_step)))) if mode.uses_pamm else None,
         "steps": steps, "timed_steps": timed_steps,
         "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte,

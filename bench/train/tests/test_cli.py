@@ -29,9 +29,11 @@ class CommandTest(unittest.TestCase):
         return output.getvalue()
 
     def test_every_mode_trains_and_reports(self):
-        output = self.run_command("--modes", "dense,pamm,crs,checkpoint,pamm-all,pamm:k=4", "--steps", "4", "--probe-steps", "2,4")
+        output = self.run_command("--modes", "dense,pamm,crs,checkpoint,pamm-all,pamm:k=4:alpha=bf16", "--steps", "4",
+                                  "--probe-steps", "2,4")
         results = json.loads((self.folder / "run.json").read_text())
-        self.assertEqual([r["mode"] for r in results["runs"]], ["dense", "pamm", "crs", "checkpoint", "pamm-all", "pamm:k=4"])
+        self.assertEqual([r["mode"] for r in results["runs"]],
+                         ["dense", "pamm", "crs", "checkpoint", "pamm-all", "pamm:k=4:alpha=bf16"])
         for run in results["runs"]:
             self.assertEqual(len(run["train_loss"]), 4)
             self.assertEqual(run["steps"], 4)
@@ -39,7 +41,9 @@ class CommandTest(unittest.TestCase):
             self.assertIsNone(run["peak_memory_bytes"])  # no CUDA here: no figure rather than a wrong one
         by_mode = {r["mode"]: r for r in results["runs"]}
         self.assertEqual(by_mode["pamm"]["k"], 1)      # round(256 / 512) clamped to 1
-        self.assertEqual(by_mode["pamm:k=4"]["k"], 4)
+        self.assertEqual(by_mode["pamm:k=4:alpha=bf16"]["k"], 4)
+        self.assertEqual(by_mode["pamm:k=4:alpha=bf16"]["pamm"]["alpha_dtype"], "bf16")
+        self.assertEqual(by_mode["pamm"]["pamm"]["alpha_dtype"], "f32")
         self.assertEqual([p["step"] for p in by_mode["pamm"]["gradient_probes"]], [2, 4])
         self.assertEqual(len(by_mode["pamm"]["gradient_probes"][0]["gradients"]), 3)       # q, k, v of one layer
         self.assertEqual(len(by_mode["pamm-all"]["gradient_probes"][0]["gradients"]), 6)   # + out, gate_up, down
