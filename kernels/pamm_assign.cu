@@ -27,69 +27,38 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
         pamm_assign_row<F, A>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, assignment, alpha, dropped);
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_u8(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-               const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-               const int* __restrict__ row_to_generator, unsigned char* __restrict__ assignment,
-               float* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<unsigned char, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                         row_to_generator, assignment, alpha, dropped);
-}
+// The parameters and the call of every instance (f of type F, α stored as A), written once: each instance below is its
+// name, its types and PAMM_EXPORT_KERNEL (KernelSources expands the parameter macro to check launches against it).
+#define PAMM_ASSIGN_PARAMETERS(F, A)                                                                                     \
+    const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,      \
+    const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms,                                 \
+    unsigned long long keep_threshold_bits, const int* __restrict__ row_to_generator, F* __restrict__ assignment,         \
+    A* __restrict__ alpha, int* __restrict__ dropped
+#define PAMM_ASSIGN_ARGUMENTS                                                                                            \
+    similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,     \
+    row_to_generator, assignment, alpha, dropped
+
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_u8(PAMM_ASSIGN_PARAMETERS(unsigned char, float))
+{ pamm_assign<unsigned char, pamm_f32>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_u8)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
-                float* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<unsigned short, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                          row_to_generator, assignment, alpha, dropped);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_u16(PAMM_ASSIGN_PARAMETERS(unsigned short, float))
+{ pamm_assign<unsigned short, pamm_f32>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_u16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-                const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                const int* __restrict__ row_to_generator, int* __restrict__ assignment,
-                float* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<int, pamm_f32>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                               row_to_generator, assignment, alpha, dropped);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_i32(PAMM_ASSIGN_PARAMETERS(int, float))
+{ pamm_assign<int, pamm_f32>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_i32)
 
 // α stored as bfloat16 (PammOptions.AlphaType): 2 bytes a row instead of 4.
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_alpha_bf16_u8(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-                          const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                          const int* __restrict__ row_to_generator, unsigned char* __restrict__ assignment,
-                          unsigned short* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<unsigned char, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                          row_to_generator, assignment, alpha, dropped);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_alpha_bf16_u8(PAMM_ASSIGN_PARAMETERS(unsigned char, unsigned short))
+{ pamm_assign<unsigned char, pamm_bf16>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_u8)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_alpha_bf16_u16(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-                           const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                           const int* __restrict__ row_to_generator, unsigned short* __restrict__ assignment,
-                           unsigned short* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<unsigned short, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                           row_to_generator, assignment, alpha, dropped);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_alpha_bf16_u16(PAMM_ASSIGN_PARAMETERS(unsigned short, unsigned short))
+{ pamm_assign<unsigned short, pamm_bf16>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_u16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS)
-pamm_assign_alpha_bf16_i32(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,
-                           const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                           const int* __restrict__ row_to_generator, int* __restrict__ assignment,
-                           unsigned short* __restrict__ alpha, int* __restrict__ dropped)
-{
-    pamm_assign<int, pamm_bf16>(similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,
-                                row_to_generator, assignment, alpha, dropped);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_alpha_bf16_i32(PAMM_ASSIGN_PARAMETERS(int, unsigned short))
+{ pamm_assign<int, pamm_bf16>(PAMM_ASSIGN_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_assign_alpha_bf16_i32)

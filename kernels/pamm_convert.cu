@@ -13,16 +13,16 @@ __device__ __forceinline__ void pamm_convert_to_f32(const typename E::storage* _
         target[i] = E::load(source[i]);
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS)
-pamm_convert_to_f32_f16(const unsigned short* __restrict__ source, long long count, float* __restrict__ target)
-{
-    pamm_convert_to_f32<pamm_f16>(source, count, target);
-}
+#define PAMM_CONVERT_PARAMETERS(T)                                            \
+    const T* __restrict__ source, long long count, float* __restrict__ target
+#define PAMM_CONVERT_ARGUMENTS \
+    source, count, target
+
+extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS) pamm_convert_to_f32_f16(PAMM_CONVERT_PARAMETERS(unsigned short))
+{ pamm_convert_to_f32<pamm_f16>(PAMM_CONVERT_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_convert_to_f32_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS)
-pamm_convert_to_f32_bf16(const unsigned short* __restrict__ source, long long count, float* __restrict__ target)
-{
-    pamm_convert_to_f32<pamm_bf16>(source, count, target);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_CONVERT_THREADS) pamm_convert_to_f32_bf16(PAMM_CONVERT_PARAMETERS(unsigned short))
+{ pamm_convert_to_f32<pamm_bf16>(PAMM_CONVERT_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_convert_to_f32_bf16)
+

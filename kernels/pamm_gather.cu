@@ -41,26 +41,21 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
     }
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
-pamm_gather_f32(const float* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
-                float* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
-{
-    pamm_gather<pamm_f32>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
-}
+#define PAMM_GATHER_PARAMETERS(T)                                                                     \
+    const T* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,              \
+    T* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator
+#define PAMM_GATHER_ARGUMENTS                                                  \
+    x, columns, generator_rows, k, generators, squared_norms, row_to_generator
+
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS) pamm_gather_f32(PAMM_GATHER_PARAMETERS(float))
+{ pamm_gather<pamm_f32>(PAMM_GATHER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_gather_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
-pamm_gather_f16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
-                unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
-{
-    pamm_gather<pamm_f16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS) pamm_gather_f16(PAMM_GATHER_PARAMETERS(unsigned short))
+{ pamm_gather<pamm_f16>(PAMM_GATHER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_gather_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS)
-pamm_gather_bf16(const unsigned short* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,
-                 unsigned short* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
-{
-    pamm_gather<pamm_bf16>(x, columns, generator_rows, k, generators, squared_norms, row_to_generator);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS) pamm_gather_bf16(PAMM_GATHER_PARAMETERS(unsigned short))
+{ pamm_gather<pamm_bf16>(PAMM_GATHER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_gather_bf16)
+

@@ -73,28 +73,22 @@ __device__ __forceinline__ void pamm_radix_scatter(const K* __restrict__ keys, c
     }
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_histogram_u8(const unsigned char* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
-                        unsigned int* __restrict__ histogram)
-{
-    pamm_radix_histogram<unsigned char>(keys, count, tile_size, tiles, shift, digits, histogram);
-}
+#define PAMM_RADIX_HISTOGRAM_PARAMETERS(K)                                                  \
+    const K* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits, \
+    unsigned int* __restrict__ histogram
+#define PAMM_RADIX_HISTOGRAM_ARGUMENTS                      \
+    keys, count, tile_size, tiles, shift, digits, histogram
+
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_histogram_u8(PAMM_RADIX_HISTOGRAM_PARAMETERS(unsigned char))
+{ pamm_radix_histogram<unsigned char>(PAMM_RADIX_HISTOGRAM_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_histogram_u8)
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_histogram_u16(const unsigned short* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
-                         unsigned int* __restrict__ histogram)
-{
-    pamm_radix_histogram<unsigned short>(keys, count, tile_size, tiles, shift, digits, histogram);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_histogram_u16(PAMM_RADIX_HISTOGRAM_PARAMETERS(unsigned short))
+{ pamm_radix_histogram<unsigned short>(PAMM_RADIX_HISTOGRAM_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_histogram_u16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_histogram_i32(const int* __restrict__ keys, int count, int tile_size, int tiles, int shift, int digits,
-                         unsigned int* __restrict__ histogram)
-{
-    pamm_radix_histogram<int>(keys, count, tile_size, tiles, shift, digits, histogram);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_histogram_i32(PAMM_RADIX_HISTOGRAM_PARAMETERS(int))
+{ pamm_radix_histogram<int>(PAMM_RADIX_HISTOGRAM_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_histogram_i32)
 
 // Exclusive scan of the whole histogram in place, by one block: each thread scans a contiguous
@@ -118,29 +112,21 @@ pamm_radix_scan(unsigned int* __restrict__ counts, long long count)
 }
 PAMM_EXPORT_KERNEL(pamm_radix_scan)
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_scatter_u8(const unsigned char* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
-                      int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
-                      int* __restrict__ rows_out)
-{
-    pamm_radix_scatter<unsigned char>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
-}
+#define PAMM_RADIX_SCATTER_PARAMETERS(K)                                                                         \
+    const K* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size, int tiles, int shift, \
+    int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out, int* __restrict__ rows_out
+#define PAMM_RADIX_SCATTER_ARGUMENTS                                                   \
+    keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out
+
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_scatter_u8(PAMM_RADIX_SCATTER_PARAMETERS(unsigned char))
+{ pamm_radix_scatter<unsigned char>(PAMM_RADIX_SCATTER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_scatter_u8)
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_scatter_u16(const unsigned short* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
-                       int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
-                       int* __restrict__ rows_out)
-{
-    pamm_radix_scatter<unsigned short>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_scatter_u16(PAMM_RADIX_SCATTER_PARAMETERS(unsigned short))
+{ pamm_radix_scatter<unsigned short>(PAMM_RADIX_SCATTER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_scatter_u16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS)
-pamm_radix_scatter_i32(const int* __restrict__ keys, const int* __restrict__ rows_in, int count, int tile_size,
-                       int tiles, int shift, int digits, const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
-                       int* __restrict__ rows_out)
-{
-    pamm_radix_scatter<int>(keys, rows_in, count, tile_size, tiles, shift, digits, offsets, keys_out, rows_out);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_RADIX_TILE_THREADS) pamm_radix_scatter_i32(PAMM_RADIX_SCATTER_PARAMETERS(int))
+{ pamm_radix_scatter<int>(PAMM_RADIX_SCATTER_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_radix_scatter_i32)
+

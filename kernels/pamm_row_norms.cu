@@ -26,23 +26,20 @@ __device__ __forceinline__ void pamm_row_norms(const typename E::storage* __rest
     if (lane == 0) squared_norms[row] = sum;
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
-pamm_row_norms_f32(const float* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
-{
-    pamm_row_norms<pamm_f32>(x, rows, columns, squared_norms);
-}
+#define PAMM_ROW_NORMS_PARAMETERS(T)                                                  \
+    const T* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms
+#define PAMM_ROW_NORMS_ARGUMENTS    \
+    x, rows, columns, squared_norms
+
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS) pamm_row_norms_f32(PAMM_ROW_NORMS_PARAMETERS(float))
+{ pamm_row_norms<pamm_f32>(PAMM_ROW_NORMS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_row_norms_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
-pamm_row_norms_f16(const unsigned short* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
-{
-    pamm_row_norms<pamm_f16>(x, rows, columns, squared_norms);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS) pamm_row_norms_f16(PAMM_ROW_NORMS_PARAMETERS(unsigned short))
+{ pamm_row_norms<pamm_f16>(PAMM_ROW_NORMS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_row_norms_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS)
-pamm_row_norms_bf16(const unsigned short* __restrict__ x, int rows, int columns, float* __restrict__ squared_norms)
-{
-    pamm_row_norms<pamm_bf16>(x, rows, columns, squared_norms);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_ROW_NORMS_THREADS) pamm_row_norms_bf16(PAMM_ROW_NORMS_PARAMETERS(unsigned short))
+{ pamm_row_norms<pamm_bf16>(PAMM_ROW_NORMS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_row_norms_bf16)
+

@@ -80,57 +80,35 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                       const float* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_f32, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+#define PAMM_REDUCE_CHUNKS_PARAMETERS(A, G)                                                                \
+    const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,                    \
+    const A* __restrict__ alpha, const G* __restrict__ gradient, int columns, float* __restrict__ partials
+#define PAMM_REDUCE_CHUNKS_ARGUMENTS                                   \
+    sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials
+
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(float, float))
+{ pamm_reduce_chunks<pamm_f32, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                       const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
-                       float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_f16, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f16(PAMM_REDUCE_CHUNKS_PARAMETERS(float, unsigned short))
+{ pamm_reduce_chunks<pamm_f16, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                        const float* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
-                        float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_bf16, pamm_f32>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_bf16(PAMM_REDUCE_CHUNKS_PARAMETERS(float, unsigned short))
+{ pamm_reduce_chunks<pamm_bf16, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
 
 // α stored as bfloat16 (PammOptions.AlphaType), widened once per row into shared memory.
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_alpha_bf16_f32(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                                  const unsigned short* __restrict__ alpha, const float* __restrict__ gradient, int columns, float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_f32, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, float))
+{ pamm_reduce_chunks<pamm_f32, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_alpha_bf16_f16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                                  const unsigned short* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
-                                  float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_f16, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_f16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, unsigned short))
+{ pamm_reduce_chunks<pamm_f16, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS)
-pamm_reduce_chunks_alpha_bf16_bf16(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,
-                                   const unsigned short* __restrict__ alpha, const unsigned short* __restrict__ gradient, int columns,
-                                   float* __restrict__ partials)
-{
-    pamm_reduce_chunks<pamm_bf16, pamm_bf16>(sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_bf16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, unsigned short))
+{ pamm_reduce_chunks<pamm_bf16, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_bf16)
 
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the

@@ -18,18 +18,17 @@ __device__ __forceinline__ void pamm_store_output(const float* __restrict__ prod
     }
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
-pamm_store_output_f16(const float* __restrict__ product, long long count, float c, unsigned short* __restrict__ output)
-{
-    pamm_store_output<pamm_f16>(product, count, c, output);
-}
+#define PAMM_STORE_OUTPUT_PARAMETERS(T)                                                 \
+    const float* __restrict__ product, long long count, float c, T* __restrict__ output
+#define PAMM_STORE_OUTPUT_ARGUMENTS \
+    product, count, c, output
+
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS) pamm_store_output_f16(PAMM_STORE_OUTPUT_PARAMETERS(unsigned short))
+{ pamm_store_output<pamm_f16>(PAMM_STORE_OUTPUT_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_store_output_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
-pamm_store_output_bf16(const float* __restrict__ product, long long count, float c, unsigned short* __restrict__ output)
-{
-    pamm_store_output<pamm_bf16>(product, count, c, output);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS) pamm_store_output_bf16(PAMM_STORE_OUTPUT_PARAMETERS(unsigned short))
+{ pamm_store_output<pamm_bf16>(PAMM_STORE_OUTPUT_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_store_output_bf16)
 
 // The fused projection's epilogue: the first `columns` of each row of the float32 GEMM output (row stride
@@ -49,23 +48,20 @@ __device__ __forceinline__ void pamm_store_columns(const float* __restrict__ sou
     }
 }
 
-extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
-pamm_store_columns_f32(const float* __restrict__ source, long long source_stride, int rows, int columns, float* __restrict__ output)
-{
-    pamm_store_columns<pamm_f32>(source, source_stride, rows, columns, output);
-}
+#define PAMM_STORE_COLUMNS_PARAMETERS(T)                                                                     \
+    const float* __restrict__ source, long long source_stride, int rows, int columns, T* __restrict__ output
+#define PAMM_STORE_COLUMNS_ARGUMENTS             \
+    source, source_stride, rows, columns, output
+
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS) pamm_store_columns_f32(PAMM_STORE_COLUMNS_PARAMETERS(float))
+{ pamm_store_columns<pamm_f32>(PAMM_STORE_COLUMNS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_store_columns_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
-pamm_store_columns_f16(const float* __restrict__ source, long long source_stride, int rows, int columns, unsigned short* __restrict__ output)
-{
-    pamm_store_columns<pamm_f16>(source, source_stride, rows, columns, output);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS) pamm_store_columns_f16(PAMM_STORE_COLUMNS_PARAMETERS(unsigned short))
+{ pamm_store_columns<pamm_f16>(PAMM_STORE_COLUMNS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_store_columns_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS)
-pamm_store_columns_bf16(const float* __restrict__ source, long long source_stride, int rows, int columns, unsigned short* __restrict__ output)
-{
-    pamm_store_columns<pamm_bf16>(source, source_stride, rows, columns, output);
-}
+extern "C" __global__ void __launch_bounds__(PAMM_STORE_THREADS) pamm_store_columns_bf16(PAMM_STORE_COLUMNS_PARAMETERS(unsigned short))
+{ pamm_store_columns<pamm_bf16>(PAMM_STORE_COLUMNS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_store_columns_bf16)
+

@@ -73,23 +73,71 @@ internal static partial class KernelSources
     {
         var result = new Dictionary<string, KernelDeclaration>(StringComparer.Ordinal);
         foreach (var (file, text) in TranslationUnits)
-        {
-            var exported = ExportedKernels(text).ToHashSet(StringComparer.Ordinal);
-            foreach (Match match in KernelPattern().Matches(text))
-            {
-                string name = match.Groups["name"].Value;
-                if (!exported.Contains(name)) continue;
-                var declaration = new KernelDeclaration(name, LaunchBounds(match.Groups["bounds"].Value.Trim(), file, name),
-                    [.. ParameterList(match.Groups["parameters"].Value, file, name)]);
-                if (!result.TryAdd(name, declaration))
-                    throw new InvalidOperationException($"kernels/{file} declares {name} again.");
-            }
-            foreach (string name in exported)
-                if (!result.ContainsKey(name))
-                    throw new InvalidOperationException(
-                        $"kernels/{file} exports {name} but declares it in no form the library reads: extern \"C\" __global__ void __launch_bounds__(N) {name}(…).");
-        }
+            foreach (var declaration in ParseDeclarations(file, text))
+                if (!result.TryAdd(declaration.Name, declaration))
+                    throw new InvalidOperationException($"kernels/{file} declares {declaration.Name} again.");
         return result;
+    }
+
+    /// <summary>
+    /// The declarations of the kernels one unit exports, <c>extern "C" __global__ void __launch_bounds__(N) name(params)</c>,
+    /// where params may be one call of a function-like macro of the unit (the instances of one kernel share it).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An exported kernel without such a declaration, or one declared twice, or a parameter macro the unit does not define or calls with the wrong number of arguments.</exception>
+    internal static IReadOnlyList<KernelDeclaration> ParseDeclarations(string file, string text)
+    {
+        var exported = ExportedKernels(text).ToHashSet(StringComparer.Ordinal);
+        var parameterMacros = FunctionMacros(text);
+        var declarations = new Dictionary<string, KernelDeclaration>(StringComparer.Ordinal);
+        foreach (Match match in KernelPattern().Matches(text))
+        {
+            string name = match.Groups["name"].Value;
+            if (!exported.Contains(name)) continue;
+            string parameters = ExpandParameterMacro(match.Groups["parameters"].Value, parameterMacros, file, name);
+            var declaration = new KernelDeclaration(name, LaunchBounds(match.Groups["bounds"].Value.Trim(), file, name),
+                [.. ParameterList(parameters, file, name)]);
+            if (!declarations.TryAdd(name, declaration))
+                throw new InvalidOperationException($"kernels/{file} declares {name} again.");
+        }
+        foreach (string name in exported)
+            if (!declarations.ContainsKey(name))
+                throw new InvalidOperationException(
+                    $"kernels/{file} exports {name} but declares it in no form the library reads: extern \"C\" __global__ void __launch_bounds__(N) {name}(…).");
+        return [.. declarations.Values];
+    }
+
+    /// <summary>The function-like macros <c>#define NAME(a, b) body</c> of a unit (continuation lines joined): how the instances of one kernel share their parameter list.</summary>
+    private static Dictionary<string, (string[] Arguments, string Body)> FunctionMacros(string text)
+    {
+        var macros = new Dictionary<string, (string[] Arguments, string Body)>(StringComparer.Ordinal);
+        foreach (Match match in FunctionMacroPattern().Matches(text))
+        {
+            string[] arguments = match.Groups["arguments"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            string body = ContinuationPattern().Replace(match.Groups["body"].Value, " ");
+            macros[match.Groups["name"].Value] = (arguments, body);
+        }
+        return macros;
+    }
+
+    /// <summary>
+    /// A parameter list written as one macro call, <c>NAME(types…)</c>, expanded as the preprocessor would (whole-word
+    /// substitution of the macro's arguments); any other list as it is.
+    /// </summary>
+    private static string ExpandParameterMacro(string parameters, Dictionary<string, (string[] Arguments, string Body)> macros, string file,
+        string kernel)
+    {
+        Match call = MacroCallPattern().Match(parameters);
+        if (!call.Success) return parameters;
+        string name = call.Groups["name"].Value;
+        if (!macros.TryGetValue(name, out var macro))
+            throw new InvalidOperationException($"kernels/{file}: {kernel}'s parameters are {name}(…), which the file does not #define.");
+        string[] values = call.Groups["values"].Value.Split(',', StringSplitOptions.TrimEntries);
+        if (values.Length != macro.Arguments.Length)
+            throw new InvalidOperationException($"kernels/{file}: {kernel} passes {values.Length} arguments to {name}, which takes {macro.Arguments.Length}.");
+        string expanded = macro.Body;
+        for (int i = 0; i < values.Length; i++)
+            expanded = Regex.Replace(expanded, $@"\b{Regex.Escape(macro.Arguments[i])}\b", values[i].Replace("$", "$$", StringComparison.Ordinal));
+        return expanded;
     }
 
     private static int LaunchBounds(string bounds, string file, string kernel)
@@ -130,6 +178,16 @@ internal static partial class KernelSources
     [GeneratedRegex(@"^[ \t]*#define[ \t]+(?<name>[A-Z_][A-Z0-9_]*)[ \t]+(?<value>-?[0-9]+)[ \t]*(//.*)?$", RegexOptions.Multiline)]
     private static partial Regex ConstantPattern();
 
-    [GeneratedRegex(@"extern\s+""C""\s+__global__\s+void\s+__launch_bounds__\s*\((?<bounds>[^)]*)\)\s*(?<name>\w+)\s*\((?<parameters>[^)]*)\)")]
+    // The parameter list may be one macro call, so one level of nested parentheses is allowed.
+    [GeneratedRegex(@"extern\s+""C""\s+__global__\s+void\s+__launch_bounds__\s*\((?<bounds>[^)]*)\)\s*(?<name>\w+)\s*\((?<parameters>(?:[^()]|\([^()]*\))*)\)")]
     private static partial Regex KernelPattern();
+
+    [GeneratedRegex(@"^[ \t]*#define[ \t]+(?<name>[A-Za-z_]\w*)\((?<arguments>[^)]*)\)(?<body>(?:[^\n]*\\\r?\n)*[^\n]*)", RegexOptions.Multiline)]
+    private static partial Regex FunctionMacroPattern();
+
+    [GeneratedRegex(@"\\\r?\n")]
+    private static partial Regex ContinuationPattern();
+
+    [GeneratedRegex(@"^\s*(?<name>[A-Za-z_]\w*)\s*\((?<values>[^()]*)\)\s*$")]
+    private static partial Regex MacroCallPattern();
 }

@@ -34,6 +34,49 @@ public class KernelContractTests
     }
 
     [Test]
+    public void Instances_sharing_a_parameter_macro_are_declared_with_its_expansion()
+    {
+        const string unit = """
+            #define SOME_PARAMETERS(T, A)                       \
+                const T* __restrict__ x, long long count,      \
+                A* __restrict__ alpha
+            extern "C" __global__ void __launch_bounds__(64) some_u8(SOME_PARAMETERS(unsigned char, float))
+            { }
+            PAMM_EXPORT_KERNEL(some_u8)
+            extern "C" __global__ void __launch_bounds__(64) some_plain(const int* __restrict__ x, long long count, float a)
+            { }
+            PAMM_EXPORT_KERNEL(some_plain)
+            """;
+        var declarations = KernelSources.ParseDeclarations("unit.cu", unit).ToDictionary(d => d.Name);
+        Assert.Multiple(() =>
+        {
+            Assert.That(declarations["some_u8"].Parameters.Select(p => p.Name), Is.EqualTo(new[] { "x", "count", "alpha" }));
+            Assert.That(declarations["some_u8"].Parameters.Select(p => p.Kind),
+                Is.EqualTo(new[] { KernelParameterKind.Pointer, KernelParameterKind.Int64, KernelParameterKind.Pointer }));
+            Assert.That(declarations["some_plain"].Parameters.Select(p => p.Kind),
+                Is.EqualTo(new[] { KernelParameterKind.Pointer, KernelParameterKind.Int64, KernelParameterKind.Float32 }));
+            Assert.That(declarations["some_u8"].LaunchBoundsThreads, Is.EqualTo(64));
+        });
+        // Every instance of the library's families is declared alike: the α-bf16 assignment takes what the f32 one takes.
+        Assert.That(KernelSources.Declarations["pamm_assign_alpha_bf16_u8"].Parameters,
+            Is.EqualTo(KernelSources.Declarations["pamm_assign_i32"].Parameters));
+    }
+
+    [TestCase("OTHER_PARAMETERS(float)", "does not #define")]
+    [TestCase("SOME_PARAMETERS(float)", "passes 1 arguments to SOME_PARAMETERS, which takes 2")]
+    public void A_parameter_macro_that_is_missing_or_miscalled_is_named(string parameters, string message)
+    {
+        string unit = $$"""
+            #define SOME_PARAMETERS(T, A) const T* x, A* y
+            extern "C" __global__ void __launch_bounds__(32) some({{parameters}})
+            { }
+            PAMM_EXPORT_KERNEL(some)
+            """;
+        Assert.That(() => KernelSources.ParseDeclarations("unit.cu", unit),
+            Throws.InvalidOperationException.With.Message.Contains(message).And.Message.Contains("some"));
+    }
+
+    [Test]
     public void Every_kernel_is_written_for_whole_warps()
     {
         // The warp-per-row kernels give each block threads / 32 rows: a block that is not whole warps would skip rows.
