@@ -29,6 +29,22 @@ internal static unsafe class CallerMemory
                 $"workspace_bytes = {workspaceBytes} is too small: these shapes need {needed} bytes of workspace ({sizeFunction}).", nameof(workspace));
     }
 
+    /// <summary>
+    /// The layout of storage that a caller opens again (<c>pamm_compressed_open</c>, <c>pamm_cpu_compressed_open</c>):
+    /// its shape, k, dtype and α type, each checked under its C name, and the block itself.
+    /// </summary>
+    public static CompressedStorageLayout OpenedStorage(nint storage, nuint storageBytes, int rows, int cols, int k, int dtype, int alphaDtype)
+    {
+        NativeArguments.Positive(rows, "rows");
+        NativeArguments.Positive(cols, "cols");
+        if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k = {k} must be in [1, rows = {rows}].");
+        DType type = NativeArguments.ToDType(dtype, "dtype");
+        DType alphaType = NativeOptions.AlphaTypeOf(alphaDtype, "alpha_dtype");
+        var layout = CompressedStorageLayout.For(rows, cols, k, type, alphaType);
+        CheckStorage(storage, storageBytes, layout.TotalBytes);
+        return layout;
+    }
+
     /// <summary>A size_t byte count as the <see cref="long"/> the engine takes (a count past 2⁶³ cannot be real memory).</summary>
     public static long ToLong(nuint bytes) => bytes > long.MaxValue ? long.MaxValue : (long)bytes;
 

@@ -57,6 +57,26 @@ internal static unsafe class CpuExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_cpu_compressed_open(void *storage, size_t storage_bytes, int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_compressed_open))]
+    public static PammStatus pamm_cpu_compressed_open(byte* storage, nuint storageBytes, int rows, int cols, int k, int dtype, int alphaDtype,
+        nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            NativeArguments.HostElementCount(rows, cols, "rows", "cols");
+            var layout = CallerMemory.OpenedStorage((nint)storage, storageBytes, rows, cols, k, dtype, alphaDtype);
+            *compressed = HandleTable.Add(new CompressedHandle(new HostStoredActivation(storage, layout), engine: null));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
     /// <summary><c>pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout, float a, float c)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_approx_matmul))]
     public static PammStatus pamm_cpu_approx_matmul(nint compressed, void* grad, int gradCols, int gradDtype, void* output, int outDtype, int layout, float a, float c)

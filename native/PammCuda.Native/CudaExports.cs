@@ -280,6 +280,31 @@ internal static unsafe class CudaExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_compressed_open(pamm_engine engine, void *storage, size_t storage_bytes, int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype, void *plan, size_t plan_bytes, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_open))]
+    public static PammStatus pamm_compressed_open(nint engine, nint storage, nuint storageBytes, int rows, int cols, int k, int dtype, int alphaDtype,
+        nint plan, nuint planBytes, nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            // Everything that does not need the engine is checked first, so these messages are the same on any host.
+            var layout = CallerMemory.OpenedStorage(storage, storageBytes, rows, cols, k, dtype, alphaDtype);
+            if (plan != 0 || planBytes != 0)
+                CallerMemory.CheckPlan(plan, planBytes, PammEngine.ProductPlanBytes(rows, cols, k, layout.DType));
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            GpuCompressedActivation activation = owner.Engine.OpenCompressed((ulong)storage, CallerMemory.ToLong(storageBytes), rows, cols, k,
+                layout.DType, layout.AlphaType, (ulong)plan, CallerMemory.ToLong(planBytes));
+            *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
     private static void CheckUsableBy(CompressedHandle handle, EngineHandle owner)
     {
         if (handle.IsUsableBy(owner)) return;

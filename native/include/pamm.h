@@ -67,6 +67,11 @@ extern "C" {
    projection and the compression from one GEMM (added within ABI version 1). */
 #define PAMM_HAS_PROJECT_AND_COMPRESS 1
 
+/* pamm_compressed_open and pamm_cpu_compressed_open exist: a handle over caller storage that already holds a
+   compression, so a framework may keep only the storage (a tensor) between forward and backward, as a compiled
+   graph must (added within ABI version 2). */
+#define PAMM_HAS_OPEN_COMPRESSED 1
+
 typedef enum pamm_status {
     PAMM_OK = 0,
     /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
@@ -296,6 +301,18 @@ pamm_status pamm_project_and_compress_into(pamm_engine engine, const void *x, in
 
 /* ---- Compressed activations (either backend) ------------------------------------------------ */
 
+/* A handle over device storage that already holds a compression: written there by pamm_compress_into or
+   pamm_project_and_compress_into of an engine of this engine's device, for these rows, cols, k (what
+   pamm_resolve_k gave), dtype and alpha_dtype. storage_bytes >= pamm_compressed_storage_bytes, 16-byte aligned.
+   plan: NULL and 0, or a block that pamm_compressed_prepare_products built for this storage (plan_bytes >=
+   pamm_product_plan_bytes): the handle's products reuse it. The handle refers to both blocks without owning them
+   (pamm_compressed_free leaves them alone), exactly as the handle that wrote them did. Nothing is queued and
+   nothing waits. The blocks' contents are not checked (that would read the device): like a wrong pointer,
+   storage that holds no such compression, or another storage's plan, makes the products undefined. */
+pamm_status pamm_compressed_open(pamm_engine engine, void *storage, size_t storage_bytes, int32_t rows, int32_t cols,
+                                 int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype, void *plan, size_t plan_bytes,
+                                 pamm_compressed *compressed);
+
 /* Shape, k, dropped rows and byte counts of a compressed activation. Never waits for the device:
    for a GPU handle, info->dropped_rows is -1 until pamm_compressed_read_dropped_rows has read it. */
 pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed_info *info);
@@ -335,7 +352,12 @@ pamm_status pamm_cpu_compress(const void *x, int32_t rows, int32_t cols, pamm_dt
 pamm_status pamm_cpu_compress_into(const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, const pamm_options *options,
                                    void *storage, size_t storage_bytes, pamm_compressed *compressed);
 
-/* pamm_approx_matmul for a handle from pamm_cpu_compress or pamm_cpu_compress_into, on host pointers. */
+/* pamm_compressed_open for host storage that pamm_cpu_compress_into wrote (rows * cols below 2^31): a handle
+   for pamm_cpu_approx_matmul that refers to the storage without owning it. */
+pamm_status pamm_cpu_compressed_open(void *storage, size_t storage_bytes, int32_t rows, int32_t cols, int32_t k,
+                                     pamm_dtype dtype, pamm_dtype alpha_dtype, pamm_compressed *compressed);
+
+/* pamm_approx_matmul for a handle from pamm_cpu_compress, pamm_cpu_compress_into or pamm_cpu_compressed_open, on host pointers. */
 pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols,
                                    pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
                                    float a, float c);

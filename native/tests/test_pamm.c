@@ -1,6 +1,6 @@
 /*
  * test_pamm.c: tests of libpammcuda's C ABI (native/include/pamm.h) on the CPU backend, plus the
- * CUDA availability calls, the caller-memory functions (sizes, pamm_cpu_compress_into, the argument checks of
+ * CUDA availability calls, the caller-memory functions (sizes, pamm_cpu_compress_into, pamm_cpu_compressed_open, the argument checks of
  * pamm_compress_into) and, where CUDA is available, per-call options and caller memory on the GPU engine (device
  * memory through the driver API, loaded with dlopen so that the test builds without a CUDA toolkit).
  * Built and run by scripts/native-tests.sh; prints one line per failed check and ends with "N passed, N failed".
@@ -623,6 +623,28 @@ static void test_cpu_compress_into(void) {
     for (int i = 0; i < COLS * GCOLS; i++) doubled &= actual[i] == 2.0f * expected[i];
     CHECK(doubled, "the product of a compress_into handle does not follow its storage");
 
+    /* The storage alone, opened again from its shape, is the same compressed activation. */
+    pamm_compressed opened = NULL;
+    CHECK_OK(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &opened));
+    float reopened[COLS * GCOLS];
+    CHECK_OK(pamm_cpu_approx_matmul(opened, g, GCOLS, PAMM_FLOAT32, reopened, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    CHECK(memcmp(reopened, actual, sizeof actual) == 0, "the opened storage multiplies differently (max |diff| %g)",
+          max_abs_difference(reopened, actual, COLS * GCOLS));
+    pamm_compressed_info opened_info;
+    CHECK_OK(pamm_compressed_get_info(opened, &opened_info));
+    CHECK(opened_info.k == K && opened_info.dropped_rows == dropped && opened_info.stored_bytes == stored_info.stored_bytes,
+          "opened info: k %d, dropped %d, stored %lld", opened_info.k, opened_info.dropped_rows, (long long)opened_info.stored_bytes);
+    CHECK_OK(pamm_compressed_free(opened));
+    pamm_compressed refused = (pamm_compressed)&options;
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes - 1, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK(refused == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_cpu_compressed_open(NULL, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, ROWS + 1, PAMM_FLOAT32, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, 0, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "rows");
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, (pamm_dtype)9, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT16, &refused), PAMM_ERROR_INVALID_ARGUMENT, "alpha_dtype");
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+
     /* Freeing the handle leaves the storage alone. */
     unsigned char *before = malloc(bytes);
     memcpy(before, storage, bytes);
@@ -715,6 +737,22 @@ static void test_compress_into_argument_errors(void) {
     CHECK_ERROR(pamm_compressed_prepare_products(NULL, NULL, workspace, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
     CHECK_ERROR(pamm_compressed_prepare_products(NULL, host, workspace, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT, "engine");
     CHECK_OK(pamm_compressed_free(host));
+    /* Opening device storage checks the blocks and shapes before the engine. */
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes - 1, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, 0, PAMM_FLOAT32, PAMM_FLOAT32, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT16, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "alpha_dtype");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, workspace, plan_bytes - 1, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "plan_bytes");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, NULL, plan_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "plan");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, workspace, plan_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_compressed_open(NULL, storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, NULL, 0, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
 
     int64_t references = -1;
     CHECK_OK(pamm_cuda_device_references(0, &references));
@@ -808,6 +846,13 @@ static void test_gpu_compress_into(void) {
     }
     CHECK_ERROR(pamm_compressed_prepare_products(first, into, (void *)(uintptr_t)plan, plan_bytes), PAMM_ERROR_INVALID_ARGUMENT,
                 "already has a product plan");
+    /* The storage and its plan, opened again from their shape alone (what a compiled graph keeps), by the other engine. */
+    pamm_compressed opened = NULL;
+    CHECK_OK(pamm_compressed_open(second, (void *)(uintptr_t)storage, storage_bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32,
+                                  (void *)(uintptr_t)plan, plan_bytes, &opened));
+    gpu_product(&cuda, second, opened, dg, GCOLS, dout, actual, COLS * GCOLS);
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "the opened storage and plan multiply differently");
+    CHECK_OK(pamm_compressed_free(opened));
 
     CHECK_OK(pamm_compressed_free(into));
     CHECK_OK(pamm_compressed_free(own));

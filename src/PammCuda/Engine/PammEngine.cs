@@ -356,6 +356,37 @@ public sealed class PammEngine : IDisposable
     }
 
     /// <summary>
+    /// A compressed activation over a block of caller storage that already holds one: written there by
+    /// <see cref="CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/> or
+    /// <see cref="ProjectAndCompressInto(ulong, int, int, DType, ulong, int, ulong, PammOptions, ulong, long, ulong, long)"/>
+    /// of an engine of this device, for these shapes and α type. The storage is the whole compressed form (C, f, α, η), so
+    /// a framework may keep just that block (a tensor) and its shape, and open it again where it multiplies, as a
+    /// compiled graph must. <paramref name="plan"/> (0 and 0 for none) is a block that
+    /// <see cref="PrepareProductsInto"/> built for this storage: the products then reuse it. Nothing is queued or
+    /// copied; the result refers to both blocks without owning them, and disposing it frees nothing.
+    /// </summary>
+    /// <remarks>The blocks' contents are not checked (that would read the device): like a wrong device pointer, storage
+    /// that holds no compression of these shapes, or a plan built for other storage, is the caller's error and its
+    /// products are undefined.</remarks>
+    /// <exception cref="ArgumentException">A null, misaligned or too small block; a plan pointer without bytes or bytes without a pointer.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], an unknown dtype or an α type other than float32 or bfloat16.</exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public GpuCompressedActivation OpenCompressed(ulong storage, long storageBytes, int rows, int columns, int k, DType dtype,
+        DType alphaType = DType.Float32, ulong plan = 0, long planBytes = 0)
+    {
+        ThrowIfDisposed();
+        CheckSizes(rows, columns, k);
+        CheckDType(dtype, nameof(dtype));
+        var layout = CompressedStorageLayout.For(rows, columns, k, dtype, alphaType);
+        CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
+        long neededPlan = ProductPlan.Bytes(rows, columns, k, dtype);
+        CheckCallerBlock(plan, planBytes, neededPlan, nameof(plan), nameof(ProductPlanBytes), optional: true);
+        var compressed = new GpuCompressedActivation(this, layout, storage, ownedStorage: null);
+        if (plan != 0) compressed.KeepPlan(ProductPlan.At(plan, rows, columns, k, dtype), ownedBlock: null);
+        return compressed;
+    }
+
+    /// <summary>
     /// <c>output = a·β·Cᵀ B̃ + c·output</c> (n × m, <see cref="ProductLayout.InputByGradient"/>) or its
     /// transpose (m × n, <see cref="ProductLayout.GradientByInput"/>), approximating <c>a·Xᵀ G + c·output</c>;
     /// G is row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/>.
