@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import checkout
+import pammcuda
 import modes
 from model import initialise, parameter_count
 
@@ -131,7 +132,7 @@ def kept_qkv_bytes(model, inputs, settings):
         x = arguments[0]
         element = torch.empty((), dtype=outputs[0].dtype).element_size()
         dense += x.numel() * element
-        compressed = getattr(outputs[0].grad_fn, "compressed", None)
+        compressed = pammcuda.saved_compression(outputs[0].grad_fn)
         stored += compressed.storage.numel() if compressed is not None else x.numel() * element
 
     for module in modes.kept_input_modules(model):

@@ -18,6 +18,15 @@ def compile_disable(function):
     return function
 
 
+CUSTOM_OPS_TRACEABLE = hasattr(torch.library, "register_fake")
+"""torch >= 2.4: the pammcuda ops have fake implementations torch.compile uses, so the layers need no graph break."""
+
+
+def compile_disable_unless_traceable(function):
+    """`function` itself where torch.compile can trace the pammcuda ops (torch >= 2.4), else compile_disable(function)."""
+    return function if CUSTOM_OPS_TRACEABLE else compile_disable(function)
+
+
 def autocast_dtype(device_type):
     """The dtype torch.autocast runs linear layers in on `device_type` now, or None where autocast is off."""
     if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4 takes the device type

@@ -1,8 +1,16 @@
-"""Autograd functions whose backward computes weight gradients from a compressed input."""
+"""
+Autograd functions whose backward computes weight gradients from a compressed input.
+
+PammLinearFunction and PammQKVFunction keep the compression as what the pammcuda ops return, a uint8 storage tensor
+saved for backward, and its description as plain values on the context, so torch.compile can trace them;
+PammProjectionFunction (pammcuda.convert's siblings, which share one compression object) keeps a Compressed.
+"""
+
+import typing
 
 import torch
 
-from . import _native, backend
+from . import _native, backend, ops
 
 
 def _rows(tensor):
@@ -10,29 +18,80 @@ def _rows(tensor):
     return tensor.reshape(-1, tensor.shape[-1]).contiguous()
 
 
+class _StorageShape(typing.NamedTuple):
+    """What, besides its storage tensor, describes a compression made by the ops: the input's shape and dtype and the options."""
+
+    rows: int
+    cols: int
+    ratio: float
+    k: int
+    dtype: torch.dtype
+    alpha_dtype: torch.dtype
+
+
+def _product(shape, storage, plan, grad, out_dtype):
+    """The weight gradient grad^T x ([out, in]) from the storage of x."""
+    return ops.approx_matmul(storage, plan, grad, shape.cols, shape.ratio, shape.k, shape.dtype, shape.alpha_dtype,
+                             _native.GRADIENT_BY_INPUT, out_dtype)
+
+
+def _plan(shape, storage):
+    """The plan the products of Q, K and V share on CUDA (the rows grouped once); None on the CPU, which needs none."""
+    if not storage.is_cuda:
+        return None
+    return ops.prepare_products(storage, shape.rows, shape.cols, shape.ratio, shape.k, shape.dtype, shape.alpha_dtype)
+
+
+def _compress(ctx, x2d, options, seed):
+    """Compresses x2d with the ops; the storage is the caller's to save for backward, its shape goes on ctx."""
+    ctx.storage_shape = _StorageShape(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
+    return ops.compress(x2d, seed, options.ratio, options.k, options.epsilon, options.alpha_dtype)
+
+
+def saved_compression(node):
+    """
+    The compressed input that an autograd node of the PAMM layers keeps for backward (`output.grad_fn`), as a
+    backend.Compressed (k, stored_bytes, dense_bytes, alpha_dtype, storage, matmul, ...), or None when the node keeps
+    none (no weight gradient was needed). For reports and tests: call it before backward, which frees what it reads.
+    """
+    compressed = getattr(node, "compressed", None)  # PammProjectionFunction's shared object
+    if compressed is not None:
+        return compressed
+    shape = getattr(node, "storage_shape", None)
+    if shape is None:
+        return None
+    storage = node.saved_tensors[-1]
+    k = backend.resolve_k(backend.PammOptions(ratio=shape.ratio, k=shape.k), shape.rows)
+    return backend.open_compressed(storage, shape.rows, shape.cols, k, shape.dtype, shape.alpha_dtype)
+
+
 class PammLinearFunction(torch.autograd.Function):
     """
     y = x W^T + b, exactly. The graph keeps W and the compressed x (never x itself); backward gives
-    dL/dx = G W exactly and dL/dW ~ G^T x by PAMM.
+    dL/dx = G W exactly and dL/dW ~ G^T x by PAMM. options is a PammOptions (its seed unused), seed a 0-d int64 tensor.
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, options):
+    def forward(ctx, x, weight, bias, options, seed):
         output = torch.nn.functional.linear(x, weight, bias)
         # Compressed after the exact output so that a shape or dtype mismatch raises nn.Linear's own error first.
-        ctx.compressed = backend.compress(_rows(x), options) if ctx.needs_input_grad[1] else None
         ctx.input_shape = x.shape
-        ctx.save_for_backward(weight)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(weight, _compress(ctx, _rows(x), options, seed))
+        else:
+            ctx.save_for_backward(weight)
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        (weight,) = ctx.saved_tensors
+        weight = ctx.saved_tensors[0]
         g = _rows(grad_output)
         grad_x = (g @ weight.to(g.dtype)).reshape(ctx.input_shape) if ctx.needs_input_grad[0] else None
-        grad_weight = ctx.compressed.matmul(g, out_dtype=weight.dtype) if ctx.needs_input_grad[1] else None
+        grad_weight = None
+        if ctx.needs_input_grad[1]:
+            grad_weight = _product(ctx.storage_shape, ctx.saved_tensors[1], None, g, weight.dtype)
         grad_bias = g.sum(0).to(weight.dtype) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_weight, grad_bias, None
+        return grad_x, grad_weight, grad_bias, None, None
 
 
 class PammProjectionFunction(torch.autograd.Function):
@@ -89,43 +148,55 @@ def _fuses_projection(x, weights, biases):
 
 
 # The one-GEMM projection and compression; a module attribute so that tests can stand in for it where there is no GPU.
-_project_and_compress = backend.project_and_compress
+_project_and_compress = ops.project_and_compress
 
 
 class PammQKVFunction(torch.autograd.Function):
     """
     q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
-    gradients in backward.
+    gradients in backward (and, on CUDA, one plan of it: the rows are grouped once). options and seed as for
+    PammLinearFunction.
     """
 
     @staticmethod
-    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options):
+    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options, seed):
         weights = (wq, wk, wv)
         ctx.input_shape = x.shape
-        ctx.save_for_backward(wq, wk, wv)
-        if any(ctx.needs_input_grad[1:4]) and _fuses_projection(x, weights, (bq, bk, bv)):
+        if not any(ctx.needs_input_grad[1:4]):
+            ctx.save_for_backward(*weights)
+            linear = torch.nn.functional.linear
+            return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
+        x2d = _rows(x)
+        if _fuses_projection(x, weights, (bq, bk, bv)):
             # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x.
             # q, k and v are column ranges of one (tokens, d_q + d_k + d_v) output: views, no copy.
-            y, ctx.compressed = _project_and_compress(_rows(x), weights, options)
+            ctx.storage_shape = _StorageShape(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
+            y, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
+                                               options.alpha_dtype)
+            ctx.save_for_backward(*weights, storage)
             return tuple(part.view(*x.shape[:-1], part.shape[1]) for part in y.split([w.shape[0] for w in weights], dim=1))
         linear = torch.nn.functional.linear
         outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
-        ctx.compressed = backend.compress(_rows(x), options) if any(ctx.needs_input_grad[1:4]) else None
+        ctx.save_for_backward(*weights, _compress(ctx, x2d, options, seed))
         return outputs
 
     @staticmethod
     def backward(ctx, grad_q, grad_k, grad_v):
-        weights = ctx.saved_tensors
+        weights = ctx.saved_tensors[:3]
         grads = [_rows(g) for g in (grad_q, grad_k, grad_v)]
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = sum(g @ w.to(g.dtype) for g, w in zip(grads, weights)).reshape(ctx.input_shape)
-        weight_grads = [
-            ctx.compressed.matmul(g, out_dtype=w.dtype) if needed else None
-            for g, w, needed in zip(grads, weights, ctx.needs_input_grad[1:4])
-        ]
+        weight_grads = [None, None, None]
+        if any(ctx.needs_input_grad[1:4]):
+            storage = ctx.saved_tensors[3]
+            plan = _plan(ctx.storage_shape, storage)
+            weight_grads = [
+                _product(ctx.storage_shape, storage, plan, g, w.dtype) if needed else None
+                for g, w, needed in zip(grads, weights, ctx.needs_input_grad[1:4])
+            ]
         bias_grads = [
             g.sum(0).to(w.dtype) if needed else None
             for g, w, needed in zip(grads, weights, ctx.needs_input_grad[4:7])
         ]
-        return (grad_x, *weight_grads, *bias_grads, None)
+        return (grad_x, *weight_grads, *bias_grads, None, None)

@@ -231,27 +231,78 @@ class Compressed:
         if self._engine is None:
             _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, *product))
             return out
-        engine = _engine_for(self.device)
-        if engine is not self._engine:
-            # Backward on another stream than forward: the caching allocator must not hand the storage to the
-            # forward stream's next allocation before this stream has read it.
-            self.storage.record_stream(engine.stream)
-            if self.plan is not None:
-                self.plan.record_stream(engine.stream)
+        engine = self._engine_for_products()
         if self.plan is None:
-            plan = _new_block(product_plan_bytes(self.rows, self.cols, self.k, self.dtype), self.device)
-            _native.check(self._lib.pamm_compressed_prepare_products(engine.handle, self._handle, ctypes.c_void_p(plan.data_ptr()),
-                                                                     plan.numel()))
-            self.plan = plan
+            self._build_plan(engine)
         if workspace is None:
             workspace = _new_block(needed, self.device)
         _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
                                                                   ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
         return out
 
+    def prepare_products(self):
+        """
+        On CUDA, builds now (on the current stream, never waiting) the plan every product of this compression shares, if
+        it has none yet, and returns it (`plan`); the first product calls this itself. On the CPU there is no plan: None.
+        """
+        if self._engine is None:
+            return None
+        engine = self._engine_for_products()
+        if self.plan is None:
+            self._build_plan(engine)
+        return self.plan
+
+    def _build_plan(self, engine):
+        plan = _new_block(product_plan_bytes(self.rows, self.cols, self.k, self.dtype), self.device)
+        _native.check(self._lib.pamm_compressed_prepare_products(engine.handle, self._handle, ctypes.c_void_p(plan.data_ptr()),
+                                                                 plan.numel()))
+        self.plan = plan
+
+    def _engine_for_products(self):
+        engine = _engine_for(self.device)
+        if engine is not self._engine:
+            # A product on another stream than the compression: the caching allocator must not hand the storage to the
+            # compression stream's next allocation before this stream has read it.
+            self.storage.record_stream(engine.stream)
+            if self.plan is not None:
+                self.plan.record_stream(engine.stream)
+        return engine
+
     def __del__(self):
         if getattr(self, "_handle", None):
             self._lib.pamm_compressed_free(self._handle)
+
+
+def open_compressed(storage, rows, cols, k, dtype, alpha_dtype=torch.float32, plan=None):
+    """
+    The compressed activation that `storage` holds (the uint8 tensor a compression of a rows x cols `dtype` input to k
+    generators wrote, e.g. Compressed.storage or what the pammcuda::compress op returns), opened again from its shape
+    alone, without copying or waiting; `plan` is a plan built for this storage (Compressed.plan, the
+    pammcuda::prepare_products op) or None. The result keeps both tensors alive and multiplies exactly as the
+    compression that wrote them. The storage's bytes are not checked (that would read the device): storage that holds
+    no such compression gives meaningless products.
+    """
+    _check_tensor(storage, "storage")
+    _check_runs_here(storage, "storage")
+    needed = storage_bytes(rows, cols, k, dtype, alpha_dtype)
+    _check_block(storage, "storage", storage.device, needed, "pammcuda.storage_bytes")
+    handle = ctypes.c_void_p()
+    library = _native.lib()
+    codes = (rows, cols, k, dtype_code(dtype, "dtype"), dtype_code(alpha_dtype, "alpha_dtype"))
+    if not storage.is_cuda:
+        if plan is not None:
+            raise ValueError("plan is given for CPU storage; the CPU backend multiplies without a plan")
+        _native.check(library.pamm_cpu_compressed_open(ctypes.c_void_p(storage.data_ptr()), storage.numel(), *codes, ctypes.byref(handle)))
+        return Compressed(handle, None, storage.device, rows, cols, storage)
+    if plan is not None:
+        _check_block(plan, "plan", storage.device, product_plan_bytes(rows, cols, k, dtype), "pammcuda.product_plan_bytes")
+    engine = _engine_for(storage.device)
+    plan_pointer, plan_bytes = (ctypes.c_void_p(plan.data_ptr()), plan.numel()) if plan is not None else (None, 0)
+    _native.check(library.pamm_compressed_open(engine.handle, ctypes.c_void_p(storage.data_ptr()), storage.numel(), *codes,
+                                               plan_pointer, plan_bytes, ctypes.byref(handle)))
+    compressed = Compressed(handle, engine, storage.device, rows, cols, storage)
+    compressed.plan = plan
+    return compressed
 
 
 def compress(x, options=PammOptions(), *, storage=None, workspace=None):

@@ -20,10 +20,20 @@ class _Sampling:
         self.options = backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=0 if seed is None else seed,
                                            alpha_dtype=alpha_dtype)
 
+    def next_seed(self):
+        """
+        The seed of the next pass as a 0-d int64 CPU tensor (what the pammcuda ops take, so that a compiled graph draws
+        it too): from torch's default generator with seed=None, else the fixed seed.
+        """
+        if self.resample:
+            return torch.randint(0, 2**62, (), dtype=torch.int64)
+        return torch.tensor(self.options.seed, dtype=torch.int64)
+
     def next_options(self):
+        """The options of the next pass, for code that calls backend.compress (pammcuda.convert's shared compressions)."""
         if not self.resample:
             return self.options
-        return dataclasses.replace(self.options, seed=int(torch.randint(0, 2**62, ()).item()))
+        return dataclasses.replace(self.options, seed=int(self.next_seed()))
 
     def __repr__(self):
         if self.resample:
@@ -32,21 +42,22 @@ class _Sampling:
         return repr(self.options)
 
 
-# The layers' autograd paths call libpammcuda through ctypes: torch.compile runs them eagerly (one graph break).
-# Under torch.autocast they run in autocast's dtype, as nn.Linear does, and compress their input in that dtype.
-@_compat.compile_disable
+# The layers' autograd functions call the pammcuda ops, which torch.compile traces on torch >= 2.4 (one graph break
+# per layer before). Under torch.autocast they run in autocast's dtype, as nn.Linear does, and compress their input in
+# that dtype.
+@_compat.compile_disable_unless_traceable
 def _pamm_linear(layer, x):
     return _compat.call_as_autocast_linear(autograd.PammLinearFunction.apply, x, layer.weight, layer.bias,
-                                           layer.sampling.next_options())
+                                           layer.sampling.options, layer.sampling.next_seed())
 
 
-@_compat.compile_disable
+@_compat.compile_disable_unless_traceable
 def _pamm_qkv(qkv, x):
     layers = (qkv.q, qkv.k, qkv.v)
     weights = [layer.weight for layer in layers]
     biases = [layer.bias for layer in layers]
     return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
-                                           qkv.sampling.next_options())
+                                           qkv.sampling.options, qkv.sampling.next_seed())
 
 
 class PammLinear(torch.nn.Linear):

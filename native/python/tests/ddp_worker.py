@@ -70,7 +70,7 @@ def train(model, batches, loss_function, rank):
 
     def record(module, inputs, output):
         first = output[0] if isinstance(output, tuple) else output
-        ks.append(first.grad_fn.compressed.k)
+        ks.append(pammcuda.saved_compression(first.grad_fn).k)
 
     for module in model.modules():
         if isinstance(module, pammcuda.PammQKV) or pammcuda.is_converted(module):

@@ -252,7 +252,7 @@ class DropInTests(unittest.TestCase):
             q = model.q_proj(x)
         self.assertEqual(output.dtype, torch.bfloat16)
         torch.testing.assert_close(output, expected, rtol=0, atol=0)
-        self.assertEqual(q.grad_fn.compressed.stored_bytes, 20 * 32 * 2 + 20 * 5 + 4, "x is compressed in bfloat16")
+        self.assertEqual(pammcuda.saved_compression(q.grad_fn).stored_bytes, 20 * 32 * 2 + 20 * 5 + 4, "x is compressed in bfloat16")
         grad = torch.randn(2, 10, 32).to(torch.bfloat16)
         q.backward(grad)
         self.assertEqual(model.q_proj.weight.grad.dtype, torch.float32)

@@ -45,7 +45,7 @@ class AutocastTests(unittest.TestCase):
             output, expected = layer(x), reference(x)
         self.assertEqual(output.dtype, torch.bfloat16)
         torch.testing.assert_close(output, expected, rtol=0, atol=0)
-        self.assertEqual(output.grad_fn.compressed.stored_bytes, stored_bytes(30, 16, 30, element_bytes=2))
+        self.assertEqual(pammcuda.saved_compression(output.grad_fn).stored_bytes, stored_bytes(30, 16, 30, element_bytes=2))
         output.backward(grad)
         self.assertEqual(layer.weight.grad.dtype, torch.float32)
         assert_rounded_once_to_bfloat16(layer.weight.grad, x, grad)
@@ -60,7 +60,7 @@ class AutocastTests(unittest.TestCase):
         for output, reference_output in zip(outputs, expected):
             self.assertEqual(output.dtype, torch.bfloat16)
             torch.testing.assert_close(output, reference_output, rtol=0, atol=0)
-        self.assertEqual(outputs[0].grad_fn.compressed.stored_bytes, stored_bytes(20, 16, 20, element_bytes=2))
+        self.assertEqual(pammcuda.saved_compression(outputs[0].grad_fn).stored_bytes, stored_bytes(20, 16, 20, element_bytes=2))
         grads = [torch.randn(20, 8).to(torch.bfloat16) for _ in range(3)]
         torch.autograd.backward(outputs, grads)
         for layer, grad in zip((qkv.q, qkv.k, qkv.v), grads):
@@ -72,7 +72,7 @@ class AutocastTests(unittest.TestCase):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=False):
             output = layer(torch.randn(10, 16))
         self.assertEqual(output.dtype, torch.float32)
-        self.assertEqual(output.grad_fn.compressed.stored_bytes, stored_bytes(10, 16, 5, element_bytes=4))
+        self.assertEqual(pammcuda.saved_compression(output.grad_fn).stored_bytes, stored_bytes(10, 16, 5, element_bytes=4))
 
 
 def torch_version():

@@ -101,7 +101,7 @@ class StorageTests(unittest.TestCase):
         layer = pammcuda.PammQKV(24, 8, ratio=1 / 8, alpha_dtype=torch.bfloat16)
         self.assertIn("alpha_dtype=torch.bfloat16", repr(layer))
         q, _, _ = layer(x)
-        self.assertEqual(q.grad_fn.compressed.alpha_dtype, torch.bfloat16)
+        self.assertEqual(pammcuda.saved_compression(q.grad_fn).alpha_dtype, torch.bfloat16)
 
     def test_compressed_keeps_a_storage_tensor_of_the_library_size(self):
         x = torch.randn(100, 12)

@@ -4,6 +4,7 @@ import gc
 import math
 import re
 import unittest
+import weakref
 
 import torch
 
@@ -127,20 +128,30 @@ class PammLinearTests(unittest.TestCase):
         layer = pammcuda.PammLinear(cols, 8, ratio=ratio)
         y = layer(torch.randn(rows, cols))
         node = y.grad_fn
-        self.assertEqual(len(node.saved_tensors), 1)
-        self.assertIs(node.saved_tensors[0], layer.weight)
         k = round(ratio * rows)
-        self.assertEqual(node.compressed.k, k)
-        self.assertEqual(node.compressed.stored_bytes, expected_stored_bytes(rows, cols, k, 4))
-        self.assertEqual(node.compressed.dense_bytes, rows * cols * 4)
+        # The weight and one uint8 storage tensor holding C, f, alpha and eta: nothing of x's size.
+        weight, storage = node.saved_tensors
+        self.assertIs(weight, layer.weight)
+        self.assertEqual(storage.dtype, torch.uint8)
+        self.assertEqual(storage.numel(), pammcuda.storage_bytes(rows, cols, k, torch.float32))
+        compressed = pammcuda.saved_compression(node)
+        self.assertEqual(compressed.k, k)
+        self.assertEqual(compressed.stored_bytes, expected_stored_bytes(rows, cols, k, 4))
+        self.assertEqual(compressed.dense_bytes, rows * cols * 4)
+        self.assertEqual(compressed.storage.data_ptr(), storage.data_ptr())
 
-    def test_compressed_input_is_freed_with_the_graph(self):
+    def test_compressed_input_is_a_tensor_freed_with_the_graph(self):
         layer = pammcuda.PammLinear(8, 4, ratio=0.25)
         before = live_compressed()
         y = layer(torch.randn(32, 8))
-        self.assertEqual(live_compressed(), before + 1)
+        storage = weakref.ref(y.grad_fn.saved_tensors[1])
+        # No native handle lives between forward and backward: the ops open the storage where they multiply.
+        self.assertEqual(live_compressed(), before)
+        self.assertIsNotNone(storage())
         y.sum().backward()
         del y
+        gc.collect()
+        self.assertIsNone(storage(), "the storage outlived its graph")
         self.assertEqual(live_compressed(), before)
 
     def test_no_grad_compresses_nothing(self):
@@ -243,11 +254,16 @@ class PammQKVTests(unittest.TestCase):
         qkv = pammcuda.PammQKV(d_model, 8, ratio=1 / 8)
         before = live_compressed()
         q, k, v = qkv(torch.randn(rows, d_model))
-        self.assertEqual(live_compressed(), before + 1)
         self.assertIs(q.grad_fn, v.grad_fn)
-        self.assertEqual(q.grad_fn.compressed.stored_bytes, expected_stored_bytes(rows, d_model, rows // 8, 4))
-        del q, k, v
+        storages = [t for t in q.grad_fn.saved_tensors if t.dtype == torch.uint8]
+        self.assertEqual(len(storages), 1, "one compression for the three projections")
+        self.assertEqual(storages[0].numel(), pammcuda.storage_bytes(rows, d_model, rows // 8, torch.float32))
+        self.assertEqual(pammcuda.saved_compression(q.grad_fn).stored_bytes, expected_stored_bytes(rows, d_model, rows // 8, 4))
         self.assertEqual(live_compressed(), before)
+        storage = weakref.ref(storages[0])
+        del q, k, v, storages
+        gc.collect()
+        self.assertIsNone(storage())
 
     def test_attention_block_trains(self):
         # A student learns a teacher block's outputs on token embeddings (rows on a few lines, as in language models).
@@ -322,9 +338,9 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
     def test_the_one_gemm_plumbing_gives_the_three_linear_results(self):
         from pammcuda import autograd
 
-        def stand_in(x, weights, options):
+        def stand_in(x, weights, seed, ratio, k, epsilon, alpha_dtype):
             # What the library computes, on the CPU: y = x [Wq; Wk; Wv]^T and compress(x).
-            return x @ torch.cat(weights).T, pammcuda.compress(x, options)
+            return x @ torch.cat(weights).T, pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype)
 
         qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3)
         x = torch.randn(2, 15, 12)
