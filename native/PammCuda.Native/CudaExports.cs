@@ -242,10 +242,8 @@ internal static unsafe class CudaExports
             // so that these messages are the same on any host.
             CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
             var product = new DeviceProduct(grad, gradCols, gradDtype, output, outDtype, layout);
-            ICompressedActivation activation = handle.Activation;
-            CallerMemory.CheckWorkspace(workspace, workspaceBytes,
-                PammEngine.ApproxMatmulWorkspaceBytes(activation.Rows, activation.Columns, activation.K, activation.DType, gradCols, product.OutputType),
-                "pamm_approx_matmul_workspace_bytes");
+            CallerMemory.CheckWorkspace(workspace, workspaceBytes, WorkspaceBytes(handle, gradCols, product.OutputType),
+                "pamm_approx_matmul_workspace_bytes (pamm_planned_matmul_workspace_bytes once the handle has a plan)");
             EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
             CheckUsableBy(handle, owner);
             Run(owner, handle, product, a, c, workspace, workspaceBytes);
@@ -303,6 +301,18 @@ internal static unsafe class CudaExports
         {
             return ExportErrors.Fail(e);
         }
+    }
+
+    /// <summary>
+    /// The workspace a device product of the handle needs now (no room for grouping the rows once it has a plan); for a
+    /// host handle, which no device product takes, what any product of its shapes may need.
+    /// </summary>
+    private static long WorkspaceBytes(CompressedHandle handle, int gradCols, DType outputType)
+    {
+        NativeArguments.Positive(gradCols, "grad_cols");
+        if (handle.Activation is GpuCompressedActivation gpu) return PammEngine.ApproxMatmulWorkspaceBytes(gpu, gradCols, outputType);
+        ICompressedActivation activation = handle.Activation;
+        return PammEngine.ApproxMatmulWorkspaceBytes(activation.Rows, activation.Columns, activation.K, activation.DType, gradCols, outputType);
     }
 
     private static void CheckUsableBy(CompressedHandle handle, EngineHandle owner)

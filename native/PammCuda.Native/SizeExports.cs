@@ -79,9 +79,18 @@ internal static unsafe class SizeExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_planned_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols, pamm_dtype out_dtype, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_planned_matmul_workspace_bytes))]
+    public static PammStatus pamm_planned_matmul_workspace_bytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes) =>
+        ProductWorkspaceBytes(nameof(pamm_planned_matmul_workspace_bytes), rows, cols, k, dtype, gradCols, outDtype, bytes, planned: true);
+
     /// <summary><c>pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols, pamm_dtype out_dtype, size_t *bytes)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_workspace_bytes))]
-    public static PammStatus pamm_approx_matmul_workspace_bytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes)
+    public static PammStatus pamm_approx_matmul_workspace_bytes(int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes) =>
+        ProductWorkspaceBytes(nameof(pamm_approx_matmul_workspace_bytes), rows, cols, k, dtype, gradCols, outDtype, bytes, planned: false);
+
+    /// <summary>Either product workspace size; failures are reported under <paramref name="function"/>, the export's name.</summary>
+    private static PammStatus ProductWorkspaceBytes(string function, int rows, int cols, int k, int dtype, int gradCols, int outDtype, nuint* bytes, bool planned)
     {
         try
         {
@@ -89,12 +98,12 @@ internal static unsafe class SizeExports
             DType type = CheckShapes(rows, cols, k, dtype);
             NativeArguments.Positive(gradCols, "grad_cols");
             DType outputType = NativeArguments.ToDType(outDtype, "out_dtype");
-            *bytes = (nuint)PammEngine.ApproxMatmulWorkspaceBytes(rows, cols, k, type, gradCols, outputType);
+            *bytes = (nuint)PammEngine.ApproxMatmulWorkspaceBytes(rows, cols, k, type, gradCols, outputType, planned);
             return ExportErrors.Success();
         }
         catch (Exception e)
         {
-            return ExportErrors.Fail(e);
+            return ExportErrors.Fail(function, e);
         }
     }
 

@@ -72,6 +72,10 @@ extern "C" {
    graph must (added within ABI version 2). */
 #define PAMM_HAS_OPEN_COMPRESSED 1
 
+/* pamm_planned_matmul_workspace_bytes exists: the workspace of a product of a handle that has a plan, without the
+   room for grouping the rows (added within ABI version 2). */
+#define PAMM_HAS_PLANNED_MATMUL_WORKSPACE 1
+
 typedef enum pamm_status {
     PAMM_OK = 0,
     /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
@@ -233,9 +237,16 @@ pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k,
 pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
 
 /* *bytes = the workspace one product needs: a compressed rows x cols activation with k generators of
-   dtype, a gradient with grad_cols columns (any dtype) and an output of out_dtype. */
+   dtype, a gradient with grad_cols columns (any dtype) and an output of out_dtype. Enough for every handle of these
+   shapes, including room to group the rows, which a product of a handle without a plan does in its workspace. */
 pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols,
                                                pamm_dtype out_dtype, size_t *bytes);
+
+/* *bytes = the same without that room: what a product needs when its handle has a plan (from
+   pamm_compressed_prepare_products or pamm_compressed_open with a plan) or lies in its engine's storage (whose first
+   product builds one there). Arithmetic only. */
+pamm_status pamm_planned_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols,
+                                                pamm_dtype out_dtype, size_t *bytes);
 
 /* pamm_compress_with_options into `storage` (device memory, storage_bytes >= pamm_compressed_storage_bytes)
    with scratch from `workspace` (device memory, workspace_bytes >= pamm_compress_workspace_bytes; NULL
@@ -248,7 +259,8 @@ pamm_status pamm_compress_into(pamm_engine engine, const void *x, int32_t rows, 
                                size_t workspace_bytes, pamm_compressed *compressed);
 
 /* pamm_approx_matmul with scratch from `workspace` (device memory, workspace_bytes >=
-   pamm_approx_matmul_workspace_bytes for the handle's shapes; NULL and 0 use the engine's own). */
+   pamm_approx_matmul_workspace_bytes for the handle's shapes, or pamm_planned_matmul_workspace_bytes when it has a
+   plan; NULL and 0 use the engine's own). */
 pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compressed compressed, const void *grad,
                                               int32_t grad_cols, pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype,
                                               pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);

@@ -557,6 +557,15 @@ static void test_sizes(void) {
     CHECK(product_bytes >= 4096 * 16 + 8 * 64 * 4, "product workspace %zu bytes is less than the sort buffers and B~", product_bytes);
     CHECK_OK(pamm_approx_matmul_workspace_bytes(4096, 256, 8, PAMM_FLOAT16, 64, PAMM_FLOAT16, &product_f16));
     CHECK(product_f16 >= product_bytes + 256 * 64 * 4, "a 16-bit output needs a float32 product: %zu vs %zu bytes", product_f16, product_bytes);
+    /* A handle with a plan needs no room for grouping its rows: the unplanned size less a plan and its alignment. */
+    size_t planned_bytes = 0, plan_bytes = 0;
+    CHECK_OK(pamm_planned_matmul_workspace_bytes(4096, 256, 8, PAMM_FLOAT32, 64, PAMM_FLOAT32, &planned_bytes));
+    CHECK_OK(pamm_product_plan_bytes(4096, 256, 8, PAMM_FLOAT32, &plan_bytes));
+    CHECK(product_bytes - planned_bytes >= plan_bytes && product_bytes - planned_bytes < plan_bytes + 256,
+          "planned product workspace %zu bytes, unplanned %zu, plan %zu", planned_bytes, product_bytes, plan_bytes);
+    CHECK_ERROR(pamm_planned_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 0, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT,
+                "pamm_planned_matmul_workspace_bytes: grad_cols");
+    CHECK_ERROR(pamm_planned_matmul_workspace_bytes(100, 12, 7, PAMM_FLOAT32, 4, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
 
     CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 0, PAMM_FLOAT32, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
     CHECK_ERROR(pamm_compressed_storage_bytes(100, 12, 101, PAMM_FLOAT32, PAMM_FLOAT32, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");

@@ -86,6 +86,7 @@ _SIGNATURES = {
                                                  _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_cpu_compress_into": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_compressed_open": (_status, [_ptr, _ptr, _size, _i32, _i32, _i32, _i32, _i32, _ptr, _size, ctypes.POINTER(_ptr)]),
+    "pamm_planned_matmul_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_cpu_compressed_open": (_status, [_ptr, _size, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_ptr)]),
     "pamm_cpu_compress": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_cpu_approx_matmul": (_status, [_ptr] + _product),

@@ -109,9 +109,14 @@ def compress_workspace_bytes(rows, cols, k, dtype):
     return _size(_native.lib().pamm_compress_workspace_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
 
 
-def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype):
-    """Bytes of workspace a CUDA product of a compressed rows x cols activation with a rows x grad_cols gradient uses."""
-    return _size(_native.lib().pamm_approx_matmul_workspace_bytes, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols,
+def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype, planned=False):
+    """
+    Bytes of workspace a CUDA product of a compressed rows x cols activation with a rows x grad_cols gradient uses.
+    planned=True: the compression has its products' plan (a CUDA Compressed builds it before its first product), so the
+    product needs no room to group the rows, and this is less by about product_plan_bytes.
+    """
+    function = _native.lib().pamm_planned_matmul_workspace_bytes if planned else _native.lib().pamm_approx_matmul_workspace_bytes
+    return _size(function, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols,
                  dtype_code(out_dtype, "out_dtype"))
 
 
@@ -207,7 +212,8 @@ class Compressed:
         """
         The approximate product with grad (rows x m): G^T X (m x cols, the [out, in] layout of a weight
         gradient) by default, or X^T G (cols x m) with layout=INPUT_BY_GRADIENT, as a new tensor. On CUDA it runs
-        on the current stream, with scratch from `workspace` (a uint8 tensor of at least matmul_workspace_bytes that is
+        on the current stream, with scratch from `workspace` (a uint8 tensor of at least matmul_workspace_bytes(...,
+        planned=True) that is
         free for use on the current stream: allocated there, or record_stream'ed by the caller) or a new one from the
         caching allocator; on the CPU no workspace is used (one given is checked only). The first CUDA product also
         builds the plan every later product of this compression reuses (`plan`, a tensor of product_plan_bytes from the
@@ -221,7 +227,8 @@ class Compressed:
         out_dtype = out_dtype or grad.dtype
         out_code = dtype_code(out_dtype, "out")
         m = grad.shape[1]
-        needed = matmul_workspace_bytes(self.rows, self.cols, self.k, self.dtype, m, out_dtype)
+        # On CUDA the plan is built before the product, which then needs no room to group the rows.
+        needed = matmul_workspace_bytes(self.rows, self.cols, self.k, self.dtype, m, out_dtype, planned=self._engine is not None)
         if workspace is not None:
             _check_block(workspace, "workspace", self.device, needed, "pammcuda.matmul_workspace_bytes")
         shape = (m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m)

@@ -92,29 +92,34 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
 /// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass.</param>
 /// <param name="Reduced">B̃, k × m floats.</param>
 /// <param name="Product">The float32 product before it is rounded into a 16-bit output (0 for a float32 output).</param>
-/// <param name="Plan">Room for a <see cref="ProductPlan"/>, used when the compressed activation keeps none (caller storage without one).</param>
-internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ulong Product, ProductPlan Plan)
+/// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this product only: carved when the compressed
+/// activation keeps no plan of its own (caller storage without one), null otherwise.</param>
+internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ulong Product, ProductPlan? Plan)
 {
-    /// <summary>Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient columns needs.</summary>
-    public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType)
+    /// <summary>
+    /// Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient
+    /// columns needs; <paramref name="transientPlan"/> adds room for a plan built for this product alone.
+    /// </summary>
+    public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType, bool transientPlan)
     {
-        Carve(0, rows, columns, k, dtype, gradientColumns, outputType, out long bytes);
+        Carve(0, rows, columns, k, dtype, gradientColumns, outputType, transientPlan, out long bytes);
         return bytes;
     }
 
     /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
-    public static ProductWorkspace At(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType) =>
-        Carve(start, rows, columns, k, dtype, gradientColumns, outputType, out _);
+    public static ProductWorkspace At(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
+        bool transientPlan) =>
+        Carve(start, rows, columns, k, dtype, gradientColumns, outputType, transientPlan, out _);
 
     private static ProductWorkspace Carve(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
-        out long bytes)
+        bool transientPlan, out long bytes)
     {
         var carver = new WorkspaceCarver(start);
         var workspace = new ProductWorkspace(
             Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
             Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)),
-            Plan: ProductPlan.Carve(ref carver, rows, columns, k, dtype));
+            Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, columns, k, dtype) : null);
         bytes = carver.Used;
         return workspace;
     }

@@ -8,7 +8,7 @@ namespace PammCuda.Engine;
 /// transpose) from them. Everything is queued on <see cref="Stream"/> without waiting for the device.
 /// Memory comes from the caller where a framework wants to count it: <c>CompressInto</c> writes the compressed form
 /// into caller storage (<see cref="CompressedStorageBytes"/>), and compressions and products take their scratch from a
-/// caller workspace (<see cref="CompressWorkspaceBytes"/>, <see cref="ApproxMatmulWorkspaceBytes"/>); without one, the
+/// caller workspace (<see cref="CompressWorkspaceBytes"/>, <see cref="ApproxMatmulWorkspaceBytes(int, int, int, DType, int, DType, bool)"/>); without one, the
 /// engine's own scratch is reused across calls. Written once against <see cref="IComputeDevice"/>: it runs the same
 /// kernels on a GPU and on the emulated device. Not thread-safe: one engine per stream.
 /// </summary>
@@ -307,17 +307,38 @@ public sealed class PammEngine : IDisposable
     /// <summary>
     /// Bytes of workspace one approximate product needs: a compressed <paramref name="rows"/> × <paramref name="columns"/>
     /// input with <paramref name="k"/> generators of <paramref name="dtype"/>, a gradient of <paramref name="gradientColumns"/>
-    /// columns (of any dtype) and an output of <paramref name="outputType"/>.
+    /// columns (of any dtype) and an output of <paramref name="outputType"/>. <paramref name="planned"/>: the compressed
+    /// activation has a product plan (<see cref="GpuCompressedActivation.HasProductPlan"/>, or it lies in the engine's
+    /// storage, whose first product builds one there), so the product needs no room to group the rows itself; the
+    /// default counts that room, which every product can use.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
-    public static long ApproxMatmulWorkspaceBytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType)
+    public static long ApproxMatmulWorkspaceBytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
+        bool planned = false)
     {
         CheckSizes(rows, columns, k);
         ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
         CheckDType(dtype, nameof(dtype));
         CheckDType(outputType, nameof(outputType));
-        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, outputType);
+        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, outputType, transientPlan: !planned);
     }
+
+    /// <summary>
+    /// Bytes of workspace a product of <paramref name="compressed"/> with <paramref name="gradientColumns"/> gradient
+    /// columns and an output of <paramref name="outputType"/> needs now: without room for grouping its rows when it has a
+    /// plan or will build one in the engine's storage.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1 or an unknown dtype.</exception>
+    public static long ApproxMatmulWorkspaceBytes(GpuCompressedActivation compressed, int gradientColumns, DType outputType)
+    {
+        ArgumentNullException.ThrowIfNull(compressed);
+        return ApproxMatmulWorkspaceBytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType, gradientColumns, outputType,
+            planned: !NeedsTransientPlan(compressed));
+    }
+
+    /// <summary>Caller storage without a plan: its product groups the rows in its own workspace.</summary>
+    private static bool NeedsTransientPlan(GpuCompressedActivation compressed) => compressed.Plan is null && !compressed.OwnsStorage;
 
     /// <summary>
     /// Bytes of the plan that the products of one compressed <paramref name="rows"/> × <paramref name="columns"/> input
@@ -392,7 +413,7 @@ public sealed class PammEngine : IDisposable
     /// G is row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/>.
     /// </summary>
     /// <remarks>
-    /// Scratch comes from <paramref name="workspace"/> (at least <see cref="ApproxMatmulWorkspaceBytes"/> bytes, valid
+    /// Scratch comes from <paramref name="workspace"/> (at least <see cref="ApproxMatmulWorkspaceBytes(GpuCompressedActivation, int, DType)"/> bytes, valid
     /// until the stream has passed this call) or, when it is null, from the engine. <paramref name="compressed"/> must
     /// come from this engine, or lie in caller storage and come from an engine of the same device.
     /// </remarks>
@@ -420,7 +441,7 @@ public sealed class PammEngine : IDisposable
 
     /// <summary>
     /// The same product on device addresses that a framework owns, with scratch from <paramref name="workspace"/>
-    /// (<paramref name="workspaceBytes"/> bytes, 16-byte aligned, at least <see cref="ApproxMatmulWorkspaceBytes"/>;
+    /// (<paramref name="workspaceBytes"/> bytes, 16-byte aligned, at least <see cref="ApproxMatmulWorkspaceBytes(GpuCompressedActivation, int, DType)"/>;
     /// 0 and 0 use the engine's own).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
@@ -555,10 +576,11 @@ public sealed class PammEngine : IDisposable
     private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, DType outputType, ulong workspace, long workspaceBytes)
     {
         int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
-        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, outputType);
+        bool transientPlan = NeedsTransientPlan(compressed);
+        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, outputType, transientPlan);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ApproxMatmulWorkspaceBytes), optional: true);
         ulong start = workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed);
-        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, outputType);
+        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, outputType, transientPlan);
     }
 
     private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch) =>
@@ -577,7 +599,8 @@ public sealed class PammEngine : IDisposable
     /// </summary>
     internal ProductPass PrepareProduct(CompressedParts compressed, ulong gradient, int gradientColumns, DType gradientType,
         ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
-        new(Stream, _scalars, compressed, scratch.Plan, buildsPlan: true, gradient, gradientColumns, gradientType,
+        new(Stream, _scalars, compressed, scratch.Plan ?? throw new ArgumentException("The stage benchmark's workspace has no room for a plan.", nameof(scratch)),
+            buildsPlan: true, gradient, gradientColumns, gradientType,
             new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch);
 
     /// <summary>
@@ -632,7 +655,8 @@ public sealed class PammEngine : IDisposable
             }
         }
         bool transientPlan = compressed.Plan is null;
-        var plan = compressed.Plan ?? scratch.Plan;
+        // ProductScratch carved room for a plan exactly when the compression has none by now.
+        var plan = compressed.Plan ?? scratch.Plan!.Value;
         new ProductPass(Stream, _scalars, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
             gradientType, new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch).Run();
     }

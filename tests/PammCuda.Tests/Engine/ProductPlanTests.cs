@@ -96,6 +96,45 @@ public class ProductPlanTests(string deviceName) : DeviceFixture(deviceName)
     }
 
     [Test]
+    public void A_product_with_a_plan_needs_no_workspace_room_to_group_the_rows()
+    {
+        var options = new PammOptions { K = K, Seed = 12 };
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(EngineTestData.Random<float>(Rows, Columns, 13));
+        using var gradient = Upload(EngineTestData.Random<float>(Rows, GradientColumns, 14));
+        long full = PammEngine.ApproxMatmulWorkspaceBytes(Rows, Columns, K, DType.Float32, GradientColumns, DType.Float32);
+        long planned = PammEngine.ApproxMatmulWorkspaceBytes(Rows, Columns, K, DType.Float32, GradientColumns, DType.Float32, planned: true);
+        long planBytes = PammEngine.ProductPlanBytes(Rows, Columns, K, DType.Float32);
+        Assert.That(full - planned, Is.InRange(planBytes, planBytes + CompressedStorageLayout.SectionAlignment), "the room is a plan and its alignment");
+
+        using var storage = Device.Allocate<byte>(PammEngine.CompressedStorageBytes(Rows, Columns, K, DType.Float32));
+        using var plan = Device.Allocate<byte>(PammEngine.ProductPlanBytes(Rows, Columns, K, DType.Float32));
+        using var small = Device.Allocate<byte>(planned);
+        using var output = Device.Allocate<float>(Columns * GradientColumns);
+        using var into = engine.CompressInto(input, Rows, Columns, options, storage);
+        using var owned = engine.Compress(input, Rows, Columns);
+        Assert.Multiple(() =>
+        {
+            Assert.That(PammEngine.ApproxMatmulWorkspaceBytes(into, GradientColumns, DType.Float32), Is.EqualTo(full), "caller storage, no plan yet");
+            Assert.That(PammEngine.ApproxMatmulWorkspaceBytes(owned, GradientColumns, DType.Float32), Is.EqualTo(planned), "engine storage builds its plan there");
+            Assert.That(() => engine.ApproxMatmul(into, gradient, GradientColumns, output, workspace: small),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("workspace").And.Message.Contains("need " + full));
+        });
+        float[] sortsItself = Product(engine, into, gradient, GradientColumns);
+
+        engine.PrepareProductsInto(into, plan.Address, plan.Length);
+        Assert.That(PammEngine.ApproxMatmulWorkspaceBytes(into, GradientColumns, DType.Float32), Is.EqualTo(planned));
+        engine.ApproxMatmul(into, gradient, GradientColumns, output, workspace: small);
+        float[] withPlan = output.ToArray(engine.Stream);
+        engine.ApproxMatmul(owned, gradient, GradientColumns, output, workspace: small);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Bits(withPlan), Is.EqualTo(Bits(sortsItself)));
+            Assert.That(Bits(output.ToArray(engine.Stream)), Is.EqualTo(Bits(sortsItself)), "the engine-owned compression in a planned-size workspace");
+        });
+    }
+
+    [Test]
     public void An_engine_owned_plan_goes_back_to_the_engine_with_its_storage()
     {
         using var engine = new PammEngine(Device, new PammOptions { K = K, Seed = 5 });
