@@ -15,13 +15,20 @@ internal static class PammKernels
     // Grid-stride kernels: enough blocks to fill any GPU, few enough that the grid stays small.
     private const long MaxElementwiseBlocks = 65_536;
 
-    // The sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
+    // The multi-block sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
     private static readonly uint SampleKeyThreads = Threads("PAMM_SAMPLE_KEY_THREADS");
     private static readonly uint SampleSelectThreads = Threads("PAMM_SAMPLE_SELECT_THREADS");
     private static readonly uint SampleTileThreads = Threads("PAMM_SAMPLE_TILE_THREADS");
     private static readonly int SampleTileRows = (int)SampleTileThreads * KernelSources.Constant("PAMM_SAMPLE_ROWS_PER_THREAD");
     private static readonly long SampleHistogramBytes = KernelSources.Constant("PAMM_SAMPLE_BINS") * (long)sizeof(uint);
     private static readonly long SampleZeroedBytes = SampleHistogramBytes + KernelSources.Constant("PAMM_SAMPLE_STATE_BYTES");
+    private static readonly uint SampleBlockThreads = Threads("PAMM_SAMPLE_BLOCK_THREADS");
+
+    /// <summary>
+    /// Most rows the one-launch sampling kernel takes (<c>pamm_sample_block</c>: one block, a few keys per thread in
+    /// registers), and so the largest b sampled in one launch; more rows take the five multi-block launches.
+    /// </summary>
+    public static readonly int SampleBlockRows = (int)SampleBlockThreads * KernelSources.Constant("PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD");
 
     private static readonly uint GatherThreads = Threads("PAMM_GATHER_THREADS");
     private static readonly uint RowNormsThreads = Threads("PAMM_ROW_NORMS_THREADS");
@@ -52,17 +59,31 @@ internal static class PammKernels
     /// <summary>Rows per block of the warp-per-row kernels (row norms, assignment): their block's warps.</summary>
     public static uint RowsPerBlock(uint threads) => threads / WarpSize;
 
-    /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows.</summary>
+    /// <summary>Whether <see cref="SampleGenerators"/> samples <paramref name="rows"/> rows in one launch of one block (no scratch).</summary>
+    public static bool SamplesInOneBlock(int rows) => rows <= SampleBlockRows;
+
+    /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows: none for the one-block path.</summary>
     public static long SamplingScratchBytes(int rows) =>
-        SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
+        SamplesInOneBlock(rows)
+            ? 0
+            : SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
 
     /// <summary>
-    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>.
-    /// <paramref name="scratch"/> (<see cref="SamplingScratchBytes"/> bytes) holds, in order: the top-16-bit histogram and
-    /// the selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>. Up to
+    /// <see cref="SampleBlockRows"/> rows, one launch of one block that needs no scratch (<paramref name="scratch"/> is not
+    /// read); above, five launches over the whole GPU with <paramref name="scratch"/> (<see cref="SamplingScratchBytes"/>
+    /// bytes) holding, in order: the top-16-bit histogram and the selection state (zeroed here), the b keys, the candidate
+    /// list (b rows at most) and one count per tile.
     /// </summary>
     public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators)
     {
+        if (SamplesInOneBlock(rows))
+        {
+            stream.Launch("pamm_sample_block", 1u, SampleBlockThreads,
+                KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.UInt64(seed), KernelArgument.Pointer(generators));
+            return;
+        }
+
         int tiles = (int)BlocksFor(rows, (uint)SampleTileRows);
         ulong histogram = scratch;
         ulong state = histogram + (ulong)SampleHistogramBytes;
