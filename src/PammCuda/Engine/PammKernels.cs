@@ -59,26 +59,39 @@ internal static class PammKernels
     /// <summary>Rows per block of the warp-per-row kernels (row norms, assignment): their block's warps.</summary>
     public static uint RowsPerBlock(uint threads) => threads / WarpSize;
 
-    /// <summary>Whether <see cref="SampleGenerators"/> samples <paramref name="rows"/> rows in one launch of one block (no scratch).</summary>
-    public static bool SamplesInOneBlock(int rows) => rows <= SampleBlockRows;
+    /// <summary>The path <see cref="SampleGenerators(IDeviceStream, ulong, int, int, ulong, ulong)"/> takes for <paramref name="rows"/> rows: one block up to <see cref="SampleBlockRows"/>.</summary>
+    public static SamplingPath SamplingPathFor(int rows) => rows <= SampleBlockRows ? SamplingPath.OneBlock : SamplingPath.MultiBlock;
 
-    /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows: none for the one-block path.</summary>
-    public static long SamplingScratchBytes(int rows) =>
-        SamplesInOneBlock(rows)
+    /// <summary>Bytes of scratch <see cref="SampleGenerators(IDeviceStream, ulong, int, int, ulong, ulong)"/> needs for <paramref name="rows"/> rows on the path it takes for them.</summary>
+    public static long SamplingScratchBytes(int rows) => SamplingScratchBytes(rows, SamplingPathFor(rows));
+
+    /// <summary>Bytes of scratch sampling <paramref name="rows"/> rows on <paramref name="path"/> needs: none in one block.</summary>
+    public static long SamplingScratchBytes(int rows, SamplingPath path) =>
+        path == SamplingPath.OneBlock
             ? 0
             : SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
 
     /// <summary>
-    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>. Up to
-    /// <see cref="SampleBlockRows"/> rows, one launch of one block that needs no scratch (<paramref name="scratch"/> is not
-    /// read); above, five launches over the whole GPU with <paramref name="scratch"/> (<see cref="SamplingScratchBytes"/>
-    /// bytes) holding, in order: the top-16-bit histogram and the selection state (zeroed here), the b keys, the candidate
-    /// list (b rows at most) and one count per tile.
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on the path
+    /// <see cref="SamplingPathFor"/> picks: one launch of one block up to <see cref="SampleBlockRows"/> rows, five above.
     /// </summary>
-    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators)
+    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators) =>
+        SampleGenerators(stream, scratch, rows, k, seed, generators, SamplingPathFor(rows));
+
+    /// <summary>
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on
+    /// <paramref name="path"/> (both give the same rows; tests and the sampling benchmark compare them at one b).
+    /// <see cref="SamplingPath.OneBlock"/>: one launch of one block, no scratch (<paramref name="scratch"/> is not read).
+    /// <see cref="SamplingPath.MultiBlock"/>: five launches over the whole GPU with <paramref name="scratch"/>
+    /// (<see cref="SamplingScratchBytes(int, SamplingPath)"/> bytes) holding, in order: the top-16-bit histogram and the
+    /// selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">One block asked for more than <see cref="SampleBlockRows"/> rows.</exception>
+    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators, SamplingPath path)
     {
-        if (SamplesInOneBlock(rows))
+        if (path == SamplingPath.OneBlock)
         {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, SampleBlockRows);
             stream.Launch("pamm_sample_block", 1u, SampleBlockThreads,
                 KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.UInt64(seed), KernelArgument.Pointer(generators));
             return;

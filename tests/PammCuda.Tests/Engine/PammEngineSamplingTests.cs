@@ -49,11 +49,36 @@ public class PammEngineSamplingTests(string deviceName) : DeviceFixture(deviceNa
             Assert.Multiple(() =>
             {
                 Assert.That(stream.Launches, Is.EqualTo(expected), $"b = {rows}");
-                Assert.That(PammKernels.SamplesInOneBlock(rows), Is.EqualTo(expected.Length == 1), $"b = {rows}");
+                Assert.That(PammKernels.SamplingPathFor(rows), Is.EqualTo(expected.Length == 1 ? SamplingPath.OneBlock : SamplingPath.MultiBlock), $"b = {rows}");
                 // The one-block kernel needs no scratch, so a compression of such a b reserves none for sampling.
                 Assert.That(PammKernels.SamplingScratchBytes(rows), expected.Length == 1 ? Is.Zero : Is.Positive, $"b = {rows}");
             });
         }
+    }
+
+    // The multi-block kernels still take any b: their small-b edges (one partial tile, one row) checked on their own.
+    [TestCase(1, 1, 7UL)]
+    [TestCase(2, 2, 7UL)]
+    [TestCase(255, 1, 1UL)]
+    [TestCase(2047, 1000, 3UL)]
+    [TestCase(2048, 2048, 4UL)]
+    [TestCase(2049, 2048, 5UL)]
+    [TestCase(6145, 6144, 6UL)]
+    [TestCase(8192, 4096, 8UL)]
+    public void The_multi_block_path_below_the_switch_over_picks_the_same_rows_as_the_CPU(int rows, int k, ulong seed)
+    {
+        using var scratch = Device.Allocate<byte>(PammKernels.SamplingScratchBytes(rows, SamplingPath.MultiBlock));
+        using var generators = Device.Allocate<int>(k);
+        PammKernels.SampleGenerators(Device.DefaultStream, scratch.Address, rows, k, seed, generators.Address, SamplingPath.MultiBlock);
+        Assert.That(generators.ToArray(Device.DefaultStream), Is.EqualTo(GeneratorSampler.Sample(rows, k, seed)));
+    }
+
+    [Test]
+    public void One_block_refuses_more_rows_than_it_holds()
+    {
+        using var generators = Device.Allocate<int>(1);
+        Assert.That(() => PammKernels.SampleGenerators(Device.DefaultStream, 0UL, PammKernels.SampleBlockRows + 1, 1, 0UL, generators.Address,
+            SamplingPath.OneBlock), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("rows"));
     }
 
     [Test]

@@ -41,13 +41,14 @@ public class SamplingFallbackTests
     [TestCaseSource(nameof(OverflowingList))]
     public void A_bucket_fuller_than_the_list_takes_more_digit_passes_and_picks_the_CPUs_rows(int rows, int k, ulong seed)
     {
-        Assert.That(PammKernels.SamplesInOneBlock(rows));
-        Assert.That(Sample(TinyList, rows, k, seed), Is.EqualTo(GeneratorSampler.Sample(rows, k, seed)));
+        Assert.That(PammKernels.SamplingPathFor(rows), Is.EqualTo(SamplingPath.OneBlock));
+        Assert.That(Sample(TinyList, rows, k, seed, SamplingPath.OneBlock), Is.EqualTo(GeneratorSampler.Sample(rows, k, seed)));
     }
 
     public static IEnumerable<TestCaseData> TiedKeys()
     {
-        // Up to one block and above it; one block's rows with eight distinct keys put ~1000 equal keys past the list.
+        // Up to one block (where both paths run) and above it; one block's rows with eight distinct keys put ~1000 equal
+        // keys past the list.
         foreach (int rows in new[] { 1, 7, 64, 65, 1000, Block, Block + 1, Block + 1000 })
             foreach (int k in new[] { 1, rows / 8, rows / 2 + 1, rows - 1, rows }.Where(k => k >= 1 && k <= rows).Distinct())
                 yield return new TestCaseData(rows, k, (ulong)rows * 7919);
@@ -55,22 +56,28 @@ public class SamplingFallbackTests
 
     [TestCaseSource(nameof(TiedKeys))]
     public void Eight_distinct_keys_are_ranked_by_index_on_both_paths(int rows, int k, ulong seed) =>
-        Assert.That(Sample(EightKeys, rows, k, seed), Is.EqualTo(Reference(rows, k, row => Philox4x32.RowKey(seed, row) >> 61)));
+        AssertBothPaths(EightKeys, rows, k, seed, Reference(rows, k, row => Philox4x32.RowKey(seed, row) >> 61));
 
     [TestCaseSource(nameof(TiedKeys))]
     public void Eight_distinct_keys_with_a_tiny_list_resolve_all_64_bits_then_rank_by_index(int rows, int k, ulong seed) =>
-        Assert.That(Sample(TinyList + "\n" + EightKeys, rows, k, seed),
-            Is.EqualTo(Reference(rows, k, row => Philox4x32.RowKey(seed, row) >> 61)));
+        AssertBothPaths(TinyList + "\n" + EightKeys, rows, k, seed, Reference(rows, k, row => Philox4x32.RowKey(seed, row) >> 61));
 
     [TestCaseSource(nameof(TiedKeys))]
     public void Keys_differing_only_in_their_outer_nibbles_go_through_every_digit_on_both_paths(int rows, int k, ulong seed)
     {
         // The digits between the top and the bottom nibble are all zero: every digit pass, the 4-bit last one included.
-        static ulong Key(ulong seed, long row) => Philox4x32.RowKey(seed, row) & 0xF00000000000000FUL;
+        int[] expected = Reference(rows, k, row => Philox4x32.RowKey(seed, row) & 0xF00000000000000FUL);
+        AssertBothPaths(OuterNibbles, rows, k, seed, expected);
+        AssertBothPaths(TinyList + "\n" + OuterNibbles, rows, k, seed, expected);
+    }
+
+    /// <summary>Both paths where one block holds b, the multi-block one above.</summary>
+    private void AssertBothPaths(string defines, int rows, int k, ulong seed, int[] expected)
+    {
+        SamplingPath[] paths = rows <= Block ? [SamplingPath.OneBlock, SamplingPath.MultiBlock] : [SamplingPath.MultiBlock];
         Assert.Multiple(() =>
         {
-            Assert.That(Sample(OuterNibbles, rows, k, seed), Is.EqualTo(Reference(rows, k, row => Key(seed, row))));
-            Assert.That(Sample(TinyList + "\n" + OuterNibbles, rows, k, seed), Is.EqualTo(Reference(rows, k, row => Key(seed, row))));
+            foreach (var path in paths) Assert.That(Sample(defines, rows, k, seed, path), Is.EqualTo(expected), $"{path}");
         });
     }
 
@@ -90,13 +97,13 @@ public class SamplingFallbackTests
         return chosen;
     }
 
-    /// <summary>The engine's sampling launcher on a device whose sampling kernels are compiled with <paramref name="defines"/> first.</summary>
-    private int[] Sample(string defines, int rows, int k, ulong seed)
+    /// <summary>The engine's sampling launcher, on <paramref name="path"/>, on a device whose sampling kernels are compiled with <paramref name="defines"/> first.</summary>
+    private int[] Sample(string defines, int rows, int k, ulong seed, SamplingPath path)
     {
         var device = DeviceWith(defines);
-        using var scratch = device.Allocate<byte>(Math.Max(1, PammKernels.SamplingScratchBytes(rows)));
+        using var scratch = device.Allocate<byte>(Math.Max(1, PammKernels.SamplingScratchBytes(rows, path)));
         using var generators = device.Allocate<int>(k);
-        PammKernels.SampleGenerators(device.DefaultStream, scratch.Address, rows, k, seed, generators.Address);
+        PammKernels.SampleGenerators(device.DefaultStream, scratch.Address, rows, k, seed, generators.Address, path);
         return generators.ToArray(device.DefaultStream);
     }
 
