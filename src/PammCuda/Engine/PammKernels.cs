@@ -22,6 +22,8 @@ internal static class PammKernels
     private static readonly int SampleTileRows = (int)SampleTileThreads * KernelSources.Constant("PAMM_SAMPLE_ROWS_PER_THREAD");
     private static readonly long SampleHistogramBytes = KernelSources.Constant("PAMM_SAMPLE_BINS") * (long)sizeof(uint);
     private static readonly long SampleZeroedBytes = SampleHistogramBytes + KernelSources.Constant("PAMM_SAMPLE_STATE_BYTES");
+
+    // The one-block sampling kernel's block size.
     private static readonly uint SampleBlockThreads = Threads("PAMM_SAMPLE_BLOCK_THREADS");
 
     /// <summary>
