@@ -2,8 +2,20 @@
 
 // Uniform sampling of k of b rows without replacement: row i's key is Philox(seed, i) and the k
 // smallest (key, index) pairs win; written ascending, exactly as GeneratorSampler does on the CPU.
+// Everything is integer counting: the result does not depend on the order of the atomics.
 //
-// Five launches, every one but two tiny single-block steps spread over the whole GPU:
+// Two paths, picked by the host from b alone (PammKernels.SampleGenerators):
+//
+// b ≤ PAMM_SAMPLE_BLOCK_THREADS · PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD (8192): ONE launch of one block,
+// `pamm_sample_block`, no scratch and no fill. Each thread computes the keys of its 8 consecutive
+// rows once and keeps them in registers; 12-bit digit passes over a shared 4096-bin histogram narrow
+// the k-th smallest key down to a bucket of at most PAMM_SAMPLE_BLOCK_LIST rows (one pass for
+// uniform keys: a bucket holds about b / 4096 of them), whose rows are listed in shared memory and
+// ranked pairwise by (key, index); one block scan then writes the winners in index order. One SM
+// computes Philox-10 at roughly a key per clock, so the bound keeps the launch near the cost of the
+// five launches it replaces or below (kernels/README.md, "Sampling").
+//
+// Larger b: five launches, every one but two tiny single-block steps spread over the whole GPU:
 //   keys        b keys computed once into scratch + a global histogram of their top 16 bits;
 //   digit       (1 block) the 16-bit bucket holding the k-th smallest key and its rank inside it;
 //   candidates  per tile: rows certainly taken (top bits below the bucket), rows of the bucket listed;
@@ -11,7 +23,12 @@
 //               pair exactly, adds the bucket's winners to their tiles, scans tile counts to offsets;
 //   scatter     per tile: an ordered compaction of the rows ≤ the k-th smallest pair.
 // Keys are uniform, so the bucket holds about b / 65 536 rows and ranking them pairwise is cheap.
-// Everything is integer counting: the result does not depend on the order of the atomics.
+
+// Row i's key. Only tests redefine it (before this file), to give both paths keys with many ties.
+#ifndef PAMM_SAMPLE_KEY
+#define PAMM_SAMPLE_KEY(seed, row) pamm_philox_row_key(seed, row)
+#endif
+
 #define PAMM_SAMPLE_KEY_THREADS 256
 #define PAMM_SAMPLE_SELECT_THREADS 1024
 #define PAMM_SAMPLE_TILE_THREADS 256
@@ -38,7 +55,7 @@ pamm_sample_keys(int rows, unsigned long long seed, unsigned long long* __restri
 {
     long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (row >= rows) return;
-    unsigned long long key = pamm_philox_row_key(seed, row);
+    unsigned long long key = PAMM_SAMPLE_KEY(seed, row);
     keys[row] = key;
     // 65 536 bins take uniform keys with little contention, so global atomics are cheaper than a
     // shared histogram that every block would have to clear and flush.
@@ -156,3 +173,171 @@ pamm_sample_scatter(int rows, const unsigned long long* __restrict__ keys, const
         if (taken & (1u << j)) generators[position++] = (int)(first + j);
 }
 PAMM_EXPORT_KERNEL(pamm_sample_scatter)
+
+// ---------------------------------------------------------------------------------------------
+// One launch, one block: b ≤ PAMM_SAMPLE_BLOCK_THREADS · PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD.
+// ---------------------------------------------------------------------------------------------
+#define PAMM_SAMPLE_BLOCK_THREADS 1024
+// Keys a thread keeps in registers (16 of its 64 at 1024 threads): the rows one block takes.
+#define PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD 8
+#define PAMM_SAMPLE_BLOCK_DIGIT_BITS 12
+#define PAMM_SAMPLE_BLOCK_BINS 4096
+// Rows of the threshold's bucket ranked pairwise (c² comparisons); a fuller bucket takes another
+// digit pass instead. Tests shrink it (defining it before this file) to run those passes.
+#ifndef PAMM_SAMPLE_BLOCK_LIST
+#define PAMM_SAMPLE_BLOCK_LIST 64
+#endif
+static_assert(PAMM_SAMPLE_BLOCK_BINS == 1 << PAMM_SAMPLE_BLOCK_DIGIT_BITS, "one bin per digit");
+static_assert(PAMM_SAMPLE_BLOCK_BINS % PAMM_SAMPLE_BLOCK_THREADS == 0, "every thread scans as many bins");
+static_assert(PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD <= 32, "a thread's winners are the bits of one unsigned int");
+static_assert(PAMM_SAMPLE_BLOCK_LIST >= 1, "the list holds at least the threshold's row");
+
+// What every thread of pamm_sample_block reads between passes; written by one thread.
+struct pamm_sample_block_state
+{
+    unsigned long long prefix;        // the bits of the k-th smallest key known so far, the rest zero
+    unsigned long long threshold_key; // the k-th smallest (key, row) pair
+    unsigned int threshold_row;
+    unsigned int rank;                // 1-based rank of the k-th pair among the rows whose key starts with `prefix`
+    unsigned int candidates;          // rows whose key starts with `prefix`
+    unsigned int listed;              // rows written to the shared list so far
+};
+
+__device__ __forceinline__ bool pamm_sample_has_prefix(unsigned long long key, unsigned long long prefix, int bits)
+{
+    return bits == 0 || (key >> (64 - bits)) == (prefix >> (64 - bits));
+}
+
+extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_BLOCK_THREADS)
+pamm_sample_block(int rows, int k, unsigned long long seed, int* __restrict__ generators)
+{
+    __shared__ unsigned int histogram[PAMM_SAMPLE_BLOCK_BINS];
+    __shared__ unsigned long long listed_keys[PAMM_SAMPLE_BLOCK_LIST];
+    __shared__ unsigned int listed_rows[PAMM_SAMPLE_BLOCK_LIST];
+    __shared__ unsigned int scan_scratch[33];
+    __shared__ pamm_sample_block_state state;
+    const int bins_per_thread = PAMM_SAMPLE_BLOCK_BINS / PAMM_SAMPLE_BLOCK_THREADS;
+
+    // A thread owns consecutive rows, so one block scan puts the winners in index order at the end.
+    // Their keys are computed once and stay in registers (every loop over j is unrolled).
+    const int first = (int)threadIdx.x * PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD;
+    const int owned = max(0, min(PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD, rows - first));
+    unsigned long long keys[PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD];
+#pragma unroll
+    for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j) keys[j] = j < owned ? PAMM_SAMPLE_KEY(seed, first + j) : 0ull;
+    if (threadIdx.x == 0)
+    {
+        state.prefix = 0ull;
+        state.rank = (unsigned int)k;
+        state.candidates = (unsigned int)rows;
+        state.listed = 0u;
+    }
+    __syncthreads();
+
+    // Digit passes, most significant first, each among the rows that share the known prefix: which
+    // bucket of the next 12 bits (4 for the last) holds the k-th pair, and its rank inside. Uniform
+    // keys leave a listable bucket after the first pass; equal keys stop after all 64 bits. Every
+    // thread advances `bits` itself, so there are at most six passes whatever the keys.
+    int bits = 0;
+    for (;;)
+    {
+        const unsigned long long prefix = state.prefix;
+        const unsigned int rank = state.rank;
+        if (state.candidates <= PAMM_SAMPLE_BLOCK_LIST || bits == 64) break; // the same for every thread
+        const int shift = max(0, 64 - bits - PAMM_SAMPLE_BLOCK_DIGIT_BITS);
+        const int width = 64 - bits - shift;
+        const unsigned int digit_mask = (1u << width) - 1u;
+        for (int bin = (int)threadIdx.x; bin < PAMM_SAMPLE_BLOCK_BINS; bin += PAMM_SAMPLE_BLOCK_THREADS) histogram[bin] = 0u;
+        __syncthreads(); // also: every thread has read the state before it changes
+#pragma unroll
+        for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+            if (j < owned && pamm_sample_has_prefix(keys[j], prefix, bits))
+                atomicAdd(&histogram[(unsigned int)(keys[j] >> shift) & digit_mask], 1u);
+        __syncthreads();
+        const int first_bin = (int)threadIdx.x * bins_per_thread;
+        unsigned int count = 0u;
+        for (int bin = first_bin; bin < first_bin + bins_per_thread; ++bin) count += histogram[bin];
+        unsigned int total;
+        unsigned int before = pamm_block_exclusive_scan(count, scan_scratch, total);
+        // Exactly one thread's bins hold the rank-th pair (rank ≤ candidates = total).
+        if (before < rank && rank <= before + count)
+        {
+            int bin = first_bin;
+            while (before + histogram[bin] < rank) before += histogram[bin++];
+            state.prefix = prefix | ((unsigned long long)bin << shift);
+            state.rank = rank - before;
+            state.candidates = histogram[bin];
+        }
+        bits += width;
+        __syncthreads();
+    }
+
+    const unsigned long long prefix = state.prefix;
+    const unsigned int rank = state.rank, candidates = state.candidates;
+    if (candidates <= PAMM_SAMPLE_BLOCK_LIST)
+    {
+        // The bucket's rows listed (in an order that depends on timing; only their ranks are used),
+        // then each ranked against the others by (key, index): the rank-th is the threshold.
+#pragma unroll
+        for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+            if (j < owned && pamm_sample_has_prefix(keys[j], prefix, bits))
+            {
+                unsigned int slot = atomicAdd(&state.listed, 1u);
+                listed_keys[slot] = keys[j];
+                listed_rows[slot] = (unsigned int)(first + j);
+            }
+        __syncthreads();
+        for (unsigned int a = threadIdx.x; a < candidates; a += PAMM_SAMPLE_BLOCK_THREADS)
+        {
+            unsigned long long key = listed_keys[a];
+            unsigned int row = listed_rows[a], below = 0u;
+            for (unsigned int b = 0; b < candidates; ++b)
+            {
+                unsigned long long other_key = listed_keys[b];
+                if (other_key < key || (other_key == key && listed_rows[b] < row)) ++below;
+            }
+            if (below == rank - 1u)
+            {
+                state.threshold_key = key;
+                state.threshold_row = row;
+            }
+        }
+    }
+    else
+    {
+        // All 64 bits known and still more rows than the list holds: their keys all equal `prefix`,
+        // so the threshold is the rank-th of them in index order, which one block scan finds.
+        unsigned int equal = 0u;
+#pragma unroll
+        for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+            if (j < owned && keys[j] == prefix) ++equal;
+        unsigned int total;
+        unsigned int before = pamm_block_exclusive_scan(equal, scan_scratch, total);
+        if (before < rank && rank <= before + equal)
+        {
+#pragma unroll
+            for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+                if (j < owned && keys[j] == prefix && ++before == rank)
+                {
+                    state.threshold_key = prefix;
+                    state.threshold_row = (unsigned int)(first + j);
+                }
+        }
+    }
+    __syncthreads();
+
+    // Ordered compaction: the rows with (key, index) ≤ the threshold pair, k of them, ascending.
+    const unsigned long long threshold_key = state.threshold_key;
+    const int threshold_row = (int)state.threshold_row;
+    unsigned int taken = 0u; // bit j: row first + j is a winner
+#pragma unroll
+    for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+        if (j < owned && (keys[j] < threshold_key || (keys[j] == threshold_key && first + j <= threshold_row))) taken |= 1u << j;
+    unsigned int total;
+    unsigned int position = pamm_block_exclusive_scan((unsigned int)__popc(taken), scan_scratch, total);
+    // total is k; the bound only keeps a broken invariant from writing past the k slots.
+#pragma unroll
+    for (int j = 0; j < PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD; ++j)
+        if ((taken & (1u << j)) && position < (unsigned int)k) generators[position++] = first + j;
+}
+PAMM_EXPORT_KERNEL(pamm_sample_block)

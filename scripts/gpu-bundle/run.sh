@@ -13,7 +13,8 @@ Environment overrides:
   PAMM_TEST_ARGS           extra test runner arguments, shell words (e.g. --filter "FullyQualifiedName~Gemm")
   PAMM_TEST_TIMEOUT        seconds before the test run is stopped (default 3600)
   PAMM_SANITIZER_WORKLOAD  GPU program run under compute-sanitizer, shell words; $PAMM_DOTNET and
-                           $PAMM_BUNDLE may be used (default: the CLI's GPU demo)
+                           $PAMM_BUNDLE may be used (default: the CLI's GPU demo at two sizes, one
+                           per sampling path)
   PAMM_SANITIZER_TOOLS     compute-sanitizer tools (default: "memcheck racecheck")
   PAMM_SANITIZER_TIMEOUT   seconds per sanitizer run (default 1800)
   PAMM_COMPUTE_SANITIZER   path of compute-sanitizer when it is not found by itself
@@ -230,13 +231,18 @@ find_sanitizer() {
 }
 sanitizer=$(find_sanitizer)
 sanitizer_line=
+# Each workload is one command line in shell words, run alone first and then under each tool.
 if [ -n "${PAMM_SANITIZER_WORKLOAD:-}" ]; then
-  eval "workload=($PAMM_SANITIZER_WORKLOAD)"
+  workloads=("$PAMM_SANITIZER_WORKLOAD")
   workload_available=yes
 else
-  # k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
-  # the dropped count, and --repeat 2 runs the product twice (an engine-owned compression builds its plan once).
-  workload=("$dotnet" "$here/cli/pamm.dll" demo --device gpu --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2)
+  demo='"$PAMM_DOTNET" "$PAMM_BUNDLE/cli/pamm.dll" demo --device gpu'
+  # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
+  #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
+  #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 8192).
+  # 2: b = 12288 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter).
+  workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"
+    "$demo --rows 12288 --cols 64 --grad-cols 64 --k 24")
   # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
   if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi
 fi
@@ -248,32 +254,39 @@ elif [ "$workload_available" = no ]; then
   record sanitizer "skipped: the CLI has no 'demo' command (see logs/workload-help.log); set PAMM_SANITIZER_WORKLOAD"
 else
   echo "compute-sanitizer: $sanitizer ($("$sanitizer" --version 2>/dev/null | grep -o 'Version [^ ]*' | head -n 1))"
-  echo "workload: ${workload[*]}"
-  # A workload that fails on its own would make every sanitizer verdict meaningless.
-  with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "${workload[@]}" > "$logs/workload.log" 2>&1
-  workload_exit=$?
-  if [ "$workload_exit" -ne 0 ]; then
-    record sanitizer "FAILED: the workload exits $workload_exit without the sanitizer (see logs/workload.log)"
-  else
-    read -r -a tools <<< "${PAMM_SANITIZER_TOOLS:-memcheck racecheck}"
-    sanitizer_failed=no
+  read -r -a tools <<< "${PAMM_SANITIZER_TOOLS:-memcheck racecheck}"
+  sanitizer_failed=no
+  for index in "${!workloads[@]}"; do
+    eval "workload=(${workloads[$index]})"
+    # The first workload's logs keep their names (workload.log, sanitizer-<tool>.log); the second's end in -2.
+    suffix=$([ "$index" -eq 0 ] || echo "-$((index + 1))")
+    label=$([ "${#workloads[@]}" -eq 1 ] || echo "workload $((index + 1)) ")
+    echo "workload $((index + 1)): ${workload[*]}"
+    # A workload that fails on its own would make every sanitizer verdict meaningless.
+    with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "${workload[@]}" > "$logs/workload$suffix.log" 2>&1
+    workload_exit=$?
+    if [ "$workload_exit" -ne 0 ]; then
+      sanitizer_line+="${label:-the workload }exits $workload_exit without the sanitizer (see logs/workload$suffix.log); "
+      sanitizer_failed=yes
+      continue
+    fi
     for tool in "${tools[@]}"; do
-      log=$logs/sanitizer-$tool.log
+      log=$logs/sanitizer-$tool$suffix.log
       with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "$sanitizer" --tool "$tool" "${workload[@]}" > "$log" 2>&1
       tool_exit=$?
       # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
       errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error|RACECHECK SUMMARY: [^(]*\([0-9]+ error' "$log" | tail -n 1 | grep -oE '[0-9]+ error' | awk '{ print $1 }')
       if [ -z "$errors" ]; then
-        sanitizer_line+="$tool: no summary (exit $tool_exit); "
+        sanitizer_line+="$label$tool: no summary (exit $tool_exit); "
         sanitizer_failed=yes
       else
-        sanitizer_line+="$tool: $errors errors; "
+        sanitizer_line+="$label$tool: $errors errors; "
         if [ "$errors" -ne 0 ] || [ "$tool_exit" -ne 0 ]; then sanitizer_failed=yes; fi
       fi
-      echo "$tool: exit $tool_exit, $(grep -h 'SUMMARY' "$log" | tr '\n' ' ')"
+      echo "$label$tool: exit $tool_exit, $(grep -h 'SUMMARY' "$log" | tr '\n' ' ')"
     done
-    if [ "$sanitizer_failed" = yes ]; then record sanitizer "FAILED: ${sanitizer_line%; }"; else record sanitizer "ok: ${sanitizer_line%; }"; fi
-  fi
+  done
+  if [ "$sanitizer_failed" = yes ]; then record sanitizer "FAILED: ${sanitizer_line%; }"; else record sanitizer "ok: ${sanitizer_line%; }"; fi
 fi
 
 # ---------------------------------------------------------------- benchmarks

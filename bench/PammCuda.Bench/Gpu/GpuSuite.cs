@@ -34,6 +34,9 @@ public static class GpuSuite
             header.Add("- speedup reference: cuBLAS strict fp32 SGEMM for float32 (TF32 shown beside it), bf16 GemmEx for bfloat16; outputs in the input type");
             header.Add("- stages: GpuStageBenchmarks and GpuSixteenBitStageBenchmarks time each stage of the engine's pipeline alone (the engine's CompressPass and " +
                 "ProductPass stage methods, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
+            header.Add("- sampling paths: GpuSamplingBenchmarks times both generator-sampling paths at the same b up to the one-block bound " +
+                "(OneBlock: one launch of one block, the engine's path up to 8192 rows; MultiBlock: a fill and five launches, its path above); n = 0, " +
+                "since n does not enter sampling");
             header.Add("- compression in the forward GEMM: GpuProjectionBenchmarks times the plain Q/K/V GEMM (X·[W_q; W_k; W_v]ᵀ, output in X's type) " +
                 "and PammEngine.ProjectAndCompressInto (one GEMM with [W; C], float32 output staged, projection stored, sampling, gather, assignment); " +
                 "'compression cost' is the second's extra time in % of the first");
@@ -44,7 +47,8 @@ public static class GpuSuite
                     Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
                 return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
                     [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks),
-                        typeof(GpuStageBenchmarks), typeof(GpuSixteenBitStageBenchmarks), typeof(GpuProjectionBenchmarks)], config);
+                        typeof(GpuStageBenchmarks), typeof(GpuSixteenBitStageBenchmarks), typeof(GpuProjectionBenchmarks),
+                        typeof(GpuSamplingBenchmarks)], config);
             }
             finally
             {

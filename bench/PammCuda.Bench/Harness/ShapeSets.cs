@@ -30,6 +30,16 @@ public static class ShapeSets
         Emulated ? [new(64)] : [new(512)],
         DTypes);
 
+    /// <summary>
+    /// The GPU suite's sampling paths side by side: b up to the rows one block holds (8192), r = 1/512, float32 (neither n
+    /// nor the dtype enters sampling: n = 0).
+    /// </summary>
+    public static ShapeSet Sampling => new(
+        [0],
+        Emulated ? [1024] : Quick ? [8192] : [1024, 4096, 8192],
+        [new(512)],
+        [DType.Float32]);
+
     /// <summary>The CPU suite.</summary>
     public static ShapeSet Cpu => new(
         Quick ? [256] : [256, 768],

@@ -23,7 +23,7 @@ internal struct WorkspaceCarver(ulong start)
 }
 
 /// <summary>The scratch one compression uses (none of it outlives the work that call queues).</summary>
-/// <param name="Sampling">Keys, histogram, candidates and tile counts of the generator sampling.</param>
+/// <param name="Sampling">Keys, histogram, candidates and tile counts of the multi-block generator sampling (no bytes when b is sampled in one block).</param>
 /// <param name="GeneratorRows">The k generator rows (sampled or explicit), k ints.</param>
 /// <param name="RowToGenerator">Row → generator position or −1, b ints.</param>
 /// <param name="GeneratorSquaredNorms">‖C_j‖², k floats.</param>

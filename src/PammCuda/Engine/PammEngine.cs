@@ -517,7 +517,8 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var generators = Device.Allocate<int>(k);
-        PammKernels.SampleGenerators(Stream, _scratch.Workspace.Ensure(PammKernels.SamplingScratchBytes(rows)), rows, k, seed, generators.Address);
+        long scratchBytes = PammKernels.SamplingScratchBytes(rows);
+        PammKernels.SampleGenerators(Stream, scratchBytes == 0 ? 0UL : _scratch.Workspace.Ensure(scratchBytes), rows, k, seed, generators.Address);
         return generators;
     }
 

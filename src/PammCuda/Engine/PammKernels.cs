@@ -15,13 +15,22 @@ internal static class PammKernels
     // Grid-stride kernels: enough blocks to fill any GPU, few enough that the grid stays small.
     private const long MaxElementwiseBlocks = 65_536;
 
-    // The sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
+    // The multi-block sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
     private static readonly uint SampleKeyThreads = Threads("PAMM_SAMPLE_KEY_THREADS");
     private static readonly uint SampleSelectThreads = Threads("PAMM_SAMPLE_SELECT_THREADS");
     private static readonly uint SampleTileThreads = Threads("PAMM_SAMPLE_TILE_THREADS");
     private static readonly int SampleTileRows = (int)SampleTileThreads * KernelSources.Constant("PAMM_SAMPLE_ROWS_PER_THREAD");
     private static readonly long SampleHistogramBytes = KernelSources.Constant("PAMM_SAMPLE_BINS") * (long)sizeof(uint);
     private static readonly long SampleZeroedBytes = SampleHistogramBytes + KernelSources.Constant("PAMM_SAMPLE_STATE_BYTES");
+
+    // The one-block sampling kernel's block size.
+    private static readonly uint SampleBlockThreads = Threads("PAMM_SAMPLE_BLOCK_THREADS");
+
+    /// <summary>
+    /// Most rows the one-launch sampling kernel takes (<c>pamm_sample_block</c>: one block, a few keys per thread in
+    /// registers), and so the largest b sampled in one launch; more rows take the five multi-block launches.
+    /// </summary>
+    public static readonly int SampleBlockRows = (int)SampleBlockThreads * KernelSources.Constant("PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD");
 
     private static readonly uint GatherThreads = Threads("PAMM_GATHER_THREADS");
     private static readonly uint RowNormsThreads = Threads("PAMM_ROW_NORMS_THREADS");
@@ -52,17 +61,44 @@ internal static class PammKernels
     /// <summary>Rows per block of the warp-per-row kernels (row norms, assignment): their block's warps.</summary>
     public static uint RowsPerBlock(uint threads) => threads / WarpSize;
 
-    /// <summary>Bytes of scratch <see cref="SampleGenerators"/> needs for <paramref name="rows"/> rows.</summary>
-    public static long SamplingScratchBytes(int rows) =>
-        SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
+    /// <summary>The path <see cref="SampleGenerators(IDeviceStream, ulong, int, int, ulong, ulong)"/> takes for <paramref name="rows"/> rows: one block up to <see cref="SampleBlockRows"/>.</summary>
+    public static SamplingPath SamplingPathFor(int rows) => rows <= SampleBlockRows ? SamplingPath.OneBlock : SamplingPath.MultiBlock;
+
+    /// <summary>Bytes of scratch <see cref="SampleGenerators(IDeviceStream, ulong, int, int, ulong, ulong)"/> needs for <paramref name="rows"/> rows on the path it takes for them.</summary>
+    public static long SamplingScratchBytes(int rows) => SamplingScratchBytes(rows, SamplingPathFor(rows));
+
+    /// <summary>Bytes of scratch sampling <paramref name="rows"/> rows on <paramref name="path"/> needs: none in one block.</summary>
+    public static long SamplingScratchBytes(int rows, SamplingPath path) =>
+        path == SamplingPath.OneBlock
+            ? 0
+            : SampleZeroedBytes + (long)rows * (sizeof(ulong) + sizeof(uint)) + BlocksFor(rows, (uint)SampleTileRows) * sizeof(uint);
 
     /// <summary>
-    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>.
-    /// <paramref name="scratch"/> (<see cref="SamplingScratchBytes"/> bytes) holds, in order: the top-16-bit histogram and
-    /// the selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on the path
+    /// <see cref="SamplingPathFor"/> picks: one launch of one block up to <see cref="SampleBlockRows"/> rows, five above.
     /// </summary>
-    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators)
+    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators) =>
+        SampleGenerators(stream, scratch, rows, k, seed, generators, SamplingPathFor(rows));
+
+    /// <summary>
+    /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on
+    /// <paramref name="path"/> (both give the same rows; tests and the sampling benchmark compare them at one b).
+    /// <see cref="SamplingPath.OneBlock"/>: one launch of one block, no scratch (<paramref name="scratch"/> is not read).
+    /// <see cref="SamplingPath.MultiBlock"/>: five launches over the whole GPU with <paramref name="scratch"/>
+    /// (<see cref="SamplingScratchBytes(int, SamplingPath)"/> bytes) holding, in order: the top-16-bit histogram and the
+    /// selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">One block asked for more than <see cref="SampleBlockRows"/> rows.</exception>
+    public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators, SamplingPath path)
     {
+        if (path == SamplingPath.OneBlock)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(rows, SampleBlockRows);
+            stream.Launch("pamm_sample_block", 1u, SampleBlockThreads,
+                KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.UInt64(seed), KernelArgument.Pointer(generators));
+            return;
+        }
+
         int tiles = (int)BlocksFor(rows, (uint)SampleTileRows);
         ulong histogram = scratch;
         ulong state = histogram + (ulong)SampleHistogramBytes;

@@ -102,6 +102,10 @@ public class KernelContractTests
         Assert.Multiple(() =>
         {
             Assert.That(PammKernels.ReduceChunk, Is.EqualTo(KernelSources.Constant("PAMM_REDUCE_CHUNK")));
+            // The one-launch sampling path's bound is the rows its one block holds, a few keys in each thread's registers.
+            Assert.That(PammKernels.SampleBlockRows, Is.EqualTo(
+                KernelSources.Constant("PAMM_SAMPLE_BLOCK_THREADS") * KernelSources.Constant("PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD")));
+            Assert.That(KernelSources.Declarations["pamm_sample_block"].LaunchBoundsThreads, Is.EqualTo(KernelSources.Constant("PAMM_SAMPLE_BLOCK_THREADS")));
             Assert.That(PammKernels.RowsPerBlock((uint)KernelSources.Constant("PAMM_ASSIGN_THREADS")),
                 Is.EqualTo(KernelSources.Constant("PAMM_ASSIGN_THREADS") / 32));
             Assert.That(() => KernelSources.Constant("PAMM_NO_SUCH_NUMBER"), Throws.TypeOf<KeyNotFoundException>()
