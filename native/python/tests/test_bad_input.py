@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import pammcuda
+from requirements import cuda_skip_reason
 from tiny_models import LlamaAttention
 
 OPTIONS = pammcuda.PammOptions(k=2, seed=1)
@@ -150,13 +151,6 @@ class LayerInputTests(unittest.TestCase):
     def test_a_sparse_input_is_rejected_naming_the_input(self):
         with self.assertRaisesRegex(ValueError, r"^input of PammSharedLinear is a torch.sparse_coo tensor"):
             self.attention.q_proj(torch.randn(4, 8).to_sparse())
-
-
-def cuda_skip_reason():
-    if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda cannot use CUDA: {reason}"
 
 
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 import pammcuda
+from requirements import cuda_skip_reason, torch_at_least
 from tiny_models import Conv1D, GPT2Attention, LlamaAttention, QKVAttention, TinyLlama
 
 ATTENTION_NAMES = [(f"layers.{i}.self_attn.q_proj", f"layers.{i}.self_attn.k_proj", f"layers.{i}.self_attn.v_proj") for i in range(2)]
@@ -423,11 +424,6 @@ def pickled(model):
     return buffer.getvalue()
 
 
-def torch_at_least(major, minor):
-    version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
-    return version >= (major, minor)
-
-
 @unittest.skipUnless(torch_at_least(2, 4), f"torch.compile tests need torch >= 2.4, this is {torch.__version__}")
 class CompileTests(unittest.TestCase):
     """A compiled converted model runs (PAMM's projections are graph breaks) and trains as the eager one does."""
@@ -516,13 +512,6 @@ class TransformersTests(unittest.TestCase):
                             embd_pdrop=0.0, attn_pdrop=0.0)
         torch.manual_seed(7)
         self.check_model(GPT2LMHeadModel(config), [("fused-qkv", (f"transformer.h.{i}.attn.c_attn",)) for i in range(2)])
-
-
-def cuda_skip_reason():
-    if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda cannot use CUDA: {reason}"
 
 
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import pammcuda
+from requirements import torch_at_least
 
 
 def twin_linear(layer):
@@ -75,11 +76,7 @@ class AutocastTests(unittest.TestCase):
         self.assertEqual(pammcuda.saved_compression(output.grad_fn).stored_bytes, stored_bytes(10, 16, 5, element_bytes=4))
 
 
-def torch_version():
-    return tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
-
-
-@unittest.skipUnless(torch_version() >= (2, 4), f"torch.compile tests need torch >= 2.4, this is {torch.__version__}")
+@unittest.skipUnless(torch_at_least(2, 4), f"torch.compile tests need torch >= 2.4, this is {torch.__version__}")
 class CompileTests(unittest.TestCase):
     def test_compiled_block_with_pamm_qkv_trains_as_eager(self):
         class Block(nn.Module):

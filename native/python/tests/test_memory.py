@@ -13,6 +13,7 @@ import torch
 
 import pammcuda
 from pammcuda import backend
+from requirements import cuda_skip_reason
 
 
 def live_counts():
@@ -203,13 +204,6 @@ class StorageTests(unittest.TestCase):
             optimizer.zero_grad()
             train_step(model, h, optimizer)
         self.assertEqual(live_counts(), before)
-
-
-def cuda_skip_reason():
-    if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda cannot use CUDA: {reason}"
 
 
 def round_to_block(size):

@@ -12,20 +12,10 @@ import torch
 
 import pammcuda
 from pammcuda import ops
+from requirements import cuda_skip_reason, torch_at_least
 
 INF = math.inf
 SEED = torch.tensor(17, dtype=torch.int64)
-
-
-def torch_at_least(major, minor):
-    return tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2]) >= (major, minor)
-
-
-def cuda_reason():
-    if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda has no CUDA: {reason}"
 
 
 def bits(tensor):
@@ -180,7 +170,7 @@ class TraceableOpTests(unittest.TestCase):
         self.check_compiles_without_graph_breaks("cpu")
 
     def test_compiled_layers_have_no_graph_break_on_cuda(self):
-        reason = cuda_reason()
+        reason = cuda_skip_reason()
         if reason:
             self.skipTest(reason)
         self.check_compiles_without_graph_breaks("cuda")
@@ -188,7 +178,7 @@ class TraceableOpTests(unittest.TestCase):
 
 class CudaOpTests(unittest.TestCase):
     def setUp(self):
-        reason = cuda_reason()
+        reason = cuda_skip_reason()
         if reason:
             self.skipTest(reason)
 

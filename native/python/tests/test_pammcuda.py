@@ -9,6 +9,7 @@ import weakref
 import torch
 
 import pammcuda
+from requirements import cuda_skip_reason
 
 
 def clustered(rows, cols, directions, noise, generator):
@@ -378,13 +379,6 @@ class _CudaLike:
 
     def __getattr__(self, name):
         return getattr(self._tensor, name)
-
-
-def cuda_skip_reason():
-    if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda cannot use CUDA: {reason}"
 
 
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
