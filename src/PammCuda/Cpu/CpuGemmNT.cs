@@ -18,7 +18,7 @@ namespace PammCuda.Cpu;
 /// panel slice in L1 while every row tile of the block streams past it. A is read in place (float) or from one widened
 /// copy per block (Half, BFloat16): broadcasting its elements needs no packing.</para>
 /// </remarks>
-internal static unsafe partial class CpuGemmNT
+internal static unsafe class CpuGemmNT
 {
     /// <summary>Depth per slice: a 32-wide AVX-512 panel slice is then 32 KiB, the row tile's slice 8 KiB.</summary>
     public const int DefaultDepthBlock = 256;
@@ -103,7 +103,7 @@ internal static unsafe partial class CpuGemmNT
             for (int r = 0; r < tailRows; r++)
                 new ReadOnlySpan<float>(a + (fullTiles * tileRows + r) * lda, depth).CopyTo(new Span<float>(tail + r * depth, depth));
         }
-        var kernel = Kernel(b.Width);
+        var kernel = MicroKernel.For<FusedMultiplyAdd>(b.Width);
         for (int p0 = 0; p0 < depth; p0 += depthBlock)
         {
             int slice = Math.Min(depthBlock, depth - p0);
@@ -122,13 +122,13 @@ internal static unsafe partial class CpuGemmNT
                     int rowsHere = full ? tileRows : tailRows;
                     if (rowsHere == tileRows && columnsHere == tileColumns)
                     {
-                        kernel(aTile, aStride, bSlice, slice, sTile, lds, accumulate);
+                        kernel(aTile, aStride, 1, bSlice, slice, sTile, lds, accumulate);
                     }
                     else
                     {
                         // An edge tile runs whole on a scratch tile; only its valid part moves from and to S.
                         if (accumulate) CopyTile(sTile, lds, scratch, tileColumns, rowsHere, columnsHere);
-                        kernel(aTile, aStride, bSlice, slice, scratch, tileColumns, accumulate);
+                        kernel(aTile, aStride, 1, bSlice, slice, scratch, tileColumns, accumulate);
                         CopyTile(scratch, tileColumns, sTile, lds, rowsHere, columnsHere);
                     }
                 }

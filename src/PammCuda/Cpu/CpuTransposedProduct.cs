@@ -12,14 +12,14 @@ namespace PammCuda.Cpu;
 /// depends on the thread count.
 /// </summary>
 /// <remarks>
-/// A register-tiled GEMM with the tiles of <see cref="CpuGemmNT"/>: threads take blocks of output rows; within a block,
-/// slices of <see cref="StepsPerSlice"/> reduction rows keep the rows of A and B they touch in cache while every tile
-/// of the block streams them. Each slice of A (the block's columns) and of B (one tile's columns) is first copied into
+/// A register-tiled GEMM with <see cref="CpuGemmNT"/>'s <see cref="MicroKernel"/>, its multiply-adds unfused: threads
+/// take blocks of output rows; within a block, slices of <see cref="StepsPerSlice"/> reduction rows keep the rows of A
+/// and B they touch in cache while every tile of the block streams them. Each slice of A (the block's columns) and of B (one tile's columns) is first copied into
 /// contiguous zero-padded float32 panels (widening Half and bfloat16 on the way): step i of a tile then broadcasts R
 /// consecutive floats of A's panel and loads two vectors of B's, and no load ever leaves the operands. A product too
 /// small to pay for a second thread (<see cref="MinWorkPerTask"/>) runs as one task.
 /// </remarks>
-internal static unsafe partial class CpuTransposedProduct
+internal static unsafe class CpuTransposedProduct
 {
     // Reduction rows per slice: A's and B's slices of a block stay in L2 while its tiles pass over them.
     private const int StepsPerSlice = 256;
@@ -84,12 +84,12 @@ internal static unsafe partial class CpuTransposedProduct
         fixed (float* packedA = workspace.PackedA)
         fixed (float* packedB = workspace.PackedB)
         fixed (float* scratch = workspace.Tile)
-            RunBlock(a, b, reduction, p, q, first, count, accumulators, packedA, packedB, scratch, tileRows, tileColumns, Kernel(width));
+            RunBlock(a, b, reduction, p, q, first, count, accumulators, packedA, packedB, scratch, tileRows, tileColumns, MicroKernel.For<SeparateMultiplyAdd>(width));
     }
 
     private static void RunBlock<TA, TB>(
         TA* a, TB* b, int reduction, int p, int q, int first, int count, float* accumulators, float* packedA, float* packedB,
-        float* scratch, int tileRows, int tileColumns, delegate*<float*, nint, float*, nint, int, float*, nint, bool, void> kernel)
+        float* scratch, int tileRows, int tileColumns, delegate*<float*, nint, nint, float*, int, float*, nint, bool, void> kernel)
         where TA : unmanaged where TB : unmanaged
     {
         int tiles = (count + tileRows - 1) / tileRows;
@@ -112,13 +112,13 @@ internal static unsafe partial class CpuTransposedProduct
                     int rowsHere = Math.Min(tileRows, count - tile * tileRows);
                     if (rowsHere == tileRows && columnsHere == tileColumns)
                     {
-                        kernel(aTile, tileRows, packedB, tileColumns, steps, cTile, q, accumulate);
+                        kernel(aTile, 1, tileRows, packedB, steps, cTile, q, accumulate);
                     }
                     else
                     {
                         // An edge tile runs whole on a scratch tile; only its valid part moves from and to the accumulators.
                         if (accumulate) CopyTile(cTile, q, scratch, tileColumns, rowsHere, columnsHere);
-                        kernel(aTile, tileRows, packedB, tileColumns, steps, scratch, tileColumns, accumulate);
+                        kernel(aTile, 1, tileRows, packedB, steps, scratch, tileColumns, accumulate);
                         CopyTile(scratch, tileColumns, cTile, q, rowsHere, columnsHere);
                     }
                 }

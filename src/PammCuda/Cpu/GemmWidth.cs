@@ -3,12 +3,12 @@ using System.Runtime.Intrinsics;
 namespace PammCuda.Cpu;
 
 /// <summary>
-/// The vector width a <see cref="CpuGemmNT"/> micro-kernel runs at. Every width computes the same fused multiply-add
-/// chains, so the choice changes speed only, never a bit of the result; tests run every width the machine accelerates.
+/// The vector width a <see cref="MicroKernel"/> runs at. Every width computes the same chains of multiply-adds, so the
+/// choice changes speed only, never a bit of the result; tests run every width the machine accelerates.
 /// </summary>
 internal enum GemmWidth
 {
-    /// <summary>Plain float arithmetic (<see cref="MathF.FusedMultiplyAdd"/>), for hardware without SIMD.</summary>
+    /// <summary>Plain float arithmetic, for hardware without SIMD.</summary>
     Scalar,
 
     /// <summary><see cref="Vector128{T}"/>: SSE or NEON.</summary>
@@ -40,24 +40,21 @@ internal static class GemmWidths
         _ => true,
     };
 
-    /// <summary>
-    /// Rows of A per micro-kernel call. The tile's accumulators must stay in registers: 8 × 2 = 16 of AVX-512's 32,
-    /// 6 × 2 = 12 of AVX2's 16 (two more for B, one for the broadcast), 4 × 2 = 8 for 128-bit vectors.
-    /// </summary>
+    /// <summary>Rows of A (of the output) per micro-kernel call: the register tile's height, <see cref="IVectorWidth{TVector}.Rows"/>.</summary>
     public static int Rows(GemmWidth width) => width switch
     {
-        GemmWidth.Vector512 => 8,
-        GemmWidth.Vector256 => 6,
-        GemmWidth.Vector128 => 4,
-        _ => 2,
+        GemmWidth.Vector512 => Width512.Rows,
+        GemmWidth.Vector256 => Width256.Rows,
+        GemmWidth.Vector128 => Width128.Rows,
+        _ => WidthScalar.Rows,
     };
 
-    /// <summary>Rows of B (columns of S) per micro-kernel call: two vectors, so that every broadcast of A feeds two FMAs.</summary>
+    /// <summary>Rows of B (columns of the output) per micro-kernel call: two vectors, so that every broadcast of A feeds two multiply-adds.</summary>
     public static int Columns(GemmWidth width) => width switch
     {
-        GemmWidth.Vector512 => 32,
-        GemmWidth.Vector256 => 16,
-        GemmWidth.Vector128 => 8,
-        _ => 4,
+        GemmWidth.Vector512 => RegisterTile<Vector512<float>, Width512>.Columns,
+        GemmWidth.Vector256 => RegisterTile<Vector256<float>, Width256>.Columns,
+        GemmWidth.Vector128 => RegisterTile<Vector128<float>, Width128>.Columns,
+        _ => RegisterTile<float, WidthScalar>.Columns,
     };
 }
