@@ -102,25 +102,23 @@ internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, 
     /// </summary>
     public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType, bool transientPlan)
     {
-        Carve(0, rows, columns, k, dtype, gradientColumns, outputType, transientPlan, out long bytes);
-        return bytes;
+        var carver = new WorkspaceCarver(0);
+        Carve(ref carver, rows, columns, k, dtype, gradientColumns, outputType, transientPlan);
+        return carver.Used;
     }
 
     /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
     public static ProductWorkspace At(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
-        bool transientPlan) =>
-        Carve(start, rows, columns, k, dtype, gradientColumns, outputType, transientPlan, out _);
-
-    private static ProductWorkspace Carve(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
-        bool transientPlan, out long bytes)
+        bool transientPlan)
     {
         var carver = new WorkspaceCarver(start);
-        var workspace = new ProductWorkspace(
-            Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
+        return Carve(ref carver, rows, columns, k, dtype, gradientColumns, outputType, transientPlan);
+    }
+
+    private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int columns, int k, DType dtype, int gradientColumns,
+        DType outputType, bool transientPlan) =>
+        new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
             Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)),
             Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, columns, k, dtype) : null);
-        bytes = carver.Used;
-        return workspace;
-    }
 }
