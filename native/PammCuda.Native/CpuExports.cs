@@ -11,13 +11,7 @@ internal static unsafe class CpuExports
     {
         try
         {
-            NativeArguments.NotNull(compressed, "compressed");
-            *compressed = 0;
-            NativeArguments.NotNull(x, "x");
-            NativeArguments.NotNull(options, "options");
-            DType type = NativeArguments.ToDType(dtype, "dtype");
-            NativeArguments.Positive(rows, "rows");
-            PammOptions pammOptions = options->ToPammOptions(rows);
+            PammOptions pammOptions = CheckCompression(x, rows, dtype, options, compressed, out DType type);
             ICompressedActivation activation = CpuDispatch.Compress(x, rows, cols, type, pammOptions);
             *compressed = HandleTable.Add(new CompressedHandle(activation, engine: null));
             return ExportErrors.Success();
@@ -35,14 +29,8 @@ internal static unsafe class CpuExports
     {
         try
         {
-            NativeArguments.NotNull(compressed, "compressed");
-            *compressed = 0;
-            NativeArguments.NotNull(x, "x");
-            NativeArguments.NotNull(options, "options");
-            DType type = NativeArguments.ToDType(dtype, "dtype");
-            NativeArguments.Positive(rows, "rows");
+            PammOptions pammOptions = CheckCompression(x, rows, dtype, options, compressed, out DType type);
             NativeArguments.Positive(cols, "cols");
-            PammOptions pammOptions = options->ToPammOptions(rows);
             var layout = CompressedStorageLayout.For(rows, cols, pammOptions.ResolveK(rows), type, pammOptions.AlphaType);
             CallerMemory.CheckStorage((nint)storage, storageBytes, layout.TotalBytes);
             if (layout.TotalBytes > int.MaxValue)
@@ -116,5 +104,20 @@ internal static unsafe class CpuExports
         {
             return ExportErrors.Fail(e);
         }
+    }
+
+    /// <summary>
+    /// What both host compressions check first, in pamm.h's order (the output handle is cleared before anything can
+    /// fail): the pointers, the dtype, the rows, and the options against the rows.
+    /// </summary>
+    private static PammOptions CheckCompression(void* x, int rows, int dtype, NativeOptions* options, nint* compressed, out DType type)
+    {
+        NativeArguments.NotNull(compressed, "compressed");
+        *compressed = 0;
+        NativeArguments.NotNull(x, "x");
+        NativeArguments.NotNull(options, "options");
+        type = NativeArguments.ToDType(dtype, "dtype");
+        NativeArguments.Positive(rows, "rows");
+        return options->ToPammOptions(rows);
     }
 }
