@@ -8,7 +8,7 @@
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):
-#   PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" scripts/gpu-visit.sh /tmp/visit
+#   PAMM_PYTHON=/usr/bin/python3 PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" scripts/gpu-visit.sh /tmp/visit
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -16,5 +16,6 @@ bash scripts/gpu-bundle/build.sh
 dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native -nologo -v:q
 gcc -std=c11 -O1 -Wall -Wextra -Werror -I native/include native/tests/test_pamm.c -o artifacts/native/test_pamm \
     -L artifacts/native -l:libpammcuda.so -lm -ldl
-python3 bench/train/corpus.py ${PAMM_CORPUS_DEB:+--deb "$PAMM_CORPUS_DEB"}
+# Debian's python3 (numpy, torch), as the other scripts here use it; PYTHON overrides it.
+"${PYTHON:-/usr/bin/python3}" bench/train/corpus.py ${PAMM_CORPUS_DEB:+--deb "$PAMM_CORPUS_DEB"}
 du -ch artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes | tail -n 1
