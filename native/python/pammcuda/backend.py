@@ -9,6 +9,7 @@ the device except Compressed.read_dropped_rows(), which says so.
 
 import ctypes
 import dataclasses
+import functools
 import math
 import threading
 
@@ -85,28 +86,41 @@ def _new_block(bytes_, device):
     return torch.empty(max(bytes_, 1), dtype=torch.uint8, device=device)
 
 
-def _size(function, *arguments):
+# The sizes and k below are pure functions of their arguments (the library's layout), asked for at every compression and
+# product with the same few shapes: each is cached, so a training step makes one library call per kernel it queues
+# rather than six. A refused argument raises and is not cached.
+_layout_cache = functools.lru_cache(maxsize=4096)
+
+
+@_layout_cache
+def _size(function_name, *arguments):
     value = ctypes.c_size_t()
-    _native.check(function(*arguments, ctypes.byref(value)))
+    _native.check(getattr(_native.lib(), function_name)(*arguments, ctypes.byref(value)))
     return value.value
+
+
+@_layout_cache
+def _resolve_k(options, rows):
+    # The library checks every option here, so a bad one is refused under its name (options->...) before any work.
+    resolved = ctypes.c_int32()
+    _native.check(_native.lib().pamm_resolve_k(ctypes.byref(options.to_native()), rows, ctypes.byref(resolved)))
+    return resolved.value
 
 
 def resolve_k(options, rows):
     """The number of generators `options` gives for `rows` rows."""
-    k = ctypes.c_int32()
-    _native.check(_native.lib().pamm_resolve_k(ctypes.byref(options.to_native()), rows, ctypes.byref(k)))
-    return k.value
+    # The seed changes at every step and k does not depend on it: leave it out of the cache key.
+    return _resolve_k(dataclasses.replace(options, seed=0), rows)
 
 
 def storage_bytes(rows, cols, k, dtype, alpha_dtype=torch.float32):
     """Bytes of the storage a compressed rows x cols activation with k generators of `dtype` (alpha as `alpha_dtype`) lives in."""
-    return _size(_native.lib().pamm_compressed_storage_bytes, rows, cols, k, dtype_code(dtype, "dtype"),
-                 dtype_code(alpha_dtype, "alpha_dtype"))
+    return _size("pamm_compressed_storage_bytes", rows, cols, k, dtype_code(dtype, "dtype"), dtype_code(alpha_dtype, "alpha_dtype"))
 
 
 def compress_workspace_bytes(rows, cols, k, dtype):
     """Bytes of workspace a CUDA compression of rows x cols to k generators uses."""
-    return _size(_native.lib().pamm_compress_workspace_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+    return _size("pamm_compress_workspace_bytes", rows, cols, k, dtype_code(dtype, "dtype"))
 
 
 def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype, planned=False):
@@ -115,9 +129,8 @@ def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype, planned=F
     planned=True: the compression has its products' plan (a CUDA Compressed builds it before its first product), so the
     product needs no room to group the rows, and this is less by about product_plan_bytes.
     """
-    function = _native.lib().pamm_planned_matmul_workspace_bytes if planned else _native.lib().pamm_approx_matmul_workspace_bytes
-    return _size(function, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols,
-                 dtype_code(out_dtype, "out_dtype"))
+    function = "pamm_planned_matmul_workspace_bytes" if planned else "pamm_approx_matmul_workspace_bytes"
+    return _size(function, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols, dtype_code(out_dtype, "out_dtype"))
 
 
 def product_plan_bytes(rows, cols, k, dtype):
@@ -125,7 +138,7 @@ def product_plan_bytes(rows, cols, k, dtype):
     Bytes of the plan the CUDA products of one compressed rows x cols activation share (its rows grouped by generator,
     16-bit generators widened to float32): built at the first product, so Q, K and V sort once.
     """
-    return _size(_native.lib().pamm_product_plan_bytes, rows, cols, k, dtype_code(dtype, "dtype"))
+    return _size("pamm_product_plan_bytes", rows, cols, k, dtype_code(dtype, "dtype"))
 
 
 class _Engine:
@@ -170,23 +183,25 @@ class Compressed:
     graph node, so the storage lives exactly as long as the graph that needs it; freeing the handle waits for nothing.
     """
 
-    def __init__(self, handle, engine, device, rows, cols, storage):
+    def __init__(self, handle, engine, device, rows, cols, k, dtype, alpha_dtype, storage):
         self._lib = _native.lib()
         self._handle = handle
         self._engine = engine  # the engine that compressed it (None on the CPU)
         self.device = device
-        self.rows, self.cols = rows, cols
+        self.rows, self.cols, self.k = rows, cols, k
+        self.dtype, self.alpha_dtype = dtype, alpha_dtype  # of the input, and of the coefficients alpha
         self.storage = storage
         self.plan = None  # on CUDA, the products' shared plan: a uint8 tensor made by the first product
-        info = self.info()
-        self.k, self.dtype_code = info.k, info.dtype
-        self.alpha_dtype = next(dtype for dtype, code in _DTYPES.items() if code == info.alpha_dtype)
-        self.stored_bytes = info.stored_bytes  # bytes kept, everything counted (storage adds at most 768 alignment bytes)
-        self.dense_bytes = info.dense_bytes    # bytes the input itself would take
 
     @property
-    def dtype(self):
-        return next(dtype for dtype, code in _DTYPES.items() if code == self.dtype_code)
+    def stored_bytes(self):
+        """Bytes kept, everything counted (storage adds at most 768 alignment bytes)."""
+        return self.info().stored_bytes
+
+    @property
+    def dense_bytes(self):
+        """Bytes the input itself would take."""
+        return self.info().dense_bytes
 
     def info(self):
         """pamm_compressed_info; never waits. Its dropped_rows is -1 for a CUDA activation until read_dropped_rows()."""
@@ -300,14 +315,14 @@ def open_compressed(storage, rows, cols, k, dtype, alpha_dtype=torch.float32, pl
         if plan is not None:
             raise ValueError("plan is given for CPU storage; the CPU backend multiplies without a plan")
         _native.check(library.pamm_cpu_compressed_open(ctypes.c_void_p(storage.data_ptr()), storage.numel(), *codes, ctypes.byref(handle)))
-        return Compressed(handle, None, storage.device, rows, cols, storage)
+        return Compressed(handle, None, storage.device, rows, cols, k, dtype, alpha_dtype, storage)
     if plan is not None:
         _check_block(plan, "plan", storage.device, product_plan_bytes(rows, cols, k, dtype), "pammcuda.product_plan_bytes")
     engine = _engine_for(storage.device)
     plan_pointer, plan_bytes = (ctypes.c_void_p(plan.data_ptr()), plan.numel()) if plan is not None else (None, 0)
     _native.check(library.pamm_compressed_open(engine.handle, ctypes.c_void_p(storage.data_ptr()), storage.numel(), *codes,
                                                plan_pointer, plan_bytes, ctypes.byref(handle)))
-    compressed = Compressed(handle, engine, storage.device, rows, cols, storage)
+    compressed = Compressed(handle, engine, storage.device, rows, cols, k, dtype, alpha_dtype, storage)
     compressed.plan = plan
     return compressed
 
@@ -344,17 +359,17 @@ def compress(x, options=PammOptions(), *, storage=None, workspace=None):
         _native.check(library.pamm_compress_into(engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"),
                                                  native_options, ctypes.c_void_p(storage.data_ptr()), storage.numel(),
                                                  ctypes.c_void_p(workspace.data_ptr()), workspace.numel(), ctypes.byref(handle)))
-        return Compressed(handle, engine, x.device, rows, cols, storage)
+        return Compressed(handle, engine, x.device, rows, cols, k, x.dtype, options.alpha_dtype, storage)
     if workspace is not None:
         _check_block(workspace, "workspace", x.device, compress_workspace_bytes(rows, cols, k, x.dtype), "pammcuda.compress_workspace_bytes")
     _native.check(library.pamm_cpu_compress_into(ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"), native_options,
                                                  ctypes.c_void_p(storage.data_ptr()), storage.numel(), ctypes.byref(handle)))
-    return Compressed(handle, None, x.device, rows, cols, storage)
+    return Compressed(handle, None, x.device, rows, cols, k, x.dtype, options.alpha_dtype, storage)
 
 
 def project_and_compress_workspace_bytes(rows, cols, k, projection_cols):
     """Bytes of workspace project_and_compress uses: the float32 GEMM output rows x (projection_cols + k) and the compression's scratch."""
-    return _size(_native.lib().pamm_project_and_compress_workspace_bytes, rows, cols, k, projection_cols)
+    return _size("pamm_project_and_compress_workspace_bytes", rows, cols, k, projection_cols)
 
 
 def project_and_compress(x, weights, options=PammOptions(), *, storage=None, workspace=None):
@@ -407,7 +422,7 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
         engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"), ctypes.c_void_p(stacked.data_ptr()),
         projection_cols, ctypes.c_void_p(y.data_ptr()), ctypes.byref(options.to_native()), ctypes.c_void_p(storage.data_ptr()),
         storage.numel(), ctypes.c_void_p(workspace.data_ptr()), workspace.numel(), ctypes.byref(handle)))
-    return y, Compressed(handle, engine, x.device, rows, cols, storage)
+    return y, Compressed(handle, engine, x.device, rows, cols, k, x.dtype, options.alpha_dtype, storage)
 
 
 def cuda_available():

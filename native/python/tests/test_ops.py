@@ -98,6 +98,40 @@ class CpuOpTests(unittest.TestCase):
             ops.project_and_compress(x, [torch.randn(4, 8)], SEED, 0.0, 4, INF, torch.float32)
 
 
+class LibraryCallTests(unittest.TestCase):
+    """The ops ask the library for sizes and k once per shape: a step's host cost is one call per kernel it queues."""
+
+    def checked_calls(self, action):
+        from unittest import mock
+        from pammcuda import _native
+        with mock.patch.object(_native, "check", wraps=_native.check) as check:
+            action()
+        return check.call_count
+
+    def test_a_repeated_product_opens_and_multiplies_with_two_library_calls(self):
+        x, grad = torch.randn(96, 8), torch.randn(96, 3)
+        storage = ops.compress(x, SEED, 1 / 16, 0, INF, torch.float32)
+        multiply = lambda: ops.approx_matmul(storage, None, grad, 8, 1 / 16, 0, torch.float32, torch.float32,
+                                             pammcuda.GRADIENT_BY_INPUT, torch.float32)
+        first = multiply()
+        self.assertEqual(self.checked_calls(multiply), 2, "pamm_cpu_compressed_open and pamm_cpu_approx_matmul")
+        self.assertTrue(torch.equal(bits(multiply()), bits(first)))
+
+    def test_a_repeated_compression_with_a_new_seed_makes_only_its_own_calls(self):
+        x = torch.randn(96, 8)
+        ops.compress(x, SEED, 1 / 16, 0, INF, torch.float32)
+        # pamm_options_init for the seed's options and pamm_cpu_compress_into
+        self.assertEqual(self.checked_calls(lambda: ops.compress(x, torch.tensor(99), 1 / 16, 0, INF, torch.float32)), 2)
+
+    def test_a_refused_argument_is_refused_again_not_remembered(self):
+        x = torch.randn(64, 8)
+        for _ in range(2):
+            with self.assertRaisesRegex(pammcuda.PammArgumentError, "alpha_dtype"):
+                ops.compress(x, SEED, 0.0, 4, INF, torch.float16)
+            with self.assertRaisesRegex(pammcuda.PammArgumentError, "k"):
+                pammcuda.storage_bytes(64, 8, 65, torch.float32)
+
+
 class FakeImplementationTests(unittest.TestCase):
     """The shapes torch.compile traces with, computed on meta tensors (no data, no library call that reads memory)."""
 
