@@ -2,8 +2,9 @@
 The training modes compared, and the model configurations.
 
 A mode is written `name` or `name:key=value[:key=value]` on the command line, e.g. `pamm`, `pamm:r=1/128`,
-`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`: the options change PAMM's ratio r, generator count k,
-tolerance ε or the storage of its coefficients α (f32 or bf16) for that run.
+`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`: the options change PAMM's ratio r,
+generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
+Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection).
 """
 
 import dataclasses
@@ -63,6 +64,7 @@ class Mode:
     k: int = 0
     epsilon: float = math.inf
     alpha_dtype: torch.dtype = torch.float32
+    fused_projection: bool = False
     label: str = ""
 
     @property
@@ -76,6 +78,7 @@ class Mode:
         """pamm_options() as a report can hold them: α's dtype by its name in a mode (f32, bf16)."""
         options = self.pamm_options()
         options["alpha_dtype"] = next(name for name, dtype in ALPHA_DTYPES.items() if dtype == self.alpha_dtype)
+        options["fused_projection"] = self.fused_projection
         return options
 
     def build(self, model_config):
@@ -83,7 +86,7 @@ class Mode:
         if self.kind in ("dense", "checkpoint"):
             return Llama(model_config, Layers(), checkpoint_blocks=self.kind == "checkpoint")
         options = self.pamm_options()
-        qkv = lambda d_in, d_out: pammcuda.PammQKV(d_in, d_out, bias=False, **options)
+        qkv = lambda d_in, d_out: pammcuda.PammQKV(d_in, d_out, bias=False, fused_projection=self.fused_projection, **options)
         if self.kind == "pamm-all":
             linear = lambda d_in, d_out: pammcuda.PammLinear(d_in, d_out, bias=False, **options)
             return Llama(model_config, Layers(qkv=qkv, linear=linear))
@@ -99,10 +102,12 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
     kind, _, options = text.strip().partition(":")
     if kind not in DESCRIPTIONS:
         raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
-    ratio, k, epsilon, alpha_dtype = default_ratio, default_k, default_epsilon, torch.float32
+    ratio, k, epsilon, alpha_dtype, fused = default_ratio, default_k, default_epsilon, torch.float32, False
     for option in filter(None, options.split(":")):
         key, _, value = option.partition("=")
-        if key in ("r", "ratio"):
+        if key == "fused" and not value:
+            fused = True
+        elif key in ("r", "ratio"):
             ratio, k = parse_ratio(value), 0
         elif key == "k":
             k = int(value)
@@ -113,10 +118,10 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
                 raise ValueError(f"alpha={value} in mode '{text}': α is stored as {' or '.join(ALPHA_DTYPES)}")
             alpha_dtype = ALPHA_DTYPES[value]
         else:
-            raise ValueError(f"unknown option '{key}' in mode '{text}' (use r=, k=, eps= or alpha=)")
+            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha= or fused)")
     if options and kind in ("dense", "checkpoint"):
         raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
-    return Mode(kind, ratio, k, epsilon, alpha_dtype, label=text.strip())
+    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, label=text.strip())
 
 
 def parse_ratio(text):

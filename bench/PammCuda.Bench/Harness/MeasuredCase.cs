@@ -53,7 +53,8 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
             Operation.SampleGenerators => null,
             // X, the 3n × n weight and the b × 3n projection; with compression also the stored form.
             Operation.QkvGemm => input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input,
-            Operation.QkvGemmWithCompression => input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input + stored,
+            Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress =>
+                input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input + stored,
             _ when StageTraffic.Covers(Operation) => StageTraffic.MinimumBytes(Operation, Shape),
             _ => throw new InvalidOperationException($"No byte count for {Operation}."),
         };

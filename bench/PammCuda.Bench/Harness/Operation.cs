@@ -62,4 +62,10 @@ public enum Operation
     /// stored in X's type, and sampling, gather and assignment (<c>PammEngine.ProjectAndCompressInto</c>).
     /// </summary>
     QkvGemmWithCompression,
+
+    /// <summary>
+    /// The plain projection followed by PAMM's own compression, whose similarity GEMM reads X a second time: what
+    /// <c>PammQKV</c> runs by default, and what <see cref="QkvGemmWithCompression"/> has to beat.
+    /// </summary>
+    QkvGemmThenCompress,
 }

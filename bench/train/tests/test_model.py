@@ -145,10 +145,20 @@ class ModeParsingTest(unittest.TestCase):
         self.assertEqual(modes.parse_mode("pamm:alpha=bf16").pamm_options()["alpha_dtype"], torch.bfloat16)
         self.assertEqual(modes.parse_mode("pamm").pamm_options()["alpha_dtype"], torch.float32)
         self.assertEqual(modes.parse_mode("crs").pamm_options()["epsilon"], 0.0)
+        self.assertTrue(modes.parse_mode("pamm:k=8:fused").fused_projection)
+        self.assertFalse(modes.parse_mode("pamm").fused_projection)
+        self.assertTrue(modes.parse_mode("pamm:fused").reported_options()["fused_projection"])
+
+    def test_fused_reaches_the_qkv_layers_only(self):
+        model = small_model("pamm-all", k=2, fused_projection=True)
+        qkv = modes.kept_input_modules(model)
+        self.assertTrue(qkv and all(layer.fused_projection for layer in qkv))
+        self.assertFalse(any(layer.fused_projection for layer in modes.kept_input_modules(small_model("pamm", k=2))))
 
     def test_bad_modes_name_the_problem(self):
         for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
-                              ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16")):
+                              ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16"),
+                              ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM")):
             with self.subTest(text=text), self.assertRaisesRegex(ValueError, message):
                 modes.parse_mode(text)
 

@@ -138,9 +138,9 @@ _FUSABLE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 def _fuses_projection(x, weights, biases):
     """
-    Whether PammQKVFunction takes the one-GEMM path (backend.project_and_compress): x on CUDA, no bias (the library's
-    GEMM adds none, and adding one afterwards would round twice where F.linear rounds once), and weights of x's dtype
-    and device (after autocast's casts), 2-D and as wide as x. Anything else takes the three-linear path.
+    Whether PammQKVFunction can take the one-GEMM path (backend.project_and_compress) when asked to: x on CUDA, no bias
+    (the library's GEMM adds none, and adding one afterwards would round twice where F.linear rounds once), and weights
+    of x's dtype and device (after autocast's casts), 2-D and as wide as x. Anything else takes the three-linear path.
     """
     if not x.is_cuda or x.dtype not in _FUSABLE_DTYPES or any(bias is not None for bias in biases):
         return False
@@ -155,11 +155,12 @@ class PammQKVFunction(torch.autograd.Function):
     """
     q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
     gradients in backward (and, on CUDA, one plan of it: the rows are grouped once). options and seed as for
-    PammLinearFunction.
+    PammLinearFunction. fused_projection=True: where _fuses_projection allows, q, k, v and the compression come from one
+    GEMM of x with [Wq; Wk; Wv; C] (see PammQKV); else three linears and a compression.
     """
 
     @staticmethod
-    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options, seed):
+    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options, seed, fused_projection=False):
         weights = (wq, wk, wv)
         ctx.input_shape = x.shape
         if not any(ctx.needs_input_grad[1:4]):
@@ -167,7 +168,7 @@ class PammQKVFunction(torch.autograd.Function):
             linear = torch.nn.functional.linear
             return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         x2d = _rows(x)
-        if _fuses_projection(x, weights, (bq, bk, bv)):
+        if fused_projection and _fuses_projection(x, weights, (bq, bk, bv)):
             # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x.
             # q, k and v are column ranges of one (tokens, d_q + d_k + d_v) output: views, no copy.
             ctx.storage_shape = _StorageShape(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
@@ -199,4 +200,4 @@ class PammQKVFunction(torch.autograd.Function):
             g.sum(0).to(w.dtype) if needed else None
             for g, w, needed in zip(grads, weights, ctx.needs_input_grad[4:7])
         ]
-        return (grad_x, *weight_grads, *bias_grads, None, None)
+        return (grad_x, *weight_grads, *bias_grads, None, None, None)

@@ -57,7 +57,7 @@ def _pamm_qkv(qkv, x):
     weights = [layer.weight for layer in layers]
     biases = [layer.bias for layer in layers]
     return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
-                                           qkv.sampling.options, qkv.sampling.next_seed())
+                                           qkv.sampling.options, qkv.sampling.next_seed(), qkv.fused_projection)
 
 
 class PammLinear(torch.nn.Linear):
@@ -87,14 +87,22 @@ class PammQKV(torch.nn.Module):
     """
     The Q, K and V projections of attention, d_model -> (q, k, v), with one PAMM compression of the
     shared input for the three weight gradients. seed and alpha_dtype as for PammLinear.
+
+    fused_projection=True computes, on CUDA without bias, q, k, v and the compression's similarities in ONE GEMM of x
+    with [Wq; Wk; Wv; C] (pammcuda.project_and_compress), so x is read once. Its GEMM writes float32 (the similarities
+    must be the plain compression's), so it stages b x (d_q + d_k + d_v + k) floats in a transient workspace and rounds
+    the projection from there: more memory traffic than it saves while k is below about the GPU's FLOP-to-byte ratio,
+    and a transient that can raise the step's peak memory. Off by default: three linears and a compression, whose
+    similarity GEMM reads x once more.
     """
 
     def __init__(self, d_model, d_q, d_k=None, d_v=None, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf,
-                 seed=None, alpha_dtype=torch.float32, device=None, dtype=None):
+                 seed=None, alpha_dtype=torch.float32, fused_projection=False, device=None, dtype=None):
         super().__init__()
         sizes = (d_q, d_k or d_q, d_v or d_q)
         self.q, self.k, self.v = (torch.nn.Linear(d_model, size, bias, device=device, dtype=dtype) for size in sizes)
         self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype)
+        self.fused_projection = fused_projection
 
     def forward(self, x):
         layers = (self.q, self.k, self.v)
@@ -103,4 +111,4 @@ class PammQKV(torch.nn.Module):
         return _pamm_qkv(self, x)
 
     def extra_repr(self):
-        return str(self.sampling)
+        return f"{self.sampling}, fused_projection=True" if self.fused_projection else str(self.sampling)

@@ -303,7 +303,7 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
         original = autograd._project_and_compress
         autograd._project_and_compress = lambda *args, **kwargs: calls.append(args) or original(*args, **kwargs)
         try:
-            qkv = pammcuda.PammQKV(12, 8, bias=False, ratio=1.0)
+            qkv = pammcuda.PammQKV(12, 8, bias=False, ratio=1.0, fused_projection=True)
             x = torch.randn(3, 10, 12)
             outputs = qkv(x)
         finally:
@@ -312,6 +312,22 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
         for output, layer in zip(outputs, (qkv.q, qkv.k, qkv.v)):
             torch.testing.assert_close(output, torch.nn.functional.linear(x, layer.weight), rtol=0, atol=0)
             self.assertTrue(output.is_contiguous())
+
+    def test_the_one_gemm_path_is_taken_only_when_asked_for(self):
+        from pammcuda import autograd
+        calls = []
+        originals = autograd._project_and_compress, autograd._fuses_projection
+        autograd._project_and_compress = lambda *args: calls.append(args) or (_ for _ in ()).throw(AssertionError("called"))
+        autograd._fuses_projection = lambda *args: True
+        try:
+            qkv = pammcuda.PammQKV(12, 8, bias=False, ratio=1.0)
+            outputs = qkv(torch.randn(3, 10, 12))
+        finally:
+            autograd._project_and_compress, autograd._fuses_projection = originals
+        self.assertEqual(calls, [], "fused_projection is off by default")
+        self.assertEqual(len(outputs), 3)
+        self.assertNotIn("fused_projection", repr(qkv))
+        self.assertIn("fused_projection=True", repr(pammcuda.PammQKV(12, 8, fused_projection=True)))
 
     def test_only_cuda_bias_free_same_dtype_inputs_take_the_one_gemm_path(self):
         from pammcuda.autograd import _fuses_projection
@@ -343,7 +359,7 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
             # What the library computes, on the CPU: y = x [Wq; Wk; Wv]^T and compress(x).
             return x @ torch.cat(weights).T, pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype)
 
-        qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3)
+        qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3, fused_projection=True)
         x = torch.randn(2, 15, 12)
         grads = [torch.randn(2, 15, size) for size in (8, 4, 6)]
         torch.manual_seed(8)
@@ -459,20 +475,21 @@ class CudaTests(unittest.TestCase):
                 torch.testing.assert_close(fused.matmul(grad, out_dtype=torch.float32), expected, rtol=1e-3,
                                            atol=1e-3 * expected.abs().max().item())
 
-    def test_pamm_qkv_takes_the_one_gemm_path_without_bias_and_gives_the_three_linears(self):
+    def test_pamm_qkv_takes_the_one_gemm_path_when_asked_without_bias_and_gives_the_three_linears(self):
         from pammcuda import autograd
         calls = []
         original = autograd._project_and_compress
         autograd._project_and_compress = lambda *args, **kwargs: calls.append(1) or original(*args, **kwargs)
         try:
-            qkv = pammcuda.PammQKV(64, 64, d_k=32, bias=False, ratio=1.0).cuda()
+            qkv = pammcuda.PammQKV(64, 64, d_k=32, bias=False, ratio=1.0, fused_projection=True).cuda()
             x = torch.randn(4, 100, 64, device="cuda")
             outputs = qkv(x)
-            with_bias = pammcuda.PammQKV(64, 64, ratio=1.0).cuda()
+            with_bias = pammcuda.PammQKV(64, 64, ratio=1.0, fused_projection=True).cuda()
             with_bias(x)
+            pammcuda.PammQKV(64, 64, bias=False, ratio=1.0).cuda()(x)
         finally:
             autograd._project_and_compress = original
-        self.assertEqual(len(calls), 1, "only the bias-free layer takes the one-GEMM path")
+        self.assertEqual(len(calls), 1, "only the bias-free layer that asks for it takes the one-GEMM path")
         grads = [torch.randn_like(output) for output in outputs]
         torch.autograd.backward(outputs, grads)
         for output, layer, grad in zip(outputs, (qkv.q, qkv.k, qkv.v), grads):
