@@ -8,8 +8,9 @@
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
 #   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
 #   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
-#   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint for
-#           equal steps, as many as fit in PAMM_TRAIN_SECONDS (default 90) of dense          ~7 min
+#   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
+#           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
+#           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min
 #   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
@@ -83,7 +84,7 @@ train() {
   if [ -n "${PAMM_TRAIN_ARGS:-}" ]; then
     eval "args=($PAMM_TRAIN_ARGS)"
   else
-    args=(--config llama-60m --modes dense,pamm,crs,checkpoint --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
+    args=(--config llama-60m --modes dense,pamm,crs,checkpoint,pamm:fused --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
           --val-tokens 262144 --log-every 100)
   fi
   "$python" "$root/bench/train/train.py" "${args[@]}" --out "$out/train"

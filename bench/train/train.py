@@ -88,10 +88,12 @@ def main(argv=None):
     settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
                                  probe_steps=args.probe_steps, log_every=args.log_every)
-    results = training.compare(runs, data, settings)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
     stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{where}"
-    written = report.write(results, pathlib.Path(args.out), stem, plot_losses=not args.no_plot)
+    out = pathlib.Path(args.out)
+    # The JSON and table are rewritten after every run, so a run stopped early keeps the modes that finished.
+    results = training.compare(runs, data, settings, after_each_run=lambda partial: report.write(partial, out, stem, plot_losses=False))
+    written = report.write(results, out, stem, plot_losses=not args.no_plot)
     print(report.markdown_table(results))
     for path in written:
         print(f"wrote {path}")

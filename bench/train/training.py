@@ -279,9 +279,10 @@ def train_one(mode, data, settings, state, steps):
     return record
 
 
-def compare(runs, data, settings):
+def compare(runs, data, settings, after_each_run=None):
     """Trains every mode from the same initial weights on the same batches; the first run fixes the step count
-    when a time budget is given. Returns the whole record (settings, machine, runs)."""
+    when a time budget is given. Returns the whole record (settings, machine, runs); after_each_run(record) sees it
+    after every run, with the runs so far, so that a run cut short (a GPU visit's time limit) keeps what finished."""
     import pammcuda
 
     state = initial_state(settings, data.vocab_size)
@@ -292,16 +293,18 @@ def compare(runs, data, settings):
     if steps is None:
         steps = steps_for_budget(runs[0], data, settings, state, settings.time_budget)
         settings.log(f"{steps} steps of {runs[0].label} fit in {settings.time_budget:g} s: every mode trains {steps} steps")
-    records = []
-    for mode in runs:
-        settings.log(f"== {mode.label}: {modes.DESCRIPTIONS[mode.kind]}")
-        records.append(train_one(mode, data, settings, state, steps))
-    return {
+    record = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": checkout.machine(settings.device),
         "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
         "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
         "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
         "parameters": parameter_count(modes.Mode("dense").build(model_config)),
-        "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": records,
+        "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": [],
     }
+    for mode in runs:
+        settings.log(f"== {mode.label}: {modes.DESCRIPTIONS[mode.kind]}")
+        record["runs"].append(train_one(mode, data, settings, state, steps))
+        if after_each_run is not None:
+            after_each_run(record)
+    return record
 

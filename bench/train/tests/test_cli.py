@@ -69,6 +69,26 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(len(steps), 1)
         self.assertGreaterEqual(steps.pop(), 1)
 
+    def test_a_run_stopped_after_a_mode_keeps_the_modes_that_finished(self):
+        import training
+        original, trained = training.train_one, []
+
+        def stop_at_the_second_mode(mode, *arguments):
+            if trained:
+                raise KeyboardInterrupt("the visit's time limit")
+            trained.append(mode.label)
+            return original(mode, *arguments)
+
+        training.train_one = stop_at_the_second_mode
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                self.run_command("--modes", "dense,pamm", "--steps", "2", "--probe-steps", "none")
+        finally:
+            training.train_one = original
+        results = json.loads((self.folder / "run.json").read_text())
+        self.assertEqual([r["mode"] for r in results["runs"]], ["dense"])
+        self.assertIn("| dense |", (self.folder / "run.md").read_text())
+
     def test_bad_arguments_exit_with_a_message(self):
         for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"]):
             with self.subTest(arguments=arguments), self.assertRaises((SystemExit, ValueError)), \
