@@ -20,18 +20,13 @@ if ! "$python" bench/train/corpus.py ${deb:+--deb "$deb"}; then
 fi
 
 status=0
-# Runs one unittest folder and prints "<suite>: N passed, N failed, N skipped".
+source "$root/scripts/unittest-summary.sh"
+# Runs one unittest folder and adds "<suite>: N passed, N failed, N skipped" to the summary.
 suite() {
-    local name=$1 folder=$2 output ran failures errors skipped bad code=0
+    local name=$1 folder=$2 output code=0
     output="$(cd "$folder" && PAMM_TRAIN_QUALITY=${PAMM_TRAIN_QUALITY:-1} "$python" -m unittest discover -s tests -t . -v 2>&1)" || code=$?
     echo "$output"
-    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$output" | grep -oE '[0-9]+')"
-    failures="$(grep -oE 'failures=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    errors="$(grep -oE 'errors=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    bad=$(( ${failures:-0} + ${errors:-0} ))
-    summary+=("$name: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
-    [[ $code -eq 0 && ${ran:-0} -gt 0 ]] || status=1
+    unittest_summary "$name" "$output" "$code"
 }
 summary=()
 suite train bench/train

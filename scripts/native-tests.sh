@@ -35,17 +35,7 @@ else
     status=1
 fi
 
-# Appends "<suite>: N passed, N failed, N skipped" for a unittest run's verbose output and exit status.
-unittest_summary() {
-    local suite="$1" output="$2" exit_status="$3" ran failures errors skipped bad
-    ran="$(grep -oE '^Ran [0-9]+ test' <<<"$output" | grep -oE '[0-9]+')"
-    failures="$(grep -oE 'failures=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    errors="$(grep -oE 'errors=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    skipped="$(grep -oE 'skipped=[0-9]+' <<<"$output" | grep -oE '[0-9]+')"
-    bad=$(( ${failures:-0} + ${errors:-0} ))
-    summary+=("$suite: $(( ${ran:-0} - bad - ${skipped:-0} )) passed, $bad failed, ${skipped:-0} skipped")
-    [[ $exit_status -eq 0 && ${ran:-0} -gt 0 ]] || status=1
-}
+source "$root/scripts/unittest-summary.sh"
 
 echo "== PyTorch layer tests ($python)"
 if "$python" -c "import torch" 2>/dev/null; then
