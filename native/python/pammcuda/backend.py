@@ -218,11 +218,6 @@ class Compressed:
         _native.check(self._lib.pamm_compressed_read_dropped_rows(self._handle, ctypes.byref(dropped)))
         return dropped.value
 
-    @property
-    def dropped_rows(self):
-        """read_dropped_rows(): on CUDA this waits for the device."""
-        return self.read_dropped_rows()
-
     def matmul(self, grad, layout=_native.GRADIENT_BY_INPUT, out_dtype=None, *, workspace=None):
         """
         The approximate product with grad (rows x m): G^T X (m x cols, the [out, in] layout of a weight

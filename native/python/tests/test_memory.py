@@ -134,6 +134,7 @@ class StorageTests(unittest.TestCase):
         compressed = pammcuda.compress(torch.randn(40, 5), pammcuda.PammOptions(k=4, epsilon=0.0))
         self.assertEqual(compressed.read_dropped_rows(), 36)
         self.assertEqual(compressed.info().dropped_rows, 36, "a CPU count is known without waiting")
+        self.assertFalse(hasattr(compressed, "dropped_rows"), "a read that can wait for the device is a method, never a property")
 
     def test_too_small_storage_is_rejected_naming_storage(self):
         x = torch.randn(100, 12)
