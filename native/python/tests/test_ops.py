@@ -175,11 +175,11 @@ class TraceableOpTests(unittest.TestCase):
         torch.library.opcheck(ops.approx_matmul, (storage, None, grad, 16, 0.0, 8, torch.float32, torch.float32,
                                                   pammcuda.GRADIENT_BY_INPUT, torch.float32), test_utils=checks)
 
-    def check_compiles_without_graph_breaks(self, device):
+    def check_compiles_without_graph_breaks(self, device, fused_projection=False):
         torch.manual_seed(0)
         dtype = torch.float32 if device == "cpu" else torch.bfloat16
         block = torch.nn.Sequential(pammcuda.PammLinear(16, 16, ratio=1 / 4, seed=3)).to(device, dtype)
-        qkv = pammcuda.PammQKV(16, 8, bias=False, ratio=1 / 4, seed=4).to(device, dtype)
+        qkv = pammcuda.PammQKV(16, 8, bias=False, ratio=1 / 4, seed=4, fused_projection=fused_projection).to(device, dtype)
 
         def step(x):
             q, k, v = qkv(block(x))
@@ -208,6 +208,12 @@ class TraceableOpTests(unittest.TestCase):
         if reason:
             self.skipTest(reason)
         self.check_compiles_without_graph_breaks("cuda")
+
+    def test_compiled_one_gemm_qkv_has_no_graph_break_on_cuda(self):
+        reason = cuda_skip_reason()
+        if reason:
+            self.skipTest(reason)
+        self.check_compiles_without_graph_breaks("cuda", fused_projection=True)
 
 
 class CudaOpTests(unittest.TestCase):
