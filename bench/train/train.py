@@ -3,7 +3,7 @@
 Train a LLaMA-style model with and without PAMM on the same data, weights and batches, and report validation
 perplexity, tokens/s and peak memory side by side.
 
-    python3 bench/train/train.py --config tiny --modes dense,pamm,crs --steps 300
+    python3 bench/train/train.py --config tiny --modes dense,pamm,crs --steps 300 --jobs 3   # CPU: modes side by side
     python3 bench/train/train.py --config llama-60m --modes dense,pamm,crs,checkpoint --time-budget 90 --dtype bf16
 
 Modes: dense, pamm, crs (ε = 0: uniform column-row sampling), checkpoint (torch.utils.checkpoint per block),
@@ -48,6 +48,10 @@ def parse_arguments(argv):
     parser.add_argument("--epsilon", type=float, default=float("inf"), help="PAMM's ε (default: inf)")
     parser.add_argument("--seed", type=int, default=0, help="initial weights, batches and PAMM's samples")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="CPU only, with --steps: train up to this many modes side by side, each in a process of its own "
+                             "with cores/jobs threads (each run is what a run with that many threads gives, sooner; "
+                             "tokens/s then describe a shared machine) (default: %(default)s)")
     parser.add_argument("--dtype", choices=("fp32", "bf16"), default=None,
                         help="bf16 runs under torch.autocast with float32 weights (default: bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--warmup-steps", type=int, default=None, help="LR warm-up, also left out of tokens/s (default: steps/10, at most 100)")
@@ -62,6 +66,10 @@ def parse_arguments(argv):
     args = parser.parse_args(argv)
     if args.steps is None and args.time_budget is None:
         args.steps = 200
+    if args.jobs < 1:
+        parser.error(f"--jobs {args.jobs}: at least 1")
+    if args.jobs > 1 and args.time_budget is not None:
+        parser.error("--jobs runs every mode for --steps; a --time-budget is measured on the first mode alone")
     return args
 
 
@@ -84,15 +92,20 @@ def main(argv=None):
     dtype = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
     config = resolve_config(args)
     runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]
-    data = corpus.load(args.data)
     settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
                                  probe_steps=args.probe_steps, log_every=args.log_every)
+    if args.jobs > 1:
+        training.check_side_by_side(settings)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
     stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{where}"
     out = pathlib.Path(args.out)
     # The JSON and table are rewritten after every run, so a run stopped early keeps the modes that finished.
-    results = training.compare(runs, data, settings, after_each_run=lambda partial: report.write(partial, out, stem, plot_losses=False))
+    write_partial = lambda partial: report.write(partial, out, stem, plot_losses=False)
+    if args.jobs > 1:
+        results = training.compare_side_by_side(runs, args.data, settings, args.jobs, after_each_run=write_partial)
+    else:
+        results = training.compare(runs, corpus.load(args.data), settings, after_each_run=write_partial)
     written = report.write(results, out, stem, plot_losses=not args.no_plot)
     print(report.markdown_table(results))
     for path in written:

@@ -3,15 +3,19 @@ The training loop and what it measures: validation loss, tokens/s over whole ste
 the bytes kept for the Q/K/V inputs, and how far PAMM's weight gradients are from the exact ones.
 """
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import math
+import multiprocessing
+import os
 import time
 
 import torch
 import torch.nn.functional as F
 
 import checkout
+import corpus
 import pammcuda
 import modes
 from model import initialise, parameter_count
@@ -283,28 +287,67 @@ def compare(runs, data, settings, after_each_run=None):
     """Trains every mode from the same initial weights on the same batches; the first run fixes the step count
     when a time budget is given. Returns the whole record (settings, machine, runs); after_each_run(record) sees it
     after every run, with the runs so far, so that a run cut short (a GPU visit's time limit) keeps what finished."""
-    import pammcuda
-
     state = initial_state(settings, data.vocab_size)
-    model_config = settings.config.model(data.vocab_size)
-    settings.log(f"{settings.config} on {checkout.machine(settings.device)}, {settings.dtype}, "
-                 f"{parameter_count(modes.Mode('dense').build(model_config)):,} parameters")
+    record = _empty_record(data, settings)
     steps = settings.steps
     if steps is None:
         steps = steps_for_budget(runs[0], data, settings, state, settings.time_budget)
         settings.log(f"{steps} steps of {runs[0].label} fit in {settings.time_budget:g} s: every mode trains {steps} steps")
-    record = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": checkout.machine(settings.device),
-        "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
-        "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
-        "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
-        "parameters": parameter_count(modes.Mode("dense").build(model_config)),
-        "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": [],
-    }
     for mode in runs:
         settings.log(f"== {mode.label}: {modes.DESCRIPTIONS[mode.kind]}")
         record["runs"].append(train_one(mode, data, settings, state, steps))
         if after_each_run is not None:
             after_each_run(record)
     return record
+
+
+def compare_side_by_side(runs, data_dir, settings, jobs, after_each_run=None):
+    """
+    compare() on the CPU with the modes trained side by side: each in a process of its own (at most `jobs` at a time)
+    with cores/jobs threads, or $OMP_NUM_THREADS where it is set. Every run starts from the seed alone, so each one is what compare() gives with that many
+    threads, only sooner: small models leave two threads of one process idle much of the time. tokens/s then describe
+    a shared machine. Needs settings.steps (no time budget) and a picklable settings.log.
+    """
+    check_side_by_side(settings)
+    threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, len(os.sched_getaffinity(0)) // jobs))
+    torch.set_num_threads(threads)  # what the record's machine line reports
+    record = _empty_record(corpus.load(data_dir), settings, f", {min(jobs, len(runs))} modes side by side")
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_alone, mode, data_dir, settings, threads) for mode in runs]
+        for future in futures:  # in the order asked for, whichever finishes first
+            record["runs"].append(future.result())
+            if after_each_run is not None:
+                after_each_run(record)
+    return record
+
+
+def check_side_by_side(settings):
+    """ValueError unless compare_side_by_side can run with these settings."""
+    if settings.device.type != "cpu":
+        raise ValueError(f"side by side runs are for the CPU; on {settings.device} they would share the device and "
+                         "distort its tokens/s and peak memory")
+    if settings.steps is None:
+        raise ValueError("side by side runs need a step count, not a time budget")
+
+
+def _train_alone(mode, data_dir, settings, threads):
+    """One mode of compare_side_by_side, in its own process."""
+    torch.set_num_threads(threads)
+    data = corpus.load(data_dir)
+    return train_one(mode, data, settings, initial_state(settings, data.vocab_size), settings.steps)
+
+
+def _empty_record(data, settings, machine_note=""):
+    """The record of a comparison before its runs: what, where, with which code and data."""
+    model_config = settings.config.model(data.vocab_size)
+    parameters = parameter_count(modes.Mode("dense").build(model_config))
+    machine = checkout.machine(settings.device) + machine_note
+    settings.log(f"{settings.config} on {machine}, {settings.dtype}, {parameters:,} parameters")
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine,
+        "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
+        "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
+        "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
+        "parameters": parameters, "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": [],
+    }
 

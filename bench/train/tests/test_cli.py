@@ -69,6 +69,31 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(len(steps), 1)
         self.assertGreaterEqual(steps.pop(), 1)
 
+    def test_modes_side_by_side_give_what_one_process_gives_with_as_many_threads(self):
+        import os
+        import torch
+        self.run_command("--modes", "dense,pamm,crs", "--steps", "3", "--probe-steps", "3", "--jobs", "2", "--no-plot")
+        side_by_side = json.loads((self.folder / "run.json").read_text())
+        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, len(os.sched_getaffinity(0)) // 2))
+        saved_threads, saved_variable = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # what the command's use_all_cores reads
+        try:
+            self.run_command("--modes", "dense,pamm,crs", "--steps", "3", "--probe-steps", "3", "--no-plot")
+        finally:
+            torch.set_num_threads(saved_threads)
+            if saved_variable is None:
+                del os.environ["OMP_NUM_THREADS"]
+            else:
+                os.environ["OMP_NUM_THREADS"] = saved_variable
+        one_process = json.loads((self.folder / "run.json").read_text())
+        self.assertIn("modes side by side", side_by_side["machine"])
+        self.assertEqual([r["mode"] for r in side_by_side["runs"]], ["dense", "pamm", "crs"])
+        for ours, reference in zip(side_by_side["runs"], one_process["runs"]):
+            with self.subTest(mode=ours["mode"]):
+                self.assertEqual(ours["train_loss"], reference["train_loss"])
+                self.assertEqual(ours["val_loss"], reference["val_loss"])
+                self.assertEqual(ours["gradient_probes"], reference["gradient_probes"])
+
     def test_a_run_stopped_after_a_mode_keeps_the_modes_that_finished(self):
         import training
         original, trained = training.train_one, []
@@ -90,7 +115,8 @@ class CommandTest(unittest.TestCase):
         self.assertIn("| dense |", (self.folder / "run.md").read_text())
 
     def test_bad_arguments_exit_with_a_message(self):
-        for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"]):
+        for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"],
+                          ["--jobs", "0"], ["--jobs", "2", "--time-budget", "5"], ["--jobs", "2", "--device", "cuda"]):
             with self.subTest(arguments=arguments), self.assertRaises((SystemExit, ValueError)), \
                     contextlib.redirect_stderr(io.StringIO()):
                 train.main(arguments)

@@ -12,7 +12,6 @@ The bounds come from repeated runs of this setup (seeds 0, 1 and 2; bench/result
   deviations, 0.04 nats.
 """
 
-import concurrent.futures
 import json
 import math
 import os
@@ -32,22 +31,22 @@ MODES = ("dense", "pamm", "crs")
 TRAIN = pathlib.Path(__file__).resolve().parents[1] / "train.py"
 
 
-def train(mode, folder):
+def train(folder):
     """
-    One mode trained by the command itself, in a process of its own with one thread. Every run starts from the same
-    seed whatever trained before it, so the modes can run side by side (three single-threaded processes keep two cores
-    busier than one process with two threads does at this size), and a run's numbers do not depend on how many cores
-    the machine has.
+    The three modes trained by the command itself, side by side (--jobs 3), each in a process of its own with one
+    thread: three single-threaded processes keep two cores busier than one process with two threads does at this size,
+    and one thread makes a run's numbers independent of the machine's core count.
     """
-    command = [sys.executable, str(TRAIN), "--config", "tiny", "--modes", mode, "--steps", str(STEPS), "--seed", str(SEED),
-               "--val-tokens", str(VAL_TOKENS), "--probe-steps", "none", "--log-every", "50", "--device", "cpu",
-               "--no-plot", "--out", str(folder), "--name", mode]
+    command = [sys.executable, str(TRAIN), "--config", "tiny", "--modes", ",".join(MODES), "--jobs", str(len(MODES)),
+               "--steps", str(STEPS), "--seed", str(SEED), "--val-tokens", str(VAL_TOKENS), "--probe-steps", "none",
+               "--log-every", "50", "--device", "cpu", "--no-plot", "--out", str(folder), "--name", "quality"]
     finished = subprocess.run(command, env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True, text=True)
     if finished.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({finished.returncode}):\n{finished.stdout}\n{finished.stderr}")
-    print(next(line for line in finished.stdout.splitlines() if " done: " in line), file=sys.stderr)
-    (run,) = json.loads((folder / f"{mode}.json").read_text())["runs"]
-    return run
+    for line in finished.stdout.splitlines():
+        if " done: " in line:
+            print(line, file=sys.stderr)
+    return json.loads((folder / "quality.json").read_text())["runs"]
 
 
 @unittest.skipUnless(os.environ.get("PAMM_TRAIN_QUALITY") == "1",
@@ -57,11 +56,9 @@ class TrainingQualityTest(unittest.TestCase):
     def setUpClass(cls):
         folder = pathlib.Path(tempfile.mkdtemp())
         try:
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(MODES)) as pool:
-                runs = list(pool.map(lambda mode: train(mode, folder), MODES))
+            cls.results = {run["mode"]: run for run in train(folder)}
         finally:
             shutil.rmtree(folder)
-        cls.results = {run["mode"]: run for run in runs}
 
     def test_pamm_validation_loss_is_within_the_bound_of_dense(self):
         dense, pamm = self.results["dense"]["val_loss"], self.results["pamm"]["val_loss"]
