@@ -304,9 +304,10 @@ def compare(runs, data, settings, after_each_run=None):
 def compare_side_by_side(runs, data_dir, settings, jobs, after_each_run=None):
     """
     compare() on the CPU with the modes trained side by side: each in a process of its own (at most `jobs` at a time)
-    with cores/jobs threads, or $OMP_NUM_THREADS where it is set. Every run starts from the seed alone, so each one is what compare() gives with that many
-    threads, only sooner: small models leave two threads of one process idle much of the time. tokens/s then describe
-    a shared machine. Needs settings.steps (no time budget) and a picklable settings.log.
+    with cores/jobs threads, or $OMP_NUM_THREADS where it is set. Every run starts from the seed alone, so each one is
+    what compare() gives with that many threads, only sooner: a small model leaves the second thread of a process idle
+    much of the time. tokens/s then describe a shared machine. Needs settings.steps (no time budget) and a picklable
+    settings.log.
     """
     check_side_by_side(settings)
     threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, len(os.sched_getaffinity(0)) // jobs))
