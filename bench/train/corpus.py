@@ -168,13 +168,18 @@ class Corpus:
     meta: dict
 
 
+def read_meta(directory):
+    """meta.json of the prepared corpus in `directory`: vocabulary, tokenizer, and each split's files, size and hash."""
+    meta_path = pathlib.Path(directory) / "meta.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} is missing: prepare the corpus first (python3 bench/train/corpus.py)")
+    return json.loads(meta_path.read_text())
+
+
 def load(directory):
     """The prepared corpus in `directory` (a folder written by prepare), checked against its recorded hashes."""
     directory = pathlib.Path(directory)
-    meta_path = directory / "meta.json"
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{meta_path} is missing: prepare the corpus first (python3 bench/train/corpus.py)")
-    meta = json.loads(meta_path.read_text())
+    meta = read_meta(directory)
     splits = {}
     for split in ("train", "val"):
         with lzma.open(directory / f"{split}.tokens.xz", "rb") as file:

@@ -288,7 +288,7 @@ def compare(runs, data, settings, after_each_run=None):
     when a time budget is given. Returns the whole record (settings, machine, runs); after_each_run(record) sees it
     after every run, with the runs so far, so that a run cut short (a GPU visit's time limit) keeps what finished."""
     state = initial_state(settings, data.vocab_size)
-    record = _empty_record(data, settings)
+    record = _empty_record(data.meta, settings)
     steps = settings.steps
     if steps is None:
         steps = steps_for_budget(runs[0], data, settings, state, settings.time_budget)
@@ -312,7 +312,8 @@ def compare_side_by_side(runs, data_dir, settings, jobs, after_each_run=None):
     check_side_by_side(settings)
     threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, len(os.sched_getaffinity(0)) // jobs))
     torch.set_num_threads(threads)  # what the record's machine line reports
-    record = _empty_record(corpus.load(data_dir), settings, f", {min(jobs, len(runs))} modes side by side")
+    # The processes load the corpus; here its description is enough.
+    record = _empty_record(corpus.read_meta(data_dir), settings, f", {min(jobs, len(runs))} modes side by side")
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_train_alone, mode, data_dir, settings, threads) for mode in runs]
         for future in futures:  # in the order asked for, whichever finishes first
@@ -338,9 +339,9 @@ def _train_alone(mode, data_dir, settings, threads):
     return train_one(mode, data, settings, initial_state(settings, data.vocab_size), settings.steps)
 
 
-def _empty_record(data, settings, machine_note=""):
-    """The record of a comparison before its runs: what, where, with which code and data."""
-    model_config = settings.config.model(data.vocab_size)
+def _empty_record(corpus_meta, settings, machine_note=""):
+    """The record of a comparison before its runs: what, where, with which code and data (the corpus's meta.json)."""
+    model_config = settings.config.model(corpus_meta["vocab_size"])
     parameters = parameter_count(modes.Mode("dense").build(model_config))
     machine = checkout.machine(settings.device) + machine_note
     settings.log(f"{settings.config} on {machine}, {settings.dtype}, {parameters:,} parameters")
@@ -348,7 +349,8 @@ def _empty_record(data, settings, machine_note=""):
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine,
         "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
         "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
-        "config": dataclasses.asdict(settings.config), "vocab_size": data.vocab_size, "tokenizer": data.meta["tokenizer"],
-        "parameters": parameters, "corpus": {split: data.meta[split] for split in ("train", "val")}, "runs": [],
+        "config": dataclasses.asdict(settings.config), "vocab_size": corpus_meta["vocab_size"],
+        "tokenizer": corpus_meta["tokenizer"], "parameters": parameters,
+        "corpus": {split: corpus_meta[split] for split in ("train", "val")}, "runs": [],
     }
 

@@ -28,6 +28,11 @@ class _StorageShape(typing.NamedTuple):
     dtype: torch.dtype
     alpha_dtype: torch.dtype
 
+    @classmethod
+    def of(cls, x2d, options):
+        """The shape of the compression of the (tokens, features) matrix x2d with `options`."""
+        return cls(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
+
 
 def _product(shape, storage, plan, grad, out_dtype):
     """The weight gradient grad^T x ([out, in]) from the storage of x."""
@@ -44,7 +49,7 @@ def _plan(shape, storage):
 
 def _compress(ctx, x2d, options, seed):
     """Compresses x2d with the ops; the storage is the caller's to save for backward, its shape goes on ctx."""
-    ctx.storage_shape = _StorageShape(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
+    ctx.storage_shape = _StorageShape.of(x2d, options)
     return ops.compress(x2d, seed, options.ratio, options.k, options.epsilon, options.alpha_dtype)
 
 
@@ -171,7 +176,7 @@ class PammQKVFunction(torch.autograd.Function):
         if fused_projection and _fuses_projection(x, weights, (bq, bk, bv)):
             # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x.
             # q, k and v are column ranges of one (tokens, d_q + d_k + d_v) output: views, no copy.
-            ctx.storage_shape = _StorageShape(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
+            ctx.storage_shape = _StorageShape.of(x2d, options)
             y, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
                                                options.alpha_dtype)
             ctx.save_for_backward(*weights, storage)

@@ -110,7 +110,7 @@ def _resolve_k(options, rows):
 def resolve_k(options, rows):
     """The number of generators `options` gives for `rows` rows."""
     # The seed changes at every step and k does not depend on it: leave it out of the cache key.
-    return _resolve_k(dataclasses.replace(options, seed=0), rows)
+    return _resolve_k(dataclasses.replace(options, seed=0) if options.seed else options, rows)
 
 
 def storage_bytes(rows, cols, k, dtype, alpha_dtype=torch.float32):
@@ -223,9 +223,8 @@ class Compressed:
         The approximate product with grad (rows x m): G^T X (m x cols, the [out, in] layout of a weight
         gradient) by default, or X^T G (cols x m) with layout=INPUT_BY_GRADIENT, as a new tensor. On CUDA it runs
         on the current stream, with scratch from `workspace` (a uint8 tensor of at least matmul_workspace_bytes(...,
-        planned=True) that is
-        free for use on the current stream: allocated there, or record_stream'ed by the caller) or a new one from the
-        caching allocator; on the CPU no workspace is used (one given is checked only). The first CUDA product also
+        planned=True) that is free for use on the current stream: allocated there, or record_stream'ed by the caller) or
+        a new one from the caching allocator; on the CPU no workspace is used (one given is checked only). The first CUDA product also
         builds the plan every later product of this compression reuses (`plan`, a tensor of product_plan_bytes from the
         caching allocator, freed with this object), so the products of Q, K and V sort the rows once.
         """
@@ -249,8 +248,7 @@ class Compressed:
             _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, *product))
             return out
         engine = self._engine_for_products()
-        if self.plan is None:
-            self._build_plan(engine)
+        self._plan_on(engine)
         if workspace is None:
             workspace = _new_block(needed, self.device)
         _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
@@ -264,16 +262,16 @@ class Compressed:
         """
         if self._engine is None:
             return None
-        engine = self._engine_for_products()
-        if self.plan is None:
-            self._build_plan(engine)
-        return self.plan
+        return self._plan_on(self._engine_for_products())
 
-    def _build_plan(self, engine):
-        plan = _new_block(product_plan_bytes(self.rows, self.cols, self.k, self.dtype), self.device)
-        _native.check(self._lib.pamm_compressed_prepare_products(engine.handle, self._handle, ctypes.c_void_p(plan.data_ptr()),
-                                                                 plan.numel()))
-        self.plan = plan
+    def _plan_on(self, engine):
+        """The plan, built first on `engine`'s stream if there is none yet."""
+        if self.plan is None:
+            plan = _new_block(product_plan_bytes(self.rows, self.cols, self.k, self.dtype), self.device)
+            _native.check(self._lib.pamm_compressed_prepare_products(engine.handle, self._handle, ctypes.c_void_p(plan.data_ptr()),
+                                                                     plan.numel()))
+            self.plan = plan
+        return self.plan
 
     def _engine_for_products(self):
         engine = _engine_for(self.device)
