@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds a Debian 13 (trixie) root file system with its PyTorch 2.6 under artifacts/torch2-root, so that the Python
+# suites also run under PyTorch >= 2.4 on this Debian 12 machine, whose own python3-torch is 1.13. What only a newer
+# torch exercises (torch.library.custom_op, register_fake, opcheck, torch.compile with fullgraph=True, the
+# scaled_dot_product_attention path of the training program) otherwise first runs on a lent GPU host.
+# Nothing is installed on this machine: apt resolves and downloads trixie's packages with a private configuration
+# (artifacts/torch2-apt), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 300 MB of
+# downloads and 1.6 GB of disk; takes about a minute. Run the suites with scripts/torch2/tests.sh and anything else
+# with scripts/torch2/run.sh.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+root="$repo/artifacts/torch2-root"
+apt_dir="$repo/artifacts/torch2-apt"
+# Python 3.13 and PyTorch with what the suites import: numpy, matplotlib (the loss plot), pip, setuptools and wheel
+# (the offline install test), and a shell for the subprocesses that the tests start.
+packages=(python3 python3-torch python3-numpy python3-matplotlib python3-pip python3-setuptools python3-wheel
+          libopenblas0-pthread dash bash coreutils)
+
+if [ -x "$root/usr/bin/python3" ] && [ -e "$root/.complete" ]; then
+    echo "torch2-root: $root is ready"
+    exit 0
+fi
+if [ -e "$root" ]; then
+    # A root that was unpacked halfway is rebuilt; a mount left inside it would make the removal reach the host.
+    if grep -q " $root/" /proc/self/mounts; then
+        echo "torch2-root: something is mounted under $root; unmount it first" >&2
+        exit 1
+    fi
+    rm -rf "$root"
+fi
+
+mkdir -p "$apt_dir"/{etc/apt/apt.conf.d,etc/apt/preferences.d,etc/apt/sources.list.d,lists/partial,archives/partial,dpkg}
+touch "$apt_dir/dpkg/status"
+cat > "$apt_dir/etc/apt/sources.list.d/trixie.sources" <<SOURCES
+Types: deb
+URIs: ${TORCH2_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+# An empty dpkg status makes apt download the whole dependency closure, libc6 included: the root is self-contained.
+cat > "$apt_dir/apt.conf" <<CONF
+Dir "$apt_dir/";
+Dir::Etc "$apt_dir/etc/apt/";
+Dir::Etc::SourceList "/dev/null";
+Dir::State "$apt_dir/";
+Dir::State::Lists "$apt_dir/lists/";
+Dir::State::status "$apt_dir/dpkg/status";
+Dir::Cache "$apt_dir/";
+Dir::Cache::Archives "$apt_dir/archives/";
+Dir::Etc::Trusted "/etc/apt/trusted.gpg";
+Dir::Etc::TrustedParts "/etc/apt/trusted.gpg.d/";
+APT::Architecture "amd64";
+APT::Install-Recommends "false";
+CONF
+export APT_CONFIG="$apt_dir/apt.conf"
+echo "torch2-root: resolving and downloading ${packages[*]} from Debian trixie"
+apt-get update -qq
+apt-get install --download-only -y -qq "${packages[@]}" >/dev/null
+
+mkdir -p "$root"
+for deb in "$apt_dir"/archives/*.deb; do dpkg-deb -x "$deb" "$root"; done
+# What dpkg's maintainer scripts would have done: the merged-/usr links, the BLAS alternative, /bin/sh, the
+# dynamic linker's cache, a writable /tmp, a user name (PyTorch's compile cache asks for one) and the CA bundle that
+# pip loads when it starts (update-ca-certificates would write it; this machine's is the same Mozilla set).
+for link in bin lib sbin; do [ -e "$root/$link" ] || ln -s "usr/$link" "$root/$link"; done
+mkdir -p "$root/usr/lib64" "$root/tmp" "$root/proc" "$root/dev"
+ln -sf ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/usr/lib64/ld-linux-x86-64.so.2"
+[ -e "$root/lib64" ] || ln -s usr/lib64 "$root/lib64"
+chmod 1777 "$root/tmp"
+ln -sf dash "$root/usr/bin/sh"
+blas="$root/usr/lib/x86_64-linux-gnu"
+ln -sf openblas-pthread/libblas.so.3 "$blas/libblas.so.3"
+ln -sf openblas-pthread/liblapack.so.3 "$blas/liblapack.so.3"
+printf '%s\n' /usr/lib/x86_64-linux-gnu/openblas-pthread /usr/lib/x86_64-linux-gnu/openmpi/lib \
+    > "$root/etc/ld.so.conf.d/torch2-root.conf"
+echo "include /etc/ld.so.conf.d/*.conf" > "$root/etc/ld.so.conf"
+ldconfig -r "$root"
+echo "root:x:0:0:root:/tmp:/bin/sh" > "$root/etc/passwd"
+echo "root:x:0:" > "$root/etc/group"
+mkdir -p "$root/etc/ssl/certs"
+cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+touch "$root/.complete"
+echo "torch2-root: $root ready ($(du -sh "$root" | cut -f1))"
