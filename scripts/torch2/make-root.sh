@@ -4,17 +4,18 @@
 # torch exercises (torch.library.custom_op, register_fake, opcheck, torch.compile with fullgraph=True, the
 # scaled_dot_product_attention path of the training program) otherwise first runs on a lent GPU host.
 # Nothing is installed on this machine: apt resolves and downloads trixie's packages with a private configuration
-# (artifacts/torch2-apt), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 300 MB of
-# downloads and 1.6 GB of disk; takes about a minute. Run the suites with scripts/torch2/tests.sh and anything else
+# (artifacts/torch2-apt), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 400 MB of
+# downloads and 2 GB of disk; takes about a minute. Run the suites with scripts/torch2/tests.sh and anything else
 # with scripts/torch2/run.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 root="$repo/artifacts/torch2-root"
 apt_dir="$repo/artifacts/torch2-apt"
 # Python 3.13 and PyTorch with what the suites import: numpy, matplotlib (the loss plot), pip, setuptools and wheel
-# (the offline install test), and a shell for the subprocesses that the tests start.
+# (the offline install test), a shell for the subprocesses that the tests start, and what Inductor, torch.compile's
+# default backend, builds its CPU code with (g++, PyTorch's and Python's headers).
 packages=(python3 python3-torch python3-numpy python3-matplotlib python3-pip python3-setuptools python3-wheel
-          libopenblas0-pthread dash bash coreutils)
+          libopenblas0-pthread dash bash coreutils g++ libtorch-dev libpython3.13-dev)
 
 if [ -x "$root/usr/bin/python3" ] && [ -e "$root/.complete" ]; then
     echo "torch2-root: $root is ready"

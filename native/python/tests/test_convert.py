@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import pammcuda
-from requirements import cuda_skip_reason, torch_at_least
+from requirements import cuda_skip_reason, inductor_skip_reason, torch_at_least
 from tiny_models import Conv1D, GPT2Attention, LlamaAttention, QKVAttention, TinyLlama
 
 ATTENTION_NAMES = [(f"layers.{i}.self_attn.q_proj", f"layers.{i}.self_attn.k_proj", f"layers.{i}.self_attn.v_proj") for i in range(2)]
@@ -448,8 +448,16 @@ class CompileTests(unittest.TestCase):
     def test_aot_eager_on_cpu(self):
         self.check_compiled("cpu", "aot_eager")
 
-    @unittest.skipUnless(torch.cuda.is_available(), "PyTorch sees no CUDA device")
+    def test_inductor_on_cpu(self):
+        reason = inductor_skip_reason("cpu")
+        if reason:
+            self.skipTest(reason)
+        self.check_compiled("cpu", "inductor")
+
     def test_inductor_on_cuda(self):
+        reason = cuda_skip_reason() or inductor_skip_reason("cuda")
+        if reason:
+            self.skipTest(reason)
         self.check_compiled("cuda", "inductor")
 
 
