@@ -27,6 +27,9 @@
  * - Engines of one process share one device object per ordinal (context, loaded kernels), reference-
  *   counted: kernels are compiled and loaded once per GPU whatever the number of engines and streams.
  * - CPU functions (pamm_cpu_*) take host pointers and are synchronous.
+ * - The linux-x64 library is compiled for x86-64-v3 (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE: Intel
+ *   Haswell, AMD Zen or later). On an older CPU its start-up ends the process before any function
+ *   returns, so a loader that must fail gracefully checks the CPU first (pammcuda's Python loader does).
  */
 #ifndef PAMM_H
 #define PAMM_H

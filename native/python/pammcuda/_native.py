@@ -4,6 +4,7 @@ import ctypes
 import functools
 import os
 import pathlib
+import platform
 
 # pamm_status values.
 OK = 0
@@ -101,10 +102,41 @@ def library_path():
     return os.environ.get("PAMMCUDA_LIB") or str(pathlib.Path(__file__).with_name("libpammcuda.so"))
 
 
+# The x86-64-v3 features libpammcuda.so is compiled for (IlcInstructionSet in PammCuda.Native.csproj), by their
+# /proc/cpuinfo names; LZCNT is left out because Linux does not list it on every CPU that has it.
+X86_64_V3_FEATURES = ("avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "movbe")
+
+
+def check_cpu(cpu_flags, path="libpammcuda.so"):
+    """
+    Raises ImportError naming what is missing when the CPU whose /proc/cpuinfo flags are `cpu_flags` cannot run the
+    x86-64 library: NativeAOT's start-up ends the whole process on such a CPU, so this runs before loading it.
+    """
+    missing = [feature for feature in X86_64_V3_FEATURES if feature not in cpu_flags]
+    if missing:
+        raise ImportError(f"{path} needs an x86-64-v3 CPU (AVX2 and FMA: Intel Haswell, AMD Zen or later); this CPU "
+                          f"lacks {', '.join(missing)}")
+
+
+def _cpu_flags():
+    """This CPU's flags from /proc/cpuinfo, or None where there is no such file (then nothing is checked)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def lib():
     """The loaded library with every signature declared; loaded on first use."""
     path = library_path()
+    flags = _cpu_flags() if platform.machine() in ("x86_64", "AMD64") else None
+    if flags is not None:
+        check_cpu(flags, path)
     try:
         library = ctypes.CDLL(path)
     except OSError as error:

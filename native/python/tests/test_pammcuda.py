@@ -9,6 +9,7 @@ import weakref
 import torch
 
 import pammcuda
+from pammcuda import _native
 from requirements import cuda_skip_reason
 
 
@@ -75,6 +76,22 @@ class LibraryTests(unittest.TestCase):
             self.assertEqual(reason, "")
         else:
             self.assertTrue(reason.strip(), "CUDA is unavailable but the reason is empty")
+
+
+    def test_a_cpu_without_avx2_or_fma_is_refused_by_name_before_loading(self):
+        # What pammcuda._native.lib() checks on x86-64 before ctypes loads the library, whose start-up would end the
+        # process on such a CPU: a Sandy Bridge's flags (AVX, no AVX2, FMA or BMI) and a Haswell's (everything).
+        sandy_bridge = {"sse4_2", "popcnt", "avx", "aes", "pclmulqdq"}
+        with self.assertRaisesRegex(ImportError, r"x86-64-v3 .* lacks avx2, bmi1, bmi2, f16c, fma, movbe$"):
+            _native.check_cpu(sandy_bridge)
+        haswell = sandy_bridge | {"avx2", "bmi1", "bmi2", "f16c", "fma", "movbe", "abm"}
+        _native.check_cpu(haswell)
+
+    def test_this_cpu_runs_the_library(self):
+        flags = _native._cpu_flags()
+        if flags is None:
+            self.skipTest("no /proc/cpuinfo")
+        _native.check_cpu(flags)  # the library loaded, so this must agree
 
 
 class PammLinearTests(unittest.TestCase):
