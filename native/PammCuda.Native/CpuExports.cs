@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PammCuda.Cpu;
 
 namespace PammCuda.Native;
 
@@ -78,6 +79,22 @@ internal static unsafe class CpuExports
                 grad, gradCols, NativeArguments.ToDType(gradDtype, "grad_dtype"),
                 output, NativeArguments.ToDType(outDtype, "out_dtype"), NativeArguments.ToLayout(layout, "layout"), a, c);
             CpuDispatch.ApproxMatmul(handle.Activation, product);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
+    /// <summary><c>pamm_status pamm_cpu_vector_bits(int32_t *bits)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_cpu_vector_bits))]
+    public static PammStatus pamm_cpu_vector_bits(int* bits)
+    {
+        try
+        {
+            NativeArguments.NotNull(bits, "bits");
+            *bits = CpuPamm.VectorBits;
             return ExportErrors.Success();
         }
         catch (Exception e)

@@ -79,6 +79,9 @@ extern "C" {
    room for grouping the rows (added within ABI version 2). */
 #define PAMM_HAS_PLANNED_MATMUL_WORKSPACE 1
 
+/* pamm_cpu_vector_bits exists: the SIMD width the CPU backend runs at (added within ABI version 2). */
+#define PAMM_HAS_CPU_VECTOR_BITS 1
+
 typedef enum pamm_status {
     PAMM_OK = 0,
     /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
@@ -376,6 +379,10 @@ pamm_status pamm_cpu_compressed_open(void *storage, size_t storage_bytes, int32_
 pamm_status pamm_cpu_approx_matmul(pamm_compressed compressed, const void *grad, int32_t grad_cols,
                                    pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,
                                    float a, float c);
+
+/* *bits = the SIMD width the CPU backend's kernels run at: 256 (AVX2 with FMA) for this library on x86-64, 128 (NEON)
+   on arm64; 512, 128 or 32 (no SIMD) for other builds. It sets the speed only, never a bit of a result. */
+pamm_status pamm_cpu_vector_bits(int32_t *bits);
 
 /* The exact product out = a * X^T G + c * out (or G^T X), on host pointers: a reference for tests. */
 pamm_status pamm_cpu_exact_matmul(const void *x, int32_t rows, int32_t cols, pamm_dtype x_dtype,

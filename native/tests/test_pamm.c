@@ -119,6 +119,17 @@ static void test_version_and_names(void) {
     CHECK(strcmp(pamm_status_name((pamm_status)99), "PAMM_STATUS_UNKNOWN") == 0, "name of an unknown status");
 }
 
+static void test_cpu_vector_bits(void) {
+    int32_t bits = 0;
+    CHECK_OK(pamm_cpu_vector_bits(&bits));
+    CHECK(bits == 32 || bits == 128 || bits == 256 || bits == 512, "pamm_cpu_vector_bits gave %d", bits);
+#if defined(__x86_64__)
+    /* This library is compiled for x86-64-v3: a narrower width would mean FMA in software (about 100x slower). */
+    CHECK(bits == 256, "x86-64 library runs its CPU kernels at %d bits, not 256 (AVX2 with FMA)", bits);
+#endif
+    CHECK_ERROR(pamm_cpu_vector_bits(NULL), PAMM_ERROR_INVALID_ARGUMENT, "bits");
+}
+
 static void test_options_init(void) {
     pamm_options options;
     memset(&options, 0xFF, sizeof options);
@@ -1052,6 +1063,7 @@ static void test_handle_errors(void) {
 
 int main(void) {
     test_version_and_names();
+    test_cpu_vector_bits();
     test_options_init();
     test_cuda_queries();
     test_full_ratio_is_exact();

@@ -8,7 +8,7 @@ internal sealed class CpuRunner : IPammRunner
 {
     public string Backend => "CPU (PammCuda.Cpu.CpuPamm)";
 
-    public string Device => $"{Environment.ProcessorCount} {RuntimeInformation.ProcessArchitecture} threads";
+    public string Device => $"{Environment.ProcessorCount} {RuntimeInformation.ProcessArchitecture} threads, {CpuPamm.VectorBits}-bit vectors";
 
     public PammMeasurement Measure<T, TG>(HostMatrix<T> x, HostMatrix<TG> g, PammOptions options, ProductLayout layout, int repeat)
         where T : unmanaged

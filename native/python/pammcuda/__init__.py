@@ -6,7 +6,7 @@ CPU tensors run on the library's CPU backend, CUDA tensors on its GPU engine on 
 """
 
 from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, PammHandleError, GRADIENT_BY_INPUT,
-                      INPUT_BY_GRADIENT, cuda_device_references, library_path, live_compressed_count, live_handle_count)
+                      INPUT_BY_GRADIENT, cpu_vector_bits, cuda_device_references, library_path, live_compressed_count, live_handle_count)
 from . import ops
 from .autograd import PammLinearFunction, PammProjectionFunction, PammQKVFunction, saved_compression
 from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_workspace_bytes,
@@ -26,7 +26,7 @@ __all__ = [
     "Compressed", "Conversion", "GRADIENT_BY_INPUT", "INPUT_BY_GRADIENT", "PammArgumentError", "PammCudaUnavailableError",
     "PammError", "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammProjectionFunction",
     "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "compress_workspace_bytes",
-    "conversions", "convert", "cuda_available", "cuda_device_references", "is_converted", "library_path",
+    "conversions", "convert", "cpu_vector_bits", "cuda_available", "cuda_device_references", "is_converted", "library_path",
     "live_compressed_count", "live_handle_count", "matmul_workspace_bytes", "open_compressed", "ops", "product_plan_bytes",
     "project_and_compress", "project_and_compress_workspace_bytes", "resolve_k", "saved_compression", "storage_bytes",
     "unconvert", "version",

@@ -92,6 +92,7 @@ _SIGNATURES = {
     "pamm_cpu_compress": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), ctypes.POINTER(_ptr)]),
     "pamm_cpu_approx_matmul": (_status, [_ptr] + _product),
     "pamm_cpu_exact_matmul": (_status, [_ptr, _i32, _i32, _i32] + _product),
+    "pamm_cpu_vector_bits": (_status, [ctypes.POINTER(_i32)]),
 }
 
 ABI_VERSION = 2
@@ -172,6 +173,16 @@ def _count(function, *arguments):
     count = ctypes.c_int64()
     check(function(*arguments, ctypes.byref(count)))
     return count.value
+
+
+def cpu_vector_bits():
+    """
+    The SIMD width in bits that the library's CPU backend runs at: 256 (AVX2 with FMA) for this x86-64 library. It
+    sets the speed of CPU compressions and products, never their results.
+    """
+    bits = ctypes.c_int32()
+    check(lib().pamm_cpu_vector_bits(ctypes.byref(bits)))
+    return bits.value
 
 
 def live_handle_count():

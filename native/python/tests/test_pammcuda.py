@@ -2,6 +2,7 @@
 
 import gc
 import math
+import platform
 import re
 import unittest
 import weakref
@@ -86,6 +87,15 @@ class LibraryTests(unittest.TestCase):
             _native.check_cpu(sandy_bridge)
         haswell = sandy_bridge | {"avx2", "bmi1", "bmi2", "f16c", "fma", "movbe", "abm"}
         _native.check_cpu(haswell)
+
+    def test_the_cpu_backend_runs_at_the_width_the_library_is_built_for(self):
+        bits = pammcuda.cpu_vector_bits()
+        self.assertIn(bits, (32, 128, 256, 512))
+        flags = _native._cpu_flags() or set()
+        if platform.machine() == "x86_64" and {"avx2", "fma"} <= flags:
+            # A narrower width means the library was built without AVX2/FMA (PammCuda.Native.csproj's
+            # IlcInstructionSet), which makes every fused multiply-add of its CPU kernels a software call.
+            self.assertEqual(bits, 256)
 
     def test_this_cpu_runs_the_library(self):
         flags = _native._cpu_flags()

@@ -37,6 +37,20 @@ namespace PammCuda.Cpu;
 /// </remarks>
 public static unsafe class CpuPamm
 {
+    /// <summary>
+    /// The SIMD width, in bits, that the CPU backend's kernels run at in this process: 512 (AVX-512), 256 (AVX2 with
+    /// FMA), 128 (SSE or NEON) or 32 (no SIMD). It sets the speed only, never a bit of a result. Ahead-of-time
+    /// compiled code gets the width it was compiled for (libpammcuda.so: 256 on x86-64), JIT-compiled code the widest
+    /// this CPU runs.
+    /// </summary>
+    public static int VectorBits => GemmWidths.Best switch
+    {
+        GemmWidth.Vector512 => 512,
+        GemmWidth.Vector256 => 256,
+        GemmWidth.Vector128 => 128,
+        _ => 32,
+    };
+
     /// <summary>Compresses X (rows × columns, row-major) to generators, assignments and coefficients.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">rows or columns below 1, or invalid options (the parameter names the option).</exception>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using PammCuda.Cpu;
 
 namespace PammCuda.Tests.Cli;
 
@@ -15,6 +16,7 @@ public class PammCommandTests
         Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
         Assert.That(run.Error, Is.Empty);
         Assert.That(run.Line("backend"), Does.StartWith("CPU (PammCuda.Cpu.CpuPamm) on "));
+        Assert.That(run.Line("backend"), Does.EndWith($" threads, {CpuPamm.VectorBits}-bit vectors"));
         Assert.That(run.Line("X"), Is.EqualTo("512 x 32 f32"));
         Assert.That(run.Line("G"), Is.EqualTo("512 x 16 f32"));
         Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 32 x 16 f32"));
