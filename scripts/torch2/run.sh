@@ -20,9 +20,9 @@ esac
 
 environment=(PATH=/usr/bin:/bin HOME=/tmp USER=root LOGNAME=root LANG=C.UTF-8
              PAMMCUDA_LIB="${PAMMCUDA_LIB:-$repo/artifacts/native/libpammcuda.so}")
-while IFS='=' read -r name _; do
+for name in $(compgen -e); do
     case "$name" in PAMM*|OMP_NUM_THREADS|TORCH*|CI) [ "$name" = PAMMCUDA_LIB ] || environment+=("$name=${!name}") ;; esac
-done < <(env)
+done
 
 # Inside the new namespace: /proc, /dev (with /dev/shm, which multiprocessing and gloo use) and the repository.
 inside='set -e
