@@ -7,6 +7,9 @@ namespace PammCuda.Sampling;
 /// </summary>
 public static class GeneratorSampler
 {
+    // Rows per parallel task when computing keys: enough Philox work to outweigh scheduling a task.
+    private const int KeysPerTask = 4096;
+
     /// <summary>The k sampled row indices in ascending order.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rows"/> &lt; 1 or <paramref name="k"/> outside [1, rows].</exception>
     public static int[] Sample(int rows, int k, ulong seed)
@@ -14,24 +17,66 @@ public static class GeneratorSampler
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var keys = new ulong[rows];
-        var order = new int[rows];
-        Parallel.For(0, rows, i => { keys[i] = Philox4x32.RowKey(seed, i); order[i] = i; });
-        // (key, index) pairs are distinct, so an unstable sort still gives one well-defined answer.
-        Array.Sort(keys, order);
-        FixTies(keys, order);
-        var chosen = order.AsSpan(0, k).ToArray();
-        Array.Sort(chosen);
+        Parallel.For(0, (rows + KeysPerTask - 1) / KeysPerTask, task =>
+        {
+            int end = Math.Min(rows, (task + 1) * KeysPerTask);
+            for (int i = task * KeysPerTask; i < end; i++) keys[i] = Philox4x32.RowKey(seed, i);
+        });
+        return SmallestKeys(keys, k);
+    }
+
+    /// <summary>
+    /// The indices of the k smallest keys, ties going to the smaller index, in ascending order: the rows whose key is
+    /// below the k-th smallest key, and of the rows that hold it, the first ones. O(b) on average (a selection, not a
+    /// sort of all b keys).
+    /// </summary>
+    internal static int[] SmallestKeys(ReadOnlySpan<ulong> keys, int k)
+    {
+        ulong threshold = KthSmallest(keys.ToArray(), k - 1);
+        int below = 0;
+        foreach (ulong key in keys)
+        {
+            if (key < threshold) below++;
+        }
+        int tiedLeft = k - below;
+        var chosen = new int[k];
+        int count = 0;
+        for (int i = 0; i < keys.Length && count < k; i++)
+        {
+            if (keys[i] < threshold || (keys[i] == threshold && tiedLeft-- > 0)) chosen[count++] = i;
+        }
         return chosen;
     }
 
-    private static void FixTies(ulong[] keys, int[] order)
+    /// <summary>The value that would sit at <paramref name="rank"/> if <paramref name="values"/> were sorted (reorders them).</summary>
+    internal static ulong KthSmallest(ulong[] values, int rank)
     {
-        for (int start = 0; start < keys.Length;)
+        int low = 0, high = values.Length - 1;
+        while (low < high)
         {
-            int end = start + 1;
-            while (end < keys.Length && keys[end] == keys[start]) end++;
-            if (end - start > 1) Array.Sort(order, start, end - start);
-            start = end;
+            // Hoare partition around the median of three, so that sorted or constant runs stay linear.
+            int middle = low + (high - low) / 2;
+            ulong pivot = MedianOfThree(values[low], values[middle], values[high]);
+            int i = low, j = high;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+            // Now values[low..j] <= pivot <= values[i..high], and every value between j and i equals the pivot.
+            if (rank <= j) high = j;
+            else if (rank >= i) low = i;
+            else return pivot;
         }
+        return values[rank];
     }
+
+    private static ulong MedianOfThree(ulong a, ulong b, ulong c) =>
+        a < b ? (b < c ? b : Math.Max(a, c)) : (a < c ? a : Math.Max(b, c));
 }
