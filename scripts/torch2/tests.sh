@@ -3,7 +3,7 @@
 # when missing): the PyTorch package's tests, its offline pip install, the training program's tests and the peer
 # baseline's. Under torch >= 2.4 the package's tests include what Debian 12's torch 1.13 skips: opcheck of the
 # torch.library ops, torch.compile(fullgraph=True) of PammLinear and PammQKV with gradients equal to eager, zero graph
-# breaks. The training quality test is left to scripts/bench-python-tests.sh (it trains for minutes and tests the
+# breaks, and the same under Inductor for the layers and a converted model. The training quality test is left to scripts/bench-python-tests.sh (it trains for minutes and tests the
 # method, not the torch version); set PAMM_TRAIN_QUALITY=1 to run it here too.
 # Needs root and artifacts/native/libpammcuda.so (scripts/native-tests.sh builds it). Prints
 # "torch2-<suite>: N passed, N failed, N skipped" per suite and exits non-zero if anything failed.
