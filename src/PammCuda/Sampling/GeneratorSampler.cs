@@ -19,7 +19,7 @@ public static class GeneratorSampler
         var keys = new ulong[rows];
         Parallel.For(0, (rows + KeysPerTask - 1) / KeysPerTask, task =>
         {
-            int end = Math.Min(rows, (task + 1) * KeysPerTask);
+            int end = (int)Math.Min(rows, (task + 1L) * KeysPerTask);
             for (int i = task * KeysPerTask; i < end; i++) keys[i] = Philox4x32.RowKey(seed, i);
         });
         return SmallestKeys(keys, k);
