@@ -39,7 +39,7 @@ for file in "$library" "$symbols" "$tool"; do [ -f "$file" ] || fail "pack wrote
 mkdir -p "$work/library" "$work/symbols"
 unzip -q "$library" -d "$work/library"
 unzip -q "$symbols" -d "$work/symbols"
-for file in lib/net10.0/PammCuda.dll lib/net10.0/PammCuda.xml README.md; do
+for file in lib/net10.0/PammCuda.dll lib/net10.0/PammCuda.xml README.md build/PammCuda.targets buildTransitive/PammCuda.targets; do
   [ -f "$work/library/$file" ] || fail "${library##*/} lacks $file"
 done
 nuspec=$work/library/PammCuda.nuspec
@@ -84,8 +84,15 @@ grep -q "<PackageReference Include=\"PammCuda\" Version=\"$version\"" "$consumer
   || fail "dotnet add package added no PackageReference to PammCuda $version"
 source_of() { sed -nE 's/^ *"source": "(.*)",?$/\1/p' "$NUGET_PACKAGES/$1/$version/.nupkg.metadata" 2>/dev/null; }
 [ "$(source_of pammcuda)" = "$feed" ] || fail "PammCuda $version was restored from '$(source_of pammcuda)', not from the feed just packed"
-(cd "$consumer" && dotnet build -c Release --nologo -v quiet) \
-  || fail "tests/PackageConsumer does not build against the package (a public API missing from it, or only visible inside the solution?)"
+(cd "$consumer" && dotnet build -c Release --nologo -v quiet) > "$work/build.txt" \
+  || { cat "$work/build.txt"; fail "tests/PackageConsumer does not build against the package (a public API missing from it, or only visible inside the solution?)"; }
+! grep -q PAMM001 "$work/build.txt" || fail "a build without NativeAOT warned PAMM001"
+# The package's build/PammCuda.targets: NativeAOT at its default instruction set gets warning PAMM001 (FMA in
+# software); with x86-64-v3 set it does not.
+aot_build() { (cd "$consumer" && dotnet build -c Release --nologo -v quiet -p:PublishAot=true "$@" 2>&1); }
+aot_build | grep -q "warning PAMM001" || fail "a NativeAOT build at the default instruction set did not warn PAMM001"
+! aot_build -p:IlcInstructionSet=x86-64-v3 | grep -q PAMM001 || fail "a NativeAOT build for x86-64-v3 warned PAMM001"
+step "NativeAOT builds: warning PAMM001 at the default instruction set, none for x86-64-v3"
 
 docs=$NUGET_PACKAGES/pammcuda/$version/lib/net10.0/PammCuda.xml
 [ -f "$docs" ] || fail "the restored package has no XML docs ($docs)"
