@@ -192,7 +192,11 @@ class PammQKVFunction(torch.autograd.Function):
         grads = [_rows(g) for g in (grad_q, grad_k, grad_v)]
         grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_x = sum(g @ w.to(g.dtype) for g, w in zip(grads, weights)).reshape(ctx.input_shape)
+            # Accumulated by the GEMMs themselves (addmm_ with beta 1): no (tokens, features) temporaries to add.
+            grad_x = grads[0] @ weights[0].to(grads[0].dtype)
+            for g, w in zip(grads[1:], weights[1:]):
+                grad_x.addmm_(g, w.to(g.dtype))
+            grad_x = grad_x.reshape(ctx.input_shape)
         weight_grads = [None, None, None]
         if any(ctx.needs_input_grad[1:4]):
             storage = ctx.saved_tensors[3]
