@@ -95,7 +95,7 @@ class LibraryTests(unittest.TestCase):
         if platform.machine() == "x86_64" and {"avx2", "fma"} <= flags:
             # A narrower width means the library was built without AVX2/FMA (PammCuda.Native.csproj's
             # IlcInstructionSet), which makes every fused multiply-add of its CPU kernels a software call.
-            self.assertEqual(bits, 256)
+            self.assertGreaterEqual(bits, 256)
 
     def test_this_cpu_runs_the_library(self):
         flags = _native._cpu_flags()
