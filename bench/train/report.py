@@ -30,57 +30,95 @@ def _last_probe(run):
     return f"{statistics.mean(errors):.3f} (step {last['step']})", f"{statistics.mean(ratios):.3f}"
 
 
+def _qkv_kept(run):
+    kept = f"{_bytes(run['qkv_input_bytes_dense'])} → {_bytes(run['qkv_input_bytes_stored'])}"
+    if run["qkv_input_bytes_stored"] and run["qkv_input_bytes_stored"] != run["qkv_input_bytes_dense"]:
+        kept += f" ({run['qkv_input_bytes_dense'] / run['qkv_input_bytes_stored']:.0f}× less)"
+    return kept
+
+
+def memory_table(results):
+    """The table of a memory-only record (train.py --memory-only): what one step of each mode keeps for backward."""
+    dense = next((r for r in results["runs"] if r["kind"] == "dense"), None)
+    lines = ["| mode | k | kept for backward | Q/K/V inputs kept (dense → stored) |", "| --- | ---: | ---: | ---: |"]
+    for run in results["runs"]:
+        saved = run["saved_for_backward_bytes"]
+        lines.append(f"| {run['mode']} | {run['k'] or '—'} | "
+                     f"{_bytes(saved)}{_relative(saved, dense and dense['saved_for_backward_bytes'])} | {_qkv_kept(run)} |")
+    return "\n".join(lines)
+
+
+def table(results):
+    """The headline table of a record, whichever kind it is."""
+    return memory_table(results) if results.get("memory_only") else markdown_table(results)
+
+
 def markdown_table(results):
     runs = results["runs"]
     dense = next((r for r in runs if r["kind"] == "dense"), None)
     lines = [
-        "| mode | k | val loss | perplexity | bits/byte | tokens/s | peak memory | Q/K/V inputs kept (dense → stored) "
-        "| grad. rel. error | grad. norm ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| mode | k | val loss | perplexity | bits/byte | tokens/s | peak memory | kept for backward "
+        "| Q/K/V inputs kept (dense → stored) | grad. rel. error | grad. norm ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in runs:
         error, ratio = _last_probe(run)
-        kept = f"{_bytes(run['qkv_input_bytes_dense'])} → {_bytes(run['qkv_input_bytes_stored'])}"
-        if run["qkv_input_bytes_stored"] and run["qkv_input_bytes_stored"] != run["qkv_input_bytes_dense"]:
-            kept += f" ({run['qkv_input_bytes_dense'] / run['qkv_input_bytes_stored']:.0f}× less)"
         rate = run["tokens_per_second"]
+        saved = run.get("saved_for_backward_bytes")  # absent from results recorded before it was measured
         lines.append(
             f"| {run['mode']} | {run['k'] or '—'} | {run['val_loss']:.4f} | "
             f"{run['val_perplexity']:.3f}{_relative(run['val_perplexity'], dense and dense['val_perplexity'])} | "
             f"{run['val_bits_per_byte']:.4f} | "
             f"{'—' if rate is None else f'{rate:,.0f}'}{_relative(rate, dense and dense['tokens_per_second'])} | "
             f"{_bytes(run['peak_memory_bytes'])}{_relative(run['peak_memory_bytes'], dense and dense['peak_memory_bytes'])} | "
-            f"{kept} | {error} | {ratio} |")
+            f"{_bytes(saved)}{_relative(saved, dense and dense.get('saved_for_backward_bytes'))} | "
+            f"{_qkv_kept(run)} | {error} | {ratio} |")
     return "\n".join(lines)
+
+
+_KEPT_FOR_BACKWARD = (
+    "Kept for backward: every tensor one step's forward pass saves for its backward (each storage once; parameters "
+    "and buffers left out; the block inputs that checkpointing keeps), on any device: the activation memory the modes "
+    "differ in. Q/K/V inputs kept: bytes the three projections of every block keep for backward in one step, the "
+    "input counted once in the dtype the matmul reads (PAMM: the size of its storage tensors); under autocast each "
+    "dense projection keeps a bf16 copy of its own, so dense keeps three and the step's saving is larger than this "
+    "column's difference.")
 
 
 def markdown(results):
     config = results["config"]
     runs = results["runs"]
+    memory_only = results.get("memory_only", False)
+    title = "What a training step keeps for backward" if memory_only else "Training with PAMM"
+    step = (f"{config['tokens_per_step']:,} tokens per step; one forward pass of each mode from the same weights on the "
+            "same batch, nothing trained." if memory_only else
+            f"{config['tokens_per_step']:,} tokens per step, {runs[0]['steps']} steps, AdamW at {config['lr']:g} with "
+            "warm-up and cosine decay.")
     header = [
-        f"# Training with PAMM: {results['machine']}, {results['date']}",
+        f"# {title}: {results['machine']}, {results['date']}",
         "",
         f"Commit `{results['commit']}`, torch {results['torch']}, pammcuda {results['pammcuda']}, {results['device']}, "
         f"{results['dtype']}, seed {results['seed']}.",
         f"Model: d {config['d_model']}, {config['n_layers']} layers, {config['n_heads']} heads, SwiGLU {config['d_ff']}, "
         f"context {config['context']}, {results['parameters']:,} parameters ({results['tokenizer']} tokens, vocabulary "
-        f"{results['vocab_size']}). {config['tokens_per_step']:,} tokens per step, {runs[0]['steps']} steps, AdamW at "
-        f"{config['lr']:g} with warm-up and cosine decay.",
-        f"Data: the Linux kernel's documentation (Debian's linux-doc-6.1), {results['corpus']['train']['files']} training "
-        f"files, validation on {runs[0]['val_tokens']:,} tokens of {results['corpus']['val']['files']} other files.",
-        "",
+        f"{results['vocab_size']}). {step}",
     ]
-    notes = [
-        "",
-        "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "
-        "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included); "
-        "PAMM's compressed inputs and its scratch are torch tensors from the caching allocator, so they are in that "
-        "figure. Q/K/V inputs kept: bytes the three projections of every block keep for backward in one step (PAMM: "
-        "the size of its storage tensors). Gradient error: "
-        "‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the exact gradient on the same batch, averaged over layers, "
-        "and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is shorter).",
-    ]
-    return "\n".join(header + [markdown_table(results)] + notes) + "\n"
+    if not memory_only:
+        header.append(
+            f"Data: the Linux kernel's documentation (Debian's linux-doc-6.1), {results['corpus']['train']['files']} "
+            f"training files, validation on {runs[0]['val_tokens']:,} tokens of {results['corpus']['val']['files']} "
+            "other files.")
+    if memory_only:
+        notes = ["", _KEPT_FOR_BACKWARD]
+    else:
+        notes = ["", (
+            "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "
+            "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included); "
+            "PAMM's compressed inputs and its scratch are torch tensors from the caching allocator, so they are in that "
+            f"figure. {_KEPT_FOR_BACKWARD} Gradient error: ‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the "
+            "exact gradient on the same batch, averaged over layers, and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is "
+            "shorter).")]
+    return "\n".join(header + ["", table(results)] + notes) + "\n"
 
 
 def plot(results, path):
@@ -115,7 +153,7 @@ def write(results, folder, stem, plot_losses=True):
     written = [folder / f"{stem}.json", folder / f"{stem}.md"]
     written[0].write_text(json.dumps(results, indent=1) + "\n")
     written[1].write_text(markdown(results))
-    if plot_losses:
+    if plot_losses and not results.get("memory_only"):
         try:
             plot(results, folder / f"{stem}.png")
             written.append(folder / f"{stem}.png")

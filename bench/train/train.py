@@ -5,6 +5,7 @@ perplexity, tokens/s and peak memory side by side.
 
     python3 bench/train/train.py --config tiny --modes dense,pamm,crs --steps 300 --jobs 3   # CPU: modes side by side
     python3 bench/train/train.py --config llama-60m --modes dense,pamm,crs,checkpoint --time-budget 90 --dtype bf16
+    python3 bench/train/train.py --config llama-130m --modes dense,pamm,checkpoint --dtype bf16 --memory-only
 
 Modes: dense, pamm, crs (ε = 0: uniform column-row sampling), checkpoint (torch.utils.checkpoint per block),
 pamm-all (PAMM on every linear layer of a block); `pamm:r=1/128`, `pamm:k=64`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16` change
@@ -63,11 +64,15 @@ def parse_arguments(argv):
     parser.add_argument("--out", default=str(checkout.REPOSITORY / "bench" / "results"), help="folder for the JSON, Markdown and PNG")
     parser.add_argument("--name", help="file name stem of the results (default: DATE-train-CONFIG-cpu or -GPU-NAME)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    parser.add_argument("--memory-only", action="store_true", help="train nothing: count what one step of each mode keeps "
+                        "for backward (one forward pass each, on any device) and write that table")
     args = parser.parse_args(argv)
     if args.steps is None and args.time_budget is None:
         args.steps = 200
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs}: at least 1")
+    if args.memory_only and args.jobs > 1:
+        parser.error("--memory-only runs one forward pass per mode; --jobs is for training")
     if args.jobs > 1 and args.time_budget is not None:
         parser.error("--jobs runs every mode for --steps; a --time-budget is measured on the first mode alone")
     return args
@@ -98,16 +103,23 @@ def main(argv=None):
     if args.jobs > 1:
         training.check_side_by_side(settings)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
-    stem = args.name or f"{datetime.date.today().isoformat()}-train-{args.config}-{where}"
+    stem = args.name or f"{datetime.date.today().isoformat()}-{'memory' if args.memory_only else 'train'}-{args.config}-{where}"
     out = pathlib.Path(args.out)
+    if args.memory_only:
+        results = training.kept_by_mode(runs, corpus.load(args.data), settings)
+        finish(results, report.write(results, out, stem))
+        return
     # The JSON and table are rewritten after every run, so a run stopped early keeps the modes that finished.
     write_partial = lambda partial: report.write(partial, out, stem, plot_losses=False)
     if args.jobs > 1:
         results = training.compare_side_by_side(runs, args.data, settings, args.jobs, after_each_run=write_partial)
     else:
         results = training.compare(runs, corpus.load(args.data), settings, after_each_run=write_partial)
-    written = report.write(results, out, stem, plot_losses=not args.no_plot)
-    print(report.markdown_table(results))
+    finish(results, report.write(results, out, stem, plot_losses=not args.no_plot))
+
+
+def finish(results, written):
+    print(report.table(results))
     for path in written:
         print(f"wrote {path}")
 

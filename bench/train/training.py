@@ -1,6 +1,7 @@
 """
 The training loop and what it measures: validation loss, tokens/s over whole steps after warm-up, peak memory,
-the bytes kept for the Q/K/V inputs, and how far PAMM's weight gradients are from the exact ones.
+the bytes a step keeps for backward (the Q/K/V inputs and everything; memory.py), and how far PAMM's weight
+gradients are from the exact ones.
 """
 
 import concurrent.futures
@@ -16,8 +17,9 @@ import torch.nn.functional as F
 
 import checkout
 import corpus
-import pammcuda
+import memory
 import modes
+import pammcuda
 from model import initialise, parameter_count
 
 
@@ -122,32 +124,10 @@ class Stopwatch:
             self.started = time.perf_counter()
 
 
-def kept_qkv_bytes(model, inputs, settings):
-    """
-    (dense, stored): bytes the Q/K/V projections keep for backward in one step, from one forward pass.
-    Dense keeps the input in the dtype its matmul reads (the autocast dtype under autocast) once per block;
-    PAMM keeps its compressed form: the torch tensor it lives in (generators, assignment, α, η, alignment), which is
-    also what torch.cuda.max_memory_allocated counts.
-    """
-    dense, stored, hooks = 0, 0, []
-
-    def count(module, arguments, outputs):
-        nonlocal dense, stored
-        x = arguments[0]
-        element = torch.empty((), dtype=outputs[0].dtype).element_size()
-        dense += x.numel() * element
-        compressed = pammcuda.saved_compression(outputs[0].grad_fn)
-        stored += compressed.storage.numel() if compressed is not None else x.numel() * element
-
-    for module in modes.kept_input_modules(model):
-        hooks.append(module.register_forward_hook(count))
-    try:
-        with autocast(settings):
-            model(inputs)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return dense, stored
+def step_kept_bytes(model, batch, settings):
+    """memory.KeptBytes of one training step of `model` on `batch` (inputs, targets) under the run's autocast."""
+    inputs, targets = (t.to(settings.device) for t in batch)
+    return memory.kept_bytes(model, inputs, targets, language_model_loss, lambda: autocast(settings))
 
 
 def gradient_errors(model, exact_model, inputs, targets, settings):
@@ -228,8 +208,7 @@ def train_one(mode, data, settings, state, steps):
     exact_model = modes.Mode("dense").build(config.model(data.vocab_size)).to(device) if mode.uses_pamm else None
     warmup = settings.warmup_steps if settings.warmup_steps is not None else min(100, max(1, steps // 10))
     probes = probe_steps(settings.probe_steps, steps) if mode.uses_pamm else set()
-    accounting_inputs, _ = Batches(data.train, config.batch, config.context, settings.seed).next()
-    dense_bytes, stored_bytes = kept_qkv_bytes(model, accounting_inputs.to(device), settings)
+    kept = step_kept_bytes(model, Batches(data.train, config.batch, config.context, settings.seed).next(), settings)
 
     losses, probe_records, stopwatch = [], [], Stopwatch(device)
     timed_from = min(warmup, steps - 1) + 1  # tokens/s and peak memory over whole steps after warm-up
@@ -266,7 +245,7 @@ def train_one(mode, data, settings, state, steps):
     record = {
         "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
         "pamm": mode.reported_options() if mode.uses_pamm else None,
-        "k": (mode.k or max(1, min(config.tokens_per_step, round(mode.ratio * config.tokens_per_step)))) if mode.uses_pamm else None,
+        "k": generator_count(mode, config),
         "steps": steps, "timed_steps": timed_steps,
         "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte,
         "val_tokens": int(windows.shape[0] * config.context),
@@ -275,11 +254,41 @@ def train_one(mode, data, settings, state, steps):
         "seconds": time.perf_counter() - began,
         "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
         "peak_above_step_start_bytes": torch.cuda.max_memory_allocated(device) - baseline_bytes if cuda else None,
-        "qkv_input_bytes_dense": dense_bytes, "qkv_input_bytes_stored": stored_bytes,
+        "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
+        "saved_for_backward_bytes": kept.saved,
         "gradient_probes": probe_records,
     }
     log(f"  {mode.label:>12s} done: val loss {val_loss:.4f}, perplexity {math.exp(val_loss):.3f}, "
         f"{bits_per_byte:.4f} bits/byte")
+    return record
+
+
+def generator_count(mode, config):
+    """PAMM's k in a step of `config` (None for modes without PAMM)."""
+    if not mode.uses_pamm:
+        return None
+    return mode.k or max(1, min(config.tokens_per_step, round(mode.ratio * config.tokens_per_step)))
+
+
+def kept_by_mode(runs, data, settings):
+    """
+    What one step of every mode keeps for backward (memory.KeptBytes), from the same initial weights and the first
+    batch, training nothing: the record compare() gives with only its memory fields, and "memory_only" set.
+    """
+    state = initial_state(settings, data.vocab_size)
+    record = _empty_record(data.meta, settings)
+    record["memory_only"] = True
+    batch = Batches(data.train, settings.config.batch, settings.config.context, settings.seed).next()
+    for mode in runs:
+        model, _, _ = _training_parts(mode, data, settings, state)
+        kept = step_kept_bytes(model, batch, settings)
+        settings.log(f"  {mode.label:>12s} keeps {kept.saved:,} bytes for backward")
+        record["runs"].append({
+            "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
+            "pamm": mode.reported_options() if mode.uses_pamm else None, "k": generator_count(mode, settings.config),
+            "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
+            "saved_for_backward_bytes": kept.saved,
+        })
     return record
 
 

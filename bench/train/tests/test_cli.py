@@ -52,6 +52,12 @@ class CommandTest(unittest.TestCase):
         self.assertEqual(by_mode["dense"]["train_loss"][0], by_mode["checkpoint"]["train_loss"][0])
         self.assertAlmostEqual(by_mode["dense"]["val_loss"], by_mode["checkpoint"]["val_loss"], places=4)
         self.assertLess(by_mode["pamm"]["qkv_input_bytes_stored"], by_mode["pamm"]["qkv_input_bytes_dense"])
+        # A float32 step keeps less by exactly what the Q/K/V inputs shrink by; checkpointing keeps least of all.
+        saved = {mode: run["saved_for_backward_bytes"] for mode, run in by_mode.items()}
+        pamm = by_mode["pamm"]
+        self.assertEqual(saved["dense"] - saved["pamm"], pamm["qkv_input_bytes_dense"] - pamm["qkv_input_bytes_stored"])
+        self.assertLess(saved["checkpoint"], saved["pamm-all"])
+        self.assertLess(saved["pamm-all"], saved["pamm"])
         markdown = (self.folder / "run.md").read_text()
         for mode in by_mode:
             self.assertIn(f"| {mode} |", markdown)
@@ -114,9 +120,29 @@ class CommandTest(unittest.TestCase):
         self.assertEqual([r["mode"] for r in results["runs"]], ["dense"])
         self.assertIn("| dense |", (self.folder / "run.md").read_text())
 
+    def test_memory_only_counts_one_step_of_each_mode_and_trains_nothing(self):
+        output = self.run_command("--modes", "dense,pamm,checkpoint", "--memory-only", "--steps", "3")
+        results = json.loads((self.folder / "run.json").read_text())
+        self.assertTrue(results["memory_only"])
+        by_mode = {r["mode"]: r for r in results["runs"]}
+        self.assertEqual(list(by_mode), ["dense", "pamm", "checkpoint"])
+        self.assertNotIn("train_loss", by_mode["dense"])
+        pamm = by_mode["pamm"]
+        self.assertEqual(by_mode["dense"]["saved_for_backward_bytes"] - pamm["saved_for_backward_bytes"],
+                         pamm["qkv_input_bytes_dense"] - pamm["qkv_input_bytes_stored"])
+        self.assertEqual(pamm["k"], 1)
+        self.assertLess(by_mode["checkpoint"]["saved_for_backward_bytes"], pamm["saved_for_backward_bytes"])
+        self.assertNotIn("step ", output)  # no training progress
+        self.assertIn("| mode | k | kept for backward |", output)
+        markdown = (self.folder / "run.md").read_text()
+        self.assertIn("What a training step keeps for backward", markdown)
+        self.assertIn("| checkpoint |", markdown)
+        self.assertFalse((self.folder / "run.png").exists())
+
     def test_bad_arguments_exit_with_a_message(self):
         for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"],
-                          ["--jobs", "0"], ["--jobs", "2", "--time-budget", "5"], ["--jobs", "2", "--device", "cuda"]):
+                          ["--jobs", "0"], ["--jobs", "2", "--time-budget", "5"], ["--jobs", "2", "--device", "cuda"],
+                          ["--memory-only", "--jobs", "2"]):
             with self.subTest(arguments=arguments), self.assertRaises((SystemExit, ValueError)), \
                     contextlib.redirect_stderr(io.StringIO()):
                 train.main(arguments)

@@ -1,10 +1,13 @@
 """The decoder's pieces, and that every mode computes the same forward pass from the same weights."""
 
+import contextlib
+import dataclasses
 import math
 import unittest
 
 import torch
 
+import memory
 import modes
 import training
 from model import DenseQKV, Llama, ModelConfig, RMSNorm, RotaryEmbedding, causal_attention, initialise, parameter_count
@@ -15,6 +18,12 @@ SMALL = ModelConfig(vocab_size=256, d_model=32, n_layers=2, n_heads=4, d_ff=48, 
 def small_model(kind, **options):
     torch.manual_seed(0)
     return modes.Mode(kind, **options).build(SMALL)
+
+
+def batch_of(sequences):
+    """(inputs, targets) of `sequences` windows of SMALL's context, always the same tokens."""
+    tokens = torch.randint(0, 256, (sequences, SMALL.context + 1), generator=torch.Generator().manual_seed(sequences))
+    return tokens[:, :-1], tokens[:, 1:]
 
 
 def reference_state():
@@ -117,17 +126,60 @@ class ModelTest(unittest.TestCase):
 
     def test_kept_bytes_count_the_qkv_inputs(self):
         settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
-        tokens = torch.randint(0, 256, (4, 16))
-        dense, stored = training.kept_qkv_bytes(small_model("dense"), tokens, settings)
-        self.assertEqual((dense, stored), (SMALL.n_layers * 4 * 16 * 32 * 4,) * 2)
-        dense, stored = training.kept_qkv_bytes(small_model("pamm", k=2), tokens, settings)
-        self.assertEqual(dense, SMALL.n_layers * 4 * 16 * 32 * 4)
-        self.assertLess(stored, dense / 4)
+        batch = batch_of(4)
+        kept = training.step_kept_bytes(small_model("dense"), batch, settings)
+        self.assertEqual((kept.qkv_dense, kept.qkv_stored), (SMALL.n_layers * 4 * 16 * 32 * 4,) * 2)
+        kept = training.step_kept_bytes(small_model("pamm", k=2), batch, settings)
+        self.assertEqual(kept.qkv_dense, SMALL.n_layers * 4 * 16 * 32 * 4)
+        self.assertLess(kept.qkv_stored, kept.qkv_dense / 4)
         # α in bfloat16: two bytes fewer per token in every layer (here 16 × 16 tokens: α's 512 bytes instead of 1 KiB).
-        tokens = torch.randint(0, 256, (16, 16))
-        _, wide = training.kept_qkv_bytes(small_model("pamm", k=2), tokens, settings)
-        _, narrow = training.kept_qkv_bytes(small_model("pamm", k=2, alpha_dtype=torch.bfloat16), tokens, settings)
-        self.assertEqual(wide - narrow, SMALL.n_layers * 16 * 16 * 2)
+        batch = batch_of(16)
+        wide = training.step_kept_bytes(small_model("pamm", k=2), batch, settings)
+        narrow = training.step_kept_bytes(small_model("pamm", k=2, alpha_dtype=torch.bfloat16), batch, settings)
+        self.assertEqual(wide.qkv_stored - narrow.qkv_stored, SMALL.n_layers * 16 * 16 * 2)
+        self.assertEqual(wide.saved - narrow.saved, SMALL.n_layers * 16 * 16 * 2)
+
+    def test_pamm_keeps_less_by_exactly_what_it_saves_on_the_qkv_inputs(self):
+        # The Q/K/V input (RMSNorm's output) is kept by the three projections and by nothing else, so the whole step
+        # keeps less by exactly what dense Q/K/V keep minus PAMM's storage. Under autocast that is the input three
+        # times: each nn.Linear casts it to bf16 for itself (autocast caches the casts of weights, not of activations).
+        for dtype, copies in (("fp32", 1), ("bf16", 3)):
+            settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"), dtype=dtype)
+            dense = training.step_kept_bytes(small_model("dense"), batch_of(8), settings)
+            pamm = training.step_kept_bytes(small_model("pamm", k=4), batch_of(8), settings)
+            element = 4 if dtype == "fp32" else 2
+            self.assertEqual(pamm.qkv_dense, SMALL.n_layers * 8 * 16 * 32 * element, dtype)
+            self.assertEqual(dense.saved - pamm.saved, copies * pamm.qkv_dense - pamm.qkv_stored, dtype)
+            self.assertGreater(pamm.saved, 10 * pamm.qkv_stored, dtype)  # the rest of the step is still kept
+
+    def test_saved_bytes_count_each_storage_once_and_no_parameters(self):
+        class Projection(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.linear = torch.nn.Linear(6, 5, bias=False)
+                self.register_buffer("scale", torch.full((5,), 2.0))
+
+        def loss_function(model, x, _):
+            # linear keeps x and its weight; y * y keeps y twice, y[:, :2] ** 3 a view of it, * scale the buffer.
+            y = model.linear(x)
+            return (y * y).sum() + (y[:, :2] ** 3).sum() + (y * model.scale).sum()
+
+        x = torch.randn(7, 6)
+        kept = memory.kept_bytes(Projection(), x, None, loss_function, contextlib.nullcontext)
+        self.assertEqual(kept.saved, 7 * 6 * 4 + 7 * 5 * 4)  # x and y once each; the weight and the buffer not at all
+        self.assertEqual((kept.qkv_dense, kept.qkv_stored), (0, 0))
+
+    def test_checkpoint_keeps_each_blocks_input(self):
+        # One more checkpointed block keeps one more (tokens, d_model) float32 input; the rest of the step is the same.
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        def saved(kind, layers):
+            torch.manual_seed(0)
+            model = modes.Mode(kind).build(dataclasses.replace(SMALL, n_layers=layers))
+            return training.step_kept_bytes(model, batch_of(4), settings).saved
+        self.assertEqual(saved("checkpoint", 3) - saved("checkpoint", 2), 4 * 16 * 32 * 4)
+        self.assertGreater(saved("dense", 3) - saved("dense", 2), 10 * 4 * 16 * 32 * 4)
+        self.assertLess(saved("checkpoint", 2), saved("pamm", 2))
+        self.assertLess(saved("pamm", 2), saved("dense", 2))
 
     def test_dense_qkv_has_the_interface_of_pamm_qkv(self):
         import pammcuda
