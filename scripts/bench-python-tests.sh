@@ -3,7 +3,8 @@
 # config with dense, PAMM and Uniform-CRS and bounds PAMM's validation loss against dense's; PAMM_TRAIN_QUALITY=1,
 # the default here, turns it on) and the PyTorch peer baseline (bench/peer/tests).
 # Needs libpammcuda.so (scripts/native-tests.sh builds it), Debian's python3-torch and the corpus, which this
-# script prepares from artifacts/debs/linux-doc-6.1_*.deb (.ci/install-training-corpus) or by apt-get download.
+# script prepares (bench/train/corpus.py: from artifacts/debs/, where .ci/install-training-corpus puts the .deb, or
+# by apt-get download).
 # Prints "train: N passed, N failed, N skipped" and "peer: ..." and exits non-zero if anything failed.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +14,7 @@ cd "$root"
 if [ ! -e artifacts/native/libpammcuda.so ]; then
     dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native -nologo -v:q || { echo "train: 0 passed, 1 failed (native build)"; exit 1; }
 fi
-deb=$(ls artifacts/debs/linux-doc-6.1_*.deb 2>/dev/null | head -n 1)
-if ! "$python" bench/train/corpus.py ${deb:+--deb "$deb"}; then
+if ! "$python" bench/train/corpus.py; then
     echo "train: 0 passed, 1 failed (corpus preparation)"
     exit 1
 fi

@@ -3,7 +3,7 @@ The training corpus: the Linux kernel's documentation (`Documentation/**/*.rst`,
 text) from Debian's `linux-doc-6.1` package, split into train and validation by file, tokenised once and
 cached as xz-compressed token files small enough to travel to a GPU host.
 
-    python3 bench/train/corpus.py                       # apt-get download + dpkg-deb -x, then bytes
+    python3 bench/train/corpus.py                       # artifacts/debs/'s .deb, or apt-get download; then bytes
     python3 bench/train/corpus.py --deb linux-doc.deb   # a .deb you already have
     python3 bench/train/corpus.py --tokenizer bpe       # a byte-level BPE trained on the train split
 """
@@ -32,6 +32,8 @@ VALIDATION_PERCENT = 5
 DOCUMENT_SEPARATOR = b"\n\n"
 BPE_VOCAB_SIZE = 8192
 DEFAULT_DIR = pathlib.Path(__file__).resolve().parents[2] / "artifacts" / "train-data"
+# Where .ci/install-training-corpus downloads the package.
+DEB_DIR = DEFAULT_DIR.parent / "debs"
 
 
 def is_validation(relative_path):
@@ -64,6 +66,12 @@ def download_package(directory):
         raise RuntimeError(f"'apt-get download {PACKAGE}' failed (run 'apt-get update' first, or pass --deb FILE):\n"
                            f"{result.stderr.strip()}")
     return debs[0]
+
+
+def downloaded_package(directory=None):
+    """The package's .deb already in `directory` (default DEB_DIR; the last by name if there are several), or None."""
+    debs = sorted(glob.glob(os.path.join(directory or DEB_DIR, f"{PACKAGE}_*.deb")))
+    return debs[-1] if debs else None
 
 
 def extract_package(deb, directory):
@@ -138,7 +146,7 @@ def prepare(out_dir=DEFAULT_DIR, deb=None, tokenizer="bytes"):
     if (target / "meta.json").exists():
         return target
     with tempfile.TemporaryDirectory() as scratch:
-        deb = deb or download_package(scratch)
+        deb = deb or downloaded_package() or download_package(scratch)
         documents = read_documents(extract_package(deb, pathlib.Path(scratch) / "root"))
     train_texts = [text for path, text in documents if not is_validation(path)]
     val_texts = [text for path, text in documents if is_validation(path)]
@@ -192,7 +200,7 @@ def load(directory):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--deb", help=f"a downloaded {PACKAGE} .deb (default: apt-get download it)")
+    parser.add_argument("--deb", help=f"a downloaded {PACKAGE} .deb (default: the one in {DEB_DIR}, else apt-get download it)")
     parser.add_argument("--tokenizer", choices=("bytes", "bpe"), default="bytes")
     parser.add_argument("--out", default=str(DEFAULT_DIR), help="cache folder (default: %(default)s)")
     args = parser.parse_args(argv)

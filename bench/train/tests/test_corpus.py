@@ -75,6 +75,21 @@ class PreparedCorpusTest(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "does not match meta.json"):
             corpus.load(target)
 
+    def test_the_downloaded_package_is_used_without_apt(self):
+        debs = pathlib.Path(self.folder) / "debs"
+        debs.mkdir()
+        self.assertIsNone(corpus.downloaded_package(debs))
+        deb = build_package(self.folder)
+        shutil.copy(deb, debs / f"{corpus.PACKAGE}_6.1.1-1_all.deb")
+        shutil.copy(deb, debs / f"{corpus.PACKAGE}_6.1.2-1_all.deb")
+        self.assertEqual(corpus.downloaded_package(debs), str(debs / f"{corpus.PACKAGE}_6.1.2-1_all.deb"))
+        original, corpus.DEB_DIR = corpus.DEB_DIR, debs
+        try:
+            target = corpus.prepare(pathlib.Path(self.folder) / "out")  # no --deb: apt-get download would fail here
+        finally:
+            corpus.DEB_DIR = original
+        self.assertEqual(corpus.read_meta(target)["deb"], f"{corpus.PACKAGE}_6.1.2-1_all.deb")
+
     def test_missing_corpus_says_how_to_prepare_it(self):
         with self.assertRaisesRegex(FileNotFoundError, "corpus.py"):
             corpus.load(pathlib.Path(self.folder) / "nothing")
