@@ -9,7 +9,8 @@
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):
-#   PAMM_PYTHON=/usr/bin/python3 PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" scripts/gpu-visit.sh /tmp/visit
+#   PAMM_PYTHON=/usr/bin/python3 PAMM_MEMORY_CONFIGS=tiny PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" \
+#     scripts/gpu-visit.sh /tmp/visit
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

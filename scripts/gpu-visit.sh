@@ -11,11 +11,13 @@
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min
+#           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
 #   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
 # artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
-# Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_COMMIT (recorded with the results).
+# Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's
+# --memory-only tables, default "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -87,6 +89,12 @@ train() {
     args=(--config llama-60m --modes dense,pamm,crs,checkpoint,pamm:fused --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
           --val-tokens 262144 --log-every 100)
   fi
+  # Seconds: what one step of each mode keeps for backward at the paper's two sizes, before the minutes of training.
+  local config
+  for config in ${PAMM_MEMORY_CONFIGS-llama-60m llama-130m}; do
+    "$python" "$root/bench/train/train.py" --config "$config" --modes dense,pamm,checkpoint,pamm-all,pamm:alpha=bf16 \
+      --dtype bf16 --memory-only --out "$out/train" || return 1
+  done
   "$python" "$root/bench/train/train.py" "${args[@]}" --out "$out/train"
 }
 

@@ -6,7 +6,8 @@
 # mean the same inside and out. The mounts live in a private mount namespace (unshare) and vanish with the command;
 # nothing stays mounted under artifacts/. Needs root, for unshare and chroot. The environment is reset to a fixed
 # PATH plus the caller's PAMM*, OMP_NUM_THREADS, TORCH* and CI variables; PAMMCUDA_LIB defaults to
-# artifacts/native/libpammcuda.so (scripts/native-tests.sh builds it).
+# artifacts/native/libpammcuda.so (scripts/native-tests.sh builds it), and PAMM_COMMIT to the checkout's HEAD (the
+# root has no git, and results record the commit they come from).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 root="$repo/artifacts/torch2-root"
@@ -19,9 +20,13 @@ case "$PWD/" in
 esac
 
 environment=(PATH=/usr/bin:/bin HOME=/tmp USER=root LOGNAME=root LANG=C.UTF-8
-             PAMMCUDA_LIB="${PAMMCUDA_LIB:-$repo/artifacts/native/libpammcuda.so}")
+             PAMMCUDA_LIB="${PAMMCUDA_LIB:-$repo/artifacts/native/libpammcuda.so}"
+             PAMM_COMMIT="${PAMM_COMMIT:-$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}")
 for name in $(compgen -e); do
-    case "$name" in PAMM*|OMP_NUM_THREADS|TORCH*|CI) [ "$name" = PAMMCUDA_LIB ] || environment+=("$name=${!name}") ;; esac
+    case "$name" in
+        PAMMCUDA_LIB|PAMM_COMMIT) ;;
+        PAMM*|OMP_NUM_THREADS|TORCH*|CI) environment+=("$name=${!name}") ;;
+    esac
 done
 
 # Inside the new namespace: /proc, /dev (with /dev/shm, which multiprocessing and gloo use) and the repository.
