@@ -4,8 +4,9 @@
 # two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
 # until a visit records real ones in bench/results/):
 #   1. PAMM_COMMIT=<commit> scripts/gpu-visit.sh "$OUT" tests c python                  ~5 min, timeout 420 s
-#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=50 scripts/gpu-visit.sh "$OUT" train peer ~7 min, timeout 480 s
-#      (five training modes of ~50 s each; the results are rewritten after each mode, so a timeout keeps the finished ones)
+#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=45 scripts/gpu-visit.sh "$OUT" train peer ~7 min, timeout 480 s
+#      (first the --memory-only tables of llama-60m and llama-130m, under a minute; then five training modes of ~45 s
+#      each; the results are rewritten after each mode, so a timeout keeps the finished ones)
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):

@@ -6,7 +6,8 @@
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
-#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
+#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile),
+#           then the training program's (a step's peak memory on CUDA, PAMM against dense)
 #   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
@@ -74,7 +75,11 @@ c_abi_test() {
 }
 
 python_tests() {
-  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v)
+  local code=0
+  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v) || code=1
+  # The training program under the host's torch, with its CUDA test (a step's peak memory, PAMM against dense).
+  (cd "$root/bench/train" && "$python" -m unittest discover -s tests -t . -v) || code=1
+  return $code
 }
 
 peer() {
@@ -90,12 +95,14 @@ train() {
           --val-tokens 262144 --log-every 100)
   fi
   # Seconds: what one step of each mode keeps for backward at the paper's two sizes, before the minutes of training.
-  local config
+  # A failure here is reported by the stage, after the training ran anyway.
+  local config code=0
   for config in ${PAMM_MEMORY_CONFIGS-llama-60m llama-130m}; do
     "$python" "$root/bench/train/train.py" --config "$config" --modes dense,pamm,checkpoint,pamm-all,pamm:alpha=bf16 \
-      --dtype bf16 --memory-only --out "$out/train" || return 1
+      --dtype bf16 --memory-only --out "$out/train" || code=1
   done
-  "$python" "$root/bench/train/train.py" "${args[@]}" --out "$out/train"
+  "$python" "$root/bench/train/train.py" "${args[@]}" --out "$out/train" || code=1
+  return $code
 }
 
 for name in "${stages[@]}"; do

@@ -40,11 +40,13 @@ def _qkv_kept(run):
 def memory_table(results):
     """The table of a memory-only record (train.py --memory-only): what one step of each mode keeps for backward."""
     dense = next((r for r in results["runs"] if r["kind"] == "dense"), None)
-    lines = ["| mode | k | kept for backward | Q/K/V inputs kept (dense → stored) |", "| --- | ---: | ---: | ---: |"]
+    lines = ["| mode | k | kept for backward | step peak (CUDA) | Q/K/V inputs kept (dense → stored) |",
+             "| --- | ---: | ---: | ---: | ---: |"]
     for run in results["runs"]:
-        saved = run["saved_for_backward_bytes"]
+        saved, peak = run["saved_for_backward_bytes"], run["step_peak_bytes"]
         lines.append(f"| {run['mode']} | {run['k'] or '—'} | "
-                     f"{_bytes(saved)}{_relative(saved, dense and dense['saved_for_backward_bytes'])} | {_qkv_kept(run)} |")
+                     f"{_bytes(saved)}{_relative(saved, dense and dense['saved_for_backward_bytes'])} | "
+                     f"{_bytes(peak)}{_relative(peak, dense and dense['step_peak_bytes'])} | {_qkv_kept(run)} |")
     return "\n".join(lines)
 
 
@@ -109,7 +111,8 @@ def markdown(results):
             f"training files, validation on {runs[0]['val_tokens']:,} tokens of {results['corpus']['val']['files']} "
             "other files.")
     if memory_only:
-        notes = ["", _KEPT_FOR_BACKWARD]
+        notes = ["", _KEPT_FOR_BACKWARD + " Step peak (CUDA only): `torch.cuda.max_memory_allocated()` during one forward "
+                 "and backward pass above what was allocated before it (the second of two, gradients included)."]
     else:
         notes = ["", (
             "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "

@@ -130,6 +130,29 @@ def step_kept_bytes(model, batch, settings):
     return memory.kept_bytes(model, inputs, targets, language_model_loss, lambda: autocast(settings))
 
 
+def step_peak_bytes(model, batch, settings):
+    """
+    On CUDA, the most memory one forward and backward pass of `model` on `batch` held above what was allocated before
+    it (torch.cuda.max_memory_allocated, after one unmeasured step so that one-time allocations are left out); the
+    gradients are dropped again. None on other devices, which have no such counter.
+    """
+    if settings.device.type != "cuda":
+        return None
+    inputs, targets = (t.to(settings.device) for t in batch)
+    for _ in range(2):  # the second step is measured: the first makes the one-time allocations (cuBLAS, PAMM's engine)
+        model.zero_grad(set_to_none=True)
+        torch.cuda.synchronize(settings.device)
+        before = torch.cuda.memory_allocated(settings.device)
+        torch.cuda.reset_peak_memory_stats(settings.device)
+        with autocast(settings):
+            loss = language_model_loss(model, inputs, targets)
+        loss.backward()
+        del loss
+        torch.cuda.synchronize(settings.device)
+    model.zero_grad(set_to_none=True)
+    return torch.cuda.max_memory_allocated(settings.device) - before
+
+
 def gradient_errors(model, exact_model, inputs, targets, settings):
     """
     For every PAMM layer's weight: ‖∇W̃ − ∇W‖/‖∇W‖ and ‖∇W̃‖/‖∇W‖ against the exact gradient of the same weights
@@ -272,8 +295,9 @@ def generator_count(mode, config):
 
 def kept_by_mode(runs, data, settings):
     """
-    What one step of every mode keeps for backward (memory.KeptBytes), from the same initial weights and the first
-    batch, training nothing: the record compare() gives with only its memory fields, and "memory_only" set.
+    What one step of every mode keeps for backward (memory.KeptBytes) and, on CUDA, the step's peak memory, from the
+    same initial weights and the first batch, training nothing: the record compare() gives with only its memory
+    fields, and "memory_only" set.
     """
     state = initial_state(settings, data.vocab_size)
     record = _empty_record(data.meta, settings)
@@ -282,12 +306,14 @@ def kept_by_mode(runs, data, settings):
     for mode in runs:
         model, _, _ = _training_parts(mode, data, settings, state)
         kept = step_kept_bytes(model, batch, settings)
-        settings.log(f"  {mode.label:>12s} keeps {kept.saved:,} bytes for backward")
+        peak = step_peak_bytes(model, batch, settings)
+        settings.log(f"  {mode.label:>12s} keeps {kept.saved:,} bytes for backward"
+                     + (f", {peak:,} at the step's peak" if peak is not None else ""))
         record["runs"].append({
             "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
             "pamm": mode.reported_options() if mode.uses_pamm else None, "k": generator_count(mode, settings.config),
             "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
-            "saved_for_backward_bytes": kept.saved,
+            "saved_for_backward_bytes": kept.saved, "step_peak_bytes": peak,
         })
     return record
 
