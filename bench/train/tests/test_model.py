@@ -181,6 +181,10 @@ class ModelTest(unittest.TestCase):
         self.assertLess(saved("checkpoint", 2), saved("pamm", 2))
         self.assertLess(saved("pamm", 2), saved("dense", 2))
 
+    def test_the_step_peak_is_a_cuda_figure(self):
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        self.assertIsNone(training.step_peak_bytes(small_model("dense"), batch_of(2), settings))
+
     def test_dense_qkv_has_the_interface_of_pamm_qkv(self):
         import pammcuda
         x = torch.randn(2, 5, 32)
@@ -219,10 +223,6 @@ class ModeParsingTest(unittest.TestCase):
         self.assertAlmostEqual(training.learning_rate(10, 100, 1.0, 10), 1.0)
         self.assertAlmostEqual(training.learning_rate(100, 100, 1.0, 10), 0.1)
 
-
-    def test_the_step_peak_is_a_cuda_figure(self):
-        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
-        self.assertIsNone(training.step_peak_bytes(small_model("dense"), batch_of(2), settings))
 
 
 @unittest.skipUnless(torch.cuda.is_available(), "no CUDA device: a step's peak memory is measured on GPUs only")
