@@ -27,6 +27,15 @@ grep -q "| OpenBlasSgemm " "${cpu_report[0]}" || grep -q "OpenBLAS baseline skip
     || fail "neither an OpenBLAS row nor the reason it was skipped"
 ! grep -E "^\|.*\| NA +\|" "${cpu_report[0]}" || fail "a case did not run (NA) in ${cpu_report[0]}"
 
+# The GPU suite on the emulated device, narrowed by two --filter globs: exactly the benchmarks that match one of them.
+"${bench[@]}" gpu --device emulated --quick --filter '*GpuBaselineBenchmarks.CopyFloat32*' --filter '*GpuSamplingBenchmarks*' \
+    --results "$results/gpu"
+gpu_report=("$results"/gpu/*-gpu-emulated-*.md)
+[[ -f "${gpu_report[0]}" ]] || fail "the emulated GPU suite wrote no results file"
+ran=$(grep -oE '^\| Gpu[A-Za-z]+ +\| [A-Za-z0-9]+ ' "${gpu_report[0]}" | tr -s ' ' | sort -u | tr '\n' ';')
+[[ "$ran" == "| GpuBaselineBenchmarks | CopyFloat32 ;| GpuSamplingBenchmarks | MultiBlock ;| GpuSamplingBenchmarks | OneBlock ;" ]] \
+    || fail "two --filter globs ran '$ran' instead of CopyFloat32 and both sampling paths"
+
 diff -u bench/results/memory-table.md "$results/memory-table.md" \
     || fail "bench/results/memory-table.md is stale: regenerate it with 'PammCuda.Bench memory-table'"
 echo "bench-smoke: ok"

@@ -3,15 +3,18 @@
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
 # two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
 # until a visit records real ones in bench/results/):
-#   1. PAMM_COMMIT=<commit> scripts/gpu-visit.sh "$OUT" tests c python                  ~5 min, timeout 420 s
-#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=45 scripts/gpu-visit.sh "$OUT" train peer ~7 min, timeout 480 s
-#      (first the --memory-only tables of llama-60m and llama-130m, under a minute; then five training modes of ~45 s
-#      each; the results are rewritten after each mode, so a timeout keeps the finished ones)
+#   1. PAMM_COMMIT=<commit> scripts/gpu-visit.sh "$OUT" tests c python                        ~5 min, timeout 420 s
+#   2. PAMM_COMMIT=<commit> PAMM_TRAIN_SECONDS=35 scripts/gpu-visit.sh "$OUT" goals peer train ~8 min, timeout: what
+#      the device's budget_left_s leaves after 30 s of margin (a call still running when the budget ends returns nothing)
+#      (#14's benchmarks and the peer baseline first, a few minutes; then the training stage: the --memory-only tables
+#      of llama-60m and llama-130m, under a minute, and dense, pamm, crs, checkpoint and pamm:fused for ~35 s each, in
+#      that order of importance; its results are rewritten after each mode, so a timeout keeps the finished ones)
+#   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of call 1.
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
-# Rehearse it here first (no GPU: GPU tests skip, training falls back to a short CPU run):
+# Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
 #   PAMM_PYTHON=/usr/bin/python3 PAMM_MEMORY_CONFIGS=tiny PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" \
-#     scripts/gpu-visit.sh /tmp/visit
+#     scripts/gpu-visit.sh /tmp/visit tests c python goals peer train
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

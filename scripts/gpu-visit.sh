@@ -2,9 +2,9 @@
 # Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
-#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests c python peer train bench (default: all but bench)
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests c python peer train goals bench (default: all but goals, bench)
 #
-#   tests   the bundle's .NET test suite and compute-sanitizer (benchmarks only listed)     ~3 min on an H100
+#   tests   the bundle's .NET test suite and compute-sanitizer                               ~3 min on an H100
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
 #   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile),
 #           then the training program's (a step's peak memory on CUDA, PAMM against dense)
@@ -13,7 +13,9 @@
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
-#   bench   the bundle's whole procedure again, this time with its GPU benchmarks (--quick)
+#   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling),
+#           --quick shapes                                                                 ~2 min (a guess)
+#   bench   every GPU benchmark of the bundle (--quick shapes)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
 # artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
@@ -22,7 +24,7 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [bench]}
+out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [goals] [bench]}
 shift
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(tests c python peer train)
@@ -60,14 +62,22 @@ stage() {
   tail -n 25 "$out/$name.log"
 }
 
+# bundle RESULTS [run.sh options]: the bundle's run.sh with its results in $out/RESULTS.
 bundle() {
-  local bundle_dir=${TMPDIR:-/tmp}/pamm-gpu-visit
+  local bundle_dir=${TMPDIR:-/tmp}/pamm-gpu-visit results=$1
+  shift
   rm -rf "$bundle_dir" && mkdir -p "$bundle_dir"
-  tar -xJf "$root/artifacts/gpu-bundle.tar.xz" -C "$bundle_dir" && "$bundle_dir/pammcuda-gpu-bundle/run.sh" "$out/bundle" "$@"
+  tar -xJf "$root/artifacts/gpu-bundle.tar.xz" -C "$bundle_dir" && "$bundle_dir/pammcuda-gpu-bundle/run.sh" "$out/$results" "$@"
 }
 
-tests() { PAMM_BENCH_ARGS="--list flat" bundle; }
-bench() { PAMM_BENCH_ARGS= bundle --quick; }
+tests() { PAMM_STEPS="tests sanitizer" bundle bundle; }
+# The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 2048, r = 1/512; sampling at b = 8192):
+# the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths.
+goals() {
+  PAMM_STEPS=bench PAMM_BENCH_FILTERS="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks*" \
+    bundle goals-bench --quick
+}
+bench() { PAMM_STEPS=bench bundle all-bench --quick; }
 
 c_abi_test() {
   # Built by gpu-visit-prepare.sh against the carried library; its build-time rpath points elsewhere.
@@ -112,8 +122,9 @@ for name in "${stages[@]}"; do
     peer) stage peer peer ;;
     python) stage python python_tests ;;
     train) stage train train ;;
+    goals) stage goals goals ;;
     bench) stage bench bench ;;
-    *) echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, bench)" >&2; exit 2 ;;
+    *) echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, goals, bench)" >&2; exit 2 ;;
   esac
 done
 echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"

@@ -44,4 +44,15 @@ fi
 grep -q '^  runtime    ok: bundled' "$results/summary.txt" || die "run.sh did not confirm the bundled runtime"
 grep -q '<Counters [^>]* passed="[1-9]' "$results/tests/tests.trx" || die "no test passed"
 [ "$run_exit" -eq 0 ] || die "run.sh exited $run_exit (see $results/summary.txt)"
+
+# A GPU visit runs the steps one at a time (PAMM_STEPS) and the benchmarks its goals need (PAMM_BENCH_FILTERS).
+steps_results=$work/steps-results
+"${hidden_env[@]}" PAMM_STEPS=bench PAMM_BENCH_FILTERS="*GpuPammBenchmarks* *GpuSamplingBenchmarks*" \
+  "$work/pammcuda-gpu-bundle/run.sh" "$steps_results" --quick > "$work/steps.log" 2>&1 || die "run.sh with PAMM_STEPS=bench failed (see $work/steps.log)"
+grep -q '^  tests      skipped: not in PAMM_STEPS' "$steps_results/summary.txt" || die "PAMM_STEPS=bench ran the tests"
+grep -q '^  sanitizer  skipped: not in PAMM_STEPS' "$steps_results/summary.txt" || die "PAMM_STEPS=bench ran the sanitizer"
+grep -q '^  bench      ok' "$steps_results/summary.txt" || die "PAMM_STEPS=bench did not run the benchmarks"
+steps_exit=0
+"${hidden_env[@]}" PAMM_STEPS="tests bogus" "$work/pammcuda-gpu-bundle/run.sh" "$work/bogus-results" > "$work/bogus.log" 2>&1 || steps_exit=$?
+[ "$steps_exit" -eq 2 ] && grep -q "unknown step 'bogus'" "$work/bogus.log" || die "an unknown step in PAMM_STEPS was not refused (exit $steps_exit)"
 echo "ci-smoke: the bundle ran the suite on its own runtime; results in $results"

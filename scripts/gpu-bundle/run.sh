@@ -10,6 +10,7 @@ Usage: ./run.sh [results-dir] [--quick]
   results-dir   where logs, TRX, sanitizer logs and benchmark reports go (default: ./results)
   --quick       short benchmark run
 Environment overrides:
+  PAMM_STEPS               which steps run, of "tests sanitizer bench" (default: all three; the host report always)
   PAMM_TEST_ARGS           extra test runner arguments, shell words (e.g. --filter "FullyQualifiedName~Gemm")
   PAMM_TEST_TIMEOUT        seconds before the test run is stopped (default 3600)
   PAMM_SANITIZER_WORKLOAD  GPU program run under compute-sanitizer, shell words; $PAMM_DOTNET and
@@ -19,6 +20,8 @@ Environment overrides:
   PAMM_SANITIZER_TIMEOUT   seconds per sanitizer run (default 1800)
   PAMM_COMPUTE_SANITIZER   path of compute-sanitizer when it is not found by itself
   PAMM_BENCH_ARGS          benchmark arguments, shell words (default: gpu --results <results>/bench-reports, plus --quick with --quick)
+  PAMM_BENCH_FILTERS       BenchmarkDotNet globs added to the default arguments as --filter G each, e.g. "*GpuPammBenchmarks*
+                           *GpuSamplingBenchmarks*": only the benchmarks that match one of them run
   PAMM_BENCH_TIMEOUT       seconds before the benchmark run is stopped (default 3600)
   PAMM_PYTHON              Python whose site-packages hold nvidia/*/lib (default: python3.12, python3)
   PAMMCUDA_CUDA_LIBRARY_PATH  extra folders searched first for the CUDA libraries
@@ -58,6 +61,11 @@ export PAMM_DOTNET=$dotnet PAMM_BUNDLE=$here
 step_names=()
 step_states=()
 record() { step_names+=("$1"); step_states+=("$2"); echo ">> $1: $2"; }
+read -r -a wanted_steps <<< "${PAMM_STEPS:-tests sanitizer bench}"
+for step in "${wanted_steps[@]}"; do
+  case $step in tests | sanitizer | bench) ;; *) echo "run.sh: unknown step '$step' in PAMM_STEPS (tests, sanitizer, bench)" >&2; exit 2 ;; esac
+done
+wants() { [[ " ${wanted_steps[*]} " == *" $1 "* ]]; }
 section() { printf '\n==================== %s\n' "$1"; }
 
 with_timeout() {
@@ -182,38 +190,42 @@ fi
 # ---------------------------------------------------------------- tests
 section "tests"
 trx=$results/tests/tests.trx
-rm -f "$trx" "$logs/host-trace.log"
-eval "test_args=(${PAMM_TEST_ARGS:-})"
-# The host trace records which hostfxr and framework folders the test process really used.
-with_timeout "${PAMM_TEST_TIMEOUT:-3600}" env COREHOST_TRACE=1 COREHOST_TRACEFILE="$logs/host-trace.log" \
-  "$dotnet" "$here/tests/PammCuda.Tests.dll" --report-trx --report-trx-filename tests.trx \
-  --results-directory "$results/tests" --no-ansi "${test_args[@]}" 2>&1 | tee "$logs/tests.log"
-test_exit=${PIPESTATUS[0]}
+tests_line="not run (PAMM_STEPS)"
+run_tests() {
+  rm -f "$trx" "$logs/host-trace.log"
+  eval "test_args=(${PAMM_TEST_ARGS:-})"
+  # The host trace records which hostfxr and framework folders the test process really used.
+  with_timeout "${PAMM_TEST_TIMEOUT:-3600}" env COREHOST_TRACE=1 COREHOST_TRACEFILE="$logs/host-trace.log" \
+    "$dotnet" "$here/tests/PammCuda.Tests.dll" --report-trx --report-trx-filename tests.trx \
+    --results-directory "$results/tests" --no-ansi "${test_args[@]}" 2>&1 | tee "$logs/tests.log"
+  test_exit=${PIPESTATUS[0]}
 
-trx_counter() { grep -o '<Counters [^>]*>' "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]\+'; }
-tests_line="no TRX written"
-if [ -f "$trx" ]; then
-  total=$(trx_counter total); executed=$(trx_counter executed)
-  passed=$(trx_counter passed); failed=$(( $(trx_counter failed) + $(trx_counter error) + $(trx_counter timeout) + $(trx_counter aborted) ))
-  skipped=$((total - executed))
-  tests_line="total $total, passed $passed, failed $failed, skipped $skipped"
-fi
-if [ -f "$trx" ] && [ "$test_exit" -eq 0 ] && [ "$failed" -eq 0 ]; then
-  record tests "ok: $tests_line"
-else
-  record tests "FAILED: $tests_line (test runner exit $test_exit)"
-fi
+  trx_counter() { grep -o '<Counters [^>]*>' "$trx" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]\+'; }
+  tests_line="no TRX written"
+  if [ -f "$trx" ]; then
+    total=$(trx_counter total); executed=$(trx_counter executed)
+    passed=$(trx_counter passed); failed=$(( $(trx_counter failed) + $(trx_counter error) + $(trx_counter timeout) + $(trx_counter aborted) ))
+    skipped=$((total - executed))
+    tests_line="total $total, passed $passed, failed $failed, skipped $skipped"
+  fi
+  if [ -f "$trx" ] && [ "$test_exit" -eq 0 ] && [ "$failed" -eq 0 ]; then
+    record tests "ok: $tests_line"
+  else
+    record tests "FAILED: $tests_line (test runner exit $test_exit)"
+  fi
 
-fx_dirs=$(grep -o 'Chose FX version \[[^]]*\]' "$logs/host-trace.log" 2>/dev/null | sed 's/.*\[\(.*\)\]/\1/' | sort -u)
-fxr_paths=$(grep -o 'Resolved fxr \[[^]]*\]' "$logs/host-trace.log" 2>/dev/null | sed 's/.*\[\(.*\)\]/\1/' | sort -u)
-runtime_used=$(printf '%s\n%s\n' "$fxr_paths" "$fx_dirs" | sed '/^$/d')
-if [ -z "$runtime_used" ]; then
-  record runtime "FAILED: no host trace of the test run (see logs/host-trace.log)"
-elif grep -qv "^$dotnet_root/" <<< "$runtime_used"; then
-  record runtime "FAILED: the tests ran on a runtime outside the bundle: $(tr '\n' ' ' <<< "$runtime_used")"
-else
-  record runtime "ok: bundled $(sed -n 's|.*/Microsoft.NETCore.App/||p' <<< "$fx_dirs" | tr '\n' ' ')(hostfxr and framework under $dotnet_root)"
-fi
+  fx_dirs=$(grep -o 'Chose FX version \[[^]]*\]' "$logs/host-trace.log" 2>/dev/null | sed 's/.*\[\(.*\)\]/\1/' | sort -u)
+  fxr_paths=$(grep -o 'Resolved fxr \[[^]]*\]' "$logs/host-trace.log" 2>/dev/null | sed 's/.*\[\(.*\)\]/\1/' | sort -u)
+  runtime_used=$(printf '%s\n%s\n' "$fxr_paths" "$fx_dirs" | sed '/^$/d')
+  if [ -z "$runtime_used" ]; then
+    record runtime "FAILED: no host trace of the test run (see logs/host-trace.log)"
+  elif grep -qv "^$dotnet_root/" <<< "$runtime_used"; then
+    record runtime "FAILED: the tests ran on a runtime outside the bundle: $(tr '\n' ' ' <<< "$runtime_used")"
+  else
+    record runtime "ok: bundled $(sed -n 's|.*/Microsoft.NETCore.App/||p' <<< "$fx_dirs" | tr '\n' ' ')(hostfxr and framework under $dotnet_root)"
+  fi
+}
+if wants tests; then run_tests; else record tests "skipped: not in PAMM_STEPS"; fi
 
 # ---------------------------------------------------------------- compute-sanitizer
 section "compute-sanitizer"
@@ -229,103 +241,111 @@ find_sanitizer() {
     done
   done
 }
-sanitizer=$(find_sanitizer)
-sanitizer_line=
-# Each workload is one command line in shell words, run alone first and then under each tool.
-if [ -n "${PAMM_SANITIZER_WORKLOAD:-}" ]; then
-  workloads=("$PAMM_SANITIZER_WORKLOAD")
-  workload_available=yes
-else
-  demo='"$PAMM_DOTNET" "$PAMM_BUNDLE/cli/pamm.dll" demo --device gpu'
-  # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
-  #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
-  #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 8192).
-  # 2: b = 12288 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter).
-  workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"
-    "$demo --rows 12288 --cols 64 --grad-cols 64 --k 24")
-  # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
-  if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi
-fi
-if [ -z "$sanitizer" ]; then
-  record sanitizer "skipped: compute-sanitizer not found (PATH, /usr/local/cuda*/bin, python nvidia/*; set PAMM_COMPUTE_SANITIZER)"
-elif [ "$has_gpu" = no ]; then
-  record sanitizer "skipped: no GPU"
-elif [ "$workload_available" = no ]; then
-  record sanitizer "skipped: the CLI has no 'demo' command (see logs/workload-help.log); set PAMM_SANITIZER_WORKLOAD"
-else
-  echo "compute-sanitizer: $sanitizer ($("$sanitizer" --version 2>/dev/null | grep -o 'Version [^ ]*' | head -n 1))"
-  read -r -a tools <<< "${PAMM_SANITIZER_TOOLS:-memcheck racecheck}"
-  sanitizer_failed=no
-  for index in "${!workloads[@]}"; do
-    eval "workload=(${workloads[$index]})"
-    # The first workload's logs keep their names (workload.log, sanitizer-<tool>.log); the second's end in -2.
-    suffix=$([ "$index" -eq 0 ] || echo "-$((index + 1))")
-    label=$([ "${#workloads[@]}" -eq 1 ] || echo "workload $((index + 1)) ")
-    echo "workload $((index + 1)): ${workload[*]}"
-    # A workload that fails on its own would make every sanitizer verdict meaningless.
-    with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "${workload[@]}" > "$logs/workload$suffix.log" 2>&1
-    workload_exit=$?
-    if [ "$workload_exit" -ne 0 ]; then
-      sanitizer_line+="${label:-the workload }exits $workload_exit without the sanitizer (see logs/workload$suffix.log); "
-      sanitizer_failed=yes
-      continue
-    fi
-    for tool in "${tools[@]}"; do
-      log=$logs/sanitizer-$tool$suffix.log
-      with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "$sanitizer" --tool "$tool" "${workload[@]}" > "$log" 2>&1
-      tool_exit=$?
-      # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
-      errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error|RACECHECK SUMMARY: [^(]*\([0-9]+ error' "$log" | tail -n 1 | grep -oE '[0-9]+ error' | awk '{ print $1 }')
-      if [ -z "$errors" ]; then
-        sanitizer_line+="$label$tool: no summary (exit $tool_exit); "
+run_sanitizer() {
+  sanitizer=$(find_sanitizer)
+  sanitizer_line=
+  # Each workload is one command line in shell words, run alone first and then under each tool.
+  if [ -n "${PAMM_SANITIZER_WORKLOAD:-}" ]; then
+    workloads=("$PAMM_SANITIZER_WORKLOAD")
+    workload_available=yes
+  else
+    demo='"$PAMM_DOTNET" "$PAMM_BUNDLE/cli/pamm.dll" demo --device gpu'
+    # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
+    #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
+    #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 8192).
+    # 2: b = 12288 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter).
+    workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"
+      "$demo --rows 12288 --cols 64 --grad-cols 64 --k 24")
+    # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
+    if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi
+  fi
+  if [ -z "$sanitizer" ]; then
+    record sanitizer "skipped: compute-sanitizer not found (PATH, /usr/local/cuda*/bin, python nvidia/*; set PAMM_COMPUTE_SANITIZER)"
+  elif [ "$has_gpu" = no ]; then
+    record sanitizer "skipped: no GPU"
+  elif [ "$workload_available" = no ]; then
+    record sanitizer "skipped: the CLI has no 'demo' command (see logs/workload-help.log); set PAMM_SANITIZER_WORKLOAD"
+  else
+    echo "compute-sanitizer: $sanitizer ($("$sanitizer" --version 2>/dev/null | grep -o 'Version [^ ]*' | head -n 1))"
+    read -r -a tools <<< "${PAMM_SANITIZER_TOOLS:-memcheck racecheck}"
+    sanitizer_failed=no
+    for index in "${!workloads[@]}"; do
+      eval "workload=(${workloads[$index]})"
+      # The first workload's logs keep their names (workload.log, sanitizer-<tool>.log); the second's end in -2.
+      suffix=$([ "$index" -eq 0 ] || echo "-$((index + 1))")
+      label=$([ "${#workloads[@]}" -eq 1 ] || echo "workload $((index + 1)) ")
+      echo "workload $((index + 1)): ${workload[*]}"
+      # A workload that fails on its own would make every sanitizer verdict meaningless.
+      with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "${workload[@]}" > "$logs/workload$suffix.log" 2>&1
+      workload_exit=$?
+      if [ "$workload_exit" -ne 0 ]; then
+        sanitizer_line+="${label:-the workload }exits $workload_exit without the sanitizer (see logs/workload$suffix.log); "
         sanitizer_failed=yes
-      else
-        sanitizer_line+="$label$tool: $errors errors; "
-        if [ "$errors" -ne 0 ] || [ "$tool_exit" -ne 0 ]; then sanitizer_failed=yes; fi
+        continue
       fi
-      echo "$label$tool: exit $tool_exit, $(grep -h 'SUMMARY' "$log" | tr '\n' ' ')"
+      for tool in "${tools[@]}"; do
+        log=$logs/sanitizer-$tool$suffix.log
+        with_timeout "${PAMM_SANITIZER_TIMEOUT:-1800}" "$sanitizer" --tool "$tool" "${workload[@]}" > "$log" 2>&1
+        tool_exit=$?
+        # memcheck ends with "ERROR SUMMARY: N errors", racecheck with "RACECHECK SUMMARY: H hazards displayed (N errors, W warnings)".
+        errors=$(grep -oE 'ERROR SUMMARY: [0-9]+ error|RACECHECK SUMMARY: [^(]*\([0-9]+ error' "$log" | tail -n 1 | grep -oE '[0-9]+ error' | awk '{ print $1 }')
+        if [ -z "$errors" ]; then
+          sanitizer_line+="$label$tool: no summary (exit $tool_exit); "
+          sanitizer_failed=yes
+        else
+          sanitizer_line+="$label$tool: $errors errors; "
+          if [ "$errors" -ne 0 ] || [ "$tool_exit" -ne 0 ]; then sanitizer_failed=yes; fi
+        fi
+        echo "$label$tool: exit $tool_exit, $(grep -h 'SUMMARY' "$log" | tr '\n' ' ')"
+      done
     done
-  done
-  if [ "$sanitizer_failed" = yes ]; then record sanitizer "FAILED: ${sanitizer_line%; }"; else record sanitizer "ok: ${sanitizer_line%; }"; fi
-fi
+    if [ "$sanitizer_failed" = yes ]; then record sanitizer "FAILED: ${sanitizer_line%; }"; else record sanitizer "ok: ${sanitizer_line%; }"; fi
+  fi
+}
+if wants sanitizer; then run_sanitizer; else record sanitizer "skipped: not in PAMM_STEPS"; fi
 
 # ---------------------------------------------------------------- benchmarks
 section "benchmarks"
-bench_dll=$here/bench/PammCuda.Bench.dll
 bench_reports=()
-if [ ! -f "$bench_dll" ]; then
-  record bench "skipped: no benchmarks in this bundle"
-else
-  mkdir -p "$results/bench"
-  if [ "$has_gpu" = no ]; then
-    # Without a GPU the GPU suite reports "no GPU: <reason>" and exits 0, which still proves the program starts.
-    bench_args=(gpu --results "$results/bench-reports")
-  elif [ -n "${PAMM_BENCH_ARGS:-}" ]; then
-    eval "bench_args=($PAMM_BENCH_ARGS)"
+run_bench() {
+  bench_dll=$here/bench/PammCuda.Bench.dll
+  if [ ! -f "$bench_dll" ]; then
+    record bench "skipped: no benchmarks in this bundle"
   else
-    bench_args=(gpu --results "$results/bench-reports")
-    [ "$quick" = yes ] && bench_args+=(--quick)
+    mkdir -p "$results/bench"
+    if [ "$has_gpu" = no ]; then
+      # Without a GPU the GPU suite reports "no GPU: <reason>" and exits 0, which still proves the program starts.
+      bench_args=(gpu --results "$results/bench-reports")
+    elif [ -n "${PAMM_BENCH_ARGS:-}" ]; then
+      eval "bench_args=($PAMM_BENCH_ARGS)"
+    else
+      bench_args=(gpu --results "$results/bench-reports")
+      [ "$quick" = yes ] && bench_args+=(--quick)
+      read -r -a filters <<< "${PAMM_BENCH_FILTERS:-}"
+      for filter in "${filters[@]}"; do bench_args+=(--filter "$filter"); done
+    fi
+    echo "benchmark arguments: ${bench_args[*]}"
+    # BenchmarkDotNet writes its artifacts under the working folder.
+    (cd "$results/bench" && with_timeout "${PAMM_BENCH_TIMEOUT:-3600}" "$dotnet" "$bench_dll" "${bench_args[@]}") 2>&1 \
+      | tee "$logs/bench.log"
+    bench_exit=${PIPESTATUS[0]}
+    mkdir -p "$results/bench-reports"
+    for report in "$results"/bench/BenchmarkDotNet.Artifacts/results/*.md; do
+      [ -f "$report" ] && cp "$report" "$results/bench-reports/"
+    done
+    for report in "$results"/bench-reports/*.md; do
+      [ -f "$report" ] && bench_reports+=("${report##*/}")
+    done
+    if [ "$bench_exit" -ne 0 ]; then
+      record bench "FAILED: exit $bench_exit (see logs/bench.log)"
+    elif [ "$has_gpu" = no ]; then
+      record bench "ok: no GPU, the GPU suite said why and measured nothing"
+    else
+      record bench "ok: ${#bench_reports[@]} reports"
+    fi
   fi
-  echo "benchmark arguments: ${bench_args[*]}"
-  # BenchmarkDotNet writes its artifacts under the working folder.
-  (cd "$results/bench" && with_timeout "${PAMM_BENCH_TIMEOUT:-3600}" "$dotnet" "$bench_dll" "${bench_args[@]}") 2>&1 \
-    | tee "$logs/bench.log"
-  bench_exit=${PIPESTATUS[0]}
-  mkdir -p "$results/bench-reports"
-  for report in "$results"/bench/BenchmarkDotNet.Artifacts/results/*.md; do
-    [ -f "$report" ] && cp "$report" "$results/bench-reports/"
-  done
-  for report in "$results"/bench-reports/*.md; do
-    [ -f "$report" ] && bench_reports+=("${report##*/}")
-  done
-  if [ "$bench_exit" -ne 0 ]; then
-    record bench "FAILED: exit $bench_exit (see logs/bench.log)"
-  elif [ "$has_gpu" = no ]; then
-    record bench "ok: no GPU, the GPU suite said why and measured nothing"
-  else
-    record bench "ok: ${#bench_reports[@]} reports"
-  fi
-fi
+}
+if wants bench; then run_bench; else record bench "skipped: not in PAMM_STEPS"; fi
 
 # ---------------------------------------------------------------- summary
 exit_status=0

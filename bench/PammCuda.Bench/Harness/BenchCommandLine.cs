@@ -1,14 +1,14 @@
 namespace PammCuda.Bench.Harness;
 
 /// <summary>
-/// The program's command line: <c>[gpu|cpu|memory-table|all] [--quick] [--filter F] [--device cuda|emulated] [--results DIR]</c>;
+/// The program's command line: <c>[gpu|cpu|memory-table|all] [--quick] [--filter F]… [--device cuda|emulated] [--results DIR]</c>;
 /// every other argument goes to BenchmarkDotNet unchanged.
 /// </summary>
 public sealed record BenchCommandLine
 {
     /// <summary>How to call the program, printed on a bad command line.</summary>
     public const string Usage =
-        "usage: PammCuda.Bench [gpu|cpu|memory-table|all] [--quick] [--filter <BenchmarkDotNet filter>] " +
+        "usage: PammCuda.Bench [gpu|cpu|memory-table|all] [--quick] [--filter <BenchmarkDotNet filter>]... " +
         "[--device cuda|emulated] [--results <dir>] [other BenchmarkDotNet arguments]";
 
     /// <summary>The suite to run.</summary>
@@ -17,8 +17,11 @@ public sealed record BenchCommandLine
     /// <summary>A small subset of shapes, for smoke runs.</summary>
     public bool Quick { get; init; }
 
-    /// <summary>BenchmarkDotNet's <c>--filter</c> glob; every benchmark of the suite when null.</summary>
-    public string? Filter { get; init; }
+    /// <summary>
+    /// BenchmarkDotNet's <c>--filter</c> globs, one per <c>--filter</c> option: a benchmark runs when it matches any of
+    /// them; every benchmark of the suite when there is none.
+    /// </summary>
+    public IReadOnlyList<string> Filters { get; init; } = [];
 
     /// <summary>The device of the GPU suite.</summary>
     public GpuSuiteDevice Device { get; init; } = GpuSuiteDevice.Cuda;
@@ -41,7 +44,7 @@ public sealed record BenchCommandLine
             throw new ArgumentException($"No suite given.\n{Usage}", nameof(args));
         var suite = ParseSuite(args[0]);
         bool quick = false;
-        string? filter = null;
+        var filters = new List<string>();
         string? results = null;
         var device = GpuSuiteDevice.Cuda;
         var passThrough = new List<string>();
@@ -53,7 +56,7 @@ public sealed record BenchCommandLine
                     quick = true;
                     break;
                 case "--filter":
-                    filter = ValueOf(args, ref i);
+                    filters.Add(ValueOf(args, ref i));
                     break;
                 case "--device":
                     device = ParseDevice(ValueOf(args, ref i));
@@ -70,7 +73,7 @@ public sealed record BenchCommandLine
         {
             Suite = suite,
             Quick = quick,
-            Filter = filter,
+            Filters = filters,
             Device = device,
             ResultsDirectory = results,
             BenchmarkDotNetArguments = passThrough,

@@ -12,9 +12,10 @@ public static class SuiteRun
         IReadOnlyList<string> header, Type[] benchmarks, IConfig config)
     {
         ArgumentNullException.ThrowIfNull(commandLine);
-        var arguments = commandLine.Filter is { } filter
-            ? [.. commandLine.BenchmarkDotNetArguments, "--filter", filter]
-            : commandLine.BenchmarkDotNetArguments.ToArray();
+        // BenchmarkDotNet's --filter takes its globs as the words after it.
+        string[] arguments = commandLine.Filters.Count > 0
+            ? [.. commandLine.BenchmarkDotNetArguments, "--filter", .. commandLine.Filters]
+            : [.. commandLine.BenchmarkDotNetArguments];
         var summaries = BenchmarkRunner.Run(benchmarks, config, arguments);
         bool allRan = summaries.Length > 0;
         foreach (var summary in summaries)
