@@ -130,6 +130,31 @@ class StorageTests(unittest.TestCase):
         storage[: 12 * 16 * 4].view(torch.float32).mul_(2)
         torch.testing.assert_close(compressed.matmul(grad), 2 * first, rtol=0, atol=0)
 
+    def test_the_graph_keeps_the_storage_and_never_the_input(self):
+        # What autograd saves for backward, as saved_tensors_hooks (activation offloading, checkpointing) see it: the
+        # PAMM layers save their weights and the storage tensor, never x or a cast of it, in float32 and under autocast,
+        # where each nn.Linear saves a bf16 copy of x of its own.
+        def saved_by(module, x, autocast):
+            saved = []
+            with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t), \
+                    torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                outputs = module(x)
+            return saved, outputs
+
+        for autocast in (False, True):
+            with self.subTest(autocast=autocast):
+                x = torch.randn(64, 24) * 2  # not a leaf: only a backward could keep it
+                linears = torch.nn.ModuleList(torch.nn.Linear(24, 8) for _ in range(3))
+                saved, _ = saved_by(lambda t: [linear(t) for linear in linears], x, autocast)
+                copies = {t.data_ptr() for t in saved if t.shape == x.shape}
+                self.assertEqual(len(copies), 3 if autocast else 1)  # x itself, or a bf16 cast of it per layer
+                for module in (pammcuda.PammQKV(24, 8, k=5), pammcuda.PammLinear(24, 8, k=5)):
+                    saved, outputs = saved_by(module, x, autocast)
+                    first = outputs[0] if isinstance(outputs, tuple) else outputs
+                    storage = pammcuda.saved_compression(first.grad_fn).storage
+                    self.assertFalse([t for t in saved if t.shape == x.shape], type(module).__name__)
+                    self.assertEqual([t.data_ptr() for t in saved if t.dtype == torch.uint8], [storage.data_ptr()])
+
     def test_read_dropped_rows(self):
         compressed = pammcuda.compress(torch.randn(40, 5), pammcuda.PammOptions(k=4, epsilon=0.0))
         self.assertEqual(compressed.read_dropped_rows(), 36)
