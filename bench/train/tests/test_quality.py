@@ -79,10 +79,14 @@ class TrainingQualityTest(unittest.TestCase):
                 self.assertLess(run["val_loss"], 3.2)
                 self.assertEqual(run["k"], None if mode == "dense" else 8)
 
-    def test_pamm_keeps_far_fewer_bytes_for_qkv(self):
+    def test_pamm_keeps_far_fewer_bytes_for_qkv_and_the_step_that_much_less(self):
         pamm = self.results["pamm"]
         self.assertEqual(pamm["qkv_input_bytes_dense"], 4 * 4096 * 128 * 4)
         self.assertLess(pamm["qkv_input_bytes_stored"] * 50, pamm["qkv_input_bytes_dense"])
+        # The whole float32 step keeps less by exactly that difference: nothing else keeps the Q/K/V input.
+        saved = {mode: run["saved_for_backward_bytes"] for mode, run in self.results.items()}
+        self.assertEqual(saved["dense"] - saved["pamm"], pamm["qkv_input_bytes_dense"] - pamm["qkv_input_bytes_stored"])
+        self.assertEqual(saved["crs"], saved["pamm"])
 
 
 if __name__ == "__main__":
