@@ -8,9 +8,12 @@ What one training step keeps in memory for its backward pass, counted during one
 
 The second figure is the step's activation memory, the part of its peak that a memory-saving method can change: on
 the CPU, where torch has no `max_memory_allocated`, it is the memory figure; on CUDA it explains the peak beside it.
+Each storage is also charged to the part of the model whose forward saved it first (PARTS), so a report can say where
+the memory goes.
 """
 
 import dataclasses
+import re
 
 import torch
 
@@ -19,11 +22,36 @@ import pammcuda
 from model import Block
 
 
+# The parts of model.Llama a saved storage is charged to, by the name of the innermost module running when it was saved
+# (block indices replaced by *); the first pattern that matches names the part. Outside every module: the loss.
+PARTS = (
+    (r"blocks\.\*\.(attn_norm|mlp_norm)|norm", "RMSNorm"),
+    (r"blocks\.\*\.attn\.qkv(\..*)?", "Q/K/V projections"),
+    (r"blocks\.\*\.attn\.out", "O projection"),
+    (r"blocks\.\*\.attn(\..*)?", "attention"),
+    (r"blocks\.\*\.mlp\.gate_up", "gate/up projection"),
+    (r"blocks\.\*\.mlp\.down", "down projection"),
+    (r"blocks\.\*\.mlp", "SwiGLU"),
+    (r"blocks\.\*", "block inputs (checkpoint)"),
+    (r"embed", "embedding"),
+    (r"head", "head"),
+    (r"", "loss, and the model outside its modules"),
+    (r".+", "other modules"),
+)
+
+
+def part_of(module_name):
+    """The PARTS label of a module's qualified name in the model (e.g. 'blocks.3.mlp.down' -> 'down projection')."""
+    pattern = re.sub(r"\.\d+(?=\.|$)", ".*", module_name)
+    return next(label for regex, label in PARTS if re.fullmatch(regex, pattern))
+
+
 @dataclasses.dataclass(frozen=True)
 class KeptBytes:
     qkv_dense: int   # the Q/K/V inputs as dense layers keep them, in the dtype their matmul reads
     qkv_stored: int  # what this mode's Q/K/V projections keep instead (the same as qkv_dense for dense layers)
     saved: int       # everything the step keeps for backward (see the module's docstring)
+    saved_by_part: dict  # saved, split by the PARTS label of the module that saved each storage first
 
 
 def _storage(tensor):
@@ -33,19 +61,25 @@ def _storage(tensor):
 
 
 class _SavedStorages:
-    """The distinct storages handed to it, apart from those of the model's own state."""
+    """The distinct storages handed to it, apart from those of the model's own state, each with the part it came from."""
 
     def __init__(self, model):
         self.excluded = {_storage(t)[0] for t in list(model.parameters()) + list(model.buffers())}
-        self.sizes = {}
+        self.sizes, self.parts = {}, {}
 
-    def add(self, tensor):
+    def add(self, tensor, part):
         key, size = _storage(tensor)
-        if key not in self.excluded:
-            self.sizes[key] = size
+        if key not in self.excluded and key not in self.sizes:
+            self.sizes[key], self.parts[key] = size, part
 
     def total(self):
         return sum(self.sizes.values())
+
+    def by_part(self):
+        totals = {}
+        for key, size in self.sizes.items():
+            totals[self.parts[key]] = totals.get(self.parts[key], 0) + size
+        return totals
 
 
 def kept_bytes(model, inputs, targets, loss_function, autocast):
@@ -64,18 +98,26 @@ def kept_bytes(model, inputs, targets, loss_function, autocast):
         compressed = pammcuda.saved_compression(outputs[0].grad_fn)
         qkv_stored += compressed.storage.numel() if compressed is not None else x.numel() * element
 
-    def count_checkpointed_input(module, arguments):
+    names = {module: name for name, module in model.named_modules()}
+    running = []  # the modules whose forward is under way, innermost last
+
+    def enter(module, arguments):
+        running.append(names[module])
         # Non-reentrant checkpointing saves nothing inside the block through these hooks (its own take precedence);
         # what it keeps is the block's input, to run the block again in backward.
-        if model.checkpoint_blocks and torch.is_grad_enabled():
-            saved.add(arguments[0])
+        if isinstance(module, Block) and model.checkpoint_blocks and torch.is_grad_enabled():
+            saved.add(arguments[0], part_of(names[module]))
+
+    def leave(module, arguments, outputs):
+        running.pop()
 
     def pack(tensor):
-        saved.add(tensor)
+        saved.add(tensor, part_of(running[-1]) if running else part_of(""))
         return tensor
 
     hooks = [m.register_forward_hook(count_qkv) for m in modes.kept_input_modules(model)]
-    hooks += [m.register_forward_pre_hook(count_checkpointed_input) for m in model.modules() if isinstance(m, Block)]
+    for module in names:
+        hooks += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), autocast():
             loss = loss_function(model, inputs, targets)
@@ -83,4 +125,4 @@ def kept_bytes(model, inputs, targets, loss_function, autocast):
     finally:
         for hook in hooks:
             hook.remove()
-    return KeptBytes(qkv_dense, qkv_stored, saved.total())
+    return KeptBytes(qkv_dense, qkv_stored, saved.total(), saved.by_part())

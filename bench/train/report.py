@@ -4,6 +4,8 @@ import json
 import math
 import statistics
 
+import memory
+
 
 def _bytes(value):
     if value is None:
@@ -47,6 +49,23 @@ def memory_table(results):
         lines.append(f"| {run['mode']} | {run['k'] or '—'} | "
                      f"{_bytes(saved)}{_relative(saved, dense and dense['saved_for_backward_bytes'])} | "
                      f"{_bytes(peak)}{_relative(peak, dense and dense['step_peak_bytes'])} | {_qkv_kept(run)} |")
+    return "\n".join(lines)
+
+
+def parts_table(results):
+    """Where each mode's kept-for-backward bytes go, by part of the model (memory.PARTS), per token of a step."""
+    runs = [r for r in results["runs"] if r.get("saved_by_part")]  # absent from results recorded before it was counted
+    if not runs:
+        return ""
+    tokens = results["config"]["tokens_per_step"]
+    parts = [label for _, label in memory.PARTS if any(label in r["saved_by_part"] for r in runs)]
+    lines = ["| bytes kept a token | " + " | ".join(r["mode"] for r in runs) + " |", "| --- |" + " ---: |" * len(runs)]
+    for part in parts + ["all"]:
+        cells = []
+        for run in runs:
+            value = run["saved_for_backward_bytes"] if part == "all" else run["saved_by_part"].get(part)
+            cells.append("—" if value is None else f"{value / tokens:,.0f}")
+        lines.append(f"| {part} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -121,6 +140,10 @@ def markdown(results):
             f"figure. {_KEPT_FOR_BACKWARD} Gradient error: ‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the "
             "exact gradient on the same batch, averaged over layers, and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is "
             "shorter).")]
+    parts = parts_table(results)
+    if parts:
+        notes += ["", "Where the bytes kept for backward go: each storage charged to the part of the model whose forward "
+                  "saved it first, in bytes per token of a step (`memory.PARTS`).", "", parts]
     return "\n".join(header + ["", table(results)] + notes) + "\n"
 
 

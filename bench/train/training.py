@@ -278,7 +278,7 @@ def train_one(mode, data, settings, state, steps):
         "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
         "peak_above_step_start_bytes": torch.cuda.max_memory_allocated(device) - baseline_bytes if cuda else None,
         "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
-        "saved_for_backward_bytes": kept.saved,
+        "saved_for_backward_bytes": kept.saved, "saved_by_part": kept.saved_by_part,
         "gradient_probes": probe_records,
     }
     log(f"  {mode.label:>12s} done: val loss {val_loss:.4f}, perplexity {math.exp(val_loss):.3f}, "
@@ -313,7 +313,7 @@ def kept_by_mode(runs, data, settings):
             "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
             "pamm": mode.reported_options() if mode.uses_pamm else None, "k": generator_count(mode, settings.config),
             "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
-            "saved_for_backward_bytes": kept.saved, "step_peak_bytes": peak,
+            "saved_for_backward_bytes": kept.saved, "saved_by_part": kept.saved_by_part, "step_peak_bytes": peak,
         })
     return record
 

@@ -138,6 +138,8 @@ class CommandTest(unittest.TestCase):
         markdown = (self.folder / "run.md").read_text()
         self.assertIn("What a training step keeps for backward", markdown)
         self.assertIn("| checkpoint |", markdown)
+        self.assertIn("| Q/K/V projections |", markdown)  # where the bytes go, by part of the model
+        self.assertEqual(sum(by_mode["pamm"]["saved_by_part"].values()), by_mode["pamm"]["saved_for_backward_bytes"])
         self.assertFalse((self.folder / "run.png").exists())
 
     def test_bad_arguments_exit_with_a_message(self):

@@ -152,6 +152,32 @@ class ModelTest(unittest.TestCase):
             self.assertEqual(dense.saved - pamm.saved, copies * pamm.qkv_dense - pamm.qkv_stored, dtype)
             self.assertGreater(pamm.saved, 10 * pamm.qkv_stored, dtype)  # the rest of the step is still kept
 
+    def test_parts_name_where_the_memory_is_saved(self):
+        for name, part in (("blocks.3.mlp.down", "down projection"), ("blocks.0.attn.qkv.q", "Q/K/V projections"),
+                           ("blocks.0.attn.qkv", "Q/K/V projections"), ("blocks.11.attn_norm", "RMSNorm"),
+                           ("norm", "RMSNorm"), ("blocks.1.attn.rotary", "attention"), ("blocks.1.attn", "attention"),
+                           ("blocks.1.attn.out", "O projection"), ("blocks.1.mlp", "SwiGLU"),
+                           ("blocks.1.mlp.gate_up", "gate/up projection"), ("blocks.2", "block inputs (checkpoint)"),
+                           ("embed", "embedding"), ("head", "head"), ("", "loss, and the model outside its modules"),
+                           ("linear", "other modules")):
+            self.assertEqual(memory.part_of(name), part, name)
+
+    def test_the_parts_add_up_and_pamm_changes_only_the_qkv_part(self):
+        settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
+        dense = training.step_kept_bytes(small_model("dense"), batch_of(8), settings)
+        pamm = training.step_kept_bytes(small_model("pamm", k=4), batch_of(8), settings)
+        checkpoint = training.step_kept_bytes(small_model("checkpoint"), batch_of(8), settings)
+        for kept in (dense, pamm, checkpoint):
+            self.assertEqual(sum(kept.saved_by_part.values()), kept.saved)
+        qkv = "Q/K/V projections"
+        self.assertEqual(dense.saved_by_part[qkv] - pamm.saved_by_part[qkv], pamm.qkv_dense - pamm.qkv_stored)
+        self.assertEqual({k: v for k, v in dense.saved_by_part.items() if k != qkv},
+                         {k: v for k, v in pamm.saved_by_part.items() if k != qkv})
+        self.assertGreater(dense.saved_by_part["SwiGLU"], 0)
+        # Checkpointing keeps nothing from inside its blocks, only their inputs (one (tokens, d_model) float32 each).
+        self.assertEqual(checkpoint.saved_by_part["block inputs (checkpoint)"], SMALL.n_layers * 8 * 16 * 32 * 4)
+        self.assertFalse({"SwiGLU", "attention", qkv} & set(checkpoint.saved_by_part))
+
     def test_saved_bytes_count_each_storage_once_and_no_parameters(self):
         class Projection(torch.nn.Module):
             def __init__(self):
@@ -167,6 +193,8 @@ class ModelTest(unittest.TestCase):
         x = torch.randn(7, 6)
         kept = memory.kept_bytes(Projection(), x, None, loss_function, contextlib.nullcontext)
         self.assertEqual(kept.saved, 7 * 6 * 4 + 7 * 5 * 4)  # x and y once each; the weight and the buffer not at all
+        # x is saved inside the linear layer; y first by y * y, outside every module.
+        self.assertEqual(kept.saved_by_part, {"other modules": 7 * 6 * 4, "loss, and the model outside its modules": 7 * 5 * 4})
         self.assertEqual((kept.qkv_dense, kept.qkv_stored), (0, 0))
 
     def test_checkpoint_keeps_each_blocks_input(self):
