@@ -67,9 +67,10 @@ class _SavedStorages:
         self.excluded = {_storage(t)[0] for t in list(model.parameters()) + list(model.buffers())}
         self.sizes, self.parts = {}, {}
 
-    def add(self, tensor, part):
+    def add(self, tensor, part, recharge=False):
+        """Counts the tensor's storage once, charged to `part` the first time (or now, with recharge)."""
         key, size = _storage(tensor)
-        if key not in self.excluded and key not in self.sizes:
+        if key not in self.excluded and (recharge or key not in self.sizes):
             self.sizes[key], self.parts[key] = size, part
 
     def total(self):
@@ -104,9 +105,10 @@ def kept_bytes(model, inputs, targets, loss_function, autocast):
     def enter(module, arguments):
         running.append(names[module])
         # Non-reentrant checkpointing saves nothing inside the block through these hooks (its own take precedence);
-        # what it keeps is the block's input, to run the block again in backward.
+        # what it keeps is the block's input, to run the block again in backward. torch >= 2.1 saves that input itself,
+        # through these hooks, just before the block runs: it is charged to the block here all the same.
         if isinstance(module, Block) and model.checkpoint_blocks and torch.is_grad_enabled():
-            saved.add(arguments[0], part_of(names[module]))
+            saved.add(arguments[0], part_of(names[module]), recharge=True)
 
     def leave(module, arguments, outputs):
         running.pop()
