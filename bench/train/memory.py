@@ -12,6 +12,7 @@ Each storage is also charged to the part of the model whose forward saved it fir
 the memory goes.
 """
 
+import collections
 import dataclasses
 import re
 
@@ -77,10 +78,10 @@ class _SavedStorages:
         return sum(self.sizes.values())
 
     def by_part(self):
-        totals = {}
+        totals = collections.Counter()
         for key, size in self.sizes.items():
-            totals[self.parts[key]] = totals.get(self.parts[key], 0) + size
-        return totals
+            totals[self.parts[key]] += size
+        return dict(totals)
 
 
 def kept_bytes(model, inputs, targets, loss_function, autocast):
@@ -99,26 +100,27 @@ def kept_bytes(model, inputs, targets, loss_function, autocast):
         compressed = pammcuda.saved_compression(outputs[0].grad_fn)
         qkv_stored += compressed.storage.numel() if compressed is not None else x.numel() * element
 
-    names = {module: name for name, module in model.named_modules()}
-    running = []  # the modules whose forward is under way, innermost last
+    parts = {module: part_of(name) for name, module in model.named_modules()}
+    running = []  # the parts of the modules whose forward is under way, innermost last
+    outside = part_of("")
 
     def enter(module, arguments):
-        running.append(names[module])
+        running.append(parts[module])
         # Non-reentrant checkpointing saves nothing inside the block through these hooks (its own take precedence);
         # what it keeps is the block's input, to run the block again in backward. torch >= 2.1 saves that input itself,
         # through these hooks, just before the block runs: it is charged to the block here all the same.
         if isinstance(module, Block) and model.checkpoint_blocks and torch.is_grad_enabled():
-            saved.add(arguments[0], part_of(names[module]), recharge=True)
+            saved.add(arguments[0], parts[module], recharge=True)
 
     def leave(module, arguments, outputs):
         running.pop()
 
     def pack(tensor):
-        saved.add(tensor, part_of(running[-1]) if running else part_of(""))
+        saved.add(tensor, running[-1] if running else outside)
         return tensor
 
     hooks = [m.register_forward_hook(count_qkv) for m in modes.kept_input_modules(model)]
-    for module in names:
+    for module in parts:
         hooks += [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor), autocast():

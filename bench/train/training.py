@@ -266,9 +266,7 @@ def train_one(mode, data, settings, state, steps):
     timed_steps = steps - timed_from + 1
     cuda = device.type == "cuda"
     record = {
-        "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
-        "pamm": mode.reported_options() if mode.uses_pamm else None,
-        "k": generator_count(mode, config),
+        **_run_fields(mode, config),
         "steps": steps, "timed_steps": timed_steps,
         "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte,
         "val_tokens": int(windows.shape[0] * config.context),
@@ -277,8 +275,7 @@ def train_one(mode, data, settings, state, steps):
         "seconds": time.perf_counter() - began,
         "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
         "peak_above_step_start_bytes": torch.cuda.max_memory_allocated(device) - baseline_bytes if cuda else None,
-        "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
-        "saved_for_backward_bytes": kept.saved, "saved_by_part": kept.saved_by_part,
+        **_kept_fields(kept),
         "gradient_probes": probe_records,
     }
     log(f"  {mode.label:>12s} done: val loss {val_loss:.4f}, perplexity {math.exp(val_loss):.3f}, "
@@ -309,13 +306,20 @@ def kept_by_mode(runs, data, settings):
         peak = step_peak_bytes(model, batch, settings)
         settings.log(f"  {mode.label:>12s} keeps {kept.saved:,} bytes for backward"
                      + (f", {peak:,} at the step's peak" if peak is not None else ""))
-        record["runs"].append({
-            "mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
-            "pamm": mode.reported_options() if mode.uses_pamm else None, "k": generator_count(mode, settings.config),
-            "qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
-            "saved_for_backward_bytes": kept.saved, "saved_by_part": kept.saved_by_part, "step_peak_bytes": peak,
-        })
+        record["runs"].append({**_run_fields(mode, settings.config), **_kept_fields(kept), "step_peak_bytes": peak})
     return record
+
+
+def _run_fields(mode, config):
+    """What a run's record says of its mode: label, kind, description, PAMM's options and k."""
+    return {"mode": mode.label, "kind": mode.kind, "description": modes.DESCRIPTIONS[mode.kind],
+            "pamm": mode.reported_options() if mode.uses_pamm else None, "k": generator_count(mode, config)}
+
+
+def _kept_fields(kept):
+    """A memory.KeptBytes as a run's record holds it."""
+    return {"qkv_input_bytes_dense": kept.qkv_dense, "qkv_input_bytes_stored": kept.qkv_stored,
+            "saved_for_backward_bytes": kept.saved, "saved_by_part": kept.saved_by_part}
 
 
 def compare(runs, data, settings, after_each_run=None):
