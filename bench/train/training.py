@@ -100,10 +100,13 @@ def learning_rate(step, steps, peak, warmup):
 
 
 class Stopwatch:
-    """Wall time of the training work only: paused (after the device has caught up) around logging and probes."""
+    """
+    Wall time of the training work only: counts from start(), paused (after the device has caught up) around logging
+    and probes. Before start() it counts nothing, so pausing and resuming around a warm-up step's log or probe is a no-op.
+    """
 
     def __init__(self, device):
-        self.device, self.total, self.started = device, 0.0, None
+        self.device, self.total, self.started, self.counting = device, 0.0, None, False
 
     def _synchronize(self):
         if self.device.type == "cuda":
@@ -111,7 +114,7 @@ class Stopwatch:
 
     def start(self):
         self._synchronize()
-        self.total, self.started = 0.0, time.perf_counter()
+        self.total, self.started, self.counting = 0.0, time.perf_counter(), True
 
     def pause(self):
         if self.started is not None:
@@ -120,7 +123,7 @@ class Stopwatch:
             self.started = None
 
     def resume(self):
-        if self.started is None:
+        if self.counting and self.started is None:
             self.started = time.perf_counter()
 
 
@@ -255,8 +258,8 @@ def train_one(mode, data, settings, state, steps):
             stopwatch.pause()
             recent = torch.stack(losses[-settings.log_every:]).float().mean().item()
             # Tokens/s counts whole steps after warm-up only, so there is no figure before then.
-            rate = (f"{(step - timed_from + 1) * config.tokens_per_step / stopwatch.total:,.0f} tokens/s" if stopwatch.total > 0
-                    else "tokens/s after warm-up")
+            rate = (f"{(step - timed_from + 1) * config.tokens_per_step / stopwatch.total:,.0f} tokens/s"
+                    if step >= timed_from and stopwatch.total > 0 else "tokens/s after warm-up")
             log(f"  {mode.label:>12s} step {step:5d}  loss {recent:.4f}  {rate}")
             stopwatch.resume()
     stopwatch.pause()

@@ -62,6 +62,10 @@ class CommandTest(unittest.TestCase):
         for mode in by_mode:
             self.assertIn(f"| {mode} |", markdown)
         self.assertIn("| mode |", output)
+        # Progress: no rate during the warm-up (steps 1-2), then one over the whole steps since.
+        self.assertRegex(output, r"pamm step +2 +loss [0-9.]+ +tokens/s after warm-up")
+        self.assertRegex(output, r"pamm step +4 +loss [0-9.]+ +[1-9][0-9,]* tokens/s")
+        self.assertNotRegex(output, r"-[0-9,]+ tokens/s")
         try:
             import matplotlib  # noqa: F401
             self.assertGreater((self.folder / "run.png").stat().st_size, 1000)

@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import math
 import unittest
+import unittest.mock
 
 import torch
 
@@ -251,6 +252,22 @@ class ModeParsingTest(unittest.TestCase):
         self.assertAlmostEqual(training.learning_rate(10, 100, 1.0, 10), 1.0)
         self.assertAlmostEqual(training.learning_rate(100, 100, 1.0, 10), 0.1)
 
+
+
+class StopwatchTest(unittest.TestCase):
+    def test_counts_only_from_start_and_never_while_paused(self):
+        clock = iter([10.0, 13.0, 14.0, 20.0, 22.0])  # start, pause, resume, pause, (unused)
+        with unittest.mock.patch.object(training.time, "perf_counter", lambda: next(clock)):
+            stopwatch = training.Stopwatch(torch.device("cpu"))
+            stopwatch.pause()  # a warm-up step's log: nothing is counted before start()
+            stopwatch.resume()
+            self.assertEqual((stopwatch.total, stopwatch.started), (0.0, None))
+            stopwatch.start()
+            stopwatch.pause()
+            stopwatch.resume()
+            stopwatch.pause()
+            stopwatch.pause()  # a second pause adds nothing
+        self.assertEqual(stopwatch.total, 3.0 + 6.0)
 
 
 @unittest.skipUnless(torch.cuda.is_available(), "no CUDA device: a step's peak memory is measured on GPUs only")
