@@ -2,7 +2,8 @@
 # Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
-#   scripts/gpu-visit.sh OUT [STAGE...]      stages: tests c python peer train goals bench (default: all but goals, bench)
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages, run in the order given: tests c python peer train goals bench
+#                                            (default: all but goals, bench)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer                               ~3 min on an H100
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
@@ -21,15 +22,46 @@
 # artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
 # Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's
 # --memory-only tables, default "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
+#
+# Time: device time is the scarce thing, so no stage can take the others' share. Each runs under a limit (below;
+# PAMM_STAGE_SECONDS="python=120 train=400" changes some) and is ended with its processes when it passes it, reported
+# TIMED OUT. PAMM_VISIT_SECONDS (set it a little under the device call's timeout) bounds the whole visit: each stage gets
+# at most what is left of it, and a stage with less than 10 s left is not started, so the summary and every log are
+# written before the device call is cut off.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [goals] [bench]}
-shift
-stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(tests c python peer train)
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+script=$root/scripts/gpu-visit.sh
+# The stages by name, with the seconds each may take at most (generous: a limit is there to stop a hang).
+declare -A function_of=([tests]=tests [c]=c_abi_test [python]=python_tests [peer]=peer [train]=train [goals]=goals [bench]=bench)
+declare -A limit_of=([tests]=360 [c]=90 [python]=300 [peer]=240 [train]=900 [goals]=300 [bench]=570)
+if [ "${1:-}" = --one-stage ]; then  # internal: how stage() runs one stage in a process group of its own, under timeout
+  one_stage=$2 out=$3
+else
+  one_stage=
+  out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [goals] [bench]}
+  shift
+  stages=("$@")
+  [ ${#stages[@]} -gt 0 ] || stages=(tests c python peer train)
+  for name in "${stages[@]}"; do
+    [ -n "${function_of[$name]:-}" ] || { echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, goals, bench)" >&2; exit 2; }
+  done
+  for setting in ${PAMM_STAGE_SECONDS:-}; do
+    name=${setting%%=*} seconds=${setting#*=}
+    if [ -z "${limit_of[$name]:-}" ] || ! [[ $seconds =~ ^[0-9]+$ ]]; then
+      echo "gpu-visit: PAMM_STAGE_SECONDS has '$setting'; each entry is STAGE=SECONDS with a stage of: ${!limit_of[*]}" >&2
+      exit 2
+    fi
+    limit_of[$name]=$seconds
+  done
+  if ! [[ ${PAMM_VISIT_SECONDS:-0} =~ ^[0-9]+$ ]]; then
+    echo "gpu-visit: PAMM_VISIT_SECONDS is '$PAMM_VISIT_SECONDS'; it must be a whole number of seconds" >&2
+    exit 2
+  fi
+  deadline=$((SECONDS + ${PAMM_VISIT_SECONDS:-86400}))
+  mkdir -p "$out"
+  out=$(cd "$out" && pwd)
+fi
 python=${PAMM_PYTHON:-python3}
 export PAMMCUDA_LIB=$root/artifacts/native/libpammcuda.so
 failed=()
@@ -49,12 +81,24 @@ cuda_library_path() {
 export PAMMCUDA_CUDA_LIBRARY_PATH=${PAMMCUDA_CUDA_LIBRARY_PATH:-$(cuda_library_path)}
 export PAMM_COMMIT=${PAMM_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 
+# stage NAME: runs one stage under its time limit, its output in $out/NAME.log, and says how it went.
 stage() {
-  local name=$1 started=$SECONDS
-  shift
+  local name=$1 started=$SECONDS seconds=${limit_of[$1]} left=$((deadline - SECONDS)) code=0
   echo "==================== $name"
-  if "$@" > "$out/$name.log" 2>&1; then
+  if [ "$left" -lt 10 ]; then
+    echo ">> $name: NOT RUN: ${left} s of the visit's PAMM_VISIT_SECONDS left" | tee "$out/$name.log"
+    failed+=("$name")
+    return
+  fi
+  [ "$left" -lt "$seconds" ] && seconds=$left
+  # timeout puts the stage in a process group of its own and ends all of it (dotnet, python and their children).
+  timeout --kill-after=10 "$seconds" bash "$script" --one-stage "$name" "$out" > "$out/$name.log" 2>&1 || code=$?
+  if [ "$code" -eq 0 ]; then
     echo ">> $name: passed ($((SECONDS - started)) s)"
+  elif [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
+    echo ">> $name: TIMED OUT after $seconds s (its limit; what it wrote is kept); the end of its log:"
+    echo "gpu-visit: $name ended after its limit of $seconds s" >> "$out/$name.log"
+    failed+=("$name")
   else
     echo ">> $name: FAILED ($((SECONDS - started)) s); the end of its log:"
     failed+=("$name")
@@ -115,17 +159,12 @@ train() {
   return $code
 }
 
+if [ -n "$one_stage" ]; then
+  "${function_of[$one_stage]}"
+  exit
+fi
 for name in "${stages[@]}"; do
-  case $name in
-    tests) stage tests tests ;;
-    c) stage c c_abi_test ;;
-    peer) stage peer peer ;;
-    python) stage python python_tests ;;
-    train) stage train train ;;
-    goals) stage goals goals ;;
-    bench) stage bench bench ;;
-    *) echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, goals, bench)" >&2; exit 2 ;;
-  esac
+  stage "$name"
 done
 echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"
 [ ${#failed[@]} -eq 0 ]

@@ -5,10 +5,13 @@ mode's gap to dense in the same run, and the mean and worst gap. This is how the
 
     python3 bench/train/summarise.py bench/results/*-seed*.json > summary.md
     python3 bench/train/summarise.py --curve 50 bench/results/...-seed0.json     # the gap along training
+    python3 bench/train/summarise.py --by-k gap.png bench/results/*-k-sweep-*.json  # the gap against k, and a plot
 """
 
 import argparse
+import collections
 import json
+import math
 import statistics
 import sys
 
@@ -56,11 +59,75 @@ def curve(results, window=50):
     return "\n".join(lines) + "\n"
 
 
+def _method(run):
+    """What a run with PAMM's sampling trains, without its k: 'pamm', 'crs', 'pamm-all', plus non-default options."""
+    options = run["pamm"]
+    label = run["kind"]
+    if run["kind"] in ("pamm", "pamm-all") and math.isfinite(options["epsilon"]):
+        label += f", eps {options['epsilon']:g}"
+    if options.get("alpha_dtype", "f32") != "f32":
+        label += f", alpha {options['alpha_dtype']}"
+    return label
+
+
+def gaps_by_k(all_results):
+    """{(method, k, tokens per step): [val_loss - dense's, one per comparison]} over every run with PAMM's sampling."""
+    gaps = collections.defaultdict(list)
+    for results in all_results:
+        run_gaps = gaps_to_dense(results)
+        for run in results["runs"]:
+            if run.get("k") is not None:
+                gaps[(_method(run), run["k"], results["config"]["tokens_per_step"])].append(run_gaps[run["mode"]])
+    return dict(sorted(gaps.items()))
+
+
+def by_k(all_results):
+    """The gap to dense against k: one row per method and k, over all the comparisons given (e.g. one per seed)."""
+    lines = ["| method | k | r = k/b | runs | mean gap to dense (nats) | perplexity against dense | each run |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for (method, k, tokens), gaps in gaps_by_k(all_results).items():
+        mean = statistics.mean(gaps)
+        lines.append(f"| {method} | {k} | 1/{tokens / k:g} | {len(gaps)} | {mean:+.4f} | {math.expm1(mean):+.1%} | "
+                     + ", ".join(f"{gap:+.4f}" for gap in gaps) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_by_k(all_results, path):
+    """The gap to dense against k (log scale): every run a dot, each method's mean a line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by_method = collections.defaultdict(dict)
+    for (method, k, _), gaps in gaps_by_k(all_results).items():
+        by_method[method][k] = gaps
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for method, gaps_of in by_method.items():
+        ks = sorted(gaps_of)
+        line, = axis.plot(ks, [statistics.mean(gaps_of[k]) for k in ks], marker="o", label=f"{method} (mean)")
+        for k in ks:
+            axis.scatter([k] * len(gaps_of[k]), gaps_of[k], color=line.get_color(), alpha=0.4, s=14)
+    axis.axhline(0.0, color="black", linewidth=0.8)
+    axis.set_xscale("log", base=2)
+    axis.set_xlabel("k (generators per step)")
+    axis.set_ylabel("validation loss - dense's (nats/token)")
+    first = all_results[0]
+    axis.set_title(f"{first['parameters'] / 1e6:.1f}M parameters, {first['config']['tokens_per_step']:,} tokens/step, "
+                   f"{first['runs'][0]['steps']} steps, {len(all_results)} comparison(s)", fontsize=9)
+    axis.legend()
+    axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="+", help="JSON files written by train.py")
     parser.add_argument("--curve", type=int, metavar="STEPS", help="instead: training loss per window of STEPS steps, "
                         "each mode against dense, for every file")
+    parser.add_argument("--by-k", metavar="PNG", nargs="?", const="", help="instead: the gap to dense against k, one row "
+                        "per method and k over all the files; with a file name, also a plot of it there")
     args = parser.parse_args(argv)
     all_results = []
     for path in args.results:
@@ -68,7 +135,11 @@ def main(argv=None):
             all_results.append(json.load(file))
     if not all(any(r["kind"] == "dense" for r in results["runs"]) for results in all_results):
         raise SystemExit("every comparison needs a dense run to measure gaps against")
-    if args.curve:
+    if args.by_k is not None:
+        sys.stdout.write(by_k(all_results))
+        if args.by_k:
+            plot_by_k(all_results, args.by_k)
+    elif args.curve:
         for results in all_results:
             sys.stdout.write(curve(results, args.curve))
     else:

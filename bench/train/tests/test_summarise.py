@@ -1,5 +1,8 @@
 """The multi-run summary that the quality bounds are derived from."""
 
+import math
+import pathlib
+import tempfile
 import unittest
 
 import summarise
@@ -26,6 +29,41 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("| steps 1–2 | steps 3–4 |", text)
         self.assertIn("| dense | 3.0000 | 1.0000 |", text)
         self.assertIn("| pamm | 3.5000 (+0.5000) | 1.5000 (+0.5000) |", text)
+
+
+def sweep(seed, losses):
+    """A comparison of dense and PAMM runs {(mode, k, epsilon, alpha): val_loss} at 4096 tokens per step."""
+    runs = [{"mode": "dense", "kind": "dense", "k": None, "pamm": None, "val_loss": losses.pop("dense"), "steps": 600}]
+    for (mode, k, epsilon, alpha), loss in losses.items():
+        runs.append({"mode": mode, "kind": mode.split(":")[0], "k": k, "val_loss": loss, "steps": 600,
+                     "pamm": {"ratio": 0, "k": k, "epsilon": epsilon, "alpha_dtype": alpha}})
+    return {"seed": seed, "parameters": 869504, "config": {"tokens_per_step": 4096}, "runs": runs}
+
+
+class GapByKTest(unittest.TestCase):
+    RUNS = [sweep(0, {"dense": 2.0, ("pamm", 8, math.inf, "f32"): 2.25, ("pamm:k=32", 32, math.inf, "f32"): 2.0625,
+                      ("crs", 8, 0.0, "f32"): 2.5}),
+            sweep(1, {"dense": 3.0, ("pamm", 8, math.inf, "f32"): 3.125, ("pamm:alpha=bf16", 8, math.inf, "bf16"): 3.5,
+                      ("pamm:eps=0.5", 8, 0.5, "f32"): 3.0})]
+
+    def test_one_row_per_method_and_k_with_every_runs_gap(self):
+        text = summarise.by_k(self.RUNS)
+        self.assertIn("| crs | 8 | 1/512 | 1 | +0.5000 | +64.9% | +0.5000 |", text)
+        self.assertIn("| pamm | 8 | 1/512 | 2 | +0.1875 | +20.6% | +0.2500, +0.1250 |", text)
+        self.assertIn("| pamm | 32 | 1/128 | 1 | +0.0625 | +6.4% | +0.0625 |", text)
+        self.assertIn("| pamm, alpha bf16 | 8 | 1/512 | 1 | +0.5000 | +64.9% | +0.5000 |", text)
+        self.assertIn("| pamm, eps 0.5 | 8 | 1/512 | 1 | +0.0000 | +0.0% | +0.0000 |", text)
+        self.assertEqual(len(text.splitlines()), 2 + 5)
+
+    def test_the_plot_is_written(self):
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            self.skipTest("matplotlib is not installed")
+        with tempfile.TemporaryDirectory() as folder:
+            path = pathlib.Path(folder) / "gap.png"
+            summarise.plot_by_k(self.RUNS, path)
+            self.assertGreater(path.stat().st_size, 1000)
 
 
 if __name__ == "__main__":
