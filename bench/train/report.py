@@ -4,6 +4,7 @@ import json
 import math
 import statistics
 
+import figures
 import memory
 
 
@@ -148,30 +149,21 @@ def markdown(results):
 
 
 def plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(8, 5))
-    for run in results["runs"]:
-        losses = run["train_loss"]
-        window = max(1, len(losses) // 50)
-        smoothed = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
-                    for i in range(len(losses))]
-        line, = axis.plot(range(1, len(losses) + 1), smoothed, label=f"{run['mode']} (val {run['val_loss']:.3f})")
-        axis.scatter([len(losses)], [run["val_loss"]], color=line.get_color(), marker="o")
-    finite = [min(r["train_loss"]) for r in results["runs"] if math.isfinite(min(r["train_loss"]))]
-    if finite:
-        axis.set_ylim(min(finite) * 0.95, min(finite) * 1.8)
-    axis.set_xlabel("step")
-    axis.set_ylabel("training loss (nats/token), dots: validation")
-    axis.set_title(f"{results['parameters'] / 1e6:.1f}M parameters, {results['config']['tokens_per_step']:,} tokens/step, "
-                   f"{results['machine']}", fontsize=9)
-    axis.legend()
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    with figures.figure_at(path, (8, 5)) as (_, axis):
+        for run in results["runs"]:
+            losses = run["train_loss"]
+            window = max(1, len(losses) // 50)
+            smoothed = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
+                        for i in range(len(losses))]
+            line, = axis.plot(range(1, len(losses) + 1), smoothed, label=f"{run['mode']} (val {run['val_loss']:.3f})")
+            axis.scatter([len(losses)], [run["val_loss"]], color=line.get_color(), marker="o")
+        finite = [min(r["train_loss"]) for r in results["runs"] if math.isfinite(min(r["train_loss"]))]
+        if finite:
+            axis.set_ylim(min(finite) * 0.95, min(finite) * 1.8)
+        axis.set_xlabel("step")
+        axis.set_ylabel("training loss (nats/token), dots: validation")
+        axis.set_title(f"{results['parameters'] / 1e6:.1f}M parameters, {results['config']['tokens_per_step']:,} tokens/step, "
+                       f"{results['machine']}", fontsize=9)
 
 
 def write(results, folder, stem, plot_losses=True):
