@@ -3,22 +3,23 @@
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
 # two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
 # until a visit records real ones in bench/results/):
-#   1. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=400 scripts/gpu-visit.sh "$OUT" c python tests   ~5 min, timeout 420 s
-#      (the C ABI and PyTorch tests first, seconds to a minute or two; then the bundle's suite and compute-sanitizer)
-#   2. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=<timeout - 20> PAMM_TRAIN_SECONDS=35 scripts/gpu-visit.sh "$OUT" goals peer train
-#      ~8 min, timeout: what the device's budget_left_s leaves after 30 s of margin (a call still running when the
-#      budget ends returns nothing)
-#      (#14's benchmarks and the peer baseline first, a few minutes; then the training stage: the --memory-only tables
-#      of llama-60m and llama-130m, under a minute, and dense, pamm, crs, checkpoint and pamm:fused for ~35 s each, in
-#      that order of importance; its results are rewritten after each mode, so a timeout keeps the finished ones)
+#   1. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=460 PAMM_TRAIN_SECONDS=30 scripts/gpu-visit.sh "$OUT" c python train
+#      ~6.5 min, timeout 480 s: what #12 and #11 wait for, in that order. The C ABI and PyTorch tests on CUDA (seconds,
+#      then a minute or two); then the training stage: the --memory-only tables of llama-60m and llama-130m (under a
+#      minute) and llama-60m's dense, pamm, crs, checkpoint and pamm:fused for ~30 s of training each, in that order of
+#      importance; its results are rewritten after each mode, so a cut keeps the finished ones.
+#   2. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=<timeout - 20> scripts/gpu-visit.sh "$OUT" tests goals peer
+#      timeout: what the device's budget_left_s leaves after 30 s of margin (a call still running when the budget ends
+#      returns nothing): the bundle's suite and compute-sanitizer (~3 min on an H100 when it had half the tests), then
+#      #14's benchmarks and the peer baseline with what is left.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
-#   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of call 1.
+#   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of it.
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
 #   PAMM_PYTHON=/usr/bin/python3 PAMM_MEMORY_CONFIGS=tiny PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" \
-#     scripts/gpu-visit.sh /tmp/visit tests c python goals peer train
+#     scripts/gpu-visit.sh /tmp/visit c python train tests goals peer
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

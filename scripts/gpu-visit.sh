@@ -3,7 +3,7 @@
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
 #   scripts/gpu-visit.sh OUT [STAGE...]      stages, run in the order given: tests c python peer train goals bench
-#                                            (default: all but goals, bench)
+#                                            (default: c python train tests goals peer, the order of importance)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer                               ~3 min on an H100
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
@@ -12,7 +12,7 @@
 #   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
-#           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min
+#           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min (~4 at 30 s)
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
 #   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling),
 #           --quick shapes                                                                 ~2 min (a guess)
@@ -42,7 +42,7 @@ else
   out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [goals] [bench]}
   shift
   stages=("$@")
-  [ ${#stages[@]} -gt 0 ] || stages=(tests c python peer train)
+  [ ${#stages[@]} -gt 0 ] || stages=(c python train tests goals peer)
   for name in "${stages[@]}"; do
     [ -n "${function_of[$name]:-}" ] || { echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, goals, bench)" >&2; exit 2; }
   done
