@@ -61,6 +61,8 @@ class CommandTest(unittest.TestCase):
         markdown = (self.folder / "run.md").read_text()
         for mode in by_mode:
             self.assertIn(f"| {mode} |", markdown)
+        self.assertIn("The goals for PAMM", markdown)
+        self.assertRegex(markdown, r"\| pamm:k=4:alpha=bf16 \| [-+][0-9.]+ %: (met|\*\*not met\*\*) \| — \(measured on CUDA only\)")
         self.assertIn("| mode |", output)
         # Progress: no rate during the warm-up (steps 1-2), then one over the whole steps since.
         self.assertRegex(output, r"pamm step +2 +loss [0-9.]+ +tokens/s after warm-up")
