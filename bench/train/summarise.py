@@ -95,23 +95,22 @@ def by_k(all_results):
 
 
 def plot_by_k(all_results, path):
-    """The gap to dense against k (log scale): every run a dot, each method's mean a line."""
-    by_method = collections.defaultdict(dict)
-    for (method, k, _), gaps in gaps_by_k(all_results).items():
-        by_method[method][k] = gaps
+    """The gap to dense against k (log scale): a line for each method in each comparison (e.g. each seed)."""
     with figures.figure_at(path, (7, 4.5)) as (_, axis):
-        for method, gaps_of in by_method.items():
-            ks = sorted(gaps_of)
-            line, = axis.plot(ks, [statistics.mean(gaps_of[k]) for k in ks], marker="o", label=f"{method} (mean)")
-            for k in ks:
-                axis.scatter([k] * len(gaps_of[k]), gaps_of[k], color=line.get_color(), alpha=0.4, s=14)
+        for results in all_results:
+            by_method = collections.defaultdict(dict)
+            for (method, k, _), gaps in gaps_by_k([results]).items():
+                by_method[method][k] = gaps[0]
+            for method, gap_of in by_method.items():
+                ks = sorted(gap_of)
+                axis.plot(ks, [gap_of[k] for k in ks], marker="o", label=f"{method}, seed {results['seed']}")
         axis.axhline(0.0, color="black", linewidth=0.8)
         axis.set_xscale("log", base=2)
         axis.set_xlabel("k (generators per step)")
         axis.set_ylabel("validation loss - dense's (nats/token)")
         first = all_results[0]
         axis.set_title(f"{first['parameters'] / 1e6:.1f}M parameters, {first['config']['tokens_per_step']:,} tokens/step, "
-                       f"{first['runs'][0]['steps']} steps, {len(all_results)} comparison(s)", fontsize=9)
+                       f"{first['runs'][0]['steps']} steps", fontsize=9)
 
 
 def main(argv=None):
