@@ -34,22 +34,23 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 script=$root/scripts/gpu-visit.sh
 # The stages by name, with the seconds each may take at most (generous: a limit is there to stop a hang).
 declare -A function_of=([tests]=tests [c]=c_abi_test [python]=python_tests [peer]=peer [train]=train [goals]=goals [bench]=bench)
+stage_names="tests, c, python, peer, train, goals, bench"
 declare -A limit_of=([tests]=360 [c]=90 [python]=300 [peer]=240 [train]=900 [goals]=300 [bench]=570)
 if [ "${1:-}" = --one-stage ]; then  # internal: how stage() runs one stage in a process group of its own, under timeout
   one_stage=$2 out=$3
 else
   one_stage=
-  out=${1:?usage: scripts/gpu-visit.sh OUT [tests] [c] [python] [peer] [train] [goals] [bench]}
+  out=${1:?usage: scripts/gpu-visit.sh OUT [STAGE...], stages: $stage_names}
   shift
   stages=("$@")
   [ ${#stages[@]} -gt 0 ] || stages=(c python train tests goals peer)
   for name in "${stages[@]}"; do
-    [ -n "${function_of[$name]:-}" ] || { echo "gpu-visit: unknown stage '$name' (tests, c, python, peer, train, goals, bench)" >&2; exit 2; }
+    [ -n "${function_of[$name]:-}" ] || { echo "gpu-visit: unknown stage '$name' ($stage_names)" >&2; exit 2; }
   done
   for setting in ${PAMM_STAGE_SECONDS:-}; do
     name=${setting%%=*} seconds=${setting#*=}
     if [ -z "${limit_of[$name]:-}" ] || ! [[ $seconds =~ ^[0-9]+$ ]]; then
-      echo "gpu-visit: PAMM_STAGE_SECONDS has '$setting'; each entry is STAGE=SECONDS with a stage of: ${!limit_of[*]}" >&2
+      echo "gpu-visit: PAMM_STAGE_SECONDS has '$setting'; each entry is STAGE=SECONDS, a stage of: $stage_names" >&2
       exit 2
     fi
     limit_of[$name]=$seconds

@@ -257,9 +257,9 @@ def train_one(mode, data, settings, state, steps):
         if step % settings.log_every == 0 or step == steps:
             stopwatch.pause()
             recent = torch.stack(losses[-settings.log_every:]).float().mean().item()
-            # Tokens/s counts whole steps after warm-up only, so there is no figure before then.
-            rate = (f"{(step - timed_from + 1) * config.tokens_per_step / stopwatch.total:,.0f} tokens/s"
-                    if step >= timed_from and stopwatch.total > 0 else "tokens/s after warm-up")
+            # Tokens/s counts whole steps after warm-up only (the stopwatch counts nothing before), so no figure before then.
+            rate = (f"{(step - timed_from + 1) * config.tokens_per_step / stopwatch.total:,.0f} tokens/s" if stopwatch.total > 0
+                    else "tokens/s after warm-up")
             log(f"  {mode.label:>12s} step {step:5d}  loss {recent:.4f}  {rate}")
             stopwatch.resume()
     stopwatch.pause()
