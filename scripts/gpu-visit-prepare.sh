@@ -3,17 +3,21 @@
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
 # two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
 # until a visit records real ones in bench/results/):
-#   1. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=460 PAMM_TRAIN_SECONDS=30 scripts/gpu-visit.sh "$OUT" c python train
+#   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=460 PAMM_TRAIN_SECONDS=30 \
+#        scripts/gpu-visit.sh /tmp/visit c python train
 #      ~6.5 min, timeout 480 s: what #12 and #11 wait for, in that order. The C ABI and PyTorch tests on CUDA (seconds,
 #      then a minute or two); then the training stage: the --memory-only tables of llama-60m and llama-130m (under a
 #      minute) and llama-60m's dense, pamm, crs, checkpoint and pamm:fused for ~30 s of training each, in that order of
 #      importance; its results are rewritten after each mode, so a cut keeps the finished ones.
-#   2. PAMM_COMMIT=<commit> PAMM_VISIT_SECONDS=<timeout - 20> scripts/gpu-visit.sh "$OUT" tests goals peer
+#   2. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> \
+#        scripts/gpu-visit.sh /tmp/visit tests goals peer
 #      timeout: what the device's budget_left_s leaves after 30 s of margin (a call still running when the budget ends
 #      returns nothing): the bundle's suite and compute-sanitizer (~3 min on an H100 when it had half the tests), then
 #      #14's benchmarks and the peer baseline with what is left.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
+#   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
+#   each stage); unpack it here with tar -xzf into a scratch folder and record from there into bench/results/.
 #   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of it.
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)

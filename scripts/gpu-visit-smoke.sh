@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI check of scripts/gpu-visit.sh's own control flow, which otherwise runs only on a lent GPU host where a mistake
 # costs device time: stage results, the per-stage time limit (a hung stage is ended with its children and the next one
-# runs), the visit's deadline, and refused arguments. It runs a copy of the script in a scratch root whose C test
+# runs), the visit's deadline, the archive that carries the results back (rewritten after every stage, so a visit cut
+# off keeps what finished before the cut), and refused arguments. It runs a copy of the script in a scratch root whose C test
 # program (the `c` stage) is a stand-in shell script told what to do through a file: pass, fail or hang.
 set -euo pipefail
 repository=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +17,9 @@ case $behaviour in
   pass) echo "stand-in: 3 passed, 0 failed" ;;
   fail) echo "stand-in: 2 passed, 1 failed"; exit 3 ;;
   hang) sleep 300 & echo $! > "$(dirname "$0")/child.pid"; wait ;;
+  pass-then-hang)
+    if [ -e "$(dirname "$0")/passed-once" ]; then sleep 300; fi
+    touch "$(dirname "$0")/passed-once"; echo "stand-in: 3 passed, 0 failed" ;;
 esac
 EOF
 chmod +x "$scratch/artifacts/native/test_pamm"
@@ -52,6 +56,24 @@ expect_output ">> c: TIMED OUT after 12 s"
 expect_output ">> c: NOT RUN"
 expect_output "gpu-visit: 2 stages, 2 failed: c c"
 
+# The archive: the whole OUT, visit.log included, after every stage. A visit killed during its second stage (as the
+# device tool cuts off a call at its limit) leaves the archive of the first.
+behave pass
+archive=$scratch/back/visit.tar.gz
+mkdir -p "$scratch/back"
+PAMM_VISIT_ARCHIVE=$archive visit c || fail "a passing stage with an archive made the visit fail"
+tar -xzOf "$archive" ./c.log | grep -qF "stand-in: 3 passed" || fail "the archive lacks the stage's log"
+tar -xzOf "$archive" ./visit.log | grep -qF "gpu-visit: 1 stages, 0 failed" || fail "the archive lacks the visit's summary"
+rm -rf "$scratch/out" "$archive"
+behave pass-then-hang
+PAMM_VISIT_ARCHIVE=$archive setsid bash "$scratch/scripts/gpu-visit.sh" "$scratch/out" c c > "$scratch/visit.log" 2>&1 &
+visit_pid=$!
+for _ in $(seq 100); do grep -qF "==================== c" <(tail -n 1 "$scratch/out/visit.log" 2>/dev/null) && [ -e "$archive" ] && break; sleep 0.1; done
+kill -KILL -- "-$visit_pid"; wait "$visit_pid" 2>/dev/null || true
+[ -e "$archive" ] || fail "a visit cut off in its second stage left no archive of the first"
+tar -xzOf "$archive" ./visit.log | grep -qF ">> c: passed" || fail "the archive of a visit cut off in its second stage lacks the first"
+[ ! -e "$archive.partial" ] || fail "a partial archive was left beside the archive"
+
 # Refused before any stage runs.
 rm -rf "$scratch/out"
 code=0; visit c nonsense || code=$?
@@ -64,4 +86,10 @@ expect_output "PAMM_STAGE_SECONDS has 'c=soon'"
 code=0; PAMM_VISIT_SECONDS=ten visit c || code=$?
 [ "$code" -eq 2 ] || fail "PAMM_VISIT_SECONDS=ten gave exit status $code, not 2"
 expect_output "PAMM_VISIT_SECONDS is 'ten'"
-echo "gpu-visit-smoke: passed (pass, fail, time limit, deadline, refused arguments)"
+for bad in "$scratch/out/inside.tar.gz" "$scratch/back/visit.zip" "$scratch/missing/visit.tar.gz"; do
+  code=0; PAMM_VISIT_ARCHIVE=$bad visit c || code=$?
+  [ "$code" -eq 2 ] || fail "PAMM_VISIT_ARCHIVE=$bad gave exit status $code, not 2"
+  expect_output "PAMM_VISIT_ARCHIVE is '$bad'"
+done
+[ ! -e "$scratch/out/c.log" ] || fail "stage c ran although PAMM_VISIT_ARCHIVE was refused"
+echo "gpu-visit-smoke: passed (pass, fail, time limit, deadline, archive, refused arguments)"

@@ -20,6 +20,9 @@
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
 # artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
+# The device tool brings back at most 8 files from its \$OUT, none deeper than two folders, so on the device OUT is a
+# scratch folder and PAMM_VISIT_ARCHIVE names the one file that comes back: OUT packed as a .tar.gz, rewritten after every
+# stage (so a call cut off keeps the stages before the cut), with visit.log, this script's own output.
 # Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's
 # --memory-only tables, default "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
 #
@@ -59,9 +62,18 @@ else
     echo "gpu-visit: PAMM_VISIT_SECONDS is '$PAMM_VISIT_SECONDS'; it must be a whole number of seconds" >&2
     exit 2
   fi
+  out=$(realpath -m "$out")
+  archive=${PAMM_VISIT_ARCHIVE:-}
+  if [ -n "$archive" ]; then
+    archive=$(realpath -m "$archive")
+    if [[ $archive != *.tar.gz ]] || [ ! -d "$(dirname "$archive")" ] || [[ $archive == "$out"/* ]]; then
+      echo "gpu-visit: PAMM_VISIT_ARCHIVE is '$PAMM_VISIT_ARCHIVE'; it must name a .tar.gz file in a folder that exists, outside OUT" >&2
+      exit 2
+    fi
+  fi
   deadline=$((SECONDS + ${PAMM_VISIT_SECONDS:-86400}))
   mkdir -p "$out"
-  out=$(cd "$out" && pwd)
+  : > "$out/visit.log"
 fi
 python=${PAMM_PYTHON:-python3}
 export PAMMCUDA_LIB=$root/artifacts/native/libpammcuda.so
@@ -82,12 +94,22 @@ cuda_library_path() {
 export PAMMCUDA_CUDA_LIBRARY_PATH=${PAMMCUDA_CUDA_LIBRARY_PATH:-$(cuda_library_path)}
 export PAMM_COMMIT=${PAMM_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 
+# say LINE...: the visit's own output, also kept in $out/visit.log (the device call returns only the end of stdout).
+say() { printf '%s\n' "$*" | tee -a "$out/visit.log"; }
+
+# pack: OUT into the archive, replaced whole (a rename), so whatever cuts the visit off leaves the last complete one.
+pack() {
+  [ -n "$archive" ] || return 0
+  tar -czf "$archive.partial" -C "$out" . && mv -f "$archive.partial" "$archive" || say "gpu-visit: could not write $archive"
+}
+
 # stage NAME: runs one stage under its time limit, its output in $out/NAME.log, and says how it went.
 stage() {
   local name=$1 started=$SECONDS seconds=${limit_of[$1]} left=$((deadline - SECONDS)) code=0
-  echo "==================== $name"
+  say "==================== $name"
   if [ "$left" -lt 10 ]; then
-    echo ">> $name: NOT RUN: ${left} s of the visit's PAMM_VISIT_SECONDS left" | tee "$out/$name.log"
+    say ">> $name: NOT RUN: ${left} s of the visit's PAMM_VISIT_SECONDS left"
+    tail -n 1 "$out/visit.log" > "$out/$name.log"
     failed+=("$name")
     return
   fi
@@ -95,16 +117,17 @@ stage() {
   # timeout puts the stage in a process group of its own and ends all of it (dotnet, python and their children).
   timeout --kill-after=10 "$seconds" bash "$script" --one-stage "$name" "$out" > "$out/$name.log" 2>&1 || code=$?
   if [ "$code" -eq 0 ]; then
-    echo ">> $name: passed ($((SECONDS - started)) s)"
+    say ">> $name: passed ($((SECONDS - started)) s)"
   elif [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
-    echo ">> $name: TIMED OUT after $seconds s (its limit; what it wrote is kept); the end of its log:"
+    say ">> $name: TIMED OUT after $seconds s (its limit; what it wrote is kept); the end of its log:"
     echo "gpu-visit: $name ended after its limit of $seconds s" >> "$out/$name.log"
     failed+=("$name")
   else
-    echo ">> $name: FAILED ($((SECONDS - started)) s); the end of its log:"
+    say ">> $name: FAILED ($((SECONDS - started)) s); the end of its log:"
     failed+=("$name")
   fi
-  tail -n 25 "$out/$name.log"
+  tail -n 25 "$out/$name.log" | tee -a "$out/visit.log"
+  pack
 }
 
 # bundle RESULTS [run.sh options]: the bundle's run.sh with its results in $out/RESULTS.
@@ -167,5 +190,6 @@ fi
 for name in "${stages[@]}"; do
   stage "$name"
 done
-echo "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"
+say "==================== gpu-visit: ${#stages[@]} stages, ${#failed[@]} failed${failed:+: ${failed[*]}}"
+pack
 [ ${#failed[@]} -eq 0 ]
