@@ -26,6 +26,9 @@
  *   pamm_approx_matmul_workspace_bytes). Without them the engine allocates its own, once, and reuses it.
  * - Engines of one process share one device object per ordinal (context, loaded kernels), reference-
  *   counted: kernels are compiled and loaded once per GPU whatever the number of engines and streams.
+ * - GPU work runs in the device's primary context (the one the CUDA runtime and PyTorch use), and every
+ *   call leaves the calling thread's current context as it found it (none stays none): a caller's
+ *   current device is never moved by a call on another device's data.
  * - CPU functions (pamm_cpu_*) take host pointers and are synchronous.
  * - The linux-x64 library is compiled for x86-64-v3 (AVX2, FMA, BMI1/2, F16C, LZCNT, MOVBE: Intel
  *   Haswell, AMD Zen or later). On an older CPU its start-up ends the process before any function

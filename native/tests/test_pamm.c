@@ -415,6 +415,7 @@ typedef struct cuda_driver {
     int (*primary_ctx_retain)(void **context, int device);
     int (*primary_ctx_release)(int device);
     int (*ctx_set_current)(void *context);
+    int (*ctx_get_current)(void **context);
     int (*ctx_synchronize)(void);
     int (*mem_alloc)(unsigned long long *address, size_t bytes);
     int (*mem_free)(unsigned long long address);
@@ -432,13 +433,14 @@ static int load_cuda_driver(cuda_driver *cuda) {
     *(void **)&cuda->primary_ctx_retain = dlsym(cuda->library, "cuDevicePrimaryCtxRetain");
     *(void **)&cuda->primary_ctx_release = dlsym(cuda->library, "cuDevicePrimaryCtxRelease_v2");
     *(void **)&cuda->ctx_set_current = dlsym(cuda->library, "cuCtxSetCurrent");
+    *(void **)&cuda->ctx_get_current = dlsym(cuda->library, "cuCtxGetCurrent");
     *(void **)&cuda->ctx_synchronize = dlsym(cuda->library, "cuCtxSynchronize");
     *(void **)&cuda->mem_alloc = dlsym(cuda->library, "cuMemAlloc_v2");
     *(void **)&cuda->mem_free = dlsym(cuda->library, "cuMemFree_v2");
     *(void **)&cuda->memcpy_htod = dlsym(cuda->library, "cuMemcpyHtoD_v2");
     *(void **)&cuda->memcpy_dtoh = dlsym(cuda->library, "cuMemcpyDtoH_v2");
     return cuda->init && cuda->device_get && cuda->primary_ctx_retain && cuda->primary_ctx_release && cuda->ctx_set_current &&
-           cuda->ctx_synchronize && cuda->mem_alloc && cuda->mem_free && cuda->memcpy_htod && cuda->memcpy_dtoh;
+           cuda->ctx_get_current && cuda->ctx_synchronize && cuda->mem_alloc && cuda->mem_free && cuda->memcpy_htod && cuda->memcpy_dtoh;
 }
 
 static unsigned long long device_copy_of(const cuda_driver *cuda, const float *values, size_t count) {
@@ -894,6 +896,82 @@ static void test_gpu_compress_into(void) {
     free(g);
 }
 
+/* The library's CUDA calls leave the calling thread's current context as they found it: a framework keeps its current
+   device there (PyTorch's torch.cuda.current_device() is the current context's), so a call on a tensor of another GPU
+   must not move the caller's next allocation. Called with no context current, every call leaves none current, and
+   its work still runs in the device's primary context (the product equals one made with that context current). */
+static void test_gpu_leaves_callers_context(void) {
+    enum { ROWS = 256, COLS = 16, GCOLS = 8, K = 8 };
+    int32_t available = 0;
+    CHECK_OK(pamm_cuda_available(&available));
+    cuda_driver cuda;
+    if (!available || !load_cuda_driver(&cuda)) {
+        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
+        else printf("info: no CUDA here, so the caller's current context is checked on the GPU only where it is\n");
+        return;
+    }
+    float *x = random_matrix(ROWS, COLS, 61), *g = random_matrix(ROWS, GCOLS, 62);
+    pamm_options options = options_with_k(K);
+    int device = 0;
+    void *context = NULL, *current = NULL;
+    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
+          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
+    unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
+    size_t storage_bytes = 0, compress_bytes = 0, product_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_compress_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, &compress_bytes));
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, GCOLS, PAMM_FLOAT32, &product_bytes));
+    size_t workspace_bytes = compress_bytes > product_bytes ? compress_bytes : product_bytes;
+    unsigned long long storage = 0, workspace = 0, dout = 0;
+    CHECK(cuda.mem_alloc(&storage, storage_bytes) == 0 && cuda.mem_alloc(&workspace, workspace_bytes) == 0 &&
+          cuda.mem_alloc(&dout, sizeof(float) * COLS * GCOLS) == 0, "cuMemAlloc of storage, workspace and product");
+    const void *device_x = (const void *)(uintptr_t)dx;
+
+    /* The reference, with the device's context current as a framework has it: the library must leave it current. */
+    float expected[COLS * GCOLS], actual[COLS * GCOLS];
+    pamm_engine engine = NULL;
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_engine_create(0, NULL, &options, &engine));
+    CHECK_OK(pamm_compress_with_options(engine, device_x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    gpu_product(&cuda, engine, compressed, dg, GCOLS, dout, expected, COLS * GCOLS);
+    CHECK(cuda.ctx_get_current(&current) == 0 && current == context, "after calls with the primary context current, %p is", current);
+    CHECK_OK(pamm_compressed_free(compressed));
+    CHECK_OK(pamm_engine_destroy(engine));
+
+    /* No context current: after each call, still none. */
+#define EXPECT_NO_CONTEXT(call)                                                                                        \
+    do {                                                                                                               \
+        CHECK_OK(call);                                                                                                \
+        CHECK(cuda.ctx_get_current(&current) == 0 && current == NULL, "%s left context %p current", #call, current);   \
+    } while (0)
+    CHECK(cuda.ctx_set_current(NULL) == 0, "cuCtxSetCurrent(NULL)");
+    int32_t dropped = -1;
+    EXPECT_NO_CONTEXT(pamm_engine_create(0, NULL, &options, &engine));
+    EXPECT_NO_CONTEXT(pamm_compress_into(engine, device_x, ROWS, COLS, PAMM_FLOAT32, &options, (void *)(uintptr_t)storage,
+                                         storage_bytes, (void *)(uintptr_t)workspace, workspace_bytes, &compressed));
+    EXPECT_NO_CONTEXT(pamm_approx_matmul_with_workspace(engine, compressed, (const void *)(uintptr_t)dg, GCOLS, PAMM_FLOAT32,
+                                                        (void *)(uintptr_t)dout, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0,
+                                                        (void *)(uintptr_t)workspace, workspace_bytes));
+    EXPECT_NO_CONTEXT(pamm_compressed_read_dropped_rows(compressed, &dropped));
+    EXPECT_NO_CONTEXT(pamm_compressed_free(compressed));
+    EXPECT_NO_CONTEXT(pamm_engine_destroy(engine));
+#undef EXPECT_NO_CONTEXT
+    CHECK(cuda.ctx_set_current(context) == 0 && cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(actual, dout, sizeof actual) == 0,
+          "the product made with no context current");
+    CHECK(memcmp(actual, expected, sizeof actual) == 0, "the product made with no context current differs (max |diff| %g)",
+          max_abs_difference(actual, expected, COLS * GCOLS));
+
+    cuda.mem_free(storage);
+    cuda.mem_free(workspace);
+    cuda.mem_free(dx);
+    cuda.mem_free(dg);
+    cuda.mem_free(dout);
+    cuda.primary_ctx_release(device);
+    dlclose(cuda.library);
+    free(x);
+    free(g);
+}
+
 /* pamm_project_and_compress_into checks every argument that needs no engine before the engine, so these
    messages hold on a host without CUDA too; its size function is arithmetic. */
 static void test_project_and_compress_argument_errors(void) {
@@ -1078,6 +1156,7 @@ int main(void) {
     test_cpu_compress_into();
     test_compress_into_argument_errors();
     test_gpu_compress_into();
+    test_gpu_leaves_callers_context();
     test_project_and_compress_argument_errors();
     test_gpu_project_and_compress();
     test_handle_errors();

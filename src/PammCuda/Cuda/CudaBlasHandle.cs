@@ -13,7 +13,7 @@ internal sealed unsafe class CudaBlasHandle : IDisposable
 
     public CudaBlasHandle(CudaContext context, CuStreamHandle stream)
     {
-        context.Bind();
+        using var current = context.Enter();
         CublasHandle handle;
         Cublas.cublasCreate_v2(&handle).ThrowIfFailed();
         _owner = new Owner(context, handle);
@@ -32,7 +32,7 @@ internal sealed unsafe class CudaBlasHandle : IDisposable
     public void Gemm(in GemmDescriptor gemm)
     {
         ObjectDisposedException.ThrowIf(_owner.IsFreed, this);
-        _owner.Context.Bind();
+        using var current = _owner.Context.Enter();
         var handle = _owner.Blas;
         var opA = gemm.OperationA == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;
         var opB = gemm.OperationB == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;

@@ -69,7 +69,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     /// <inheritdoc/>
     public IDeviceStream WrapStream(nint nativeStream)
     {
-        Context.Bind();
+        using var current = Context.Enter();
         return CudaStream.Wrap(this, nativeStream);
     }
 
@@ -154,7 +154,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
         if (dynamicSharedBytes > info.DynamicSharedLimit)
         {
             // Past the default per-block limit (48 KiB) a kernel must opt in, once, to the larger size.
-            Context.Bind();
+            using var current = Context.Enter();
             CuDriver.cuFuncSetAttribute(function, CuFunctionAttribute.MaxDynamicSharedSizeBytes, dynamicSharedBytes).ThrowIfFailed();
             info.DynamicSharedLimit = dynamicSharedBytes;
         }
@@ -170,7 +170,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private void CheckForeignPointer(ulong address, long bytes)
     {
         if (address == 0) throw new ArgumentException("The address is null.", nameof(address));
-        Context.Bind();
+        using var current = Context.Enter();
         CuContextHandle owner;
         var result = CuDriver.cuPointerGetAttribute(&owner, CuPointerAttribute.Context, address);
         if (result == CuResult.InvalidValue)

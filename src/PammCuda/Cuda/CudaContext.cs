@@ -31,18 +31,21 @@ internal sealed unsafe class CudaContext : IDisposable
 
     internal CuContextHandle Handle { get; }
 
-    /// <summary>Makes this context current on the calling thread; every operation starts with this.</summary>
+    /// <summary>
+    /// Makes this context current on the calling thread until the returned scope is disposed, which restores the
+    /// caller's; every operation runs inside one.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
-    internal void Bind()
+    internal ContextScope Enter()
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
-        CuDriver.cuCtxSetCurrent(Handle).ThrowIfFailed();
+        return ContextScope.Enter(Handle);
     }
 
     /// <summary>Blocks until all work in the context has finished; surfaces asynchronous errors.</summary>
     public void Synchronize()
     {
-        Bind();
+        using var current = Enter();
         CuDriver.cuCtxSynchronize().ThrowIfFailed();
     }
 
@@ -52,7 +55,7 @@ internal sealed unsafe class CudaContext : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bytes);
         lock (_gate)
         {
-            Bind();
+            using var current = Enter();
             ulong address;
             CuDriver.cuMemAlloc_v2(&address, (nuint)bytes).ThrowIfFailed();
             _allocations.Add(address, bytes);
@@ -66,7 +69,8 @@ internal sealed unsafe class CudaContext : IDisposable
         lock (_gate)
         {
             if (_disposed || !_allocations.Remove(address)) return;
-            if (CuDriver.cuCtxSetCurrent(Handle) == CuResult.Success) _ = CuDriver.cuMemFree_v2(address);
+            if (!ContextScope.TryEnter(Handle, out var current)) return;
+            using (current) _ = CuDriver.cuMemFree_v2(address);
         }
     }
 
@@ -87,7 +91,8 @@ internal sealed unsafe class CudaContext : IDisposable
         {
             _children.Remove(child.Id);
             if (_disposed || child.IsFreed) return;
-            if (CuDriver.cuCtxSetCurrent(Handle) == CuResult.Success) child.FreeLocked();
+            if (!ContextScope.TryEnter(Handle, out var current)) return;
+            using (current) child.FreeLocked();
         }
     }
 
@@ -110,13 +115,16 @@ internal sealed unsafe class CudaContext : IDisposable
         lock (_gate)
         {
             if (_disposed) return;
-            if (CuDriver.cuCtxSetCurrent(Handle) == CuResult.Success)
+            if (ContextScope.TryEnter(Handle, out var current))
             {
-                // Work still queued may use what is about to be freed.
-                _ = CuDriver.cuCtxSynchronize();
-                foreach (var reference in _children.Values.Reverse())
-                    if (reference.TryGetTarget(out var child)) child.FreeLocked();
-                foreach (var address in _allocations.Keys) _ = CuDriver.cuMemFree_v2(address);
+                using (current)
+                {
+                    // Work still queued may use what is about to be freed.
+                    _ = CuDriver.cuCtxSynchronize();
+                    foreach (var reference in _children.Values.Reverse())
+                        if (reference.TryGetTarget(out var child)) child.FreeLocked();
+                    foreach (var address in _allocations.Keys) _ = CuDriver.cuMemFree_v2(address);
+                }
             }
             _children.Clear();
             _allocations.Clear();

@@ -10,7 +10,7 @@ public sealed unsafe class CudaEvent : IDeviceEvent
 
     internal CudaEvent(CudaContext context)
     {
-        context.Bind();
+        using var current = context.Enter();
         CuEventHandle handle;
         CuDriver.cuEventCreate(&handle, 0).ThrowIfFailed();
         _owner = new Owner(context, handle);
@@ -27,14 +27,14 @@ public sealed unsafe class CudaEvent : IDeviceEvent
 
     internal void Record(CuStreamHandle stream)
     {
-        var handle = Enter();
+        using var current = Enter(out var handle);
         CuDriver.cuEventRecord(handle, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void Synchronize()
     {
-        var handle = Enter();
+        using var current = Enter(out var handle);
         CuDriver.cuEventSynchronize(handle).ThrowIfFailed();
     }
 
@@ -45,17 +45,16 @@ public sealed unsafe class CudaEvent : IDeviceEvent
         ArgumentNullException.ThrowIfNull(start);
         if (start is not CudaEvent other || other._owner.Context != _owner.Context)
             throw new ArgumentException("The start event must be a CUDA event of the same device.", nameof(start));
-        var end = Enter();
+        using var current = Enter(out var end);
         float milliseconds;
         CuDriver.EventElapsedTime(&milliseconds, other.Handle, end).ThrowIfFailed();
         return milliseconds;
     }
 
-    private CuEventHandle Enter()
+    private ContextScope Enter(out CuEventHandle handle)
     {
-        var handle = Handle;
-        _owner.Context.Bind();
-        return handle;
+        handle = Handle;
+        return _owner.Context.Enter();
     }
 
     /// <inheritdoc/>

@@ -19,7 +19,7 @@ internal sealed unsafe class CudaModule : IDisposable
     {
         _device = device;
         Image = image;
-        device.Context.Bind();
+        using var current = device.Context.Enter();
         _owner = new Owner(device.Context, Load(image));
     }
 
@@ -44,7 +44,7 @@ internal sealed unsafe class CudaModule : IDisposable
 
     private DeviceKernel? Find(string name)
     {
-        _device.Context.Bind();
+        using var current = _device.Context.Enter();
         CuFunctionHandle function;
         var nameText = Marshal.StringToCoTaskMemUTF8(name);
         try

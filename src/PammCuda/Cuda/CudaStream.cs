@@ -25,7 +25,7 @@ public sealed unsafe class CudaStream : IDeviceStream
 
     internal static CudaStream Create(CudaComputeDevice device)
     {
-        device.Context.Bind();
+        using var current = device.Context.Enter();
         CuStreamHandle handle;
         // Flags 0: the stream orders itself after the legacy default stream, which DefaultStream uses.
         CuDriver.cuStreamCreate(&handle, 0).ThrowIfFailed();
@@ -47,43 +47,49 @@ public sealed unsafe class CudaStream : IDeviceStream
     public void CopyAsync(ulong destination, ulong source, long bytes)
     {
         if (!CheckTransfer(destination != 0, source != 0, bytes)) return;
-        CuDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+        using var current = Enter(out var stream);
+        CuDriver.cuMemcpyDtoDAsync_v2(destination, source, (nuint)bytes, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void UploadAsync(ulong destination, void* source, long bytes)
     {
         if (!CheckTransfer(destination != 0, source != null, bytes)) return;
-        CuDriver.cuMemcpyHtoDAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+        using var current = Enter(out var stream);
+        CuDriver.cuMemcpyHtoDAsync_v2(destination, source, (nuint)bytes, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void DownloadAsync(void* destination, ulong source, long bytes)
     {
         if (!CheckTransfer(destination != null, source != 0, bytes)) return;
-        CuDriver.cuMemcpyDtoHAsync_v2(destination, source, (nuint)bytes, Enter()).ThrowIfFailed();
+        using var current = Enter(out var stream);
+        CuDriver.cuMemcpyDtoHAsync_v2(destination, source, (nuint)bytes, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void Fill32Async(ulong destination, uint value, long count)
     {
         if (!CheckTransfer(destination != 0, true, count, nameof(count))) return;
-        CuDriver.cuMemsetD32Async(destination, value, (nuint)count, Enter()).ThrowIfFailed();
+        using var current = Enter(out var stream);
+        CuDriver.cuMemsetD32Async(destination, value, (nuint)count, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void Fill8Async(ulong destination, byte value, long bytes)
     {
         if (!CheckTransfer(destination != 0, true, bytes)) return;
-        CuDriver.cuMemsetD8Async(destination, value, (nuint)bytes, Enter()).ThrowIfFailed();
+        using var current = Enter(out var stream);
+        CuDriver.cuMemsetD8Async(destination, value, (nuint)bytes, stream).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
     public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments)
     {
         var function = _device.PrepareLaunch(kernel, grid, block, dynamicSharedBytes);
+        using var current = Enter(out var stream);
         CuDriver.cuLaunchKernel(function, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z,
-            (uint)dynamicSharedBytes, Enter(), arguments, null).ThrowIfFailed();
+            (uint)dynamicSharedBytes, stream, arguments, null).ThrowIfFailed();
     }
 
     /// <inheritdoc/>
@@ -95,14 +101,18 @@ public sealed unsafe class CudaStream : IDeviceStream
     }
 
     /// <inheritdoc/>
-    public void Synchronize() => CuDriver.cuStreamSynchronize(Enter()).ThrowIfFailed();
+    public void Synchronize()
+    {
+        using var current = Enter(out var stream);
+        CuDriver.cuStreamSynchronize(stream).ThrowIfFailed();
+    }
 
     /// <inheritdoc/>
     public IDeviceEvent RecordEvent()
     {
-        var handle = Enter();
+        using var current = Enter(out var stream);
         var recorded = new CudaEvent(_device.Context);
-        recorded.Record(handle);
+        recorded.Record(stream);
         return recorded;
     }
 
@@ -115,18 +125,19 @@ public sealed unsafe class CudaStream : IDeviceStream
         _owner?.Dispose();
     }
 
-    private CuStreamHandle Enter()
+    /// <summary>The stream's handle, with its context current until the returned scope is disposed.</summary>
+    private ContextScope Enter(out CuStreamHandle stream)
     {
         ObjectDisposedException.ThrowIf(_disposed || (_owner?.IsFreed ?? false), this);
-        _device.Context.Bind();
-        return _handle;
+        stream = _handle;
+        return _device.Context.Enter();
     }
 
     private CudaBlasHandle Blas()
     {
-        var handle = Enter();
+        using var current = Enter(out var stream);
         lock (_blasGate)
-            return _blas ??= new CudaBlasHandle(_device.Context, handle);
+            return _blas ??= new CudaBlasHandle(_device.Context, stream);
     }
 
     /// <summary>Validates a transfer's arguments; false when there is nothing to do.</summary>

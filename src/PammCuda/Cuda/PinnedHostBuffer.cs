@@ -14,7 +14,7 @@ public sealed unsafe class PinnedHostBuffer<T> : IDisposable where T : unmanaged
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(length, int.MaxValue);
-        context.Bind();
+        using var current = context.Enter();
         void* pointer;
         CuDriver.cuMemHostAlloc(&pointer, (nuint)(length * sizeof(T)), 0).ThrowIfFailed();
         _owner = new Owner(context, pointer);

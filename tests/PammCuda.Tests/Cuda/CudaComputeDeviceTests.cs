@@ -1,6 +1,7 @@
 using PammCuda.Cpu;
 using PammCuda.Cuda;
 using PammCuda.Devices;
+using PammCuda.Interop;
 using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Cuda;
@@ -119,6 +120,69 @@ public unsafe class CudaComputeDeviceTests
         // Bitwise: the kernel is compiled with --fmad=false, so it rounds the product and the sum separately, like C#.
         for (int i = 0; i < n; i++) Assert.That(result[i], Is.EqualTo(3f * x[i] + y[i]), $"element {i}");
     }
+
+    [Test]
+    public void Every_operation_leaves_the_callers_current_context_as_it_was()
+    {
+        // A framework keeps its current device in the thread's current context (PyTorch's current_device is the
+        // current context's): an operation of ours must neither change it nor leave one where there was none.
+        const int n = 4099;
+        using var module = LoadScaleAdd();
+        var kernel = module.GetKernel("scale_add");
+        var x = RandomFloats(n, 3);
+        var y = RandomFloats(n, 4);
+        using var stream = _device.CreateStream();
+        using var dx = _device.Allocate<float>(n);
+        using var dy = _device.Allocate<float>(n);
+        SetCurrentContext(default);
+
+        void Expect(string operation) => Assert.That(CurrentContext(), Is.EqualTo(default(CuContextHandle)), $"after {operation}");
+        dx.CopyFrom(x);
+        Expect("an upload");
+        dy.CopyFrom(y);
+        Launch(stream, kernel, dx, dy, 2f, n);
+        Expect("a launch");
+        using (var done = stream.RecordEvent())
+        {
+            Expect("recording an event");
+            done.Synchronize();
+            Expect("waiting for an event");
+        }
+        using (var pinned = _device.AllocatePinned<float>(n))
+        {
+            Expect("a pinned allocation");
+            stream.DownloadAsync(pinned.Pointer, dy.Address, n * sizeof(float));
+            stream.Synchronize();
+            Expect("a download and a stream synchronisation");
+            for (int i = 0; i < n; i++) Assert.That(pinned.Span[i], Is.EqualTo(2f * x[i] + y[i]), $"element {i}");
+        }
+        using (var scratch = _device.Allocate<float>(16)) { }
+        Expect("an allocation and its free");
+        using (var scalars = _device.Allocate<float>(2))
+        {
+            scalars.CopyFrom([1f, 0f]);
+            // y (1 × n) = 1 · x (1 × 1) · x (1 × n): the GEMM's cuBLAS handle is made and used with no context current.
+            stream.Gemm(new GemmDescriptor(GemmOperation.None, GemmOperation.None, 1, n, 1, scalars.Address, dx.Address, DType.Float32, 1,
+                dx.Address, DType.Float32, 1, scalars.Address + sizeof(float), dy.Address, DType.Float32, 1, AllowTf32: false));
+            Expect("a cuBLAS GEMM");
+            var product = dy.ToArray(stream);
+            for (int i = 0; i < n; i++) Assert.That(product[i], Is.EqualTo(x[0] * x[i]), $"GEMM element {i}");
+        }
+
+        // With the device's own context current, it stays current.
+        SetCurrentContext(_device.Context.Handle);
+        dx.CopyFrom(y);
+        Assert.That(CurrentContext(), Is.EqualTo(_device.Context.Handle), "after an upload with the device's context current");
+    }
+
+    private static CuContextHandle CurrentContext()
+    {
+        CuContextHandle current;
+        CuDriver.cuCtxGetCurrent(&current).ThrowIfFailed();
+        return current;
+    }
+
+    private static void SetCurrentContext(CuContextHandle context) => CuDriver.cuCtxSetCurrent(context).ThrowIfFailed();
 
     private static void Launch(IDeviceStream stream, DeviceKernel kernel, DeviceBuffer<float> x, DeviceBuffer<float> y, float a, long n)
     {
