@@ -421,6 +421,8 @@ typedef struct cuda_driver {
     int (*mem_free)(unsigned long long address);
     int (*memcpy_htod)(unsigned long long destination, const void *source, size_t bytes);
     int (*memcpy_dtoh)(void *destination, unsigned long long source, size_t bytes);
+    int device;    /* device 0, whose primary context open_gpu makes current */
+    void *context;
 } cuda_driver;
 
 static int load_cuda_driver(cuda_driver *cuda) {
@@ -441,6 +443,30 @@ static int load_cuda_driver(cuda_driver *cuda) {
     *(void **)&cuda->memcpy_dtoh = dlsym(cuda->library, "cuMemcpyDtoH_v2");
     return cuda->init && cuda->device_get && cuda->primary_ctx_retain && cuda->primary_ctx_release && cuda->ctx_set_current &&
            cuda->ctx_get_current && cuda->ctx_synchronize && cuda->mem_alloc && cuda->mem_free && cuda->memcpy_htod && cuda->memcpy_dtoh;
+}
+
+/* A GPU test's start: the driver API, with device 0's primary context current (what a framework has). 0 where the
+   library has no CUDA here, after saying what is then `checked_on_gpu_only`. */
+static int open_gpu(cuda_driver *cuda, const char *checked_on_gpu_only) {
+    int32_t available = 0;
+    CHECK_OK(pamm_cuda_available(&available));
+    if (!available) {
+        printf("info: no CUDA here, so %s on the GPU only where it is\n", checked_on_gpu_only);
+        return 0;
+    }
+    if (!load_cuda_driver(cuda)) {
+        CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
+        if (cuda->library != NULL) dlclose(cuda->library);
+        return 0;
+    }
+    CHECK(cuda->init(0) == 0 && cuda->device_get(&cuda->device, 0) == 0 && cuda->primary_ctx_retain(&cuda->context, cuda->device) == 0 &&
+          cuda->ctx_set_current(cuda->context) == 0, "the test's CUDA context on device 0");
+    return 1;
+}
+
+static void close_gpu(cuda_driver *cuda) {
+    cuda->primary_ctx_release(cuda->device);
+    dlclose(cuda->library);
 }
 
 static unsigned long long device_copy_of(const cuda_driver *cuda, const float *values, size_t count) {
@@ -473,22 +499,12 @@ static void test_compress_with_options(void) {
     CHECK_ERROR(pamm_compress_with_options(NULL, x, ROWS, COLS, PAMM_FLOAT32, &seeded, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "engine");
     CHECK_ERROR(pamm_compress_with_options(NULL, x, ROWS, COLS, PAMM_FLOAT32, &seeded, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
 
-    int32_t available = 0;
-    CHECK_OK(pamm_cuda_available(&available));
     cuda_driver cuda;
-    int loaded = available && load_cuda_driver(&cuda);
-    if (available) CHECK(loaded, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
-    if (!loaded) {
-        if (!available) printf("info: no CUDA here, so per-call options are checked on the GPU only where it is\n");
-        if (available && cuda.library != NULL) dlclose(cuda.library);
+    if (!open_gpu(&cuda, "per-call options are checked")) {
         free(x);
         free(g);
         return;
     }
-    int device = 0;
-    void *context = NULL;
-    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
-          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     unsigned long long dout = 0;
     CHECK(cuda.mem_alloc(&dout, sizeof(float) * COLS * GCOLS) == 0, "cuMemAlloc of the product");
@@ -528,8 +544,7 @@ static void test_compress_with_options(void) {
     cuda.mem_free(dx);
     cuda.mem_free(dg);
     cuda.mem_free(dout);
-    cuda.primary_ctx_release(device);
-    dlclose(cuda.library);
+    close_gpu(&cuda);
     free(x);
     free(g);
 }
@@ -792,22 +807,12 @@ static void test_compress_into_argument_errors(void) {
    share one device; a compress_into handle serves another engine of the device. */
 static void test_gpu_compress_into(void) {
     enum { ROWS = 512, COLS = 32, GCOLS = 8, K = 16 };
-    int32_t available = 0;
-    CHECK_OK(pamm_cuda_available(&available));
     cuda_driver cuda;
-    if (!available || !load_cuda_driver(&cuda)) {
-        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
-        else printf("info: no CUDA here, so pamm_compress_into runs on the GPU only where it is\n");
-        return;
-    }
+    if (!open_gpu(&cuda, "pamm_compress_into runs")) return;
     float *x = clustered_matrix(ROWS, COLS, 8, 0.05f, 51), *g = random_matrix(ROWS, GCOLS, 52);
     pamm_options options = options_with_k(K);
     options.seed = 99;
     options.epsilon = 0.1;
-    int device = 0;
-    void *context = NULL;
-    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
-          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     size_t storage_bytes = 0, compress_bytes = 0, product_bytes = 0;
     CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
@@ -890,8 +895,7 @@ static void test_gpu_compress_into(void) {
     cuda.mem_free(dx);
     cuda.mem_free(dg);
     cuda.mem_free(dout);
-    cuda.primary_ctx_release(device);
-    dlclose(cuda.library);
+    close_gpu(&cuda);
     free(x);
     free(g);
 }
@@ -902,20 +906,11 @@ static void test_gpu_compress_into(void) {
    its work still runs in the device's primary context (the product equals one made with that context current). */
 static void test_gpu_leaves_callers_context(void) {
     enum { ROWS = 256, COLS = 16, GCOLS = 8, K = 8 };
-    int32_t available = 0;
-    CHECK_OK(pamm_cuda_available(&available));
     cuda_driver cuda;
-    if (!available || !load_cuda_driver(&cuda)) {
-        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
-        else printf("info: no CUDA here, so the caller's current context is checked on the GPU only where it is\n");
-        return;
-    }
+    if (!open_gpu(&cuda, "the caller's current context is checked")) return;
     float *x = random_matrix(ROWS, COLS, 61), *g = random_matrix(ROWS, GCOLS, 62);
     pamm_options options = options_with_k(K);
-    int device = 0;
-    void *context = NULL, *current = NULL;
-    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
-          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
+    void *current = NULL;
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     size_t storage_bytes = 0, compress_bytes = 0, product_bytes = 0;
     CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
@@ -934,7 +929,7 @@ static void test_gpu_leaves_callers_context(void) {
     CHECK_OK(pamm_engine_create(0, NULL, &options, &engine));
     CHECK_OK(pamm_compress_with_options(engine, device_x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
     gpu_product(&cuda, engine, compressed, dg, GCOLS, dout, expected, COLS * GCOLS);
-    CHECK(cuda.ctx_get_current(&current) == 0 && current == context, "after calls with the primary context current, %p is", current);
+    CHECK(cuda.ctx_get_current(&current) == 0 && current == cuda.context, "after calls with the primary context current, %p is", current);
     CHECK_OK(pamm_compressed_free(compressed));
     CHECK_OK(pamm_engine_destroy(engine));
 
@@ -956,7 +951,7 @@ static void test_gpu_leaves_callers_context(void) {
     EXPECT_NO_CONTEXT(pamm_compressed_free(compressed));
     EXPECT_NO_CONTEXT(pamm_engine_destroy(engine));
 #undef EXPECT_NO_CONTEXT
-    CHECK(cuda.ctx_set_current(context) == 0 && cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(actual, dout, sizeof actual) == 0,
+    CHECK(cuda.ctx_set_current(cuda.context) == 0 && cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(actual, dout, sizeof actual) == 0,
           "the product made with no context current");
     CHECK(memcmp(actual, expected, sizeof actual) == 0, "the product made with no context current differs (max |diff| %g)",
           max_abs_difference(actual, expected, COLS * GCOLS));
@@ -966,8 +961,7 @@ static void test_gpu_leaves_callers_context(void) {
     cuda.mem_free(dx);
     cuda.mem_free(dg);
     cuda.mem_free(dout);
-    cuda.primary_ctx_release(device);
-    dlclose(cuda.library);
+    close_gpu(&cuda);
     free(x);
     free(g);
 }
@@ -1031,21 +1025,11 @@ static void test_project_and_compress_argument_errors(void) {
    (the same eta; f and alpha may differ at near-ties and in rounding, so the products agree within tolerance). */
 static void test_gpu_project_and_compress(void) {
     enum { ROWS = 777, COLS = 40, M = 96, K = 19, GCOLS = 8 };
-    int32_t available = 0;
-    CHECK_OK(pamm_cuda_available(&available));
     cuda_driver cuda;
-    if (!available || !load_cuda_driver(&cuda)) {
-        if (available) CHECK(0, "the library can use CUDA, but the test cannot load the driver API from libcuda.so.1");
-        else printf("info: no CUDA here, so pamm_project_and_compress_into runs on the GPU only where it is\n");
-        return;
-    }
+    if (!open_gpu(&cuda, "pamm_project_and_compress_into runs")) return;
     float *x = clustered_matrix(ROWS, COLS, 8, 0.05f, 71), *w = random_matrix(M + K, COLS, 72), *g = random_matrix(ROWS, GCOLS, 73);
     pamm_options options = options_with_k(K);
     options.seed = 5;
-    int device = 0;
-    void *context = NULL;
-    CHECK(cuda.init(0) == 0 && cuda.device_get(&device, 0) == 0 && cuda.primary_ctx_retain(&context, device) == 0 &&
-          cuda.ctx_set_current(context) == 0, "the test's CUDA context on device 0");
     unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dw = device_copy_of(&cuda, w, (size_t)(M + K) * COLS),
                        dg = device_copy_of(&cuda, g, (size_t)ROWS * GCOLS);
     size_t storage_bytes = 0, workspace_bytes = 0;
@@ -1095,8 +1079,7 @@ static void test_gpu_project_and_compress(void) {
     CHECK_OK(pamm_engine_destroy(engine));
     unsigned long long blocks[] = { fused_storage, plain_storage, workspace, dy, dout, dx, dw, dg };
     for (size_t i = 0; i < sizeof blocks / sizeof blocks[0]; i++) cuda.mem_free(blocks[i]);
-    cuda.primary_ctx_release(device);
-    dlclose(cuda.library);
+    close_gpu(&cuda);
     free(y);
     free(x);
     free(w);
