@@ -20,11 +20,12 @@
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
 # artifacts/native/test_pamm, artifacts/train-data/bytes. Every stage writes under OUT; the exit status is non-zero when a stage failed.
-# The device tool brings back at most 8 files from its \$OUT, none deeper than two folders, so on the device OUT is a
+# The device tool brings back at most 8 files from its $OUT, none deeper than two folders, so on the device OUT is a
 # scratch folder and PAMM_VISIT_ARCHIVE names the one file that comes back: OUT packed as a .tar.gz, rewritten after every
 # stage (so a call cut off keeps the stages before the cut), with visit.log, this script's own output.
-# Overrides: PAMM_TRAIN_ARGS (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's
-# --memory-only tables, default "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
+# Overrides: PAMM_REQUIRE_CUDA=0 (a rehearsal without a GPU: CUDA tests skip instead of failing), PAMM_TRAIN_ARGS
+# (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's --memory-only tables, default
+# "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
 #
 # Time: device time is the scarce thing, so no stage can take the others' share. Each runs under a limit (below;
 # PAMM_STAGE_SECONDS="python=120 train=400" changes some) and is ended with its processes when it passes it, reported
@@ -93,6 +94,9 @@ cuda_library_path() {
 }
 export PAMMCUDA_CUDA_LIBRARY_PATH=${PAMMCUDA_CUDA_LIBRARY_PATH:-$(cuda_library_path)}
 export PAMM_COMMIT=${PAMM_COMMIT:-$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+# On a GPU host a CUDA test that cannot run is a failure, not a skip (the .NET, C and Python tests read this); a
+# rehearsal without a GPU sets PAMM_REQUIRE_CUDA=0.
+export PAMM_REQUIRE_CUDA=${PAMM_REQUIRE_CUDA:-1}
 
 # say LINE...: the visit's own output, also kept in $out/visit.log (the device call returns only the end of stdout).
 say() { printf '%s\n' "$*" | tee -a "$out/visit.log"; }

@@ -127,6 +127,40 @@ class Stopwatch:
             self.started = time.perf_counter()
 
 
+class PeakMemory:
+    """
+    torch.cuda.max_memory_allocated over the timed steps, with what excluded() wraps left out: the gradient probes'
+    exact model, its activations and its gradients are the benchmark's memory, not the mode's. Off CUDA there is no
+    such counter, and every figure is None.
+    """
+
+    def __init__(self, device):
+        self.device, self.cuda, self.started = device, device.type == "cuda", False
+        self.baseline = None  # bytes allocated when the timed steps began
+        self._earlier = 0  # the highest peak of the intervals before the last exclusion
+
+    def start(self):
+        if self.cuda:
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self.baseline, self._earlier, self.started = torch.cuda.memory_allocated(self.device), 0, True
+
+    @contextlib.contextmanager
+    def excluded(self):
+        """Leaves out what runs inside, which must free what it allocates: the count restarts from what is then held."""
+        if self.started:
+            self._earlier = max(self._earlier, torch.cuda.max_memory_allocated(self.device))
+        try:
+            yield
+        finally:
+            if self.started:
+                torch.cuda.reset_peak_memory_stats(self.device)
+
+    def peak(self):
+        """The highest allocation of the timed steps in bytes, or None before start() and off CUDA."""
+        return max(self._earlier, torch.cuda.max_memory_allocated(self.device)) if self.started else None
+
+
 def step_kept_bytes(model, batch, settings):
     """memory.KeptBytes of one training step of `model` on `batch` (inputs, targets) under the run's autocast."""
     inputs, targets = (t.to(settings.device) for t in batch)
@@ -174,6 +208,7 @@ def gradient_errors(model, exact_model, inputs, targets, settings):
             norm = reference.norm()
             errors.append({"parameter": full, "relative_error": float((approximate - reference).norm() / norm),
                            "norm_ratio": float(approximate.norm() / norm)})
+    exact_model.zero_grad(set_to_none=True)
     return errors
 
 
@@ -231,25 +266,27 @@ def train_one(mode, data, settings, state, steps):
     """Trains one mode from `state` for `steps` steps; returns its record."""
     config, device, log = settings.config, settings.device, settings.log
     model, optimizer, batches = _training_parts(mode, data, settings, state)
-    exact_model = modes.Mode("dense").build(config.model(data.vocab_size)).to(device) if mode.uses_pamm else None
+    # The probes' dense twin lives on the CPU between probes, so that the mode's peak memory is its own (and it is
+    # built here, before the first step, so that it draws from torch's generator where it always did).
+    exact_model = modes.Mode("dense").build(config.model(data.vocab_size)) if mode.uses_pamm else None
     warmup = settings.warmup_steps if settings.warmup_steps is not None else min(100, max(1, steps // 10))
     probes = probe_steps(settings.probe_steps, steps) if mode.uses_pamm else set()
     kept = step_kept_bytes(model, Batches(data.train, config.batch, config.context, settings.seed).next(), settings)
 
-    losses, probe_records, stopwatch = [], [], Stopwatch(device)
+    losses, probe_records, stopwatch, memory_peak = [], [], Stopwatch(device), PeakMemory(device)
     timed_from = min(warmup, steps - 1) + 1  # tokens/s and peak memory over whole steps after warm-up
-    began, baseline_bytes = time.perf_counter(), 0
+    began = time.perf_counter()
     for step in range(1, steps + 1):
         if step == timed_from:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-                torch.cuda.reset_peak_memory_stats(device)
-                baseline_bytes = torch.cuda.memory_allocated(device)
+            memory_peak.start()
             stopwatch.start()
 
         def probe(inputs, targets):
             stopwatch.pause()
-            probe_records.append({"step": step, "gradients": gradient_errors(model, exact_model, inputs, targets, settings)})
+            with memory_peak.excluded():
+                exact_model.to(device)
+                probe_records.append({"step": step, "gradients": gradient_errors(model, exact_model, inputs, targets, settings)})
+                exact_model.to("cpu")
             stopwatch.resume()
 
         losses.append(_step(model, optimizer, batches, settings, learning_rate(step, steps, config.lr, warmup),
@@ -263,11 +300,11 @@ def train_one(mode, data, settings, state, steps):
             log(f"  {mode.label:>12s} step {step:5d}  loss {recent:.4f}  {rate}")
             stopwatch.resume()
     stopwatch.pause()
+    peak = memory_peak.peak()  # before the validation passes, which are not a training step
 
     windows = validation_windows(data.val, config.context, settings.val_tokens)
     val_loss, bits_per_byte = evaluate(model, windows, data.token_bytes, settings, config.batch)
     timed_steps = steps - timed_from + 1
-    cuda = device.type == "cuda"
     record = {
         **_run_fields(mode, config),
         "steps": steps, "timed_steps": timed_steps,
@@ -276,8 +313,8 @@ def train_one(mode, data, settings, state, steps):
         "train_loss": torch.stack(losses).float().cpu().tolist(),
         "tokens_per_second": timed_steps * config.tokens_per_step / stopwatch.total if stopwatch.total > 0 else None,
         "seconds": time.perf_counter() - began,
-        "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
-        "peak_above_step_start_bytes": torch.cuda.max_memory_allocated(device) - baseline_bytes if cuda else None,
+        "peak_memory_bytes": peak,
+        "peak_above_step_start_bytes": peak - memory_peak.baseline if peak is not None else None,
         **_kept_fields(kept),
         "gradient_probes": probe_records,
     }

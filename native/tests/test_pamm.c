@@ -451,6 +451,10 @@ static int open_gpu(cuda_driver *cuda, const char *checked_on_gpu_only) {
     int32_t available = 0;
     CHECK_OK(pamm_cuda_available(&available));
     if (!available) {
+        /* A GPU visit sets PAMM_REQUIRE_CUDA=1: there, a GPU test that does not run is a failure, not a skip. */
+        const char *required = getenv("PAMM_REQUIRE_CUDA");
+        CHECK(required == NULL || strcmp(required, "1") != 0, "PAMM_REQUIRE_CUDA=1, but the library cannot use CUDA here, so %s nowhere",
+              checked_on_gpu_only);
         printf("info: no CUDA here, so %s on the GPU only where it is\n", checked_on_gpu_only);
         return 0;
     }

@@ -3,11 +3,13 @@
 import contextlib
 import dataclasses
 import math
+import os
 import unittest
 import unittest.mock
 
 import torch
 
+import corpus
 import memory
 import modes
 import training
@@ -270,7 +272,92 @@ class StopwatchTest(unittest.TestCase):
         self.assertEqual(stopwatch.total, 3.0 + 6.0)
 
 
-@unittest.skipUnless(torch.cuda.is_available(), "no CUDA device: a step's peak memory is measured on GPUs only")
+class ProbeTest(unittest.TestCase):
+    def test_probes_measure_without_changing_the_training(self):
+        # A probe runs a dense twin on the same batch between backward and the update: the run's losses stay bit for bit.
+        config = modes.TrainConfig(d_model=32, n_layers=2, n_heads=4, d_ff=48, context=16, tokens_per_step=256, lr=1e-3)
+        tokens = torch.randint(0, 256, (5000,), generator=torch.Generator().manual_seed(5))
+        data = corpus.Corpus(train=tokens, val=tokens[:1000], vocab_size=256, token_bytes=torch.ones(256), meta={})
+        records = {}
+        for probes in ("none", "1,3"):
+            settings = training.Settings(config=config, device=torch.device("cpu"), steps=3, warmup_steps=1, val_tokens=512,
+                                         probe_steps=probes, log=lambda line: None)
+            records[probes] = training.train_one(modes.Mode("pamm", k=4), data, settings, training.initial_state(settings, 256), 3)
+        self.assertEqual([probe["step"] for probe in records["1,3"]["gradient_probes"]], [1, 3])
+        self.assertEqual(records["1,3"]["train_loss"], records["none"]["train_loss"])
+        self.assertEqual(records["1,3"]["val_loss"], records["none"]["val_loss"])
+
+
+class FakeCudaAllocator:
+    """PyTorch's CUDA allocator statistics (allocated, peak since the last reset), kept by hand for PeakMemory's tests."""
+
+    def __init__(self, allocated):
+        self.allocated = self.peak = allocated
+
+    def allocate(self, size):
+        self.allocated += size
+        self.peak = max(self.peak, self.allocated)
+
+    def free(self, size):
+        self.allocated -= size
+
+    def reset_peak(self, device=None):
+        self.peak = self.allocated
+
+    @contextlib.contextmanager
+    def installed(self):
+        cuda = training.torch.cuda
+        with unittest.mock.patch.object(cuda, "synchronize", lambda device=None: None), \
+                unittest.mock.patch.object(cuda, "reset_peak_memory_stats", self.reset_peak), \
+                unittest.mock.patch.object(cuda, "memory_allocated", lambda device=None: self.allocated), \
+                unittest.mock.patch.object(cuda, "max_memory_allocated", lambda device=None: self.peak):
+            yield
+
+
+class PeakMemoryTest(unittest.TestCase):
+    def test_the_peak_is_the_timed_steps_own_with_the_probes_left_out(self):
+        allocator = FakeCudaAllocator(allocated=100)
+        with allocator.installed():
+            peak = training.PeakMemory(torch.device("cuda"))
+            allocator.allocate(900)  # before the timed steps (warm-up): not counted
+            allocator.free(900)
+            peak.start()
+            allocator.allocate(50)  # a step
+            allocator.free(50)
+            with peak.excluded():  # a probe's exact model, activations and gradients, all freed again
+                allocator.allocate(1000)
+                allocator.free(1000)
+            allocator.allocate(30)  # the rest of that step: counted from what is held
+            self.assertEqual(peak.peak(), 150)
+            allocator.allocate(40)
+            self.assertEqual(peak.peak(), 170)
+        self.assertEqual(peak.baseline, 100)
+
+    def test_no_figures_off_cuda_or_before_the_timed_steps(self):
+        allocator = FakeCudaAllocator(allocated=0)
+        with allocator.installed():
+            waiting = training.PeakMemory(torch.device("cuda"))
+            with waiting.excluded():  # a probe in warm-up leaves the counter alone
+                allocator.allocate(10)
+            self.assertIsNone(waiting.peak())
+            self.assertEqual(allocator.peak, 10)
+        cpu = training.PeakMemory(torch.device("cpu"))
+        cpu.start()
+        with cpu.excluded():
+            pass
+        self.assertEqual((cpu.peak(), cpu.baseline), (None, None))
+
+
+def cuda_skip_reason():
+    """Why the CUDA tests skip here (None where CUDA is present); with PAMM_REQUIRE_CUDA=1 (a GPU visit) an error instead."""
+    if torch.cuda.is_available():
+        return None
+    if os.environ.get("PAMM_REQUIRE_CUDA") == "1":
+        raise RuntimeError("PAMM_REQUIRE_CUDA=1, but PyTorch sees no CUDA device")
+    return "no CUDA device: a step's peak memory is measured on GPUs only"
+
+
+@unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
 class CudaStepPeakTest(unittest.TestCase):
     def test_a_pamm_step_peaks_lower_than_a_dense_step_by_much_of_what_it_keeps_less(self):
         # llama-60m's block at 8K tokens: the activations dominate the peak, so PAMM's smaller saved set shows in it.
@@ -290,6 +377,24 @@ class CudaStepPeakTest(unittest.TestCase):
         self.assertLess(peak["pamm"], peak["dense"])
         # Everything else in the two steps is the same; PAMM's products add a small transient workspace.
         self.assertGreaterEqual(peak["dense"] - peak["pamm"], saving // 2, (peak, kept))
+
+    def test_a_runs_peak_leaves_the_gradient_probes_out(self):
+        # The same PAMM run with and without probes: each probe holds a dense twin of the model, its activations and its
+        # gradients on the device for a moment, which the run's peak must not include.
+        config = modes.TrainConfig(d_model=256, n_layers=2, n_heads=4, d_ff=688, context=128, tokens_per_step=4096, lr=1e-3)
+        tokens = torch.randint(0, 256, (200_000,), generator=torch.Generator().manual_seed(5))
+        data = corpus.Corpus(train=tokens, val=tokens[:20_000], vocab_size=256, token_bytes=torch.ones(256), meta={})
+        peaks = {}
+        for probes in ("none", "2,4"):
+            settings = training.Settings(config=config, device=torch.device("cuda"), dtype="bf16", steps=4, warmup_steps=1,
+                                         val_tokens=4096, probe_steps=probes, log=lambda line: None)
+            state = training.initial_state(settings, 256)
+            record = training.train_one(modes.Mode("pamm", k=16), data, settings, state, steps=4)
+            peaks[probes] = record["peak_memory_bytes"]
+            self.assertEqual(len(record["gradient_probes"]), 0 if probes == "none" else 2)
+        twin = sum(p.numel() * 4 for p in modes.Mode("dense").build(config.model(256)).parameters())
+        # Allocation patterns differ a little between the runs (the caching allocator's blocks); a twin is far more.
+        self.assertLess(abs(peaks["2,4"] - peaks["none"]), twin // 4, (peaks, twin))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,28 @@
 """What a test needs from this machine, and why it is skipped where that is missing (shared by the test modules)."""
 
 import functools
+import os
 
 import torch
 
 import pammcuda
 
 
+@functools.lru_cache(maxsize=None)
 def cuda_skip_reason():
-    """None where PyTorch and libpammcuda can both use CUDA, else why not (the reason a CUDA test is skipped with)."""
+    """
+    None where PyTorch and libpammcuda can both use CUDA, else why not (the reason a CUDA test is skipped with). With
+    PAMM_REQUIRE_CUDA=1 (a GPU visit sets it) a missing CUDA is an error instead: there, a skipped CUDA test would read
+    as a visit that passed.
+    """
     if not torch.cuda.is_available():
-        return "PyTorch sees no CUDA device"
-    available, reason = pammcuda.cuda_available()
-    return None if available else f"libpammcuda cannot use CUDA: {reason}"
+        reason = "PyTorch sees no CUDA device"
+    else:
+        available, unavailable = pammcuda.cuda_available()
+        reason = None if available else f"libpammcuda cannot use CUDA: {unavailable}"
+    if reason and os.environ.get("PAMM_REQUIRE_CUDA") == "1":
+        raise RuntimeError(f"PAMM_REQUIRE_CUDA=1, but {reason}")
+    return reason
 
 
 def torch_at_least(major, minor):

@@ -41,11 +41,22 @@ public static class Requirements
         _ => throw new ArgumentOutOfRangeException(nameof(need), need, "Unknown need."),
     };
 
-    /// <summary>Skips the running test where <paramref name="need"/> is missing.</summary>
+    /// <summary>
+    /// Skips the running test where <paramref name="need"/> is missing; fails it instead where CUDA or NVRTC is missing
+    /// and <c>PAMM_REQUIRE_CUDA=1</c> (a GPU visit sets it: there, skipped CUDA tests would read as a visit that passed).
+    /// </summary>
     public static void Require(Need need)
     {
-        if (Missing(need) is { } reason) Skip(reason);
+        if (Missing(need) is not { } reason) return;
+        if (FailureWhenMissing(need, reason, CudaRequired) is { } failure) Assert.Fail(failure);
+        Skip(reason);
     }
+
+    /// <summary>What a test fails with where <paramref name="need"/> is missing for <paramref name="reason"/>; null where it is skipped.</summary>
+    internal static string? FailureWhenMissing(Need need, string reason, bool cudaRequired) =>
+        cudaRequired && need is Need.CudaGpu or Need.Nvrtc ? $"PAMM_REQUIRE_CUDA=1, but {reason}" : null;
+
+    private static bool CudaRequired => Environment.GetEnvironmentVariable("PAMM_REQUIRE_CUDA") == "1";
 
     /// <summary>
     /// Skips the running test for <paramref name="reason"/>: with it, or under <c>dotnet test</c> with it only the first
