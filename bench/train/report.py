@@ -175,7 +175,8 @@ def markdown(results):
     else:
         notes = ["", (
             "Tokens/s: whole steps (forward, backward, optimizer) after warm-up, gradient probes left out. Peak memory: "
-            "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included); "
+            "`torch.cuda.max_memory_allocated()` over the same steps (weights, gradients and AdamW state included; the "
+            "probes' dense twin, its activations and gradients left out); "
             "PAMM's compressed inputs and its scratch are torch tensors from the caching allocator, so they are in that "
             f"figure. {_KEPT_FOR_BACKWARD} Gradient error: ‖∇W̃ − ∇W‖/‖∇W‖ of the PAMM layers' weights against the "
             "exact gradient on the same batch, averaged over layers, and ‖∇W̃‖/‖∇W‖ (below 1: PAMM's gradient is "
