@@ -232,7 +232,7 @@ class LeakTests(unittest.TestCase):
         self.assertLess(growth, 32 * 2 ** 20)
         self.assertEqual(live_compressed(), before)
 
-    @unittest.skipUnless(torch.cuda.is_available() and pammcuda.cuda_available()[0], "needs CUDA for PyTorch and libpammcuda")
+    @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
     def test_cuda_memory_stays_flat_over_many_steps(self):
         model = pammcuda.convert(TinyQKV(256).cuda(), ratio=1 / 64)
         before = live_compressed()
