@@ -272,17 +272,19 @@ class StopwatchTest(unittest.TestCase):
         self.assertEqual(stopwatch.total, 3.0 + 6.0)
 
 
+def pamm_run(config, k, probes, steps, corpus_tokens, **settings):
+    """The record of train_one for PAMM at k on random bytes (a tenth of them the validation split), probing at `probes`."""
+    tokens = torch.randint(0, 256, (corpus_tokens,), generator=torch.Generator().manual_seed(5))
+    data = corpus.Corpus(train=tokens, val=tokens[:corpus_tokens // 10], vocab_size=256, token_bytes=torch.ones(256), meta={})
+    settings = training.Settings(config=config, steps=steps, warmup_steps=1, probe_steps=probes, log=lambda line: None, **settings)
+    return training.train_one(modes.Mode("pamm", k=k), data, settings, training.initial_state(settings, 256), steps)
+
+
 class ProbeTest(unittest.TestCase):
     def test_probes_measure_without_changing_the_training(self):
         # A probe runs a dense twin on the same batch between backward and the update: the run's losses stay bit for bit.
         config = modes.TrainConfig(d_model=32, n_layers=2, n_heads=4, d_ff=48, context=16, tokens_per_step=256, lr=1e-3)
-        tokens = torch.randint(0, 256, (5000,), generator=torch.Generator().manual_seed(5))
-        data = corpus.Corpus(train=tokens, val=tokens[:1000], vocab_size=256, token_bytes=torch.ones(256), meta={})
-        records = {}
-        for probes in ("none", "1,3"):
-            settings = training.Settings(config=config, device=torch.device("cpu"), steps=3, warmup_steps=1, val_tokens=512,
-                                         probe_steps=probes, log=lambda line: None)
-            records[probes] = training.train_one(modes.Mode("pamm", k=4), data, settings, training.initial_state(settings, 256), 3)
+        records = {probes: pamm_run(config, 4, probes, 3, 5000, device=torch.device("cpu"), val_tokens=512) for probes in ("none", "1,3")}
         self.assertEqual([probe["step"] for probe in records["1,3"]["gradient_probes"]], [1, 3])
         self.assertEqual(records["1,3"]["train_loss"], records["none"]["train_loss"])
         self.assertEqual(records["1,3"]["val_loss"], records["none"]["val_loss"])
@@ -382,14 +384,9 @@ class CudaStepPeakTest(unittest.TestCase):
         # The same PAMM run with and without probes: each probe holds a dense twin of the model, its activations and its
         # gradients on the device for a moment, which the run's peak must not include.
         config = modes.TrainConfig(d_model=256, n_layers=2, n_heads=4, d_ff=688, context=128, tokens_per_step=4096, lr=1e-3)
-        tokens = torch.randint(0, 256, (200_000,), generator=torch.Generator().manual_seed(5))
-        data = corpus.Corpus(train=tokens, val=tokens[:20_000], vocab_size=256, token_bytes=torch.ones(256), meta={})
         peaks = {}
         for probes in ("none", "2,4"):
-            settings = training.Settings(config=config, device=torch.device("cuda"), dtype="bf16", steps=4, warmup_steps=1,
-                                         val_tokens=4096, probe_steps=probes, log=lambda line: None)
-            state = training.initial_state(settings, 256)
-            record = training.train_one(modes.Mode("pamm", k=16), data, settings, state, steps=4)
+            record = pamm_run(config, 16, probes, 4, 200_000, device=torch.device("cuda"), dtype="bf16", val_tokens=4096)
             peaks[probes] = record["peak_memory_bytes"]
             self.assertEqual(len(record["gradient_probes"]), 0 if probes == "none" else 2)
         twin = sum(p.numel() * 4 for p in modes.Mode("dense").build(config.model(256)).parameters())

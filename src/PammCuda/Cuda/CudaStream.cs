@@ -128,14 +128,20 @@ public sealed unsafe class CudaStream : IDeviceStream
     /// <summary>The stream's handle, with its context current until the returned scope is disposed.</summary>
     private ContextScope Enter(out CuStreamHandle stream)
     {
-        ObjectDisposedException.ThrowIf(_disposed || (_owner?.IsFreed ?? false), this);
-        stream = _handle;
+        stream = Handle();
         return _device.Context.Enter();
     }
 
+    private CuStreamHandle Handle()
+    {
+        ObjectDisposedException.ThrowIf(_disposed || (_owner?.IsFreed ?? false), this);
+        return _handle;
+    }
+
+    // The cuBLAS handle makes the context current itself, when it is created and at every GEMM.
     private CudaBlasHandle Blas()
     {
-        using var current = Enter(out var stream);
+        var stream = Handle();
         lock (_blasGate)
             return _blas ??= new CudaBlasHandle(_device.Context, stream);
     }
