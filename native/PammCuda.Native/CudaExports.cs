@@ -184,22 +184,70 @@ internal static unsafe class CudaExports
             NativeArguments.NotNull(stackedWeight, "stacked_weight");
             NativeArguments.Positive(projectionCols, "projection_cols");
             NativeArguments.NotNull(projection, "projection");
-            PammOptions pammOptions = options->ToPammOptions(rows);
-            int k = pammOptions.ResolveK(rows);
-            CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type, pammOptions.AlphaType));
-            CallerMemory.CheckWorkspace(workspace, workspaceBytes, SizeExports.ProjectionWorkspaceBytes(rows, cols, k, projectionCols),
-                "pamm_project_and_compress_workspace_bytes");
-            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
-            GpuCompressedActivation activation = owner.Engine.ProjectAndCompressInto((ulong)x, rows, cols, type, (ulong)stackedWeight,
-                projectionCols, (ulong)projection, pammOptions, (ulong)storage, CallerMemory.ToLong(storageBytes), (ulong)workspace,
-                CallerMemory.ToLong(workspaceBytes));
-            *compressed = HandleTable.Add(new CompressedHandle(activation, owner));
+            *compressed = ProjectAndCompress(engine, x, rows, cols, type, stackedWeight, [new ProjectionOutput((ulong)projection, projectionCols)],
+                projectionCols, options, storage, storageBytes, workspace, workspaceBytes);
             return ExportErrors.Success();
         }
         catch (Exception e)
         {
             return ExportErrors.Fail(e);
         }
+    }
+
+    /// <summary><c>pamm_status pamm_project_and_compress_split_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype, void *stacked_weight, int32_t outputs, const int32_t *output_cols, void *const *projections, const pamm_options *options, void *storage, size_t storage_bytes, void *workspace, size_t workspace_bytes, pamm_compressed *compressed)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_project_and_compress_split_into))]
+    public static PammStatus pamm_project_and_compress_split_into(nint engine, nint x, int rows, int cols, int dtype, nint stackedWeight, int outputs,
+        int* outputCols, nint* projections, NativeOptions* options, nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes,
+        nint* compressed)
+    {
+        try
+        {
+            NativeArguments.NotNull(compressed, "compressed");
+            *compressed = 0;
+            NativeArguments.NotNull(options, "options");
+            DType type = CheckInput(x, rows, cols, dtype);
+            NativeArguments.NotNull(stackedWeight, "stacked_weight");
+            NativeArguments.Positive(outputs, "outputs");
+            NativeArguments.NotNull(outputCols, "output_cols");
+            NativeArguments.NotNull(projections, "projections");
+            var split = new ProjectionOutput[outputs];
+            long projectionCols = 0;
+            for (int i = 0; i < outputs; i++)
+            {
+                NativeArguments.Positive(outputCols[i], $"output_cols[{i}]");
+                NativeArguments.NotNull(projections[i], $"projections[{i}]");
+                split[i] = new ProjectionOutput((ulong)projections[i], outputCols[i]);
+                projectionCols += outputCols[i];
+            }
+            if (projectionCols > int.MaxValue)
+                throw new ArgumentOutOfRangeException("output_cols", projectionCols, $"The outputs' {projectionCols} columns together exceed int32.");
+            *compressed = ProjectAndCompress(engine, x, rows, cols, type, stackedWeight, split, (int)projectionCols, options, storage,
+                storageBytes, workspace, workspaceBytes);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// Both projection exports after their own arguments (<paramref name="projectionCols"/>: the outputs' columns summed):
+    /// the options, storage and workspace (still before the engine, so
+    /// these messages are the same on any host), then the engine's call; returns the new handle.
+    /// </summary>
+    private static nint ProjectAndCompress(nint engine, nint x, int rows, int cols, DType type, nint stackedWeight, ProjectionOutput[] outputs,
+        int projectionCols, NativeOptions* options, nint storage, nuint storageBytes, nint workspace, nuint workspaceBytes)
+    {
+        PammOptions pammOptions = options->ToPammOptions(rows);
+        int k = pammOptions.ResolveK(rows);
+        CallerMemory.CheckStorage(storage, storageBytes, PammEngine.CompressedStorageBytes(rows, cols, k, type, pammOptions.AlphaType));
+        CallerMemory.CheckWorkspace(workspace, workspaceBytes, SizeExports.ProjectionWorkspaceBytes(rows, cols, k, projectionCols),
+            "pamm_project_and_compress_workspace_bytes");
+        EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+        GpuCompressedActivation activation = owner.Engine.ProjectAndCompressInto((ulong)x, rows, cols, type, (ulong)stackedWeight, outputs,
+            pammOptions, (ulong)storage, CallerMemory.ToLong(storageBytes), (ulong)workspace, CallerMemory.ToLong(workspaceBytes));
+        return HandleTable.Add(new CompressedHandle(activation, owner));
     }
 
     /// <summary>The input arguments that both compress exports share, in pamm_compress's order; returns the dtype.</summary>

@@ -85,6 +85,10 @@ extern "C" {
 /* pamm_cpu_vector_bits exists: the SIMD width the CPU backend runs at (added within ABI version 2). */
 #define PAMM_HAS_CPU_VECTOR_BITS 1
 
+/* pamm_project_and_compress_split_into exists: the one-GEMM projection into one output per projection (Q, K, V
+   each in an allocation of its own), so a framework frees each when its last use ends (added within ABI version 2). */
+#define PAMM_HAS_SPLIT_PROJECTION 1
+
 typedef enum pamm_status {
     PAMM_OK = 0,
     /* An argument is NULL, out of range or inconsistent with the others; the message names it. */
@@ -319,6 +323,20 @@ pamm_status pamm_project_and_compress_into(pamm_engine engine, const void *x, in
                                            void *stacked_weight, int32_t projection_cols, void *projection,
                                            const pamm_options *options, void *storage, size_t storage_bytes, void *workspace,
                                            size_t workspace_bytes, pamm_compressed *compressed);
+
+/* pamm_project_and_compress_into with y written to `outputs` matrices instead of one (PAMM_HAS_SPLIT_PROJECTION):
+   projections[i] receives the next output_cols[i] columns of y as a dense row-major rows x output_cols[i] matrix of
+   dtype, so with outputs of d_q, d_k and d_v columns they are x W_q^T, x W_k^T and x W_v^T. Use it where the
+   framework would free the three separately: in one output, the views Q, K and V share one allocation, and
+   attention, which keeps V for backward, then keeps Q and K too. projection_cols (for the stacked weight and
+   pamm_project_and_compress_workspace_bytes) is the sum of output_cols. Everything else, the checks included, is
+   pamm_project_and_compress_into's; outputs >= 1 and every output_cols[i] >= 1 and projections[i] != NULL are
+   checked before the engine. */
+pamm_status pamm_project_and_compress_split_into(pamm_engine engine, const void *x, int32_t rows, int32_t cols, pamm_dtype dtype,
+                                                 void *stacked_weight, int32_t outputs, const int32_t *output_cols,
+                                                 void *const *projections, const pamm_options *options, void *storage,
+                                                 size_t storage_bytes, void *workspace, size_t workspace_bytes,
+                                                 pamm_compressed *compressed);
 
 /* ---- Compressed activations (either backend) ------------------------------------------------ */
 

@@ -1025,6 +1025,45 @@ static void test_project_and_compress_argument_errors(void) {
     free(x);
 }
 
+/* pamm_project_and_compress_split_into checks its outputs, and then everything pamm_project_and_compress_into checks,
+   before the engine. */
+static void test_split_projection_argument_errors(void) {
+    enum { ROWS = 64, COLS = 8, K = 4 };
+    float *x = random_matrix(ROWS, COLS, 62);
+    float weight[(12 + K) * COLS], q[ROWS * 4], k[ROWS * 4], v[ROWS * 4];
+    int32_t cols[3] = { 4, 4, 4 }, zero_middle[3] = { 4, 0, 4 };
+    void *outputs[3] = { q, k, v }, *missing_last[3] = { q, k, NULL };
+    pamm_options options = options_with_k(K);
+    size_t storage_bytes = 0, workspace_bytes = 0;
+    CHECK_OK(pamm_compressed_storage_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, &storage_bytes));
+    CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, 12, &workspace_bytes));
+    unsigned char *storage = aligned_alloc(256, (storage_bytes + 255) / 256 * 256);
+    unsigned char *workspace = aligned_alloc(256, (workspace_bytes + 255) / 256 * 256);
+    pamm_compressed compressed = (pamm_compressed)&options;
+
+#define SPLIT(n_, cols_, outs_, stb_, wsb_) \
+    pamm_project_and_compress_split_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, weight, n_, cols_, outs_, &options, storage, stb_, workspace, wsb_, &compressed)
+    CHECK_ERROR(SPLIT(0, cols, outputs, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "outputs");
+    CHECK(compressed == NULL, "the output handle is cleared on failure");
+    CHECK_ERROR(SPLIT(3, NULL, outputs, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "output_cols");
+    CHECK_ERROR(SPLIT(3, cols, NULL, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "projections");
+    CHECK_ERROR(SPLIT(3, zero_middle, outputs, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "output_cols[1]");
+    CHECK_ERROR(SPLIT(3, cols, missing_last, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "projections[2]");
+    /* The workspace is sized for the outputs' columns together (12): one output's 4 is not what it is checked against. */
+    size_t for_one_output = 0;
+    CHECK_OK(pamm_project_and_compress_workspace_bytes(ROWS, COLS, K, 4, &for_one_output));
+    CHECK_ERROR(SPLIT(3, cols, outputs, storage_bytes, for_one_output), PAMM_ERROR_INVALID_ARGUMENT, "workspace");
+    CHECK_ERROR(SPLIT(3, cols, outputs, storage_bytes - 1, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "storage");
+    CHECK_ERROR(SPLIT(3, cols, outputs, storage_bytes, workspace_bytes), PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_project_and_compress_split_into(NULL, x, ROWS, COLS, PAMM_FLOAT32, weight, 3, cols, outputs, NULL, storage,
+                                                     storage_bytes, workspace, workspace_bytes, &compressed),
+                PAMM_ERROR_INVALID_ARGUMENT, "options");
+#undef SPLIT
+    free(storage);
+    free(workspace);
+    free(x);
+}
+
 /* On a GPU: the projection equals x W^T and the compressed form gives the product pamm_compress_into's gives
    (the same eta; f and alpha may differ at near-ties and in rounding, so the products agree within tolerance). */
 static void test_gpu_project_and_compress(void) {
@@ -1070,6 +1109,39 @@ static void test_gpu_project_and_compress(void) {
             if (error > worst) worst = error;
         }
     CHECK(worst <= COLS * 6e-8, "projection error %g of the magnitude", worst);
+
+    /* Split into three outputs of 40, 40 and 16 columns: each is its column range of y, and the compression is the same
+       bytes (same seed, same GEMM). */
+    enum { SPLIT_A = 40, SPLIT_B = 40 };
+    int32_t split_cols[3] = { SPLIT_A, SPLIT_B, M - SPLIT_A - SPLIT_B };
+    unsigned long long parts[3] = { 0, 0, 0 }, split_storage = 0;
+    for (int i = 0; i < 3; i++) CHECK(cuda.mem_alloc(&parts[i], sizeof(float) * ROWS * split_cols[i]) == 0, "cuMemAlloc of output %d", i);
+    CHECK(cuda.mem_alloc(&split_storage, storage_bytes) == 0, "cuMemAlloc of the split compression's storage");
+    void *split_outputs[3] = { (void *)(uintptr_t)parts[0], (void *)(uintptr_t)parts[1], (void *)(uintptr_t)parts[2] };
+    pamm_compressed split = NULL;
+    CHECK_OK(pamm_project_and_compress_split_into(engine, (const void *)(uintptr_t)dx, ROWS, COLS, PAMM_FLOAT32, (void *)(uintptr_t)dw, 3,
+                                                  split_cols, split_outputs, &options, (void *)(uintptr_t)split_storage, storage_bytes,
+                                                  (void *)(uintptr_t)workspace, workspace_bytes, &split));
+    CHECK(cuda.ctx_synchronize() == 0, "the split projection ran");
+    int first_column = 0, split_matches = 1;
+    for (int part = 0; part < 3; part++) {
+        float *values = malloc(sizeof(float) * ROWS * split_cols[part]);
+        CHECK(cuda.memcpy_dtoh(values, parts[part], sizeof(float) * ROWS * split_cols[part]) == 0, "output %d", part);
+        for (int i = 0; i < ROWS; i++)
+            for (int j = 0; j < split_cols[part]; j++) split_matches &= values[i * split_cols[part] + j] == y[i * M + first_column + j];
+        first_column += split_cols[part];
+        free(values);
+    }
+    CHECK(split_matches, "the split outputs are not the column ranges of the one output");
+    unsigned char *fused_bytes = malloc(storage_bytes), *split_bytes = malloc(storage_bytes);
+    CHECK(cuda.memcpy_dtoh(fused_bytes, fused_storage, storage_bytes) == 0 && cuda.memcpy_dtoh(split_bytes, split_storage, storage_bytes) == 0,
+          "both storages");
+    CHECK(memcmp(fused_bytes, split_bytes, storage_bytes) == 0, "the split projection's compressed form differs from the one output's");
+    CHECK_OK(pamm_compressed_free(split));
+    for (int i = 0; i < 3; i++) cuda.mem_free(parts[i]);
+    cuda.mem_free(split_storage);
+    free(fused_bytes);
+    free(split_bytes);
 
     float expected[COLS * GCOLS], actual[COLS * GCOLS];
     gpu_product(&cuda, engine, plain, dg, GCOLS, dout, expected, COLS * GCOLS);
@@ -1145,6 +1217,7 @@ int main(void) {
     test_gpu_compress_into();
     test_gpu_leaves_callers_context();
     test_project_and_compress_argument_errors();
+    test_split_projection_argument_errors();
     test_gpu_project_and_compress();
     test_handle_errors();
     printf("%d passed, %d failed\n", passed, failed);

@@ -8,7 +8,8 @@ namespace PammCuda.Bench.Columns;
 /// <summary>
 /// The cost of PAMM's compression in the forward pass: the extra time of
 /// <see cref="Operation.QkvGemmWithCompression"/> (compression from the Q/K/V GEMM) or
-/// <see cref="Operation.QkvGemmThenCompress"/> (the GEMM, then a compression of its own) over the plain
+/// <see cref="Operation.QkvGemmThenCompress"/> (the GEMM, then a compression of its own), or of the bare GEMM with the
+/// similarity columns (<see cref="Operation.QkvAndSimilarityGemm"/>, a fused design's floor) over the plain
 /// <see cref="Operation.QkvGemm"/> of the same shape and dtype, as a share of the plain GEMM (issue 14's goal: at most
 /// +5 % at n ≥ 768).
 /// </summary>
@@ -20,7 +21,7 @@ public sealed class CompressionCostColumn(TimeBasis basis) : CaseColumn(
     /// <inheritdoc/>
     protected override string? Value(Summary summary, BenchmarkCase benchmarkCase, MeasuredCase measured)
     {
-        if (measured.Operation is not (Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress))
+        if (measured.Operation is not (Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress or Operation.QkvAndSimilarityGemm))
             return null;
         double? withCompression = CaseTiming.MeanNanoseconds(summary, benchmarkCase, measured, basis);
         double? plain = ReferenceLookup.ReferenceMeanNanoseconds(summary, measured, Operation.QkvGemm, basis);

@@ -10,7 +10,8 @@ namespace PammCuda.Bench.Gpu;
 /// The cost of compression inside the forward pass (issue 14, design §8): the plain Q/K/V GEMM a framework runs,
 /// X (b × n) · [W_q; W_k; W_v]ᵀ with n = d_q = d_k = d_v and the output in X's type, against
 /// <see cref="PammEngine.ProjectAndCompressInto"/>, which runs one GEMM with [W; C] and compresses from its similarity
-/// columns, and against the plain GEMM followed by the engine's own compression (what <c>PammQKV</c> runs by default).
+/// columns, and against the plain GEMM followed by the engine's own compression (what <c>PammQKV</c> runs by default);
+/// and the bare GEMM with [W; C] writing X's type, the least that a fused path without float32 staging could cost.
 /// All on the benchmark stream, float32 and bfloat16, at the stage shapes (r = 1/512); the <c>compression cost</c>
 /// column gives each one's extra time in % of the plain GEMM.
 /// </summary>
@@ -20,6 +21,7 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
     private readonly List<IDisposable> _owned = [];
     private DeviceTimer? _timer;
     private GemmDescriptor _plainGemm;
+    private GemmDescriptor _stackedGemm;
     private ProjectionCompressPass? _fused;
     private CompressPass? _separate;
 
@@ -45,11 +47,17 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
         // Row-major b × m = X Wᵀ is column-major m × b = W(as stored, n × m)ᵀ · X(n × b), as nn.Linear asks cuBLAS.
         _plainGemm = new GemmDescriptor(GemmOperation.Transpose, GemmOperation.None, m, Rows, Width,
             scalars.One, weight.Address, DType, Width, x.Address, DType, Width, scalars.Zero, projection.Address, DType, m);
-        var compressed = Own(engine.ProjectAndCompressInto(x.Address, Rows, Width, DType, weight.Address, m, projection.Address, options,
+        // Q, K and V each a dense b × n output, as PammQKV asks for them (one block here; each is its own tensor there).
+        long outputBytes = elements * DType.SizeOf();
+        ProjectionOutput[] outputs = [.. Enumerable.Range(0, 3).Select(i => new ProjectionOutput(projection.Address + (ulong)(i * outputBytes), Width))];
+        var stackedOutput = Own(device.Allocate<byte>((long)Rows * (m + k) * DType.SizeOf()));
+        _stackedGemm = new GemmDescriptor(GemmOperation.Transpose, GemmOperation.None, m + k, Rows, Width,
+            scalars.One, weight.Address, DType, Width, x.Address, DType, Width, scalars.Zero, stackedOutput.Address, DType, m + k);
+        var compressed = Own(engine.ProjectAndCompressInto(x.Address, Rows, Width, DType, weight.Address, outputs, options,
             storage.Address, storage.Length, workspace.Address, workspace.Length));
         // The stored size, for the GB/s and Stored columns.
         CaseRecords.RecordCompression(ShapeOf(typeof(GpuProjectionBenchmarks)), compressed);
-        _fused = engine.PrepareProjectAndCompress(x.Address, weight.Address, m, projection.Address, CompressedParts.Of(compressed), options,
+        _fused = engine.PrepareProjectAndCompress(x.Address, weight.Address, outputs, CompressedParts.Of(compressed), options,
             ProjectionWorkspace.At(workspace.Address, Rows, Width, k, m));
         // The separate compression writes its own storage, so that both compressed forms stay valid.
         var separateStorage = Own(device.Allocate<byte>(PammEngine.CompressedStorageBytes(Rows, Width, k, DType)));
@@ -77,6 +85,11 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
     [Benchmark]
     [Measures(Operation.QkvGemm, IsReference = true)]
     public void QkvGemm() => Time(nameof(QkvGemm), () => GpuSession.Stream.Gemm(_plainGemm));
+
+    /// <summary>The GEMM of X with [W; C] (C as the fused pass copied it in), output in X's type, and nothing else.</summary>
+    [Benchmark]
+    [Measures(Operation.QkvAndSimilarityGemm)]
+    public void QkvAndSimilarityGemm() => Time(nameof(QkvAndSimilarityGemm), () => GpuSession.Stream.Gemm(_stackedGemm));
 
     /// <summary>The Q/K/V GEMM with the compression from it: the whole <see cref="PammEngine.ProjectAndCompressInto"/>.</summary>
     [Benchmark]

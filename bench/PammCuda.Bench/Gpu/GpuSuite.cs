@@ -38,8 +38,9 @@ public static class GpuSuite
                 "(OneBlock: one launch of one block, the engine's path up to 8192 rows; MultiBlock: a fill and five launches, its path above); n = 0, " +
                 "since n does not enter sampling");
             header.Add("- compression in the forward GEMM: GpuProjectionBenchmarks times the plain Q/K/V GEMM (X·[W_q; W_k; W_v]ᵀ, output in X's type) " +
-                "and PammEngine.ProjectAndCompressInto (one GEMM with [W; C], float32 output staged, projection stored, sampling, gather, assignment); " +
-                "'compression cost' is the second's extra time in % of the first");
+                "against PammEngine.ProjectAndCompressInto (QkvGemmWithCompression: one GEMM with [W; C], float32 output staged, Q, K and V stored, " +
+                "sampling, gather, assignment), the plain GEMM then Compress (QkvGemmThenCompress, PammQKV's default) and the bare GEMM with [W; C] " +
+                "in X's type (QkvAndSimilarityGemm, the floor of any fused design); 'compression cost' is each one's extra time in % of QkvGemm");
             GpuSession.Open(device);
             try
             {

@@ -55,10 +55,17 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
             Operation.QkvGemm => input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input,
             Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress =>
                 input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input + stored,
+            // X, [W; C] ((3n + k) × n) and the b × (3n + k) output.
+            Operation.QkvAndSimilarityGemm => input + (3L * Shape.Width + GeneratorCount) * (Shape.Width + (long)Shape.Rows) * element,
             _ when StageTraffic.Covers(Operation) => StageTraffic.MinimumBytes(Operation, Shape),
             _ => throw new InvalidOperationException($"No byte count for {Operation}."),
         };
     }
+
+    /// <summary>k of the case's ratio (1/denominator) at its rows.</summary>
+    private int GeneratorCount => Shape.RatioDenominator > 0
+        ? new PammOptions { Ratio = 1.0 / Shape.RatioDenominator }.ResolveK(Shape.Rows)
+        : throw new InvalidOperationException($"{Operation} needs a ratio parameter.");
 
     private static object Required(BenchmarkCase benchmarkCase, string name) =>
         benchmarkCase.Parameters[name] ?? throw new InvalidOperationException(

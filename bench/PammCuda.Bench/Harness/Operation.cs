@@ -68,4 +68,11 @@ public enum Operation
     /// <c>PammQKV</c> runs by default, and what <see cref="QkvGemmWithCompression"/> has to beat.
     /// </summary>
     QkvGemmThenCompress,
+
+    /// <summary>
+    /// The GEMM of X with [W_q; W_k; W_v; C] alone, output b × (3n + k) in X's type: no staging, no assignment. What a
+    /// fused path whose GEMM wrote the projection and the similarities in X's dtype (no float32 staging, S rounded to
+    /// 16 bits) could cost at the least, measured so that building one is decided by a number.
+    /// </summary>
+    QkvAndSimilarityGemm,
 }

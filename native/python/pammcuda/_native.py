@@ -85,6 +85,8 @@ _SIGNATURES = {
     "pamm_project_and_compress_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_project_and_compress_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, _ptr, _i32, _ptr, ctypes.POINTER(Options), _ptr, _size,
                                                  _ptr, _size, ctypes.POINTER(_ptr)]),
+    "pamm_project_and_compress_split_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, _ptr, _i32, ctypes.POINTER(_i32), ctypes.POINTER(_ptr),
+                                                       ctypes.POINTER(Options), _ptr, _size, _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_cpu_compress_into": (_status, [_ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_compressed_open": (_status, [_ptr, _ptr, _size, _i32, _i32, _i32, _i32, _i32, _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_planned_matmul_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),

@@ -174,13 +174,14 @@ class PammQKVFunction(torch.autograd.Function):
             return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         x2d = _rows(x)
         if fused_projection and _fuses_projection(x, weights, (bq, bk, bv)):
-            # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x.
-            # q, k and v are column ranges of one (tokens, d_q + d_k + d_v) output: views, no copy.
+            # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x. q, k and
+            # v come back in allocations of their own, as three linears give them: attention keeps v for backward, and
+            # views of one output would keep q and k alive with it.
             ctx.storage_shape = _StorageShape.of(x2d, options)
-            y, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
-                                               options.alpha_dtype)
+            outputs, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
+                                                     options.alpha_dtype)
             ctx.save_for_backward(*weights, storage)
-            return tuple(part.view(*x.shape[:-1], part.shape[1]) for part in y.split([w.shape[0] for w in weights], dim=1))
+            return tuple(output.view(*x.shape[:-1], output.shape[1]) for output in outputs)
         linear = torch.nn.functional.linear
         outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
         ctx.save_for_backward(*weights, _compress(ctx, x2d, options, seed))

@@ -361,21 +361,24 @@ def compress(x, options=PammOptions(), *, storage=None, workspace=None):
 
 
 def project_and_compress_workspace_bytes(rows, cols, k, projection_cols):
-    """Bytes of workspace project_and_compress uses: the float32 GEMM output rows x (projection_cols + k) and the compression's scratch."""
+    """
+    Bytes of workspace project_and_compress uses for projection_cols outputs in all (sum of the weights' rows): the
+    float32 GEMM output rows x (projection_cols + k) and the compression's scratch.
+    """
     return _size("pamm_project_and_compress_workspace_bytes", rows, cols, k, projection_cols)
 
 
 def project_and_compress(x, weights, options=PammOptions(), *, storage=None, workspace=None):
     """
-    The forward projection y = x [W_1; W_2; ...]^T (no bias) and the compression of x from ONE GEMM, on CUDA only, on
-    the current stream, without waiting: the generator rows C are appended to the stacked weight so that the
-    similarities x C^T come from the same read of x (pamm_project_and_compress_into). x is a contiguous CUDA matrix
-    (rows x cols); weights are (d_i x cols) matrices of x's dtype on its device. Returns (y, compressed): y is a new
-    contiguous rows x sum(d_i) tensor of x's dtype (nn.Linear's layout with the stacked weight; y.split(d_i, dim=1)
-    gives each projection as a view), and compressed is what compress(x, options) gives (the same generators, f except
-    at near-ties, alpha within float32 tolerance). storage and workspace as in compress (workspace: at least
-    project_and_compress_workspace_bytes). The stacked weight is a copy made here, so the weights are only read.
-    No autograd: PammQKV wraps this in its autograd function.
+    The forward projections y_i = x W_i^T (no bias) and the compression of x from ONE GEMM, on CUDA only, on the
+    current stream, without waiting: the generator rows C are appended to the stacked weight [W_1; W_2; ...] so that
+    the similarities x C^T come from the same read of x (pamm_project_and_compress_split_into). x is a contiguous CUDA
+    matrix (rows x cols); weights are (d_i x cols) matrices of x's dtype on its device. Returns (outputs, compressed):
+    outputs is a list of new contiguous rows x d_i tensors of x's dtype, x W_i^T, each in an allocation of its own (as
+    nn.Linear's outputs are, so attention keeping V for backward keeps only V), and compressed is what
+    compress(x, options) gives (the same generators, f except at near-ties, alpha within float32 tolerance). storage
+    and workspace as in compress (workspace: at least project_and_compress_workspace_bytes of sum(d_i)). The stacked
+    weight is a copy made here, so the weights are only read. No autograd: PammQKV wraps this in its autograd function.
     """
     _check_matrix(x, "x")
     if not x.is_cuda:
@@ -393,7 +396,8 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
     if not weights:
         raise ValueError("weights is empty")
     k = resolve_k(options, rows)
-    projection_cols = sum(weight.shape[0] for weight in weights)
+    output_cols = [weight.shape[0] for weight in weights]
+    projection_cols = sum(output_cols)
     needed = storage_bytes(rows, cols, k, x.dtype, options.alpha_dtype)
     if storage is None:
         storage = _new_block(needed, x.device)
@@ -408,14 +412,15 @@ def project_and_compress(x, weights, options=PammOptions(), *, storage=None, wor
     stacked = torch.empty(projection_cols + k, cols, dtype=x.dtype, device=x.device)
     with torch.no_grad():  # a plain copy (cat with out= refuses weights that require grad)
         torch.cat(weights, dim=0, out=stacked[:projection_cols])
-    y = torch.empty(rows, projection_cols, dtype=x.dtype, device=x.device)
+    outputs = [torch.empty(rows, d, dtype=x.dtype, device=x.device) for d in output_cols]
     engine = _engine_for(x.device)
     handle = ctypes.c_void_p()
-    _native.check(_native.lib().pamm_project_and_compress_into(
+    _native.check(_native.lib().pamm_project_and_compress_split_into(
         engine.handle, ctypes.c_void_p(x.data_ptr()), rows, cols, dtype_code(x.dtype, "x"), ctypes.c_void_p(stacked.data_ptr()),
-        projection_cols, ctypes.c_void_p(y.data_ptr()), ctypes.byref(options.to_native()), ctypes.c_void_p(storage.data_ptr()),
-        storage.numel(), ctypes.c_void_p(workspace.data_ptr()), workspace.numel(), ctypes.byref(handle)))
-    return y, Compressed(handle, engine, x.device, rows, cols, k, x.dtype, options.alpha_dtype, storage)
+        len(outputs), (ctypes.c_int32 * len(outputs))(*output_cols), (ctypes.c_void_p * len(outputs))(*(y.data_ptr() for y in outputs)),
+        ctypes.byref(options.to_native()), ctypes.c_void_p(storage.data_ptr()), storage.numel(), ctypes.c_void_p(workspace.data_ptr()),
+        workspace.numel(), ctypes.byref(handle)))
+    return outputs, Compressed(handle, engine, x.device, rows, cols, k, x.dtype, options.alpha_dtype, storage)
 
 
 def cuda_available():

@@ -8,7 +8,7 @@ torch.compile can put the ops in a graph (their fake implementations give the ou
 PyTorch's caching allocator owns every byte. On CUDA the ops run on the current stream and never wait.
 
     storage = torch.ops.pammcuda.compress(x, seed, ratio, k, epsilon, alpha_dtype)
-    y, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype)   # CUDA
+    ys, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype)  # CUDA
     plan = torch.ops.pammcuda.prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype)             # CUDA
     out = torch.ops.pammcuda.approx_matmul(storage, plan, grad, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
 
@@ -27,7 +27,7 @@ _LIBRARY = torch.library.Library("pammcuda", "DEF")
 _SCHEMAS = {
     "compress": "compress(Tensor x, Tensor seed, float ratio, int k, float epsilon, ScalarType alpha_dtype) -> Tensor",
     "project_and_compress": "project_and_compress(Tensor x, Tensor[] weights, Tensor seed, float ratio, int k, float epsilon, "
-                            "ScalarType alpha_dtype) -> (Tensor, Tensor)",
+                            "ScalarType alpha_dtype) -> (Tensor[], Tensor)",
     "prepare_products": "prepare_products(Tensor storage, int rows, int cols, float ratio, int k, ScalarType dtype, "
                         "ScalarType alpha_dtype) -> Tensor",
     "approx_matmul": "approx_matmul(Tensor storage, Tensor? plan, Tensor grad, int cols, float ratio, int k, ScalarType dtype, "
@@ -61,15 +61,15 @@ def _compress_fake(x, seed, ratio, k, epsilon, alpha_dtype):
 
 def _project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype):
     _check_seed(seed)
-    y, compressed = backend.project_and_compress(x, list(weights), _options(seed, ratio, k, epsilon, alpha_dtype))
-    return y, compressed.storage
+    outputs, compressed = backend.project_and_compress(x, list(weights), _options(seed, ratio, k, epsilon, alpha_dtype))
+    return outputs, compressed.storage
 
 
 def _project_and_compress_fake(x, weights, seed, ratio, k, epsilon, alpha_dtype):
     rows, cols = int(x.shape[0]), int(x.shape[1])
-    y = x.new_empty((rows, sum(int(w.shape[0]) for w in weights)))
+    outputs = [x.new_empty((rows, int(w.shape[0]))) for w in weights]
     storage = x.new_empty(backend.storage_bytes(rows, cols, _resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
-    return y, storage
+    return outputs, storage
 
 
 def _prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype):

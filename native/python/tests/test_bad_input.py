@@ -211,7 +211,11 @@ class LeakTests(unittest.TestCase):
 
     @unittest.skipUnless(os.path.exists("/proc/self/statm"), "needs Linux's /proc/self/statm")
     def test_process_memory_stays_flat_over_many_steps(self):
-        # Each step's input is 2 MiB: keeping inputs (or their compressions' graphs) alive would grow by 200 MiB.
+        # Each step's input is 2 MiB: keeping inputs (or their compressions' graphs) alive grows the process by 100 MiB
+        # every 50 steps. Growth that is no leak comes in steps and stops: the library's .NET heap grows until its
+        # next collection (by a budget the runtime sizes from the machine's caches) and the C allocator keeps freed
+        # blocks. So the test takes the smallest growth of three rounds of 50 steps after a warm-up, which a leak
+        # keeps at 100 MiB and a heap that collects brings near zero in at least one round; the bound is half a leak's.
         model = pammcuda.convert(TinyQKV(64), ratio=1 / 128)
         x_shape = (8, 1024, 64)
         before = live_compressed()
@@ -222,14 +226,17 @@ class LeakTests(unittest.TestCase):
 
         for _ in range(10):
             step()
-        gc.collect()
-        start = resident_bytes()
-        for _ in range(100):
-            step()
-        gc.collect()
-        growth = resident_bytes() - start
-        print(f"\ninfo: resident memory grew by {growth / 2 ** 20:.1f} MiB over 100 steps of 2 MiB inputs")
-        self.assertLess(growth, 32 * 2 ** 20)
+        growths = []
+        for _ in range(3):
+            gc.collect()
+            start = resident_bytes()
+            for _ in range(50):
+                step()
+            gc.collect()
+            growths.append(resident_bytes() - start)
+        print(f"\ninfo: resident memory grew by {', '.join(f'{g / 2 ** 20:.1f}' for g in growths)} MiB over three rounds "
+              "of 50 steps of 2 MiB inputs")
+        self.assertLess(min(growths), 50 * 2 ** 20)
         self.assertEqual(live_compressed(), before)
 
     @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())

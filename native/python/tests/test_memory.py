@@ -322,6 +322,33 @@ class CudaMemoryTests(unittest.TestCase):
         # is below the dense one by the other layers' inputs, less what PAMM keeps and its transient workspace.
         self.assertGreaterEqual(peaks[False] - peaks[True], (layers - 1) * input_bytes - kept - workspace - STEP_SLACK_BYTES)
 
+    def test_the_one_gemm_path_keeps_only_what_three_linears_keep(self):
+        # Attention keeps v for its backward and not q or k (rotary embeddings make new tensors of them): here v * scale
+        # keeps v, and the sums keep nothing. Views of one (rows, 3d) output would keep q and k alive with v.
+        rows, d = 8192, 1024
+        x = torch.randn(rows, d, device="cuda")
+        retained = {}
+        for fused in (False, True):
+            layer = pammcuda.PammQKV(d, d, bias=False, ratio=1 / 512, seed=3, fused_projection=fused).cuda()
+            scale = torch.ones((), device="cuda", requires_grad=True)
+
+            def forward():
+                q, k, v = layer(x)
+                return q.sum() + k.sum() + (v * scale).sum()
+
+            forward().backward()  # warm-up: the engine, kernels and gradients
+            torch.cuda.synchronize()
+            before = torch.cuda.memory_allocated()
+            loss = forward()
+            retained[fused] = torch.cuda.memory_allocated() - before
+            loss.backward()
+            del loss
+        output_bytes = rows * d * 4
+        print(f"\ninfo: kept after forward: {retained[False] / 2**20:.1f} MiB with three linears, "
+              f"{retained[True] / 2**20:.1f} MiB with the one-GEMM path")
+        self.assertLessEqual(retained[True], retained[False] + STEP_SLACK_BYTES)
+        self.assertLess(retained[True], 2 * output_bytes, "q or k outlived the forward pass")
+
     def test_training_step_is_capturable_by_cuda_graphs(self):
         model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=11).cuda()
         static_h = torch.randn(2048, 256, device="cuda")

@@ -147,14 +147,14 @@ class FakeImplementationTests(unittest.TestCase):
             input_grad = ops.approx_matmul(storage, None, grad, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
                                            pammcuda.INPUT_BY_GRADIENT, torch.bfloat16)
             plan = ops.prepare_products(storage, rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16)
-            y, fused_storage = ops.project_and_compress(x, [torch.empty(5, cols, dtype=torch.bfloat16, device="meta")] * 3,
-                                                        SEED, 1 / 64, 0, INF, torch.float32)
+            ys, fused_storage = ops.project_and_compress(x, [torch.empty(size, cols, dtype=torch.bfloat16, device="meta")
+                                                             for size in (5, 3, 4)], SEED, 1 / 64, 0, INF, torch.float32)
         self.assertEqual((storage.device.type, storage.dtype), ("meta", torch.uint8))
         self.assertEqual(storage.numel(), pammcuda.storage_bytes(rows, cols, k, torch.bfloat16, torch.bfloat16))
         self.assertEqual((weight_grad.shape, weight_grad.dtype), ((7, cols), torch.float32))
         self.assertEqual((input_grad.shape, input_grad.dtype), ((cols, 7), torch.bfloat16))
         self.assertEqual(plan.numel(), pammcuda.product_plan_bytes(rows, cols, k, torch.bfloat16))
-        self.assertEqual((y.shape, y.dtype), ((rows, 15), torch.bfloat16))
+        self.assertEqual([(y.shape, y.dtype) for y in ys], [((rows, size), torch.bfloat16) for size in (5, 3, 4)])
         self.assertEqual(fused_storage.numel(), pammcuda.storage_bytes(rows, cols, k, torch.bfloat16))
 
     def test_a_real_compression_has_the_fake_size(self):
@@ -261,8 +261,9 @@ class CudaOpTests(unittest.TestCase):
     def test_project_and_compress_gives_the_exact_projection_and_the_compress_storage_size(self):
         x = torch.randn(512, 32, device="cuda", dtype=torch.bfloat16)
         weights = [torch.randn(8, 32, device="cuda", dtype=torch.bfloat16) for _ in range(3)]
-        y, storage = ops.project_and_compress(x, weights, SEED, 0.0, 16, INF, torch.float32)
-        torch.testing.assert_close(y, x @ torch.cat(weights).T, rtol=2 ** -7, atol=1e-2)
+        ys, storage = ops.project_and_compress(x, weights, SEED, 0.0, 16, INF, torch.float32)
+        for y, weight in zip(ys, weights):
+            torch.testing.assert_close(y, x @ weight.T, rtol=2 ** -7, atol=1e-2)
         self.assertEqual(storage.numel(), pammcuda.storage_bytes(512, 32, 16, torch.bfloat16))
 
 

@@ -317,7 +317,7 @@ class PammQKVTests(unittest.TestCase):
 class PammQKVOneGemmPathTests(unittest.TestCase):
     """
     Which path PammQKV takes (one GEMM of x with [Wq; Wk; Wv; C] on CUDA, three linears otherwise), and that the
-    one-GEMM path's autograd plumbing (q, k, v as views of one output, the compression on the graph) gives the three-
+    one-GEMM path's autograd plumbing (q, k, v as the outputs the library wrote, the compression on the graph) gives the three-
     linear path's results: here with a CPU stand-in for the library call; on a GPU by CudaTests.
     """
 
@@ -383,8 +383,8 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
         from pammcuda import autograd
 
         def stand_in(x, weights, seed, ratio, k, epsilon, alpha_dtype):
-            # What the library computes, on the CPU: y = x [Wq; Wk; Wv]^T and compress(x).
-            return x @ torch.cat(weights).T, pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype)
+            # What the library computes, on the CPU: x Wq^T, x Wk^T, x Wv^T and compress(x).
+            return [x @ w.T for w in weights], pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype)
 
         qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3, fused_projection=True)
         x = torch.randn(2, 15, 12)
@@ -488,13 +488,16 @@ class CudaTests(unittest.TestCase):
                 x = clustered(1001, 72, directions=12, noise=0.05, generator=generator).to("cuda", dtype)
                 weights = [torch.randn(size, 72, generator=generator).to("cuda", dtype) for size in (64, 32, 40)]
                 options = pammcuda.PammOptions(k=k, seed=k + 1)
-                y, fused = pammcuda.project_and_compress(x, weights, options)
-                stacked = torch.cat(weights).double()
-                exact = x.double() @ stacked.T
+                ys, fused = pammcuda.project_and_compress(x, weights, options)
                 # float32 accumulation of 72 terms, then one rounding to the output's dtype.
                 unit = {torch.float32: 2 ** -24, torch.float16: 2 ** -11, torch.bfloat16: 2 ** -8}[dtype]
-                tolerance = 72 * 2 ** -24 * (x.double().abs() @ stacked.abs().T) + unit * exact.abs()
-                self.assertTrue(bool(((y.double() - exact).abs() <= tolerance).all()), "projection beyond the GEMM's tolerance")
+                for y, weight in zip(ys, weights):
+                    exact = x.double() @ weight.double().T
+                    tolerance = 72 * 2 ** -24 * (x.double().abs() @ weight.double().abs().T) + unit * exact.abs()
+                    self.assertTrue(bool(((y.double() - exact).abs() <= tolerance).all()), "projection beyond the GEMM's tolerance")
+                # Each output in an allocation of its own, as nn.Linear's: none keeps another alive.
+                self.assertEqual(len({y.untyped_storage().data_ptr() for y in ys}), 3)
+                self.assertEqual([y.untyped_storage().nbytes() for y in ys], [y.numel() * y.element_size() for y in ys])
                 plain = pammcuda.compress(x, options)
                 grad = torch.randn(1001, 16, generator=generator).to("cuda", dtype)
                 self.assertEqual(fused.read_dropped_rows(), plain.read_dropped_rows())

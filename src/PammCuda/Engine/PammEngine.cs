@@ -201,26 +201,13 @@ public sealed class PammEngine : IDisposable
     }
 
     /// <summary>
-    /// The forward projection of X and its compression from one GEMM (design §8). X (row-major <paramref name="rows"/> ×
-    /// <paramref name="columns"/> of <paramref name="dtype"/>) is multiplied by the stacked weight <c>[W; C]</c>, where
-    /// W = <c>[W_q; W_k; W_v]</c> is m = <paramref name="projectionColumns"/> rows and C the k generators:
-    /// <list type="bullet">
-    /// <item><paramref name="stackedWeight"/> is row-major (m + k) × n of X's dtype. Its first m rows hold W (the caller
-    /// keeps its weight there: a framework's weight is a view of the first m rows); the engine overwrites its last k rows
-    /// with C on the stream.</item>
-    /// <item><paramref name="projection"/> receives <c>X Wᵀ</c>, row-major b × m of X's dtype, the layout of
-    /// <c>nn.Linear</c> (y = x Wᵀ) with the stacked weight: Q, K and V are the column ranges [0, d_q), [d_q, d_q + d_k),
-    /// [d_q + d_k, m) of each row, views a framework uses without a copy. No bias is added.</item>
-    /// <item>The compressed form goes to <paramref name="storage"/> as <see cref="CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>
-    /// writes it: the same generators (sampled from the same seed, as the CPU backend samples them), the same f except at
-    /// near-ties, α and β within float32 tolerance.</item>
-    /// </list>
-    /// The GEMM writes <c>[X Wᵀ | X Cᵀ]</c> in float32 into the workspace (float32 accumulation, no TF32), so the
-    /// similarities are full float32 for every dtype (a 16-bit S would move f at near-ties and α by 2⁻⁹ relatively); the
-    /// projection is rounded once into <paramref name="projection"/>, as cuBLAS rounds a 16-bit output, and the
-    /// assignment reads only the k similarity columns: X is not read a second time in full (except when ε &lt; 1, whose
-    /// test needs ‖X_i‖²). Scratch comes from <paramref name="workspace"/> (<see cref="ProjectAndCompressWorkspaceBytes"/>;
-    /// 0 and 0 use the engine's own). Everything is checked before any work is queued; nothing waits for the device.
+    /// The forward projection of X and its compression from one GEMM (design §8), into one output:
+    /// <paramref name="projection"/> receives <c>X Wᵀ</c>, row-major b × m of X's dtype (m = <paramref name="projectionColumns"/>),
+    /// the layout of <c>nn.Linear</c> with the stacked weight, so Q, K and V are the column ranges [0, d_q),
+    /// [d_q, d_q + d_k), [d_q + d_k, m) of each row. Views of one allocation live as long as the longest-lived of them:
+    /// where attention keeps V for backward, Q and K stay too; give each its own allocation with
+    /// <see cref="ProjectAndCompressInto(ulong, int, int, DType, ulong, ReadOnlySpan{ProjectionOutput}, PammOptions, ulong, long, ulong, long)"/>,
+    /// which says everything else this does.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">A null pointer, storage or workspace too small or misaligned; repeated explicit indices.</exception>
@@ -241,21 +228,88 @@ public sealed class PammEngine : IDisposable
         CheckDType(dtype, nameof(dtype));
         CheckShape(rows, columns);
         ArgumentOutOfRangeException.ThrowIfLessThan(projectionColumns, 1);
+        CheckProjectionGemm(rows, columns, options.ResolveK(rows), projectionColumns, nameof(projectionColumns));
+        return ProjectAndCompressInto(x, rows, columns, dtype, stackedWeight, [new ProjectionOutput(projection, projectionColumns)], options,
+            storage, storageBytes, workspace, workspaceBytes);
+    }
+
+    /// <summary>
+    /// The forward projection of X and its compression from one GEMM (design §8). X (row-major <paramref name="rows"/> ×
+    /// <paramref name="columns"/> of <paramref name="dtype"/>) is multiplied by the stacked weight <c>[W; C]</c>, where
+    /// W = <c>[W_q; W_k; W_v]</c> is m rows (the sum of the outputs' columns) and C the k generators:
+    /// <list type="bullet">
+    /// <item><paramref name="stackedWeight"/> is row-major (m + k) × n of X's dtype. Its first m rows hold W (the caller
+    /// keeps its weight there: a framework's weight is a view of the first m rows); the engine overwrites its last k rows
+    /// with C on the stream.</item>
+    /// <item><paramref name="outputs"/> receive <c>X Wᵀ</c> (no bias) in column order: output i is a dense row-major b × its
+    /// columns matrix of X's dtype holding the next columns, so with outputs of d_q, d_k and d_v columns they are
+    /// <c>X W_qᵀ</c>, <c>X W_kᵀ</c> and <c>X W_vᵀ</c>, each in an allocation the framework frees on its own, as three
+    /// <c>nn.Linear</c> outputs are.</item>
+    /// <item>The compressed form goes to <paramref name="storage"/> as <see cref="CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>
+    /// writes it: the same generators (sampled from the same seed, as the CPU backend samples them), the same f except at
+    /// near-ties, α and β within float32 tolerance.</item>
+    /// </list>
+    /// The GEMM writes <c>[X Wᵀ | X Cᵀ]</c> in float32 into the workspace (float32 accumulation, no TF32), so the
+    /// similarities are full float32 for every dtype (a 16-bit S would move f at near-ties and α by 2⁻⁹ relatively); the
+    /// projection is rounded once into the outputs, as cuBLAS rounds a 16-bit output, and the assignment reads only the k
+    /// similarity columns: X is not read a second time in full (except when ε &lt; 1, whose test needs ‖X_i‖²). Scratch
+    /// comes from <paramref name="workspace"/> (<see cref="ProjectAndCompressWorkspaceBytes"/> for m columns; 0 and 0 use
+    /// the engine's own). Everything is checked before any work is queued; nothing waits for the device.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException">
+    /// No outputs, an output with a null address, a null pointer, storage or workspace too small or misaligned; repeated
+    /// explicit indices.
+    /// </exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A shape below 1 (an output's columns included), an unknown dtype, options that do not fit <paramref name="rows"/>,
+    /// or a GEMM beyond 32-bit dimensions (m + k or X's elements over 2³¹ − 1).
+    /// </exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public GpuCompressedActivation ProjectAndCompressInto(ulong x, int rows, int columns, DType dtype, ulong stackedWeight,
+        ReadOnlySpan<ProjectionOutput> outputs, PammOptions options, ulong storage, long storageBytes, ulong workspace = 0,
+        long workspaceBytes = 0)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(options);
+        CheckPointer(x, nameof(x));
+        CheckPointer(stackedWeight, nameof(stackedWeight));
+        int projectionColumns = CheckProjectionOutputs(outputs);
+        CheckDType(dtype, nameof(dtype));
+        CheckShape(rows, columns);
         int k = options.ResolveK(rows);
-        CheckProjectionGemm(rows, columns, k, projectionColumns);
+        CheckProjectionGemm(rows, columns, k, projectionColumns, nameof(outputs));
         var layout = CompressedStorageLayout.For(rows, columns, k, dtype, options.AlphaType);
         CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
         long needed = ProjectionWorkspace.Bytes(rows, columns, k, projectionColumns);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ProjectAndCompressWorkspaceBytes), optional: true);
         var scratch = ProjectionWorkspace.At(workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed), rows, columns, k, projectionColumns);
         var compressed = new GpuCompressedActivation(this, layout, storage, ownedStorage: null);
-        PrepareProjectAndCompress(x, stackedWeight, projectionColumns, projection, CompressedParts.Of(compressed), options, scratch).Run();
+        PrepareProjectAndCompress(x, stackedWeight, outputs, CompressedParts.Of(compressed), options, scratch).Run();
         return compressed;
     }
 
+    /// <summary>m: the outputs' columns summed, after checking that there is at least one and each has an address and columns.</summary>
+    private static int CheckProjectionOutputs(ReadOnlySpan<ProjectionOutput> outputs)
+    {
+        if (outputs.IsEmpty) throw new ArgumentException("At least one projection output is needed.", nameof(outputs));
+        long sum = 0;
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            if (outputs[i].Address == 0) throw new ArgumentException($"outputs[{i}].Address is a null device pointer.", nameof(outputs));
+            if (outputs[i].Columns < 1)
+                throw new ArgumentOutOfRangeException(nameof(outputs), outputs[i].Columns, $"outputs[{i}].Columns must be at least 1.");
+            sum += outputs[i].Columns;
+        }
+        if (sum > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(outputs), sum, $"The outputs' {sum} columns exceed one GEMM's 32-bit dimension.");
+        return (int)sum;
+    }
+
     /// <summary>
-    /// Bytes of workspace <see cref="ProjectAndCompressInto"/> needs for X of <paramref name="rows"/> × <paramref name="columns"/>,
-    /// <paramref name="k"/> generators and m = <paramref name="projectionColumns"/> outputs, whatever the dtype and ε:
+    /// Bytes of workspace <see cref="ProjectAndCompressInto(ulong, int, int, DType, ulong, ReadOnlySpan{ProjectionOutput}, PammOptions, ulong, long, ulong, long)"/>
+    /// needs for X of <paramref name="rows"/> × <paramref name="columns"/>, <paramref name="k"/> generators and
+    /// m = <paramref name="projectionColumns"/> output columns (all outputs together), whatever the dtype and ε:
     /// the float32 GEMM output b × (m + k) and the compression's sampling and norms.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or a GEMM beyond 32-bit dimensions.</exception>
@@ -271,16 +325,18 @@ public sealed class PammEngine : IDisposable
     /// The fused projection and compression pass: the engine runs it whole; the benchmark stage by stage. The compression
     /// stages it shares are those of <see cref="PrepareCompress"/> over the same parts.
     /// </summary>
-    internal ProjectionCompressPass PrepareProjectAndCompress(ulong x, ulong stackedWeight, int projectionColumns, ulong projection,
+    internal ProjectionCompressPass PrepareProjectAndCompress(ulong x, ulong stackedWeight, ReadOnlySpan<ProjectionOutput> outputs,
         CompressedParts compressed, PammOptions options, in ProjectionWorkspace scratch) =>
-        new(Stream, _scalars, x, stackedWeight, projectionColumns, projection, scratch,
-            PrepareCompress(x, compressed, options, scratch.Compress));
+        new(Stream, _scalars, x, stackedWeight, outputs, scratch, PrepareCompress(x, compressed, options, scratch.Compress));
 
-    /// <summary>One GEMM carries the projection: its dimensions (m + k, b, n) and X's elements must fit cuBLAS's 32-bit integers.</summary>
-    private static void CheckProjectionGemm(int rows, int columns, int k, int projectionColumns)
+    /// <summary>
+    /// One GEMM carries the projection: its dimensions (m + k, b, n) and X's elements must fit cuBLAS's 32-bit integers;
+    /// m + k beyond them is blamed on <paramref name="projectionArgument"/>, the argument that gave m.
+    /// </summary>
+    private static void CheckProjectionGemm(int rows, int columns, int k, int projectionColumns, string projectionArgument = "projectionColumns")
     {
         if ((long)projectionColumns + k > int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(projectionColumns), projectionColumns,
+            throw new ArgumentOutOfRangeException(projectionArgument, projectionColumns,
                 $"m + k = {(long)projectionColumns + k} rows of the stacked weight exceed one GEMM's 32-bit dimension.");
         if ((long)rows * columns > int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(rows), rows,

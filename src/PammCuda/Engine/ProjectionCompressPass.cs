@@ -5,7 +5,7 @@ namespace PammCuda.Engine;
 /// <summary>
 /// The forward projection of X and its compression from one GEMM (design §8): the generators C = X[S] are gathered as in
 /// <see cref="CompressPass"/> and copied under the caller's stacked weight <c>[W_q; W_k; W_v]</c>, so that one GEMM of X
-/// with <c>[W; C]</c> gives <c>[X Wᵀ | X Cᵀ]</c>; the projection columns go to the caller's output and the assignment
+/// with <c>[W; C]</c> gives <c>[X Wᵀ | X Cᵀ]</c>; the projection columns go to the caller's outputs and the assignment
 /// reads only the similarity columns. X is read by the gather (k rows) and the GEMM, never a second time in full
 /// (unless ε &lt; 1, whose test needs ‖X_i‖²). One method per stage, as in <see cref="CompressPass"/>; every stage
 /// rewrites all it writes, so any stage can be repeated (timed alone) once the whole pass has run.
@@ -16,32 +16,34 @@ internal readonly struct ProjectionCompressPass
     private readonly GemmScalars _scalars;
     private readonly ulong _x;
     private readonly ulong _stackedWeight;
-    private readonly ulong _projection;
+    private readonly ProjectionOutput[] _outputs;
     private readonly ProjectionWorkspace _workspace;
 
     /// <param name="stream">The stream every stage is queued on.</param>
     /// <param name="scalars">The GEMM constants 1 and 0.</param>
     /// <param name="x">X, row-major <c>compressed.Rows</c> × <c>compressed.Columns</c> of <c>compressed.DType</c>.</param>
     /// <param name="stackedWeight">
-    /// Row-major (<paramref name="projectionColumns"/> + k) × n of X's dtype: the first m rows hold W, the last k rows are
+    /// Row-major (m + k) × n of X's dtype: the first m rows hold W, the last k rows are
     /// overwritten with C.
     /// </param>
-    /// <param name="projectionColumns">m, the rows of W (d_q + d_k + d_v).</param>
-    /// <param name="projection">The caller's output X Wᵀ, row-major b × m of X's dtype.</param>
+    /// <param name="outputs">
+    /// The caller's outputs of X Wᵀ in column order, each row-major b × its columns of X's dtype; m, the rows of W
+    /// (d_q + d_k + d_v), is the sum of their columns.
+    /// </param>
     /// <param name="workspace">The pass's scratch.</param>
     /// <param name="compress">
     /// The compression pass over the parts where C, f, α and η go and over <c>workspace.Compress</c> (sampling, gather,
     /// row norms, assignment).
     /// </param>
-    public ProjectionCompressPass(IDeviceStream stream, GemmScalars scalars, ulong x, ulong stackedWeight, int projectionColumns,
-        ulong projection, ProjectionWorkspace workspace, CompressPass compress)
+    public ProjectionCompressPass(IDeviceStream stream, GemmScalars scalars, ulong x, ulong stackedWeight,
+        ReadOnlySpan<ProjectionOutput> outputs, ProjectionWorkspace workspace, CompressPass compress)
     {
         _stream = stream;
         _scalars = scalars;
         _x = x;
         _stackedWeight = stackedWeight;
-        ProjectionColumns = projectionColumns;
-        _projection = projection;
+        _outputs = outputs.ToArray();
+        ProjectionColumns = ProjectionColumnsOf(outputs);
         _workspace = workspace;
         Compress = compress;
     }
@@ -51,6 +53,14 @@ internal readonly struct ProjectionCompressPass
 
     /// <summary>m.</summary>
     public int ProjectionColumns { get; }
+
+    /// <summary>m of <paramref name="outputs"/>: the sum of their columns (checked against 32-bit overflow).</summary>
+    public static int ProjectionColumnsOf(ReadOnlySpan<ProjectionOutput> outputs)
+    {
+        int sum = 0;
+        foreach (var output in outputs) sum = checked(sum + output.Columns);
+        return sum;
+    }
 
     private CompressedParts Parts => Compress.Compressed;
 
@@ -93,9 +103,20 @@ internal readonly struct ProjectionCompressPass
             _workspace.Projection, DType.Float32, stride));
     }
 
-    /// <summary>The m projection columns of the GEMM output into the caller's dense b × m output of X's dtype.</summary>
-    public void StoreProjection() =>
-        PammKernels.StoreColumns(_stream, Parts.DType, _workspace.Projection, GemmOutputStride, Parts.Rows, ProjectionColumns, _projection);
+    /// <summary>
+    /// The m projection columns of the GEMM output into the caller's outputs, each its column range as a dense matrix of
+    /// X's dtype: one launch an output, which together read and write what one launch over all m columns would.
+    /// </summary>
+    public void StoreProjection()
+    {
+        long firstColumn = 0;
+        foreach (var output in _outputs)
+        {
+            PammKernels.StoreColumns(_stream, Parts.DType, _workspace.Projection + (ulong)(firstColumn * sizeof(float)), GemmOutputStride,
+                Parts.Rows, output.Columns, output.Address);
+            firstColumn += output.Columns;
+        }
+    }
 
     /// <summary>f, α, the ε test and η from the k similarity columns of the GEMM output.</summary>
     public void Assign() =>

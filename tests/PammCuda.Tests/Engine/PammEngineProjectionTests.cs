@@ -98,6 +98,45 @@ public class PammEngineProjectionTests(string deviceName) : DeviceFixture(device
         Assert.That(weight.ToArray(engine.Stream), Is.All.EqualTo(5f));
     }
 
+    [TestCase(DType.Float32)]
+    [TestCase(DType.BFloat16)]
+    public void Split_outputs_are_the_column_ranges_of_one_output_and_the_compression_is_the_same(DType dtype)
+    {
+        if (dtype == DType.Float32) AssertSplitMatchesOneOutput<float>();
+        else AssertSplitMatchesOneOutput<BFloat16>();
+    }
+
+    [Test]
+    public void Bad_split_outputs_are_rejected_naming_the_output_before_any_work()
+    {
+        const int rows = 40, columns = 8, k = 4;
+        var options = new PammOptions { K = k, Seed = 2 };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(EngineTestData.Random<float>(rows, columns, 3));
+        using var weight = Device.Allocate<float>((long)(6 + k) * columns);
+        using var projection = Device.Allocate<float>((long)rows * 6);
+        using var storage = Device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, columns, k, DType.Float32));
+        projection.CopyFrom(Enumerable.Repeat(7f, rows * 6).ToArray());
+        ulong y = projection.Address;
+
+        void Call(params ProjectionOutput[] outputs) =>
+            engine.ProjectAndCompressInto(input.Address, rows, columns, DType.Float32, weight.Address, outputs, options, storage.Address, storage.Length);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => Call(), Throws.ArgumentException.With.Property("ParamName").EqualTo("outputs"));
+            Assert.That(() => Call(new ProjectionOutput(y, 3), new ProjectionOutput(0, 3)),
+                Throws.ArgumentException.With.Property("ParamName").EqualTo("outputs").And.Message.Contains("outputs[1]"));
+            Assert.That(() => Call(new ProjectionOutput(y, 3), new ProjectionOutput(y + 12, 3), new ProjectionOutput(y + 24, 0)),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputs").And.Message.Contains("outputs[2]"));
+            Assert.That(() => Call(new ProjectionOutput(y, int.MaxValue), new ProjectionOutput(y, int.MaxValue)),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputs"));
+            Assert.That(() => Call(new ProjectionOutput(y, int.MaxValue - 2)),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputs"));
+        });
+        Assert.That(projection.ToArray(engine.Stream), Is.All.EqualTo(7f));
+    }
+
     [Test]
     public void The_buffer_overload_gives_the_pointer_overloads_result_and_checks_each_buffers_size()
     {
@@ -144,7 +183,7 @@ public class PammEngineProjectionTests(string deviceName) : DeviceFixture(device
         using var compressed = engine.ProjectAndCompressInto(input, rows, columns, weight, m, projection, options, storage, workspace);
         var expectedStorage = storage.ToArray(engine.Stream);
         var expectedProjection = projection.ToArray(engine.Stream);
-        var pass = engine.PrepareProjectAndCompress(input.Address, weight.Address, m, projection.Address, CompressedParts.Of(compressed), options,
+        var pass = engine.PrepareProjectAndCompress(input.Address, weight.Address, [new ProjectionOutput(projection.Address, m)], CompressedParts.Of(compressed), options,
             ProjectionWorkspace.At(workspace.Address, rows, columns, k, m));
         pass.Compress.SampleGenerators();
         pass.Compress.Gather();
@@ -277,6 +316,49 @@ public class PammEngineProjectionTests(string deviceName) : DeviceFixture(device
             Assert.That(callerStorage.ToArray(engine.Stream), Is.EqualTo(ownStorage.ToArray(engine.Stream)));
             Assert.That(callerProjection.ToArray(engine.Stream), Is.EqualTo(ownProjection.ToArray(engine.Stream)));
         });
+    }
+
+    private void AssertSplitMatchesOneOutput<T>() where T : unmanaged
+    {
+        // Columns that are no multiple of anything: 17 + 16 + 7 = 40.
+        const int rows = 203, columns = 24, k = 9;
+        int[] split = [17, 16, 7];
+        int m = split.Sum();
+        var dtype = DTypes.Of<T>();
+        var options = new PammOptions { K = k, Seed = 31 };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(EngineTestData.Random<T>(rows, columns, 32));
+        using var weight = Upload(EngineTestData.Random<T>(m + k, columns, 33));
+        using var whole = Device.Allocate<T>((long)rows * m);
+        var parts = split.Select(cols => Device.Allocate<T>((long)rows * cols)).ToArray();
+        try
+        {
+            long storageBytes = PammEngine.CompressedStorageBytes(rows, columns, k, dtype);
+            using var wholeStorage = Device.Allocate<byte>(storageBytes);
+            using var splitStorage = Device.Allocate<byte>(storageBytes);
+            using var one = engine.ProjectAndCompressInto(input.Address, rows, columns, dtype, weight.Address, m, whole.Address, options,
+                wholeStorage.Address, storageBytes);
+            ProjectionOutput[] outputs = [.. parts.Zip(split, (part, cols) => new ProjectionOutput(part.Address, cols))];
+            using var three = engine.ProjectAndCompressInto(input.Address, rows, columns, dtype, weight.Address, outputs, options,
+                splitStorage.Address, storageBytes);
+            var wholeValues = whole.ToArray(engine.Stream);
+            Assert.Multiple(() =>
+            {
+                int first = 0;
+                for (int p = 0; p < split.Length; p++)
+                {
+                    int cols = split[p], offset = first;
+                    var expected = Enumerable.Range(0, rows).SelectMany(i => wholeValues.Skip(i * m + offset).Take(cols)).ToArray();
+                    Assert.That(parts[p].ToArray(engine.Stream), Is.EqualTo(expected), $"output {p}: columns [{offset}, {offset + cols})");
+                    first += cols;
+                }
+                Assert.That(splitStorage.ToArray(engine.Stream), Is.EqualTo(wholeStorage.ToArray(engine.Stream)), "the compressed form");
+            });
+        }
+        finally
+        {
+            foreach (var part in parts) part.Dispose();
+        }
     }
 
     private static void AssertRejected<TException>(string parameter, Action call) where TException : ArgumentException
