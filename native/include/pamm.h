@@ -359,7 +359,9 @@ pamm_status pamm_compressed_get_info(pamm_compressed compressed, pamm_compressed
 /* *dropped_rows = the rows the epsilon condition dropped. For a GPU handle this WAITS for the engine's
    stream to finish the compression (the count lives on the device, where products apply beta without
    it); the value is kept, so later calls and pamm_compressed_get_info do not wait. The engine that made
-   the handle must still exist. */
+   the handle must still exist. A handle from pamm_compressed_open reads on the opening engine's stream: if
+   another stream wrote the storage, order that stream's compression before this call (an event), as for
+   any other use of the storage. */
 pamm_status pamm_compressed_read_dropped_rows(pamm_compressed compressed, int32_t *dropped_rows);
 
 /* Ends a compressed activation without waiting for the device: storage the engine allocated goes back

@@ -172,6 +172,13 @@ def _engine_for(device):
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
+            if torch.cuda.is_current_stream_capturing():
+                # Checked before any CUDA call: creating the engine would break the capture with an error of the driver's.
+                raise RuntimeError(
+                    f"PAMM has no engine yet for the stream being captured ({stream.cuda_stream:#x} on {device}), and creating "
+                    "one allocates and waits for the stream, which CUDA graph capture forbids. Run one step on that stream "
+                    "before capturing: warm up on the capture stream (under torch.cuda.stream(s), then "
+                    "torch.cuda.graph(g, stream=s)).")
             engine = _engines[key] = _Engine(device.index, stream)
         return engine
 

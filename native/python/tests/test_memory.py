@@ -374,6 +374,24 @@ class CudaMemoryTests(unittest.TestCase):
         for replayed, expected in zip((p.grad for p in model.parameters()), eager):
             torch.testing.assert_close(replayed, expected, rtol=0, atol=0)
 
+    def test_capturing_on_a_stream_without_an_engine_says_to_warm_up_on_it(self):
+        # PyTorch's own recipe warms up on a side stream and captures on torch.cuda.graph's stream, for which PAMM has no
+        # engine yet; creating one allocates and waits, which a capture forbids, so the call says so before any CUDA work.
+        model = QKVStack(256, 64, layers=1, pamm=True, k=16, seed=5).cuda()
+        static_h = torch.randn(1024, 256, device="cuda")
+        train_step(model, static_h)  # an engine for the current stream only
+        torch.cuda.synchronize()
+        fresh = torch.cuda.Stream()
+        graph = torch.cuda.CUDAGraph()
+        with self.assertRaisesRegex(RuntimeError, "warm up on the capture stream"):
+            with torch.cuda.graph(graph, stream=fresh):
+                train_step(model, static_h)
+        # The failed capture left the device usable.
+        model.zero_grad(set_to_none=True)
+        train_step(model, static_h)
+        torch.cuda.synchronize()
+        self.assertTrue(all(torch.isfinite(p.grad).all() for p in model.parameters()))
+
     def test_step_returns_to_the_host_before_a_long_kernel_ends(self):
         model = QKVStack(512, 64, layers=2, pamm=True, ratio=1 / 64).cuda()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
