@@ -219,7 +219,9 @@ __device__ __forceinline__ unsigned int pamm_block_exclusive_scan(unsigned int v
 }
 
 // The GEMM scalars of a product, scalars[0] = a·β and scalars[1] = c, with β = b / (b − η) from the dropped count
-// at `dropped` (none: β = 1). Computed on the device, so η never visits the host. One thread calls it.
+// at `dropped` (none: β = 1), and scalars[2] = 0, the β of a GEMM into a float32 staging block. Computed on the device,
+// so η never visits the host, and written into the product's workspace, so an engine keeps no scalars of its own. One
+// thread calls it.
 __device__ __forceinline__ void pamm_write_product_scalars(const int* __restrict__ dropped, int rows, float a, float c,
                                                            float* __restrict__ scalars)
 {
@@ -227,4 +229,5 @@ __device__ __forceinline__ void pamm_write_product_scalars(const int* __restrict
     double beta = eta >= rows ? 0.0 : (double)rows / (double)(rows - eta);
     scalars[0] = (float)((double)a * beta);
     scalars[1] = c;
+    scalars[2] = 0.0f;
 }

@@ -3,18 +3,27 @@
 // C_j = X[S_j] in X's dtype, ‖C_j‖² in float32, and the row → generator map (filled with -1
 // beforehand) that lets the assignment recognise generator rows. One block per generator; each
 // thread owns 128-bit chunks of the row so the copy is vectorised where X, C and n allow it.
+// Block 0 also writes the constants 1 and 0 that the similarity GEMM reads as its α and β (pointer mode device) into
+// the compression's workspace: so an engine keeps no device memory of its own, and creating one on a stream that is
+// being captured into a CUDA graph allocates nothing.
 #define PAMM_GATHER_THREADS 256
 
 template <typename E>
 __device__ __forceinline__ void pamm_gather(const typename E::storage* __restrict__ x, int columns,
                                             const int* __restrict__ generator_rows, int k,
                                             typename E::storage* __restrict__ generators,
-                                            float* __restrict__ squared_norms, int* __restrict__ row_to_generator)
+                                            float* __restrict__ squared_norms, int* __restrict__ row_to_generator,
+                                            float* __restrict__ gemm_constants)
 {
     __shared__ float reduce_scratch[32];
     typedef typename E::storage T;
     const int width = pamm_vector<E>::width;
     int j = blockIdx.x;
+    if (j == 0 && threadIdx.x == 0)
+    {
+        gemm_constants[0] = 1.0f;
+        gemm_constants[1] = 0.0f;
+    }
     if (j >= k) return;
     long long row = generator_rows[j];
     const T* source = x + row * (long long)columns;
@@ -43,9 +52,10 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
 
 #define PAMM_GATHER_PARAMETERS(T)                                                                     \
     const T* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,              \
-    T* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator
-#define PAMM_GATHER_ARGUMENTS                                                  \
-    x, columns, generator_rows, k, generators, squared_norms, row_to_generator
+    T* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator, \
+    float* __restrict__ gemm_constants
+#define PAMM_GATHER_ARGUMENTS                                                                  \
+    x, columns, generator_rows, k, generators, squared_norms, row_to_generator, gemm_constants
 
 extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS) pamm_gather_f32(PAMM_GATHER_PARAMETERS(float))
 { pamm_gather<pamm_f32>(PAMM_GATHER_ARGUMENTS); }

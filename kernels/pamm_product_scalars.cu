@@ -2,7 +2,7 @@
 
 // The GEMM scalars of a product, computed on the device so that β (from the dropped count η that
 // the compression left on the device) never needs a round trip to the host:
-// scalars[0] = a·β, scalars[1] = c. Without a dropped count (exact products) β = 1.
+// scalars[0] = a·β, scalars[1] = c, scalars[2] = 0. Without a dropped count (exact products) β = 1.
 #define PAMM_PRODUCT_SCALARS_THREADS 32
 
 // The approximate product writes the same scalars from its second reduction pass (pamm_reduce_groups), saving a

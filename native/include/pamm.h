@@ -19,7 +19,8 @@
  *   and run asynchronously on the engine's stream: inputs must stay valid, and outputs must not be
  *   read, until that stream reaches the work (the usual stream-ordered rules of a framework).
  *   Compressing, multiplying and freeing never wait for the device; the functions that do say so
- *   (pamm_compressed_read_dropped_rows, engine creation and destruction).
+ *   (pamm_compressed_read_dropped_rows; pamm_engine_create when it opens the device; pamm_engine_destroy
+ *   of a device's last engine).
  * - Memory a framework wants to count is the caller's: pamm_compress_into writes the compressed form
  *   into storage the caller allocates (pamm_compressed_storage_bytes), and compressions and products
  *   take their scratch from a caller workspace (pamm_compress_workspace_bytes,
@@ -197,8 +198,14 @@ pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity
    `stream` (a cudaStream_t / CUstream the caller owns and keeps alive while the engine lives; NULL is
    the legacy default stream). options->k is checked against each input's rows at pamm_compress.
    Engines of one ordinal share one device object (the first opens it, the last destroyed closes it):
-   kernels are compiled by NVRTC on first use, cached on disk, and loaded once per device. Creating
-   an engine allocates its constants and may wait for the device; do it outside a training step. */
+   kernels are compiled by NVRTC on first use, cached on disk, and loaded once per device, and with
+   cuBLAS 12.2 or later one cuBLAS handle serves every stream of the device. An engine keeps no device
+   memory of its own (the GEMM constants live in each call's workspace), so once the device has run a
+   GEMM, creating an engine for another stream touches no device memory and waits for nothing: a stream
+   being captured into a CUDA graph may get its engine inside the capture. Opening the device (the first
+   engine of an ordinal, its first kernels and GEMM), options with explicit generator_indices (uploaded
+   here) and, before cuBLAS 12.2, a stream's first GEMM (a handle of its own) must happen outside a
+   capture. Destroying the last engine of an ordinal waits for the device. */
 pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine);
 
 /* Destroys the engine (this frees its scratch and may wait for the device). Compressed activations it

@@ -40,7 +40,10 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
         var storage = Own(device.Allocate<byte>(PammEngine.CompressedStorageBytes(Rows, Width, k, DType)));
         var workspace = Own(device.Allocate<byte>(PammEngine.ProjectAndCompressWorkspaceBytes(Rows, Width, k, m)));
         var engine = Own(new PammEngine(device, options, stream));
-        var scalars = Own(new GemmScalars(device, stream));
+        // The plain GEMMs' α = 1 and β = 0 in device memory (pointer mode device), as a compression's workspace holds them.
+        var constants = Own(device.Allocate<float>(2));
+        constants.CopyFrom([1f, 0f], stream);
+        var scalars = new GemmConstants(constants.Address);
         Upload(x, elements, seed: 1, stream);
         Upload(weight, ((long)m + k) * Width, seed: 2, stream);
 

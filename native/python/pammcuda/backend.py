@@ -164,21 +164,21 @@ _engines_lock = threading.Lock()
 def _engine_for(device):
     """
     The engine for (device, PyTorch's current stream there). The library shares one device object among them, so
-    kernels are loaded once per GPU; each engine keeps only its stream and a few constants. Create it (by a first
-    compression on that stream) before capturing a CUDA graph on the stream: creating an engine allocates.
+    kernels are loaded and cuBLAS is set up once per GPU, and an engine of another stream allocates nothing and waits for
+    nothing: a CUDA graph may be captured on a stream PAMM has not seen, once one step has run on the GPU (on any stream).
     """
     stream = torch.cuda.current_stream(device)
     key = (device.index, stream.cuda_stream)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            if torch.cuda.is_current_stream_capturing():
-                # Checked before any CUDA call: creating the engine would break the capture with an error of the driver's.
+            if torch.cuda.is_current_stream_capturing() and not any(index == device.index for index, _ in _engines):
+                # Checked before any CUDA call: opening the GPU (compiling and loading kernels, setting up cuBLAS) inside a
+                # capture would break it with an error of the driver's.
                 raise RuntimeError(
-                    f"PAMM has no engine yet for the stream being captured ({stream.cuda_stream:#x} on {device}), and creating "
-                    "one allocates and waits for the stream, which CUDA graph capture forbids. Run one step on that stream "
-                    "before capturing: warm up on the capture stream (under torch.cuda.stream(s), then "
-                    "torch.cuda.graph(g, stream=s)).")
+                    f"PAMM has not run on {device} yet, and its first use there loads kernels and sets up cuBLAS, which CUDA "
+                    "graph capture forbids. Warm up before capturing: run one step outside the capture (on any stream), as "
+                    "torch.cuda.graph's documentation does for every library.")
             engine = _engines[key] = _Engine(device.index, stream)
         return engine
 

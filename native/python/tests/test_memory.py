@@ -6,6 +6,9 @@ scripts/native-tests.sh). The CPU tests run everywhere; the CUDA tests skip, wit
 
 import gc
 import re
+import subprocess
+import sys
+import textwrap
 import time
 import unittest
 
@@ -374,23 +377,53 @@ class CudaMemoryTests(unittest.TestCase):
         for replayed, expected in zip((p.grad for p in model.parameters()), eager):
             torch.testing.assert_close(replayed, expected, rtol=0, atol=0)
 
-    def test_capturing_on_a_stream_without_an_engine_says_to_warm_up_on_it(self):
-        # PyTorch's own recipe warms up on a side stream and captures on torch.cuda.graph's stream, for which PAMM has no
-        # engine yet; creating one allocates and waits, which a capture forbids, so the call says so before any CUDA work.
-        model = QKVStack(256, 64, layers=1, pamm=True, k=16, seed=5).cuda()
-        static_h = torch.randn(1024, 256, device="cuda")
-        train_step(model, static_h)  # an engine for the current stream only
-        torch.cuda.synchronize()
-        fresh = torch.cuda.Stream()
-        graph = torch.cuda.CUDAGraph()
-        with self.assertRaisesRegex(RuntimeError, "warm up on the capture stream"):
-            with torch.cuda.graph(graph, stream=fresh):
+    def test_pytorch_graph_recipe_with_a_side_stream_warm_up_replays_the_eager_step(self):
+        # torch.cuda.graph's documented recipe: warm up on a side stream, capture on the graph's own stream, which PAMM
+        # has not seen. Its engine for that stream is made inside the capture: it must allocate and wait for nothing.
+        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=13).cuda()
+        static_h = torch.randn(2048, 256, device="cuda")
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                model.zero_grad(set_to_none=True)
                 train_step(model, static_h)
-        # The failed capture left the device usable.
-        model.zero_grad(set_to_none=True)
-        train_step(model, static_h)
+        torch.cuda.current_stream().wait_stream(side)
         torch.cuda.synchronize()
-        self.assertTrue(all(torch.isfinite(p.grad).all() for p in model.parameters()))
+        eager = [p.grad.clone() for p in model.parameters()]
+
+        model.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # the graph's own capture stream
+            static_loss = train_step(model, static_h)
+        for p in model.parameters():
+            p.grad.zero_()
+        graph.replay()
+        torch.cuda.synchronize()
+        self.assertTrue(torch.isfinite(static_loss).item())
+        for replayed, expected in zip((p.grad for p in model.parameters()), eager):
+            torch.testing.assert_close(replayed, expected, rtol=0, atol=0)
+
+    def test_a_capture_before_pamm_ever_ran_on_the_gpu_says_to_warm_up(self):
+        # In a process of its own, where PAMM has never run on the GPU: opening it inside a capture would break the capture.
+        script = textwrap.dedent("""
+            import torch, pammcuda
+            x = torch.randn(256, 64, device="cuda")
+            x @ x.T  # PyTorch's own cuBLAS is set up, as by any warm-up
+            layer = pammcuda.PammQKV(64, 64, k=8, seed=1).cuda()
+            graph = torch.cuda.CUDAGraph()
+            try:
+                with torch.cuda.graph(graph):
+                    layer(x.requires_grad_())
+            except RuntimeError as error:
+                print("raised:", error)
+            torch.cuda.synchronize()
+            print("usable:", bool(torch.isfinite(layer(x)[0]).all()))
+        """)
+        finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+        self.assertEqual(finished.returncode, 0, finished.stderr)
+        self.assertIn("Warm up before capturing", finished.stdout)
+        self.assertIn("usable: True", finished.stdout)
 
     def test_step_returns_to_the_host_before_a_long_kernel_ends(self):
         model = QKVStack(512, 64, layers=2, pamm=True, ratio=1 / 64).cuda()

@@ -4,20 +4,28 @@ using PammCuda.Interop;
 namespace PammCuda.Cuda;
 
 /// <summary>
-/// A cuBLAS handle bound to one stream, in pointer mode device (α and β of <see cref="GemmDescriptor"/> live in
-/// device memory) and the default math mode (no TF32 unless a GEMM asks for it).
+/// A cuBLAS handle in pointer mode device (α and β of <see cref="GemmDescriptor"/> live in device memory) and the default
+/// math mode (no TF32 unless a GEMM asks for it). It is bound to no stream: every GEMM names its stream and sets it on the
+/// handle under a lock, so one handle can serve every stream of a device, as PyTorch's does (creating a handle allocates,
+/// which CUDA graph capture forbids, so a stream first used inside a capture must find one made already).
 /// </summary>
 internal sealed unsafe class CudaBlasHandle : IDisposable
 {
-    private readonly Owner _owner;
+    /// <summary>
+    /// The first cuBLAS version whose default workspace is allocated in stream order (cudaMallocAsync), so that GEMMs of
+    /// one handle on two streams never share scratch; older versions get a handle per stream.
+    /// </summary>
+    public const int StreamOrderedWorkspaceVersion = 120200;
 
-    public CudaBlasHandle(CudaContext context, CuStreamHandle stream)
+    private readonly Owner _owner;
+    private readonly Lock _gate = new();
+
+    public CudaBlasHandle(CudaContext context)
     {
         using var current = context.Enter();
         CublasHandle handle;
         Cublas.cublasCreate_v2(&handle).ThrowIfFailed();
         _owner = new Owner(context, handle);
-        Cublas.cublasSetStream_v2(handle, stream).ThrowIfFailed();
         Cublas.cublasSetPointerMode_v2(handle, CublasPointerMode.Device).ThrowIfFailed();
         Cublas.cublasSetMathMode(handle, CublasMath.Default).ThrowIfFailed();
         int version;
@@ -25,15 +33,26 @@ internal sealed unsafe class CudaBlasHandle : IDisposable
         Version = version;
     }
 
+    /// <summary>Whether GEMMs of this handle on different streams may overlap safely (see <see cref="StreamOrderedWorkspaceVersion"/>).</summary>
+    public bool ServesEveryStream => Version >= StreamOrderedWorkspaceVersion;
+
     /// <summary>cuBLAS's version number, e.g. 130100 for 13.1.0.</summary>
     public int Version { get; }
 
-    /// <summary>Runs a validated GEMM: SGEMM for float32 without TF32, GemmEx with float32 compute otherwise.</summary>
-    public void Gemm(in GemmDescriptor gemm)
+    /// <summary>Queues a validated GEMM on <paramref name="stream"/>: SGEMM for float32 without TF32, GemmEx with float32 compute otherwise.</summary>
+    public void Gemm(CuStreamHandle stream, in GemmDescriptor gemm)
     {
         ObjectDisposedException.ThrowIf(_owner.IsFreed, this);
         using var current = _owner.Context.Enter();
-        var handle = _owner.Blas;
+        lock (_gate)
+        {
+            Cublas.cublasSetStream_v2(_owner.Blas, stream).ThrowIfFailed();
+            Queue(_owner.Blas, gemm);
+        }
+    }
+
+    private static void Queue(CublasHandle handle, in GemmDescriptor gemm)
+    {
         var opA = gemm.OperationA == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;
         var opB = gemm.OperationB == GemmOperation.None ? CublasOperation.None : CublasOperation.Transpose;
         bool allFloat32 = gemm.TypeA == DType.Float32 && gemm.TypeB == DType.Float32 && gemm.TypeC == DType.Float32;

@@ -14,6 +14,8 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     private readonly KernelCompiler _compiler;
     private readonly Lazy<IReadOnlyDictionary<string, CudaModule>> _embeddedKernels;
     private readonly ConcurrentDictionary<nint, KernelLaunchInfo> _kernels = new();
+    private readonly Lock _blasGate = new();
+    private CudaBlasHandle? _blas;
 
     /// <summary>Opens the GPU with ordinal <paramref name="ordinal"/>; its kernels are compiled once into the default cache folder.</summary>
     /// <param name="ordinal">Which GPU (0 = the first visible one).</param>
@@ -50,6 +52,20 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
 
     /// <summary>The primary context everything of this device lives in.</summary>
     internal CudaContext Context { get; }
+
+    /// <summary>
+    /// The device's cuBLAS handle, made at its first GEMM on any stream (a failed attempt is retried at the next); the
+    /// streams of the device share it where <see cref="CudaBlasHandle.ServesEveryStream"/>, so that a stream first used
+    /// inside a CUDA graph capture creates no handle there.
+    /// </summary>
+    internal CudaBlasHandle Blas
+    {
+        get
+        {
+            lock (_blasGate)
+                return _blas ??= new CudaBlasHandle(Context);
+        }
+    }
 
     /// <inheritdoc/>
     public string Name => Gpu.ToString();

@@ -97,7 +97,8 @@ public sealed unsafe class CudaStream : IDeviceStream
     {
         GemmValidation.Validate(gemm, nameof(gemm));
         if (gemm.M == 0 || gemm.N == 0) return;
-        Blas().Gemm(gemm);
+        var stream = Handle();
+        Blas().Gemm(stream, gemm);
     }
 
     /// <inheritdoc/>
@@ -116,7 +117,7 @@ public sealed unsafe class CudaStream : IDeviceStream
         return recorded;
     }
 
-    /// <summary>Destroys an owned stream (after its cuBLAS handle); a wrapper only becomes unusable.</summary>
+    /// <summary>Destroys an owned stream (after a cuBLAS handle of its own, if it has one); a wrapper only becomes unusable.</summary>
     public void Dispose()
     {
         if (_disposed) return;
@@ -138,12 +139,14 @@ public sealed unsafe class CudaStream : IDeviceStream
         return _handle;
     }
 
-    // The cuBLAS handle makes the context current itself, when it is created and at every GEMM.
+    // The device's handle where it serves every stream, else one of this stream's own (cuBLAS before 12.2, whose default
+    // workspace belongs to the handle). The handle makes the context current itself, when it is created and at every GEMM.
     private CudaBlasHandle Blas()
     {
-        var stream = Handle();
+        var shared = _device.Blas;
+        if (shared.ServesEveryStream) return shared;
         lock (_blasGate)
-            return _blas ??= new CudaBlasHandle(_device.Context, stream);
+            return _blas ??= new CudaBlasHandle(_device.Context);
     }
 
     /// <summary>Validates a transfer's arguments; false when there is nothing to do.</summary>

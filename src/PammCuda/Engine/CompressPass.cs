@@ -11,14 +11,12 @@ namespace PammCuda.Engine;
 internal readonly struct CompressPass
 {
     private readonly IDeviceStream _stream;
-    private readonly GemmScalars _scalars;
     private readonly ulong _x;
     private readonly CompressWorkspace _workspace;
     private readonly ulong _seed;
     private readonly double _keepThreshold;
 
     /// <param name="stream">The stream every stage is queued on.</param>
-    /// <param name="scalars">The GEMM constants 1 and 0.</param>
     /// <param name="x">X, row-major <c>compressed.Rows</c> × <c>compressed.Columns</c> of <c>compressed.DType</c>.</param>
     /// <param name="compressed">Where C, f, α and η go.</param>
     /// <param name="workspace">The pass's scratch.</param>
@@ -27,11 +25,10 @@ internal readonly struct CompressPass
     /// <see cref="CompressWorkspace.GeneratorRows"/> of <paramref name="workspace"/>.
     /// </param>
     /// <param name="options">Seed and ε.</param>
-    public CompressPass(IDeviceStream stream, GemmScalars scalars, ulong x, CompressedParts compressed, CompressWorkspace workspace,
+    public CompressPass(IDeviceStream stream, ulong x, CompressedParts compressed, CompressWorkspace workspace,
         ulong? explicitGeneratorRows, PammOptions options)
     {
         _stream = stream;
-        _scalars = scalars;
         _x = x;
         Compressed = compressed;
         _workspace = workspace;
@@ -57,6 +54,9 @@ internal readonly struct CompressPass
 
     /// <summary>ε &lt; 1: the ε test needs the row norms, so <see cref="RowSquaredNorms"/> is a stage of <see cref="Run"/>.</summary>
     public bool TestsNeighbourhood { get; }
+
+    /// <summary>The GEMM constants 1 and 0 in the workspace, written by <see cref="Gather"/>.</summary>
+    public GemmConstants GemmConstants => _workspace.GemmConstants;
 
     /// <summary>Rows per similarity GEMM and assignment launch.</summary>
     public int SimilarityChunkRows { get; }
@@ -86,12 +86,15 @@ internal readonly struct CompressPass
         PammKernels.SampleGenerators(_stream, _workspace.Sampling, Compressed.Rows, K, _seed, GeneratorRows);
     }
 
-    /// <summary>C and ‖C_j‖² gathered, and the generator rows marked in the row map (cleared first).</summary>
+    /// <summary>
+    /// C and ‖C_j‖² gathered, and the generator rows marked in the row map (cleared first); the GEMM constants 1 and 0
+    /// written beside them, for the similarity GEMM that follows.
+    /// </summary>
     public void Gather()
     {
         _stream.Fill32Async(_workspace.RowToGenerator, uint.MaxValue, Compressed.Rows);
         PammKernels.Gather(_stream, Compressed.DType, _x, Compressed.Columns, GeneratorRows, K, Compressed.Generators,
-            _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator);
+            _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator, _workspace.GemmConstants.Address);
     }
 
     /// <summary>‖X_i‖² of every row. <see cref="Run"/> runs it only when ε &lt; 1; it can be timed either way.</summary>
@@ -104,7 +107,7 @@ internal readonly struct CompressPass
     {
         var (first, count) = ChunkRows(chunk);
         _stream.Gemm(SimilarityChunking.Gemm(_x, first, count, Compressed.Columns, Compressed.DType, Compressed.Generators, K,
-            _scalars.One, _scalars.Zero, _workspace.Similarities));
+            GemmConstants.One, GemmConstants.Zero, _workspace.Similarities));
     }
 
     /// <summary>

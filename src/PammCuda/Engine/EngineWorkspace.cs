@@ -29,8 +29,10 @@ internal struct WorkspaceCarver(ulong start)
 /// <param name="GeneratorSquaredNorms">‖C_j‖², k floats.</param>
 /// <param name="RowSquaredNorms">‖X_i‖², b floats (written only when ε &lt; 1, always reserved so the size does not depend on ε).</param>
 /// <param name="Similarities">One chunk of S = X Cᵀ, chunk rows × k floats (the GEMM path).</param>
+/// <param name="GemmConstants">1 and 0 for the similarity GEMM, written by the gather.</param>
 internal readonly record struct CompressWorkspace(
-    ulong Sampling, ulong GeneratorRows, ulong RowToGenerator, ulong GeneratorSquaredNorms, ulong RowSquaredNorms, ulong Similarities)
+    ulong Sampling, ulong GeneratorRows, ulong RowToGenerator, ulong GeneratorSquaredNorms, ulong RowSquaredNorms, ulong Similarities,
+    GemmConstants GemmConstants)
 {
     /// <summary>Bytes a compression of rows × columns to k generators needs.</summary>
     public static long Bytes(int rows, int columns, int k)
@@ -59,7 +61,8 @@ internal readonly record struct CompressWorkspace(
             RowToGenerator: carver.Take((long)rows * sizeof(int)),
             GeneratorSquaredNorms: carver.Take((long)k * sizeof(float)),
             RowSquaredNorms: carver.Take((long)rows * sizeof(float)),
-            Similarities: similarityChunk ? carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)) : 0);
+            Similarities: similarityChunk ? carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)) : 0,
+            GemmConstants: new GemmConstants(carver.Take(GemmConstants.Bytes)));
     }
 }
 
@@ -94,7 +97,8 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
 /// <param name="Product">The float32 product before it is rounded into a 16-bit output (0 for a float32 output).</param>
 /// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this product only: carved when the compressed
 /// activation keeps no plan of its own (caller storage without one), null otherwise.</param>
-internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ulong Product, ProductPlan? Plan)
+/// <param name="Scalars">The GEMM's a·β, c and 0, written by the second reduction pass.</param>
+internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ulong Product, ProductPlan? Plan, ProductScalars Scalars)
 {
     /// <summary>
     /// Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient
@@ -120,5 +124,6 @@ internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, 
         new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
             Product: outputType == DType.Float32 ? 0 : carver.Take((long)columns * gradientColumns * sizeof(float)),
-            Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, columns, k, dtype) : null);
+            Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, columns, k, dtype) : null,
+            Scalars: new ProductScalars(carver.Take(ProductScalars.Bytes)));
 }

@@ -1,46 +1,43 @@
-using PammCuda.Devices;
-
 namespace PammCuda.Engine;
 
 /// <summary>
-/// The float32 scalars the engine's GEMMs read in device pointer mode: the constants 1 and 0, and a product's
-/// <see cref="ProductScale"/> a·β and <see cref="OutputScale"/> c (the GEMM's "alpha" and "beta", named here for what
-/// they hold, not to be confused with PAMM's α and β), which <see cref="PammKernels.ProductScalars"/> writes as a pair
-/// before each product, so that β, computed from η on the device, never makes a round trip to the host.
+/// The constants 1 and 0 a compression's GEMM reads as its α and β in device pointer mode: two floats in the
+/// compression's workspace, written by the gather kernel before the GEMM reads them. Living in the workspace, they
+/// cost an engine no device memory of its own, so that creating an engine allocates nothing and waits for nothing
+/// (as a stream captured into a CUDA graph requires).
 /// </summary>
-internal sealed class GemmScalars : IDisposable
+/// <param name="Address">Device address of the pair.</param>
+internal readonly record struct GemmConstants(ulong Address)
 {
-    private readonly DeviceBuffer<float> _values;
-
-    /// <summary>Allocates the scalars and queues their initial values (1, 0, a·β = 1, c = 0) on <paramref name="stream"/>.</summary>
-    public GemmScalars(IComputeDevice device, IDeviceStream stream)
-    {
-        _values = device.Allocate<float>(4);
-        try
-        {
-            _values.CopyFrom([1f, 0f, 1f, 0f], stream);
-        }
-        catch
-        {
-            _values.Dispose();
-            throw;
-        }
-    }
+    /// <summary>Bytes the pair takes.</summary>
+    public const long Bytes = 2 * sizeof(float);
 
     /// <summary>1.</summary>
-    public ulong One => Address(0);
+    public ulong One => Address;
 
     /// <summary>0.</summary>
-    public ulong Zero => Address(1);
+    public ulong Zero => Address + sizeof(float);
+}
 
-    /// <summary>a·β, the weight of the product (the GEMM's alpha), with <see cref="OutputScale"/> right after it.</summary>
-    public ulong ProductScale => Address(2);
+/// <summary>
+/// A product's GEMM scalars in device memory: a·β, the weight of the product (the GEMM's alpha, named here for what it
+/// holds, not to be confused with PAMM's α and β), c, the weight of the output's old value (the GEMM's beta), and 0, the
+/// beta of a GEMM into a float32 staging block. Written by <c>pamm_reduce_groups</c> (or <c>pamm_product_scalars</c> for
+/// the exact product) into the product's workspace before its GEMM, so that β, computed from η on the device, never
+/// makes a round trip to the host, and an engine keeps no scalars of its own.
+/// </summary>
+/// <param name="Address">Device address of the three floats.</param>
+internal readonly record struct ProductScalars(ulong Address)
+{
+    /// <summary>Bytes the three floats take.</summary>
+    public const long Bytes = 3 * sizeof(float);
 
-    /// <summary>c, the weight of the output's old value (the GEMM's beta).</summary>
-    public ulong OutputScale => Address(3);
+    /// <summary>a·β, with <see cref="OutputScale"/> right after it.</summary>
+    public ulong ProductScale => Address;
 
-    /// <summary>Frees the scalars.</summary>
-    public void Dispose() => _values.Dispose();
+    /// <summary>c.</summary>
+    public ulong OutputScale => Address + sizeof(float);
 
-    private ulong Address(int index) => _values.Address + (ulong)(index * sizeof(float));
+    /// <summary>0.</summary>
+    public ulong Zero => Address + 2 * sizeof(float);
 }

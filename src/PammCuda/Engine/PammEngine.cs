@@ -14,7 +14,6 @@ namespace PammCuda.Engine;
 /// </summary>
 public sealed class PammEngine : IDisposable
 {
-    private readonly GemmScalars _scalars;
     private readonly DeviceBuffer<int>? _explicitGenerators;
     private readonly EngineScratch _scratch;
     private readonly CompressedStoragePool _storagePool;
@@ -35,23 +34,24 @@ public sealed class PammEngine : IDisposable
         // Copied once: the engine's options are immutable for its lifetime, so their explicit generators are uploaded here, not per call.
         int[]? explicitGenerators = Options.GeneratorIndices?.ToArray();
 
-        _scalars = new GemmScalars(device, Stream);
-        try
+        // Nothing here touches the device unless the options name explicit generators: the GEMM constants live in each
+        // call's workspace, and scratch is allocated at first need, so an engine can be created on a stream that is
+        // being captured into a CUDA graph.
+        if (explicitGenerators is { Length: > 0 })
         {
-            if (explicitGenerators is { Length: > 0 })
+            _explicitGenerators = device.Allocate<int>(explicitGenerators.Length);
+            try
             {
-                _explicitGenerators = device.Allocate<int>(explicitGenerators.Length);
                 _explicitGenerators.CopyFrom(explicitGenerators, Stream);
             }
-            _scratch = new EngineScratch(device, Stream);
-            _storagePool = new CompressedStoragePool(device);
+            catch
+            {
+                _explicitGenerators.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            _scalars.Dispose();
-            _explicitGenerators?.Dispose();
-            throw;
-        }
+        _scratch = new EngineScratch(device, Stream);
+        _storagePool = new CompressedStoragePool(device);
     }
 
     /// <summary>The device the engine runs on.</summary>
@@ -327,7 +327,7 @@ public sealed class PammEngine : IDisposable
     /// </summary>
     internal ProjectionCompressPass PrepareProjectAndCompress(ulong x, ulong stackedWeight, ReadOnlySpan<ProjectionOutput> outputs,
         CompressedParts compressed, PammOptions options, in ProjectionWorkspace scratch) =>
-        new(Stream, _scalars, x, stackedWeight, outputs, scratch, PrepareCompress(x, compressed, options, scratch.Compress));
+        new(Stream, x, stackedWeight, outputs, scratch, PrepareCompress(x, compressed, options, scratch.Compress));
 
     /// <summary>
     /// One GEMM carries the projection: its dimensions (m + k, b, n) and X's elements must fit cuBLAS's 32-bit integers;
@@ -559,8 +559,9 @@ public sealed class PammEngine : IDisposable
         ulong float32Product = outputType == DType.Float32 ? 0 : _scratch.Product.Ensure((long)columns * gradientColumns * sizeof(float));
         var target = new ProductOutput(output.Address, outputType, layout, c, float32Product);
         // No dropped count: β = 1.
-        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, _scalars.ProductScale);
-        target.Gemm(Stream, _scalars, operands, allowTf32);
+        var scalars = new ProductScalars(_scratch.ExactScalars.Ensure(ProductScalars.Bytes));
+        PammKernels.ProductScalars(Stream, 0UL, rows, a, c, scalars.Address);
+        target.Gemm(Stream, scalars, operands, allowTf32);
         if (target.NeedsStore) target.Store(Stream, (long)columns * gradientColumns);
     }
 
@@ -588,7 +589,6 @@ public sealed class PammEngine : IDisposable
         _disposed = true;
         _storagePool.Dispose();
         _scratch.Dispose();
-        _scalars.Dispose();
         _explicitGenerators?.Dispose();
     }
 
@@ -648,7 +648,7 @@ public sealed class PammEngine : IDisposable
     /// (explicit ones uploaded, or left for the pass to sample). The engine runs it whole; the stage benchmark stage by stage.
     /// </summary>
     internal CompressPass PrepareCompress(ulong x, CompressedParts compressed, PammOptions options, in CompressWorkspace scratch) =>
-        new(Stream, _scalars, x, compressed, scratch, ExplicitGeneratorRows(options, scratch), options);
+        new(Stream, x, compressed, scratch, ExplicitGeneratorRows(options, scratch), options);
 
     /// <summary>
     /// The product pass of <paramref name="compressed"/> with G into <paramref name="output"/>. The engine runs it whole;
@@ -656,7 +656,7 @@ public sealed class PammEngine : IDisposable
     /// </summary>
     internal ProductPass PrepareProduct(CompressedParts compressed, ulong gradient, int gradientColumns, DType gradientType,
         ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
-        new(Stream, _scalars, compressed, scratch.Plan ?? throw new ArgumentException("The stage benchmark's workspace has no room for a plan.", nameof(scratch)),
+        new(Stream, compressed, scratch.Plan ?? throw new ArgumentException("The stage benchmark's workspace has no room for a plan.", nameof(scratch)),
             buildsPlan: true, gradient, gradientColumns, gradientType,
             new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch);
 
@@ -714,7 +714,7 @@ public sealed class PammEngine : IDisposable
         bool transientPlan = compressed.Plan is null;
         // ProductScratch carved room for a plan exactly when the compression has none by now.
         var plan = compressed.Plan ?? scratch.Plan!.Value;
-        new ProductPass(Stream, _scalars, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
+        new ProductPass(Stream, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
             gradientType, new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch).Run();
     }
 

@@ -122,11 +122,13 @@ internal static class PammKernels
             KernelArgument.Pointer(generators));
     }
 
+    /// <summary>C, ‖C_j‖² and the row map; also the constants 1 and 0 (two floats) at <paramref name="gemmConstants"/>.</summary>
     public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
-        ulong generators, ulong squaredNorms, ulong rowToGenerator) =>
+        ulong generators, ulong squaredNorms, ulong rowToGenerator, ulong gemmConstants) =>
         stream.Launch(GatherKernels.For(dtype), (uint)k, GatherThreads,
             KernelArgument.Pointer(x), KernelArgument.Int32(columns), KernelArgument.Pointer(generatorRows), KernelArgument.Int32(k),
-            KernelArgument.Pointer(generators), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowToGenerator));
+            KernelArgument.Pointer(generators), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowToGenerator),
+            KernelArgument.Pointer(gemmConstants));
 
     public static void RowSquaredNorms(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong squaredNorms) =>
         stream.Launch(RowNormsKernels.For(dtype), BlocksFor(rows, RowsPerBlock(RowNormsThreads)), RowNormsThreads,
@@ -180,7 +182,10 @@ internal static class PammKernels
             KernelArgument.Int32(k), KernelArgument.Pointer(reduced), KernelArgument.Pointer(dropped), KernelArgument.Float32(a),
             KernelArgument.Float32(c), KernelArgument.Pointer(scalars));
 
-    /// <summary>The GEMM scalars a·β and c of a product into <paramref name="scalars"/>; β from the dropped count at <paramref name="dropped"/> (0: β = 1).</summary>
+    /// <summary>
+    /// The GEMM scalars a·β, c and 0 of a product (three floats, <see cref="ProductScalars"/>) into
+    /// <paramref name="scalars"/>; β from the dropped count at <paramref name="dropped"/> (0: β = 1).
+    /// </summary>
     public static void ProductScalars(IDeviceStream stream, ulong dropped, int rows, float a, float c, ulong scalars) =>
         stream.Launch("pamm_product_scalars", 1u, ProductScalarsThreads,
             KernelArgument.Pointer(dropped), KernelArgument.Int32(rows), KernelArgument.Float32(a), KernelArgument.Float32(c),

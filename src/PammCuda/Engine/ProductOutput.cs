@@ -19,10 +19,10 @@ internal readonly record struct ProductOutput(ulong Output, DType OutputType, Pr
     public bool NeedsStore => OutputType != DType.Float32;
 
     /// <summary>
-    /// The GEMM <c>scalars.ProductScale · Lᵀ R (+ c·output for float32)</c>, with a·β and c already on the device
-    /// (<see cref="PammKernels.ProductScalars"/>).
+    /// The GEMM <c>scalars.ProductScale · Lᵀ R (+ c·output for float32)</c>, with a·β, c and 0 already on the device
+    /// (written by the second reduction pass, or by <see cref="PammKernels.ProductScalars"/>).
     /// </summary>
-    public void Gemm(IDeviceStream stream, GemmScalars scalars, in ProductOperands operands, bool allowTf32)
+    public void Gemm(IDeviceStream stream, ProductScalars scalars, in ProductOperands operands, bool allowTf32)
     {
         ulong target = NeedsStore ? Float32Product : Output;
         ulong outputScale = NeedsStore ? scalars.Zero : scalars.OutputScale;

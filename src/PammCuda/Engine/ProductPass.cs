@@ -14,7 +14,6 @@ namespace PammCuda.Engine;
 internal readonly struct ProductPass
 {
     private readonly IDeviceStream _stream;
-    private readonly GemmScalars _scalars;
     private readonly ulong _gradient;
     private readonly DType _gradientType;
     private readonly ProductWorkspace _workspace;
@@ -22,7 +21,6 @@ internal readonly struct ProductPass
     private readonly float _a;
 
     /// <param name="stream">The stream every stage is queued on.</param>
-    /// <param name="scalars">Where a·β and c are written for the final GEMM.</param>
     /// <param name="compressed">The compressed X the product reads.</param>
     /// <param name="plan">The compression's plan: built by this pass when <paramref name="buildsPlan"/>, else built before.</param>
     /// <param name="buildsPlan">Whether <see cref="Run"/> builds the plan first.</param>
@@ -31,12 +29,11 @@ internal readonly struct ProductPass
     /// <param name="gradientType">G's element type.</param>
     /// <param name="output">Where the product goes; its float32 scratch is <see cref="ProductWorkspace.Product"/>.</param>
     /// <param name="a">The product's weight.</param>
-    /// <param name="workspace">The pass's scratch.</param>
-    public ProductPass(IDeviceStream stream, GemmScalars scalars, CompressedParts compressed, ProductPlan plan, bool buildsPlan,
+    /// <param name="workspace">The pass's scratch, where a·β and c are written for the final GEMM too.</param>
+    public ProductPass(IDeviceStream stream, CompressedParts compressed, ProductPlan plan, bool buildsPlan,
         ulong gradient, int gradientColumns, DType gradientType, ProductOutput output, float a, ProductWorkspace workspace)
     {
         _stream = stream;
-        _scalars = scalars;
         Compressed = compressed;
         _plan = plan;
         BuildsPlan = buildsPlan;
@@ -94,7 +91,7 @@ internal readonly struct ProductPass
     /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the final GEMM (β from η on the device).</summary>
     public void ReduceGroups() =>
         PammKernels.ReduceGroups(_stream, _plan.SortedKeys, Compressed.Rows, _workspace.Partials, GradientColumns, Compressed.K,
-            _workspace.Reduced, Compressed.Dropped, _a, Output.C, _scalars.ProductScale);
+            _workspace.Reduced, Compressed.Dropped, _a, Output.C, _workspace.Scalars.Address);
 
     /// <summary><c>a·β·Cᵀ B̃</c> (+ c·output for float32) in float32, into the output or its float32 scratch.</summary>
     public void FinalGemm()
@@ -102,7 +99,7 @@ internal readonly struct ProductPass
         ulong generators = WidensGenerators ? _plan.WideGenerators : Compressed.Generators;
         var operands = new ProductOperands(generators, DType.Float32, Compressed.Columns, _workspace.Reduced, DType.Float32,
             GradientColumns, Compressed.K);
-        Output.Gemm(_stream, _scalars, operands, allowTf32: false);
+        Output.Gemm(_stream, _workspace.Scalars, operands, allowTf32: false);
     }
 
     /// <summary>The 16-bit epilogue: the float32 product rounded once into the output.</summary>

@@ -13,14 +13,12 @@ namespace PammCuda.Engine;
 internal readonly struct ProjectionCompressPass
 {
     private readonly IDeviceStream _stream;
-    private readonly GemmScalars _scalars;
     private readonly ulong _x;
     private readonly ulong _stackedWeight;
     private readonly ProjectionOutput[] _outputs;
     private readonly ProjectionWorkspace _workspace;
 
     /// <param name="stream">The stream every stage is queued on.</param>
-    /// <param name="scalars">The GEMM constants 1 and 0.</param>
     /// <param name="x">X, row-major <c>compressed.Rows</c> × <c>compressed.Columns</c> of <c>compressed.DType</c>.</param>
     /// <param name="stackedWeight">
     /// Row-major (m + k) × n of X's dtype: the first m rows hold W, the last k rows are
@@ -35,11 +33,10 @@ internal readonly struct ProjectionCompressPass
     /// The compression pass over the parts where C, f, α and η go and over <c>workspace.Compress</c> (sampling, gather,
     /// row norms, assignment).
     /// </param>
-    public ProjectionCompressPass(IDeviceStream stream, GemmScalars scalars, ulong x, ulong stackedWeight,
+    public ProjectionCompressPass(IDeviceStream stream, ulong x, ulong stackedWeight,
         ReadOnlySpan<ProjectionOutput> outputs, ProjectionWorkspace workspace, CompressPass compress)
     {
         _stream = stream;
-        _scalars = scalars;
         _x = x;
         _stackedWeight = stackedWeight;
         _outputs = outputs.ToArray();
@@ -96,10 +93,10 @@ internal readonly struct ProjectionCompressPass
         int stride = checked((int)GemmOutputStride);
         _stream.Gemm(new GemmDescriptor(
             GemmOperation.Transpose, GemmOperation.None, stride, Parts.Rows, Parts.Columns,
-            _scalars.One,
+            Compress.GemmConstants.One,
             _stackedWeight, Parts.DType, Parts.Columns,
             _x, Parts.DType, Parts.Columns,
-            _scalars.Zero,
+            Compress.GemmConstants.Zero,
             _workspace.Projection, DType.Float32, stride));
     }
 
