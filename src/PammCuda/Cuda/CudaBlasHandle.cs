@@ -13,7 +13,8 @@ internal sealed unsafe class CudaBlasHandle : IDisposable
 {
     /// <summary>
     /// The first cuBLAS version whose default workspace is allocated in stream order (cudaMallocAsync), so that GEMMs of
-    /// one handle on two streams never share scratch; older versions get a handle per stream.
+    /// one handle on two streams never share scratch; older versions get a handle per stream. PyTorch relies on the same
+    /// since pytorch/pytorch#113994, which stopped giving each (handle, stream) a workspace of its own from CUDA 12.2 on.
     /// </summary>
     public const int StreamOrderedWorkspaceVersion = 120200;
 
