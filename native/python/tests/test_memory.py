@@ -353,48 +353,31 @@ class CudaMemoryTests(unittest.TestCase):
         self.assertLess(retained[True], 2 * output_bytes, "q or k outlived the forward pass")
 
     def test_training_step_is_capturable_by_cuda_graphs(self):
-        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=11).cuda()
-        static_h = torch.randn(2048, 256, device="cuda")
+        # Warm-up on the capture stream: its engine, kernels and cuBLAS handle exist before capture.
         stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):  # warm-up on the capture stream: its engine, kernels and cuBLAS handle exist before capture
-                model.zero_grad(set_to_none=True)
-                train_step(model, static_h)
-        torch.cuda.current_stream().wait_stream(stream)
-        torch.cuda.synchronize()
-        eager = [p.grad.clone() for p in model.parameters()]
-
-        model.zero_grad(set_to_none=True)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph, stream=stream):
-            static_loss = train_step(model, static_h)
-        for p in model.parameters():
-            p.grad.zero_()
-        graph.replay()
-        torch.cuda.synchronize()
-        self.assertTrue(torch.isfinite(static_loss).item())
-        for replayed, expected in zip((p.grad for p in model.parameters()), eager):
-            torch.testing.assert_close(replayed, expected, rtol=0, atol=0)
+        self.assert_graph_replays_the_eager_step(seed=11, warm_up_stream=stream, capture_stream=stream)
 
     def test_pytorch_graph_recipe_with_a_side_stream_warm_up_replays_the_eager_step(self):
         # torch.cuda.graph's documented recipe: warm up on a side stream, capture on the graph's own stream, which PAMM
         # has not seen. Its engine for that stream is made inside the capture: it must allocate and wait for nothing.
-        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=13).cuda()
+        self.assert_graph_replays_the_eager_step(seed=13, warm_up_stream=torch.cuda.Stream(), capture_stream=None)
+
+    def assert_graph_replays_the_eager_step(self, seed, warm_up_stream, capture_stream):
+        """Three eager steps on warm_up_stream, then one captured on capture_stream (None: the graph's own) and replayed."""
+        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=seed).cuda()
         static_h = torch.randn(2048, 256, device="cuda")
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
+        warm_up_stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(warm_up_stream):
             for _ in range(3):
                 model.zero_grad(set_to_none=True)
                 train_step(model, static_h)
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(warm_up_stream)
         torch.cuda.synchronize()
         eager = [p.grad.clone() for p in model.parameters()]
 
         model.zero_grad(set_to_none=True)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # the graph's own capture stream
+        with torch.cuda.graph(graph, stream=capture_stream):
             static_loss = train_step(model, static_h)
         for p in model.parameters():
             p.grad.zero_()

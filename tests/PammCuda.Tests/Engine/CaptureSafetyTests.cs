@@ -37,14 +37,17 @@ public class CaptureSafetyTests(string deviceName) : DeviceFixture(deviceName)
         // framework's warm-up step on another stream would.
         float[][] expected;
         using (var warm = new PammEngine(Device))
-            expected = Step(warm, x.Address, weight.Address, gradient.Address, dtype, options, block, projection);
+        {
+            Step(warm, x.Address, weight.Address, gradient.Address, dtype, options, block, projection);
+            expected = block.Read(Device.DefaultStream, warm.Stream);
+        }
 
         // A new stream, captured from before its engine exists until the step's last call (a framework keeps the engine).
         var rules = new CaptureRulesDevice(Device);
         using var stream = rules.CreateStream();
         rules.Capturing = true;
         var engine = new PammEngine(rules, stream: stream);
-        Step(engine, x.Address, weight.Address, gradient.Address, dtype, options, block, projection, read: false);
+        Step(engine, x.Address, weight.Address, gradient.Address, dtype, options, block, projection);
         rules.Capturing = false;
         engine.Dispose();
 
@@ -58,9 +61,9 @@ public class CaptureSafetyTests(string deviceName) : DeviceFixture(deviceName)
         block.Dispose();
     }
 
-    /// <summary>One step's calls as the PyTorch layer makes them, all with caller memory; returns the products when <paramref name="read"/>.</summary>
-    private static float[][] Step(PammEngine engine, ulong x, ulong weight, ulong gradient, DType dtype, PammOptions options, CallerBlocks block,
-        bool projection, bool read = true)
+    /// <summary>One step's calls as the PyTorch layer makes them, all with caller memory (the results stay in <paramref name="block"/>).</summary>
+    private static void Step(PammEngine engine, ulong x, ulong weight, ulong gradient, DType dtype, PammOptions options, CallerBlocks block,
+        bool projection)
     {
         GpuCompressedActivation compressed = projection
             ? engine.ProjectAndCompressInto(x, Rows, Columns, dtype, weight,
@@ -76,7 +79,6 @@ public class CaptureSafetyTests(string deviceName) : DeviceFixture(deviceName)
                 engine.ApproxMatmul(compressed, gradient, Width, dtype, output.Address, DType.Float32, ProductLayout.GradientByInput, 1f, 0f,
                     block.ProductWorkspace.Address, block.ProductWorkspace.Length);
         }
-        return read ? block.Read(engine.Device.DefaultStream, engine.Stream) : [];
     }
 
     /// <summary>The caller memory of a step, allocated before the capture as a framework's allocator has it ready.</summary>
