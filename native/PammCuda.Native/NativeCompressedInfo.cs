@@ -8,7 +8,7 @@ namespace PammCuda.Native;
 internal struct NativeCompressedInfo
 {
     public int Rows;
-    public int Columns;
+    public int Cols;
     public int K;
     public int DroppedRows;
     public int DType;
@@ -23,7 +23,7 @@ internal struct NativeCompressedInfo
         return new NativeCompressedInfo
         {
             Rows = activation.Rows,
-            Columns = activation.Columns,
+            Cols = activation.Columns,
             K = activation.K,
             DroppedRows = DroppedRowsWithoutWaiting(activation),
             DType = NativeArguments.ToCode(activation.DType),
