@@ -38,13 +38,13 @@ fi
 echo "== pamm.h as C++"
 # C++ callers include the same header: its extern "C" block and declarations must compile there too, warnings as errors.
 if ! command -v g++ > /dev/null; then
-    summary+=("c++-header: 0 passed, 0 failed, 1 skipped (no g++)")
+    summary+=("cxx-header: 0 passed, 0 failed, 1 skipped (no g++)")
 elif printf '#include "pamm.h"\nint main() { pamm_options options; return pamm_options_init(&options) == PAMM_OK ? 0 : 1; }\n' |
         g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I "$root/native/include" -x c++ - -o "$out/test_pamm_cxx" \
             -L "$out" -l:libpammcuda.so -Wl,-rpath,"$out" && "$out/test_pamm_cxx"; then
-    summary+=("c++-header: 1 passed, 0 failed")
+    summary+=("cxx-header: 1 passed, 0 failed")
 else
-    summary+=("c++-header: 0 passed, 1 failed")
+    summary+=("cxx-header: 0 passed, 1 failed")
     status=1
 fi
 
