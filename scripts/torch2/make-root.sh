@@ -5,7 +5,7 @@
 # scaled_dot_product_attention path of the training program) otherwise first runs on a lent GPU host.
 # Nothing is installed on this machine: apt resolves and downloads trixie's packages with a private configuration
 # (artifacts/torch2-apt), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 400 MB of
-# downloads and 2 GB of disk; takes about a minute (TORCH2_DEBIAN_MIRROR names another Debian mirror). Run the suites
+# downloads and 2 GB of disk; takes about a minute (DEBIAN_MIRROR names another Debian mirror). Run the suites
 # with scripts/torch2/tests.sh and anything else with scripts/torch2/run.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,33 +30,10 @@ if [ -e "$root" ]; then
     rm -rf "$root"
 fi
 
-mkdir -p "$apt_dir"/{etc/apt/apt.conf.d,etc/apt/preferences.d,etc/apt/sources.list.d,lists/partial,archives/partial,dpkg}
-touch "$apt_dir/dpkg/status"
-cat > "$apt_dir/etc/apt/sources.list.d/trixie.sources" <<SOURCES
-Types: deb
-URIs: ${TORCH2_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-# An empty dpkg status makes apt download the whole dependency closure, libc6 included: the root is self-contained.
-cat > "$apt_dir/apt.conf" <<CONF
-Dir "$apt_dir/";
-Dir::Etc "$apt_dir/etc/apt/";
-Dir::Etc::SourceList "/dev/null";
-Dir::State "$apt_dir/";
-Dir::State::Lists "$apt_dir/lists/";
-Dir::State::status "$apt_dir/dpkg/status";
-Dir::Cache "$apt_dir/";
-Dir::Cache::Archives "$apt_dir/archives/";
-Dir::Etc::Trusted "/etc/apt/trusted.gpg";
-Dir::Etc::TrustedParts "/etc/apt/trusted.gpg.d/";
-APT::Architecture "amd64";
-APT::Install-Recommends "false";
-CONF
-export APT_CONFIG="$apt_dir/apt.conf"
+# shellcheck source=../debian-apt.sh
+source "$repo/scripts/debian-apt.sh"
 echo "torch2-root: resolving and downloading ${packages[*]} from Debian trixie"
-apt-get update -qq
+private_apt "$apt_dir" trixie main
 apt-get install --download-only -y -qq "${packages[@]}" >/dev/null
 
 mkdir -p "$root"

@@ -137,4 +137,15 @@ public class NvrtcCompileTests
         Assert.That(NvrtcCompiler.Version, Is.GreaterThanOrEqualTo(new Version(11, 2)));
         Assert.That(NvrtcCompiler.SupportedArchitectures, Is.Not.Null.And.Contains(80).And.Contains(90).And.Ordered);
     }
+
+    // A run that puts another NVRTC on the library path (scripts/nvrtc12-tests.sh) names the version it expects, so
+    // that the compile tests cannot pass on a fallback to the system's NVRTC without anyone noticing.
+    [Test]
+    public void Nvrtc_is_the_version_the_run_expects()
+    {
+        var expected = Environment.GetEnvironmentVariable("PAMM_EXPECT_NVRTC");
+        if (string.IsNullOrEmpty(expected))
+            Assert.Ignore("PAMM_EXPECT_NVRTC (major.minor) is not set; scripts/nvrtc12-tests.sh sets it");
+        Assert.That(NvrtcCompiler.Version, Is.EqualTo(Version.Parse(expected)), NvrtcCompiler.CheckAvailability().Reason);
+    }
 }
