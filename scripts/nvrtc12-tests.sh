@@ -27,12 +27,10 @@ status=0
 LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PAMM_EXPECT_NVRTC=$version \
     dotnet test tests/PammCuda.Tests -- --filter "FullyQualifiedName~PammCuda.Tests.Cuda.NvrtcCompileTests" 2>&1 \
     | tee "$log" || status=$?
-read -r ok bad skip < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
-    /Test run summary/ { found = 1 }
-    found && $1 == "succeeded:" { ok = $2 }
-    found && $1 == "failed:" { bad = $2 }
-    found && $1 == "skipped:" { skip = $2 }
-    END { if (found) print ok, bad, skip; else print 0, 1, 0 }')
+# shellcheck source=dotnet-test-summary.sh
+source scripts/dotnet-test-summary.sh
+counts=$(dotnet_test_counts "$log")
+read -r ok bad skip <<<"${counts:-0 1 0}"
 # No test run, or a failing exit with every test passed (the build or the host failed), is a failure.
 if [ "$ok" -eq 0 ] || { [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; }; then bad=$((bad + 1)); fi
 echo "nvrtc12: $ok passed, $bad failed, $skip skipped"

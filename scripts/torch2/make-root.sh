@@ -34,6 +34,8 @@ fi
 source "$repo/scripts/debian-apt.sh"
 echo "torch2-root: resolving and downloading ${packages[*]} from Debian trixie"
 private_apt "$apt_dir" trixie main
+# With private_apt's empty dpkg status, apt downloads the whole dependency closure, libc6 included: the root is
+# self-contained.
 apt-get install --download-only -y -qq "${packages[@]}" >/dev/null
 
 mkdir -p "$root"
