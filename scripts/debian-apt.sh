@@ -28,6 +28,9 @@ Dir::Etc::Trusted "/etc/apt/trusted.gpg";
 Dir::Etc::TrustedParts "/etc/apt/trusted.gpg.d/";
 APT::Architecture "amd64";
 APT::Install-Recommends "false";
+// The signatures are still checked; a mirror that serves a snapshot of unstable (whose Release files expire within a
+// week) would otherwise be refused as stale.
+Acquire::Check-Valid-Until "false";
 CONF
     export APT_CONFIG="$dir/apt.conf"
     apt-get update -qq

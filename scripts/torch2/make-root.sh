@@ -1,30 +1,33 @@
 #!/usr/bin/env bash
-# Builds a Debian 13 (trixie) root file system with its PyTorch 2.6 under artifacts/torch2-root, so that the Python
-# suites also run under PyTorch >= 2.4 on this Debian 12 machine, whose own python3-torch is 1.13. What only a newer
+# Builds a Debian 13 (trixie) root file system with its PyTorch 2.6 under artifacts/torch2-root-trixie, or with
+# TORCH2_SUITE=sid one of Debian unstable with its newest PyTorch under artifacts/torch2-root-sid (scripts/torch2/
+# suite.sh), so that the Python suites also run under PyTorch >= 2.4 on this Debian 12 machine, whose own
+# python3-torch is 1.13. What only a newer
 # torch exercises (torch.library.register_fake, opcheck, torch.compile with fullgraph=True and with Inductor, the
 # scaled_dot_product_attention path of the training program) otherwise first runs on a lent GPU host.
 # Nothing is installed on this machine: apt resolves and downloads trixie's packages with a private configuration
-# (artifacts/torch2-apt), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 400 MB of
+# (artifacts/torch2-apt-<suite>), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 400 MB of
 # downloads and 2 GB of disk; takes about a minute (DEBIAN_MIRROR names another Debian mirror). Run the suites
 # with scripts/torch2/tests.sh and anything else with scripts/torch2/run.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-root="$repo/artifacts/torch2-root"
-apt_dir="$repo/artifacts/torch2-apt"
-# Python 3.13 and PyTorch with what the suites import: numpy, matplotlib (the loss plot), pip, setuptools and wheel
-# (the offline install test), a shell for the subprocesses that the tests start, and what Inductor, torch.compile's
-# default backend, builds its CPU code with (g++, PyTorch's and Python's headers).
+# shellcheck source=suite.sh
+source "$repo/scripts/torch2/suite.sh"
+# Python and PyTorch with what the suites import: numpy, matplotlib (the loss plot), pip, setuptools and wheel
+# (the offline install test), a shell for the subprocesses that the tests start, dpkg-deb and the tar it runs (the
+# corpus tests build a small linux-doc package), and what Inductor, torch.compile's default backend, builds its CPU
+# code with (g++, PyTorch's and Python's headers).
 packages=(python3 python3-torch python3-numpy python3-matplotlib python3-pip python3-setuptools python3-wheel
-          libopenblas0-pthread dash bash coreutils g++ libtorch-dev libpython3.13-dev)
+          libopenblas0-pthread dash bash coreutils dpkg tar g++ libtorch-dev libpython3-dev)
 
 if [ -x "$root/usr/bin/python3" ] && [ -e "$root/.complete" ]; then
-    echo "torch2-root: $root is ready"
+    echo "$label-root: $root is ready"
     exit 0
 fi
 if [ -e "$root" ]; then
     # A root that was unpacked halfway is rebuilt; a mount left inside it would make the removal reach the host.
     if grep -q " $root/" /proc/self/mounts; then
-        echo "torch2-root: something is mounted under $root; unmount it first" >&2
+        echo "$label-root: something is mounted under $root; unmount it first" >&2
         exit 1
     fi
     rm -rf "$root"
@@ -32,11 +35,15 @@ fi
 
 # shellcheck source=../debian-apt.sh
 source "$repo/scripts/debian-apt.sh"
-echo "torch2-root: resolving and downloading ${packages[*]} from Debian trixie"
-private_apt "$apt_dir" trixie main
+echo "$label-root: resolving and downloading ${packages[*]} from Debian $suite"
+private_apt "$apt_dir" "$suite" main || exit 3
 # With private_apt's empty dpkg status, apt downloads the whole dependency closure, libc6 included: the root is
-# self-contained.
-apt-get install --download-only -y -qq "${packages[@]}" >/dev/null
+# self-contained. Exit status 3 says that Debian could not deliver them (no network, or unstable in the middle of a
+# transition), which tests.sh tells apart from a root that fails to build.
+if ! apt-get install --download-only -y -qq "${packages[@]}" >/dev/null; then
+    echo "$label-root: apt could not resolve and download the packages from Debian $suite" >&2
+    exit 3
+fi
 
 mkdir -p "$root"
 for deb in "$apt_dir"/archives/*.deb; do dpkg-deb -x "$deb" "$root"; done
@@ -61,4 +68,4 @@ echo "root:x:0:" > "$root/etc/group"
 mkdir -p "$root/etc/ssl/certs"
 cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 touch "$root/.complete"
-echo "torch2-root: $root ready ($(du -sh "$root" | cut -f1))"
+echo "$label-root: $root ready ($(du -sh "$root" | cut -f1))"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs a command under Debian trixie's Python 3.13 and PyTorch 2.6 (the root scripts/torch2/make-root.sh builds):
+# Runs a command under Debian trixie's Python 3.13 and PyTorch 2.6, or with TORCH2_SUITE=sid under Debian unstable's
+# newest Python and PyTorch (the roots scripts/torch2/make-root.sh builds):
 #   scripts/torch2/run.sh python3 -c 'import torch; print(torch.__version__)'
-#   scripts/torch2/run.sh python3 bench/train/train.py --config tiny --steps 20 --dtype bf16
+#   TORCH2_SUITE=sid scripts/torch2/run.sh python3 bench/train/train.py --config tiny --steps 20 --dtype bf16
 # The repository appears at its own path inside the root and the command starts in the current directory, so paths
 # mean the same inside and out. The mounts live in a private mount namespace (unshare) and vanish with the command;
 # nothing stays mounted under artifacts/. Needs root, for unshare and chroot. The environment is reset to a fixed
@@ -10,9 +11,10 @@
 # root has no git, and results record the commit they come from).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-root="$repo/artifacts/torch2-root"
+# shellcheck source=suite.sh
+source "$repo/scripts/torch2/suite.sh"
 if [ "$#" -eq 0 ]; then echo "usage: scripts/torch2/run.sh COMMAND [ARGUMENT...]" >&2; exit 2; fi
-if [ ! -e "$root/.complete" ]; then echo "torch2: no root at $root; run scripts/torch2/make-root.sh first" >&2; exit 2; fi
+if [ ! -e "$root/.complete" ]; then echo "torch2: no root at $root; run TORCH2_SUITE=$suite scripts/torch2/make-root.sh first" >&2; exit 2; fi
 if [ "$(id -u)" != 0 ]; then echo "torch2: needs root (unshare --mount and chroot)" >&2; exit 2; fi
 case "$PWD/" in
     "$repo"/*) ;;
