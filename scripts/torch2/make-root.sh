@@ -18,7 +18,7 @@ source "$repo/scripts/torch2/suite.sh"
 # corpus tests build a small linux-doc package), and what Inductor, torch.compile's default backend, builds its CPU
 # code with (g++, PyTorch's and Python's headers).
 packages=(python3 python3-torch python3-numpy python3-matplotlib python3-pip python3-setuptools python3-wheel
-          libopenblas0-pthread dash bash coreutils dpkg tar g++ libtorch-dev libpython3-dev)
+          libopenblas0-pthread dash bash coreutils dpkg tar g++ libtorch-dev libpython3-dev "${suite_packages[@]}")
 
 if [ -x "$root/usr/bin/python3" ] && [ -e "$root/.complete" ]; then
     echo "$label-root: $root is ready"

@@ -499,7 +499,8 @@ class TransformersTests(unittest.TestCase):
     def llama(self):
         from transformers import LlamaConfig, LlamaForCausalLM
         config = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0)
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0,
+                             use_cache=False)
         torch.manual_seed(6)
         groups = []
         for layer in (f"model.layers.{i}" for i in range(2)):
@@ -517,7 +518,7 @@ class TransformersTests(unittest.TestCase):
         from transformers import GPT2Config, GPT2LMHeadModel
         # No dropout: the converted model draws its sampling seeds from torch's generator, the reference does not.
         config = GPT2Config(vocab_size=128, n_embd=64, n_layer=2, n_head=4, n_positions=64, resid_pdrop=0.0,
-                            embd_pdrop=0.0, attn_pdrop=0.0)
+                            embd_pdrop=0.0, attn_pdrop=0.0, bos_token_id=0, eos_token_id=0)
         torch.manual_seed(7)
         self.check_model(GPT2LMHeadModel(config), [("fused-qkv", (f"transformer.h.{i}.attn.c_attn",)) for i in range(2)])
 
