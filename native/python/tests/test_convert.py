@@ -28,7 +28,7 @@ def epsilon(dtype):
     return torch.finfo(dtype).eps
 
 
-def assert_sums_close(actual, expected, terms, dtype=torch.float32):
+def assert_sums_close(actual, expected, terms, dtype=torch.float32, msg=None):
     """
     Equal up to summation order and one rounding to `dtype`: each element is a sum of `terms` products. Both sides
     may sum in another order and round once, so the bound is `terms` float32 ulps plus one ulp of `dtype`, relative
@@ -36,7 +36,7 @@ def assert_sums_close(actual, expected, terms, dtype=torch.float32):
     """
     scale = expected.abs().max().item()
     tolerance = (terms * 2 ** -23 + epsilon(dtype)) * scale
-    torch.testing.assert_close(actual.float(), expected.float(), rtol=0, atol=tolerance)
+    torch.testing.assert_close(actual.float(), expected.float(), rtol=0, atol=tolerance, msg=msg)
 
 
 def converted_and_reference(model, **options):
@@ -513,6 +513,25 @@ class TransformersTests(unittest.TestCase):
 
     def test_llama_with_gradient_checkpointing(self):
         self.check_model(*self.llama(), checkpointing=True)
+
+    @unittest.skipUnless(torch_at_least(2, 4), f"torch.compile tests need torch >= 2.4, this is {torch.__version__}")
+    def test_compiled_llama_gives_the_eager_gradients(self):
+        # Dynamo traces transformers' own attention and MLP code around the converted projections (each a graph break),
+        # so the shared compression keyed on the input must survive the split into graphs. aot_eager: Inductor's code
+        # generation is tested on the local models (CompileTests), and on a CPU it would take the most of this test.
+        import torch._dynamo
+        torch._dynamo.reset()
+        model, _ = self.llama()
+        model, reference = converted_and_reference(model.to(self.device).train(), ratio=1.0, mlp=True)
+        compiled = torch.compile(model, backend="aot_eager")
+        batch = tokens(batch=2, length=16, vocabulary=model.config.vocab_size).to(self.device)
+        loss = compiled(batch, labels=batch).loss
+        gradients = torch.autograd.grad(loss, list(model.parameters()))
+        reference_loss = reference(batch, labels=batch).loss
+        reference_gradients = torch.autograd.grad(reference_loss, list(reference.parameters()))
+        torch.testing.assert_close(loss, reference_loss, rtol=1e-5, atol=1e-6)
+        for name, gradient, expected in zip(dict(model.named_parameters()), gradients, reference_gradients):
+            assert_sums_close(gradient, expected, terms=64, dtype=torch.float32, msg=name)
 
     def test_gpt2_conv1d_c_attn(self):
         from transformers import GPT2Config, GPT2LMHeadModel
