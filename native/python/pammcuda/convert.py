@@ -3,7 +3,8 @@ pammcuda.convert: PAMM for an existing model without changing its code.
 
 Sibling projections that read one input (a Hugging Face attention's q_proj, k_proj and v_proj; optionally an MLP's
 gate_proj and up_proj) are given one shared compression of that input; a fused Q/K/V projection (qkv_proj, Wqkv,
-c_attn, query_key_value) gets its own. Every other module is left alone.
+c_attn, query_key_value), and optionally a fused gate/up projection (gate_up_proj), gets its own. Every other module is
+left alone.
 
 A converted module stays the object it was, with its class swapped for a subclass (as torch.nn.utils.parametrize
 does): the same parameters, state_dict keys, hooks and device, and isinstance(module, nn.Linear) still holds. Its
@@ -34,6 +35,9 @@ MLP = ("gate_proj", "up_proj")
 
 FUSED_QKV = ("qkv_proj", "Wqkv", "c_attn", "query_key_value")
 """Names of a fused Q/K/V projection (Phi-3, MPT, GPT-2's Conv1D, GPT-NeoX and Falcon)."""
+
+FUSED_MLP = ("gate_up_proj",)
+"""Name of a gated MLP's fused gate/up projection (Phi-3; converted with mlp=True)."""
 
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
@@ -174,10 +178,10 @@ def _candidate_groups(model, attention, fused, mlp):
         for kind, names, wanted in (("attention", ATTENTION, attention), ("mlp", MLP, mlp)):
             if wanted and all(name in children for name in names):
                 yield kind, [(prefix + name, children[name]) for name in names]
-        if fused:
-            for name in FUSED_QKV:
-                if name in children:
-                    yield "fused-qkv", [(prefix + name, children[name])]
+        for kind, names, wanted in (("fused-qkv", FUSED_QKV, fused), ("fused-mlp", FUSED_MLP, fused and mlp)):
+            for name in names:
+                if wanted and name in children:
+                    yield kind, [(prefix + name, children[name])]
 
 
 def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha_dtype=torch.float32, attention=True, fused=True,
@@ -187,7 +191,8 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha
 
     attention: q_proj, k_proj and v_proj of one parent share one compression of their input.
     fused: a fused Q/K/V projection (qkv_proj, Wqkv, c_attn, query_key_value) compresses its own input.
-    mlp: gate_proj and up_proj of one parent share one compression (off by default; the paper compresses Q/K/V).
+    mlp: gate_proj and up_proj of one parent share one compression, and with fused a fused gate_up_proj compresses its
+    own input (off by default; the paper compresses Q/K/V).
     ratio, k, epsilon, seed, alpha_dtype: the compression options, as for PammLinear (seed=None: a fresh seed at every pass).
 
     Only modules whose class is exactly nn.Linear, or transformers' Conv1D, are converted: a subclass (a LoRA or
@@ -215,7 +220,7 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha
         converted_any = True
     if not converted_any and not any(is_converted(module) for module in model.modules()):
         warnings.warn(f"pammcuda.convert found no projection to convert in {type(model).__name__} (names it looks "
-                      f"for: {', '.join(ATTENTION + FUSED_QKV + MLP * mlp)})", stacklevel=2)
+                      f"for: {', '.join(ATTENTION + FUSED_QKV + (MLP + FUSED_MLP) * mlp)})", stacklevel=2)
     return model
 
 

@@ -14,7 +14,7 @@ from torch import nn
 
 import pammcuda
 from requirements import cuda_skip_reason, inductor_skip_reason, torch_at_least
-from tiny_models import Conv1D, GPT2Attention, LlamaAttention, QKVAttention, TinyLlama
+from tiny_models import Conv1D, GateUpMLP, GPT2Attention, LlamaAttention, QKVAttention, TinyLlama
 
 ATTENTION_NAMES = [(f"layers.{i}.self_attn.q_proj", f"layers.{i}.self_attn.k_proj", f"layers.{i}.self_attn.v_proj") for i in range(2)]
 
@@ -106,6 +106,21 @@ class ConvertFindsSiblingsTests(unittest.TestCase):
                          [("fused-qkv", ("0.qkv_proj",)), ("fused-qkv", ("1.c_attn",))])
         self.assertIsInstance(model[1].c_attn, Conv1D)
         self.assertIs(type(model[1].c_proj), Conv1D)
+
+    def test_a_fused_gate_up_projection_is_converted_alone_with_the_mlp_option(self):
+        model = nn.Sequential(QKVAttention(16, 2), GateUpMLP(16, 24))
+        self.assertEqual([c.kind for c in pammcuda.conversions(pammcuda.convert(copy.deepcopy(model)))], ["fused-qkv"])
+        self.assertEqual(pammcuda.conversions(pammcuda.convert(copy.deepcopy(model), mlp=True, fused=False)), [])
+        converted, reference = converted_and_reference(model, ratio=1.0, mlp=True)
+        self.assertEqual([(c.kind, c.names) for c in pammcuda.conversions(converted)],
+                         [("fused-qkv", ("0.qkv_proj",)), ("fused-mlp", ("1.gate_up_proj",))])
+        self.assertIs(type(converted[1].down_proj), nn.Linear)
+        x = torch.randn(3, 5, 16)
+        gradients = torch.autograd.grad(converted(x).square().sum(), list(converted.parameters()))
+        expected = torch.autograd.grad(reference(x).square().sum(), list(reference.parameters()))
+        for gradient, reference_gradient in zip(gradients, expected):
+            # 15 tokens per sum, twice: the MLP's exact input gradient rounds too before it reaches the attention.
+            assert_sums_close(gradient, reference_gradient, terms=2 * 15)
 
     def test_a_subclass_or_float64_weights_are_left_alone_with_a_warning(self):
         class LoraLinear(nn.Linear):
@@ -496,17 +511,24 @@ class TransformersTests(unittest.TestCase):
         del output
         self.assertEqual(live_compressed(), before)
 
-    def llama(self):
-        from transformers import LlamaConfig, LlamaForCausalLM
-        config = LlamaConfig(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
-                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0,
-                             use_cache=False)
+    # Two layers, grouped-query attention, no dropout, tokens 0-2 special (Phi-3 pads with one, inside the vocabulary).
+    SIZES = dict(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=2, max_position_embeddings=64, attention_dropout=0.0, use_cache=False,
+                 pad_token_id=0, bos_token_id=1, eos_token_id=2)
+
+    def llama_style(self, model_class, config_class, **extra):
+        """A q/k/v_proj and gate/up_proj model of transformers built from a config, and its expected groups."""
+        import transformers
+        config = getattr(transformers, config_class)(**self.SIZES, **extra)
         torch.manual_seed(6)
         groups = []
         for layer in (f"model.layers.{i}" for i in range(2)):
             groups.append(("attention", tuple(f"{layer}.self_attn.{p}" for p in ("q_proj", "k_proj", "v_proj"))))
             groups.append(("mlp", (f"{layer}.mlp.gate_proj", f"{layer}.mlp.up_proj")))
-        return LlamaForCausalLM(config), groups
+        return getattr(transformers, model_class)(config), groups
+
+    def llama(self):
+        return self.llama_style("LlamaForCausalLM", "LlamaConfig")
 
     def test_llama_for_causal_lm(self):
         self.check_model(*self.llama())
@@ -532,6 +554,30 @@ class TransformersTests(unittest.TestCase):
         torch.testing.assert_close(loss, reference_loss, rtol=1e-5, atol=1e-6)
         for name, gradient, expected in zip(dict(model.named_parameters()), gradients, reference_gradients):
             assert_sums_close(gradient, expected, terms=64, dtype=torch.float32, msg=name)
+
+    def test_mistral(self):
+        self.check_model(*self.llama_style("MistralForCausalLM", "MistralConfig"))
+
+    def test_qwen2_with_biased_qkv_projections(self):
+        model, groups = self.llama_style("Qwen2ForCausalLM", "Qwen2Config")
+        self.assertIsNotNone(model.model.layers[0].self_attn.q_proj.bias)
+        self.check_model(model, groups)
+
+    def test_phi3_fused_qkv_and_gate_up_projections(self):
+        from transformers import Phi3Config, Phi3ForCausalLM
+        torch.manual_seed(8)
+        model = Phi3ForCausalLM(Phi3Config(**self.SIZES))
+        self.check_model(model, [group for i in range(2) for group in (
+            ("fused-qkv", (f"model.layers.{i}.self_attn.qkv_proj",)), ("fused-mlp", (f"model.layers.{i}.mlp.gate_up_proj",)))])
+
+    def test_gpt_neox_query_key_value(self):
+        from transformers import GPTNeoXConfig, GPTNeoXForCausalLM
+        torch.manual_seed(9)
+        config = GPTNeoXConfig(vocab_size=128, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                               num_attention_heads=4, max_position_embeddings=64, use_cache=False, bos_token_id=1,
+                               eos_token_id=2)
+        self.check_model(GPTNeoXForCausalLM(config),
+                         [("fused-qkv", (f"gpt_neox.layers.{i}.attention.query_key_value",)) for i in range(2)])
 
     def test_gpt2_conv1d_c_attn(self):
         from transformers import GPT2Config, GPT2LMHeadModel

@@ -138,3 +138,16 @@ class QKVAttention(nn.Module):
         q, k, v = self.qkv_proj(hidden_states).chunk(3, dim=-1)
         q, k, v = (t.view(batch, tokens, self.heads, -1).transpose(1, 2) for t in (q, k, v))
         return self.o_proj(causal_attention(q, k, v).transpose(1, 2).reshape(batch, tokens, hidden))
+
+
+class GateUpMLP(nn.Module):
+    """Phi-3's MLP: one fused nn.Linear gate_up_proj split into gate and up, then down_proj."""
+
+    def __init__(self, hidden, intermediate):
+        super().__init__()
+        self.gate_up_proj = nn.Linear(hidden, 2 * intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, hidden, bias=False)
+
+    def forward(self, x):
+        gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+        return self.down_proj(nn.functional.silu(gate) * up)
