@@ -2,10 +2,10 @@
 # Builds a Debian 13 (trixie) root file system with its PyTorch 2.6 under artifacts/torch2-root-trixie, or with
 # TORCH2_SUITE=sid one of Debian unstable with its newest PyTorch under artifacts/torch2-root-sid (scripts/torch2/
 # suite.sh), so that the Python suites also run under PyTorch >= 2.4 on this Debian 12 machine, whose own
-# python3-torch is 1.13. What only a newer
-# torch exercises (torch.library.register_fake, opcheck, torch.compile with fullgraph=True and with Inductor, the
-# scaled_dot_product_attention path of the training program) otherwise first runs on a lent GPU host.
-# Nothing is installed on this machine: apt resolves and downloads trixie's packages with a private configuration
+# python3-torch is 1.13. What only a newer torch exercises (torch.library.register_fake, opcheck, torch.compile with
+# fullgraph=True and with Inductor, the scaled_dot_product_attention path of the training program) otherwise first
+# runs on a lent GPU host.
+# Nothing is installed on this machine: apt resolves and downloads the suite's packages with a private configuration
 # (artifacts/torch2-apt-<suite>), and dpkg-deb unpacks them. Needs network access to deb.debian.org, about 400 MB of
 # downloads and 2 GB of disk; takes about a minute (DEBIAN_MIRROR names another Debian mirror). Run the suites
 # with scripts/torch2/tests.sh and anything else with scripts/torch2/run.sh.
