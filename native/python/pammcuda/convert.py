@@ -179,9 +179,8 @@ def _candidate_groups(model, attention, fused, mlp):
             if wanted and all(name in children for name in names):
                 yield kind, [(prefix + name, children[name]) for name in names]
         for kind, names, wanted in (("fused-qkv", FUSED_QKV, fused), ("fused-mlp", FUSED_MLP, fused and mlp)):
-            for name in names:
-                if wanted and name in children:
-                    yield kind, [(prefix + name, children[name])]
+            if wanted:
+                yield from ((kind, [(prefix + name, children[name])]) for name in names if name in children)
 
 
 def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha_dtype=torch.float32, attention=True, fused=True,
