@@ -1,0 +1,163 @@
+"""
+What the two-process tests on gloo share (test_ddp.py with ddp_worker.py, test_fsdp.py with fsdp_worker.py): the
+models, batches and losses every rank trains on, the start of a worker's process group, the launcher that runs the
+ranks as subprocesses, and the single-process reference training the ranks must agree with. Not a test module itself.
+"""
+
+import datetime
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+import pammcuda
+from tiny_models import TinyLlama
+
+WORLD_SIZE = 2
+TIMEOUT_S = 120
+STEPS = 3
+D_MODEL = 16
+LEARNING_RATE = 0.1
+
+
+def gloo_skip_reason():
+    if not dist.is_available() or not dist.is_gloo_available():
+        return "torch.distributed with gloo is not available in this PyTorch build"
+    return None
+
+
+class QKVBlock(nn.Module):
+    """PammQKV and an output projection: y = out(q * sigmoid(k) + v)."""
+
+    def __init__(self, ratio):
+        super().__init__()
+        self.qkv = pammcuda.PammQKV(D_MODEL, D_MODEL, ratio=ratio)
+        self.out = nn.Linear(D_MODEL, D_MODEL)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x)
+        return self.out(q * torch.sigmoid(k) + v)
+
+
+class ExactQKV(nn.Module):
+    """PammQKV's three nn.Linear layers (same parameter names) with nn.Linear's exact gradients."""
+
+    def __init__(self, qkv):
+        super().__init__()
+        self.q, self.k, self.v = qkv.q, qkv.k, qkv.v
+
+    def forward(self, x):
+        return self.q(x), self.k(x), self.v(x)
+
+
+def block_batch(rank, step):
+    """Rank r's batch at a step: (r + 2) x 8 tokens, so that the ranks' batches differ in content and size."""
+    generator = torch.Generator().manual_seed(1000 * rank + step)
+    x = torch.randn(rank + 2, 8, D_MODEL, generator=generator)
+    return x, torch.randn(rank + 2, 8, D_MODEL, generator=generator)
+
+
+def llama_batch(rank, step):
+    return torch.randint(0, 64, (rank + 2, 9), generator=torch.Generator().manual_seed(2000 * rank + step))
+
+
+def block_loss(model, batch):
+    x, target = batch
+    return nn.functional.mse_loss(model(x).float(), target)  # float(): a no-op but under mixed precision
+
+
+def llama_loss(model, batch):
+    logits = model(batch[:, :-1]).float()
+    return nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+
+
+def initial_block(ratio):
+    torch.manual_seed(0)  # the same initial weights on every rank (DDP also broadcasts rank 0's)
+    return QKVBlock(ratio)
+
+
+def initial_llama():
+    torch.manual_seed(1)
+    return TinyLlama()
+
+
+def record_compressions(model):
+    """Appends the k of every compression a PammQKV or converted projection of the model makes to the list returned."""
+    ks = []
+
+    def record(module, inputs, output):
+        first = output[0] if isinstance(output, tuple) else output
+        ks.append(pammcuda.saved_compression(first.grad_fn).k)
+
+    for module in model.modules():
+        if isinstance(module, pammcuda.PammQKV) or pammcuda.is_converted(module):
+            module.register_forward_hook(record)
+    return ks
+
+
+def sgd_steps(model, wrapped, batches, loss_function, rank):
+    """STEPS SGD steps of the wrapped (distributed) model on this rank's batches."""
+    optimizer = torch.optim.SGD(wrapped.parameters(), lr=LEARNING_RATE)
+    for step in range(STEPS):
+        optimizer.zero_grad()
+        loss_function(wrapped, batches(rank, step)).backward()
+        optimizer.step()
+
+
+def init_gloo(rank, world_size, store):
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size,
+                            timeout=datetime.timedelta(seconds=60))
+
+
+def run_ranks(worker, directory):
+    """
+    Runs `python worker RANK WORLD_SIZE STORE OUTPUT` for every rank as subprocesses on the loopback interface;
+    returns each rank's saved results.
+    """
+    tests = pathlib.Path(__file__).resolve().parent
+    package_root = pathlib.Path(pammcuda.__file__).resolve().parent.parent
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), str(tests)]),
+                       GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
+    store = os.path.join(directory, "store")  # a FileStore: rendezvous without a TCP port
+    outputs = [os.path.join(directory, f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
+    processes = [subprocess.Popen([sys.executable, str(tests / worker), str(rank), str(WORLD_SIZE), store, output],
+                                  env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for rank, output in enumerate(outputs)]
+    deadline = time.monotonic() + TIMEOUT_S
+    logs = []
+    try:
+        for process in processes:
+            logs.append(process.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
+    finally:
+        for process in processes:
+            if process.poll() is None:  # a timeout or a failure of the other rank: never leave a rank hanging
+                process.kill()
+                process.wait()
+    for rank, process in enumerate(processes):
+        if process.returncode != 0:
+            raise AssertionError(f"rank {rank} exited with {process.returncode}:\n{logs[rank] if rank < len(logs) else ''}")
+    return [torch.load(output, weights_only=True) for output in outputs]  # tensors, lists and ints only
+
+
+def reference_training(model, batches, loss_function):
+    """What data parallelism must give: SGD on the mean of the ranks' gradients, in one process."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    for step in range(STEPS):
+        optimizer.zero_grad()
+        for rank in range(WORLD_SIZE):
+            (loss_function(model, batches(rank, step)) / WORLD_SIZE).backward()
+        optimizer.step()
+    return {name: parameter.detach() for name, parameter in model.named_parameters()}
+
+
+def exact_block_reference():
+    """The QKVBlock at ratio 1 with nn.Linear's exact Q/K/V gradients, trained by reference_training."""
+    block = initial_block(ratio=1.0)
+    block.qkv = ExactQKV(block.qkv)
+    return reference_training(block, block_batch, block_loss)
