@@ -1,4 +1,7 @@
-"""What differs between the PyTorch versions the package supports (1.13 to 2.x): autocast queries and torch.compile."""
+"""
+What differs between the PyTorch versions the package supports (1.13 to 2.x): autocast queries, torch.compile and
+where DTensor lives.
+"""
 
 import torch
 
@@ -57,3 +60,14 @@ def call_as_autocast_linear(function, *args):
 
     with torch.autocast(device_type, enabled=False):
         return function(*(cast(arg) for arg in args))
+
+
+def is_dtensor(tensor):
+    """
+    Whether `tensor` is a torch.distributed DTensor (torch.distributed.tensor from 2.5, torch.distributed._tensor
+    before), told by its class so that nothing is imported for a plain tensor. A DTensor is a wrapper without data of
+    its own: its data pointer is null, and its local shard is not the whole tensor.
+    """
+    if type(tensor) in (torch.Tensor, torch.nn.Parameter):
+        return False
+    return any(cls.__name__ == "DTensor" and cls.__module__.startswith("torch.distributed.") for cls in type(tensor).__mro__)

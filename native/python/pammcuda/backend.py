@@ -15,7 +15,7 @@ import threading
 
 import torch
 
-from . import _native
+from . import _compat, _native
 
 _DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 
@@ -49,9 +49,18 @@ def dtype_code(dtype, name):
         raise TypeError(f"{name} is {dtype}; PAMM takes float32, float16 or bfloat16") from None
 
 
+def check_not_dtensor(tensor, name):
+    """TypeError naming the argument for a DTensor, which has no data of its own for the library to read."""
+    if _compat.is_dtensor(tensor):
+        raise TypeError(f"{name} is a DTensor (placements {tuple(tensor.placements)}); PAMM reads plain CPU or CUDA tensors. "
+                        f"Data parallelism (DDP, FSDP2's fully_shard) hands the layers plain tensors; leave PAMM's "
+                        f"projections out of tensor parallelism (parallelize_module)")
+
+
 def _check_tensor(tensor, name):
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    check_not_dtensor(tensor, name)
 
 
 def _check_matrix(tensor, name):

@@ -56,6 +56,10 @@ def _pamm_qkv(qkv, x):
     layers = (qkv.q, qkv.k, qkv.v)
     weights = [layer.weight for layer in layers]
     biases = [layer.bias for layer in layers]
+    for name, weight in zip(("q.weight", "k.weight", "v.weight"), weights):
+        # Tensor parallelism shards the weights of q, k and v, whose own forward (with the plan's input hooks) never
+        # runs: named here rather than left to a mixed Tensor and DTensor product.
+        backend.check_not_dtensor(weight, name)
     return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
                                            qkv.sampling.options, qkv.sampling.next_seed(), qkv.fused_projection)
 

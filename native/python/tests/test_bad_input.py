@@ -153,6 +153,71 @@ class LayerInputTests(unittest.TestCase):
             self.attention.q_proj(torch.randn(4, 8).to_sparse())
 
 
+def dtensor_skip_reason():
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        return "torch.distributed with gloo is not available in this PyTorch build"
+    try:
+        from torch.distributed.tensor.parallel import ColwiseParallel  # noqa: F401  torch >= 2.5 names it so
+        from torch.distributed.tensor import DTensor  # noqa: F401
+    except ImportError as error:
+        return f"PyTorch {torch.__version__} has no public DTensor: {error}"
+    return None
+
+
+@unittest.skipIf(dtensor_skip_reason() is not None, dtensor_skip_reason())
+class DistributedTensorTests(unittest.TestCase):
+    """A DTensor (tensor parallelism) has no data of its own: PAMM names it instead of reading a null pointer."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        from torch.distributed.device_mesh import init_device_mesh
+        cls.directory = tempfile.TemporaryDirectory()
+        store = torch.distributed.FileStore(os.path.join(cls.directory.name, "store"), 1)
+        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+        cls.mesh = init_device_mesh("cpu", (1,))
+
+    @classmethod
+    def tearDownClass(cls):
+        torch.distributed.destroy_process_group()
+        cls.directory.cleanup()
+
+    def replicated(self, tensor):
+        from torch.distributed.tensor import DTensor, Replicate
+        return DTensor.from_local(tensor, self.mesh, [Replicate()])
+
+    def test_compress_names_a_dtensor_x(self):
+        with self.assertRaisesRegex(TypeError, r"^x is a DTensor \(placements \(Replicate\(\),\)\); PAMM reads plain"):
+            pammcuda.compress(self.replicated(torch.randn(10, 4)), OPTIONS)
+
+    def test_a_layer_given_a_dtensor_input_raises_nn_linears_error(self):
+        reference, layer = nn.Linear(8, 8), pammcuda.PammQKV(8, 8, ratio=0.5)
+        x = self.replicated(torch.randn(2, 3, 8))
+        with self.assertRaises(Exception) as expected:
+            reference(x)
+        before = live_compressed()
+        with self.assertRaises(type(expected.exception)) as raised:
+            layer(x)
+        self.assertEqual(str(raised.exception), str(expected.exception))
+        self.assertEqual(live_compressed(), before)
+
+    def test_layers_under_tensor_parallelism_name_the_dtensor_and_compress_nothing(self):
+        from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, parallelize_module
+        qkv = parallelize_module(pammcuda.PammQKV(8, 8, ratio=0.5), self.mesh,
+                                 {"q": ColwiseParallel(), "k": ColwiseParallel(), "v": ColwiseParallel()})
+        attention = parallelize_module(pammcuda.convert(LlamaAttention(8, 2, 2), ratio=0.5), self.mesh,
+                                       {"q_proj": ColwiseParallel(), "k_proj": ColwiseParallel(),
+                                        "v_proj": ColwiseParallel(), "o_proj": RowwiseParallel()})
+        before = live_compressed()
+        # PammQKV reads q's weight itself (q's forward, which the plan's hooks make a DTensor of x, never runs); a
+        # converted q_proj compresses the DTensor its hooks made of x.
+        for layer, name in ((qkv, "q.weight"), (attention, "x")):
+            with self.subTest(layer=type(layer).__name__), \
+                    self.assertRaisesRegex(TypeError, f"^{re.escape(name)} is a DTensor .*leave PAMM's projections out of tensor parallelism"):
+                layer(torch.randn(2, 3, 8))
+        self.assertEqual(live_compressed(), before)
+
+
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
 class CudaDeviceMismatchTests(unittest.TestCase):
     def test_a_gradient_on_another_device_is_named(self):
