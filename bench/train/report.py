@@ -159,7 +159,7 @@ def markdown(results):
         f"# {title}: {results['machine']}, {results['date']}",
         "",
         f"Commit `{results['commit']}`, torch {results['torch']}, pammcuda {results['pammcuda']}, {results['device']}, "
-        f"{results['dtype']}, seed {results['seed']}.",
+        f"{results['dtype']}{', torch.compile' if results.get('compiled') else ''}, seed {results['seed']}.",
         f"Model: d {config['d_model']}, {config['n_layers']} layers, {config['n_heads']} heads, SwiGLU {config['d_ff']}, "
         f"context {config['context']}, {results['parameters']:,} parameters ({results['tokenizer']} tokens, vocabulary "
         f"{results['vocab_size']}). {step}",

@@ -55,6 +55,9 @@ def parse_arguments(argv):
                              "tokens/s then describe a shared machine) (default: %(default)s)")
     parser.add_argument("--dtype", choices=("fp32", "bf16"), default=None,
                         help="bf16 runs under torch.autocast with float32 weights (default: bf16 on CUDA, fp32 on CPU)")
+    parser.add_argument("--compile", action="store_true",
+                        help="train through torch.compile (PyTorch >= 2.4: PAMM's layers trace without a graph break); "
+                             "the first steps compile, inside the warm-up that tokens/s leaves out")
     parser.add_argument("--warmup-steps", type=int, default=None, help="LR warm-up, also left out of tokens/s (default: steps/10, at most 100)")
     parser.add_argument("--val-tokens", type=int, default=262144, help="tokens of the fixed validation set (default: %(default)s)")
     parser.add_argument("--probe-steps", default="auto", help="steps at which gradient errors are measured, e.g. 1,100,200 "
@@ -73,6 +76,10 @@ def parse_arguments(argv):
         parser.error(f"--jobs {args.jobs}: at least 1")
     if args.memory_only and args.jobs > 1:
         parser.error("--memory-only runs one forward pass per mode; --jobs is for training")
+    if args.compile and args.memory_only:
+        parser.error("--memory-only counts what an eager step keeps; --compile is for training")
+    if args.compile and not hasattr(torch, "compile"):
+        parser.error(f"--compile needs torch.compile (PyTorch >= 2.0); this is {torch.__version__}")
     if args.jobs > 1 and args.time_budget is not None:
         parser.error("--jobs runs every mode for --steps; a --time-budget is measured on the first mode alone")
     return args
@@ -99,7 +106,7 @@ def main(argv=None):
     runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]
     settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
-                                 probe_steps=args.probe_steps, log_every=args.log_every)
+                                 probe_steps=args.probe_steps, log_every=args.log_every, compile=args.compile)
     if args.jobs > 1:
         training.check_side_by_side(settings)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"

@@ -35,6 +35,7 @@ class Settings:
     val_tokens: int = 262144
     probe_steps: str = "auto"
     log_every: int = 25
+    compile: bool = False  # train through torch.compile(model) (Inductor); evaluation and probes stay eager
     log: callable = print
 
 
@@ -235,6 +236,14 @@ def _training_parts(mode, data, settings, state):
     return model, optimizer, Batches(data.train, settings.config.batch, settings.config.context, settings.seed)
 
 
+def stepped(model, settings):
+    """
+    What a training step calls: the model itself, or with settings.compile torch.compile of it, which holds the same
+    parameters (the optimizer, clipping, evaluation and gradient probes keep using the eager module).
+    """
+    return torch.compile(model) if settings.compile else model
+
+
 def _step(model, optimizer, batches, settings, lr, before_update=None):
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -253,11 +262,11 @@ def _step(model, optimizer, batches, settings, lr, before_update=None):
 def steps_for_budget(mode, data, settings, state, seconds, measured=10):
     """How many steps of `mode` fit in `seconds`, from the time of `measured` steps after three unmeasured ones."""
     model, optimizer, batches = _training_parts(mode, data, settings, state)
-    stopwatch = Stopwatch(settings.device)
+    runner, stopwatch = stepped(model, settings), Stopwatch(settings.device)
     for step in range(3 + measured):
         if step == 3:
             stopwatch.start()
-        _step(model, optimizer, batches, settings, settings.config.lr / 10)
+        _step(runner, optimizer, batches, settings, settings.config.lr / 10)
     stopwatch.pause()
     return max(1, int(seconds * measured / stopwatch.total))
 
@@ -266,6 +275,7 @@ def train_one(mode, data, settings, state, steps):
     """Trains one mode from `state` for `steps` steps; returns its record."""
     config, device, log = settings.config, settings.device, settings.log
     model, optimizer, batches = _training_parts(mode, data, settings, state)
+    runner = stepped(model, settings)
     # The probes' dense twin lives on the CPU between probes, so that the mode's peak memory is its own (and it is
     # built here, before the first step, so that it draws from torch's generator where it always did).
     exact_model = modes.Mode("dense").build(config.model(data.vocab_size)) if mode.uses_pamm else None
@@ -289,7 +299,7 @@ def train_one(mode, data, settings, state, steps):
                 exact_model.to("cpu")
             stopwatch.resume()
 
-        losses.append(_step(model, optimizer, batches, settings, learning_rate(step, steps, config.lr, warmup),
+        losses.append(_step(runner, optimizer, batches, settings, learning_rate(step, steps, config.lr, warmup),
                             probe if step in probes else None))
         if step % settings.log_every == 0 or step == steps:
             stopwatch.pause()
@@ -427,7 +437,7 @@ def _empty_record(corpus_meta, settings, machine_note=""):
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine,
         "device": settings.device.type, "torch": torch.__version__, "pammcuda": pammcuda.version(),
-        "commit": checkout.commit(), "dtype": settings.dtype, "seed": settings.seed,
+        "commit": checkout.commit(), "dtype": settings.dtype, "compiled": settings.compile, "seed": settings.seed,
         "config": dataclasses.asdict(settings.config), "vocab_size": corpus_meta["vocab_size"],
         "tokenizer": corpus_meta["tokenizer"], "parameters": parameters,
         "corpus": {split: corpus_meta[split] for split in ("train", "val")}, "runs": [],

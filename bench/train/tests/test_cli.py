@@ -74,6 +74,35 @@ class CommandTest(unittest.TestCase):
         except ImportError:
             pass
 
+    def test_compiled_training_follows_the_eager_losses(self):
+        import torch
+        if not hasattr(torch, "compile"):
+            self.skipTest(f"torch.compile needs PyTorch >= 2.0; this is {torch.__version__}")
+        # r = 1: every row a generator, so PAMM's gradient is exact whatever rows the compiled graph's own random
+        # numbers sample, and the compiled runs must follow the eager ones up to float32 reassociation.
+        arguments = ("--modes", "dense,pamm:r=1,checkpoint", "--steps", "3", "--probe-steps", "none", "--no-plot")
+        self.run_command(*arguments)
+        eager = json.loads((self.folder / "run.json").read_text())
+        import torch._dynamo
+        torch._dynamo.reset()
+        counters = torch._dynamo.utils.counters
+        counters.clear()
+        output = self.run_command(*arguments, "--compile")
+        compiled = json.loads((self.folder / "run.json").read_text())
+        # One whole graph per mode: PammQKV's ops and checkpointing trace without a graph break or a recompilation.
+        self.assertEqual(counters["stats"]["unique_graphs"], 3)
+        self.assertEqual(dict(counters["graph_break"]), {})
+        self.assertFalse(eager["compiled"])
+        self.assertTrue(compiled["compiled"])
+        self.assertIn("fp32, torch.compile, seed 0", (self.folder / "run.md").read_text())
+        for ours, reference in zip(compiled["runs"], eager["runs"]):
+            with self.subTest(mode=ours["mode"]):
+                self.assertEqual(ours["mode"], reference["mode"])
+                for step, (loss, expected) in enumerate(zip(ours["train_loss"], reference["train_loss"]), 1):
+                    self.assertAlmostEqual(loss, expected, delta=1e-4 * expected, msg=f"step {step}")
+                self.assertAlmostEqual(ours["val_loss"], reference["val_loss"], delta=1e-4 * reference["val_loss"])
+        self.assertRegex(output, r"pamm:r=1 step +2 +loss")
+
     def test_time_budget_fixes_one_step_count_for_every_mode(self):
         self.run_command("--modes", "dense,pamm", "--time-budget", "1", "--probe-steps", "none", "--no-plot")
         results = json.loads((self.folder / "run.json").read_text())
