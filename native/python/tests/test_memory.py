@@ -17,6 +17,7 @@ import torch
 import pammcuda
 from pammcuda import backend
 from requirements import cuda_skip_reason
+from tiny_models import LlamaAttention
 
 
 def live_counts():
@@ -59,6 +60,47 @@ def train_step(model, h, optimizer=None):
     if optimizer is not None:
         optimizer.step()
     return loss
+
+
+def gradients_of_a_step(model, x, hooks=None, after_forward=None):
+    """
+    The parameters' gradients after one forward and backward pass of `model` on x, under the saved-tensor hooks given;
+    after_forward() runs between the two passes.
+    """
+    model.zero_grad(set_to_none=True)
+    torch.manual_seed(11)  # PAMM's fresh seed per pass: the same sample in every call
+    with hooks if hooks is not None else torch.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+        outputs = model(x)
+    if after_forward is not None:
+        after_forward()
+    first = outputs if isinstance(outputs, torch.Tensor) else torch.cat([output.flatten() for output in outputs])
+    first.float().square().sum().backward()
+    return {name: parameter.grad.clone() for name, parameter in model.named_parameters()}
+
+
+class MovingHooks:
+    """
+    Saved-tensor hooks that move every saved tensor to a new address, as activation offloading does (save_on_cpu and
+    its kin copy to the host and back). poison_originals() then zeroes PAMM's storage (the only uint8 tensor saved)
+    where it was, so a backward that read the old address instead of what autograd unpacked would multiply by zero
+    generators.
+    """
+
+    def __init__(self):
+        self.originals = []
+
+    def hooks(self):
+        def pack(tensor):
+            self.originals.append(tensor)
+            return tensor.clone()
+
+        return torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor.clone())
+
+    def poison_originals(self):
+        with torch.no_grad():
+            for tensor in self.originals:
+                if tensor.dtype == torch.uint8:
+                    tensor.zero_()
 
 
 class StorageTests(unittest.TestCase):
@@ -157,6 +199,23 @@ class StorageTests(unittest.TestCase):
                     storage = pammcuda.saved_compression(first.grad_fn).storage
                     self.assertFalse([t for t in saved if t.shape == x.shape], type(module).__name__)
                     self.assertEqual([t.data_ptr() for t in saved if t.dtype == torch.uint8], [storage.data_ptr()])
+
+    def test_saved_tensors_moved_by_offloading_give_the_same_gradients(self):
+        # The storage tensor holds the whole compressed form, with no address inside it: backward reads whatever
+        # tensor autograd unpacks. A converted projection's shared compression is no saved tensor and stays put.
+        torch.manual_seed(3)
+        x = torch.randn(4, 32, 24) * 2
+        models = {"PammLinear": pammcuda.PammLinear(24, 8, k=6), "PammQKV": pammcuda.PammQKV(24, 8, k=6),
+                  "converted": pammcuda.convert(LlamaAttention(24, 4, 2), k=6)}
+        for name, model in models.items():
+            with self.subTest(model=name):
+                expected = gradients_of_a_step(model, x)
+                moving = MovingHooks()
+                moved = gradients_of_a_step(model, x, moving.hooks(), moving.poison_originals)
+                self.assertEqual(sum(t.dtype == torch.uint8 for t in moving.originals), name != "converted")
+                self.assertEqual(moved.keys(), expected.keys())
+                for parameter, gradient in expected.items():
+                    torch.testing.assert_close(moved[parameter], gradient, rtol=0, atol=0, msg=parameter)
 
     def test_read_dropped_rows(self):
         compressed = pammcuda.compress(torch.randn(40, 5), pammcuda.PammOptions(k=4, epsilon=0.0))
@@ -480,6 +539,19 @@ class CudaMemoryTests(unittest.TestCase):
         engines = sum(1 for device, _ in backend._engines if device == index)
         self.assertGreaterEqual(engines, 2)
         self.assertEqual(pammcuda.cuda_device_references(index), engines, "each engine holds one reference to one shared device")
+
+    def test_activation_offloading_to_the_host_gives_the_same_gradients(self):
+        # torch.autograd.graph.save_on_cpu copies every saved tensor, PAMM's storage included, to pinned host memory
+        # and back for backward: the storage then lies at another device address than the one compress wrote.
+        x = torch.randn(8, 256, 128, device="cuda")
+        models = {"PammLinear": pammcuda.PammLinear(128, 32, k=16).cuda(), "PammQKV": pammcuda.PammQKV(128, 32, k=16).cuda(),
+                  "converted": pammcuda.convert(LlamaAttention(128, 4, 2), k=16).cuda()}
+        for name, model in models.items():
+            with self.subTest(model=name):
+                expected = gradients_of_a_step(model, x)
+                offloaded = gradients_of_a_step(model, x, torch.autograd.graph.save_on_cpu(pin_memory=True))
+                for parameter, gradient in expected.items():
+                    torch.testing.assert_close(offloaded[parameter], gradient, rtol=0, atol=0, msg=parameter)
 
     def test_backward_called_under_a_side_stream_gives_the_same_gradient(self):
         layer = pammcuda.PammLinear(128, 32, k=16, seed=3).cuda()
