@@ -52,9 +52,10 @@ def dtype_code(dtype, name):
 def check_not_dtensor(tensor, name):
     """TypeError naming the argument for a DTensor, which has no data of its own for the library to read."""
     if _compat.is_dtensor(tensor):
-        raise TypeError(f"{name} is a DTensor (placements {tuple(tensor.placements)}); PAMM reads plain CPU or CUDA tensors. "
-                        f"Data parallelism (DDP, FSDP2's fully_shard) hands the layers plain tensors; leave PAMM's "
-                        f"projections out of tensor parallelism (parallelize_module)")
+        raise TypeError(f"{name} is a DTensor (placements {tuple(tensor.placements)}); PAMM's layers and functions read "
+                        f"plain CPU or CUDA tensors. Data parallelism (DDP, FSDP2's fully_shard) hands the layers plain "
+                        f"tensors; under tensor parallelism convert the model's nn.Linear projections with "
+                        f"pammcuda.convert and shard them with ColwiseParallel")
 
 
 def _check_tensor(tensor, name):

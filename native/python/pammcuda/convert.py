@@ -9,11 +9,15 @@ left alone.
 A converted module stays the object it was, with its class swapped for a subclass (as torch.nn.utils.parametrize
 does): the same parameters, state_dict keys, hooks and device, and isinstance(module, nn.Linear) still holds. Its
 forward output is the original's, exactly; when it trains its weight, the graph keeps a PAMM summary of the input
-instead of the input. Siblings share that summary through a cache keyed on the input tensor: the first sibling to
-see x compresses it, the others find the compression of the same tensor (same object, same version counter) and
-reuse it. The cache holds weak references only, so it keeps neither x nor the summary alive; whether inputs are
-really shared is checked at every call, so a grouping that does not hold (cross-attention, where k_proj and v_proj
+instead of the input. Siblings share that summary through a cache keyed on the input's data: the first sibling to
+see x compresses it, the others find the compression of the same data (x itself, or a view of the same tensor with
+the same shape, strides and offset, at the same version counter: tensor parallelism hands each sibling a view of its
+own) and reuse it. The cache holds weak references only, so it keeps neither x nor the summary alive; whether inputs
+are really shared is checked at every call, so a grouping that does not hold (cross-attention, where k_proj and v_proj
 read the encoder's states) only costs a second compression, never a wrong gradient.
+
+Under tensor parallelism a converted projection takes ColwiseParallel's layout (pammcuda._tensor_parallel): each
+rank compresses the replicated input and computes its shard of the output and of the weight gradient.
 """
 
 import dataclasses
@@ -24,7 +28,7 @@ import weakref
 
 import torch
 
-from . import _compat, autograd, backend
+from . import _compat, _tensor_parallel, autograd, backend
 from .modules import _Sampling
 
 ATTENTION = ("q_proj", "k_proj", "v_proj")
@@ -42,6 +46,24 @@ FUSED_MLP = ("gate_up_proj",)
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
+class _DataKey:
+    """
+    Which data a tensor holds, without keeping it alive: its base tensor (weakly), its view's shape, strides and offset,
+    and the version counter, which a view shares with its base. Two tensors with the same key hold the same values.
+    """
+
+    def __init__(self, tensor):
+        base = tensor if tensor._base is None else tensor._base
+        self._base = weakref.ref(base)
+        self._view = (tensor.shape, tensor.stride(), tensor.storage_offset(), tensor.dtype)
+        self._version = tensor._version
+
+    def holds(self, tensor):
+        base = tensor if tensor._base is None else tensor._base
+        return (self._base() is base and self._version == tensor._version
+                and self._view == (tensor.shape, tensor.stride(), tensor.storage_offset(), tensor.dtype))
+
+
 class SharedCompression:
     """
     The PAMM compression that a group of sibling projections shares: made by the first projection that trains its
@@ -52,7 +74,7 @@ class SharedCompression:
     def __init__(self, kind, sampling):
         self.kind = kind
         self.sampling = sampling
-        self._entry = None  # (weakref to the input, its version, compressed dtype, weakref to the Compressed)
+        self._entry = None  # (_DataKey of the input, compressed dtype, weakref to the Compressed)
 
     def compressed(self, key, x):
         """
@@ -61,13 +83,13 @@ class SharedCompression:
         """
         entry = self._entry  # read once: a replica in another thread (nn.DataParallel) may replace it meanwhile
         if entry is not None:
-            key_ref, version, dtype, compressed_ref = entry
-            if key_ref() is key and version == key._version and dtype == x.dtype:
+            data, dtype, compressed_ref = entry
+            if dtype == x.dtype and data.holds(key):
                 compressed = compressed_ref()
                 if compressed is not None:
                     return compressed
         compressed = backend.compress(autograd._rows(x), self.sampling.next_options())
-        self._entry = (weakref.ref(key), key._version, x.dtype, weakref.ref(compressed))
+        self._entry = (_DataKey(key), x.dtype, weakref.ref(compressed))
         return compressed
 
     def __getstate__(self):
@@ -84,8 +106,16 @@ def _pamm_projection(module, x):
     if x.layout != torch.strided:
         raise ValueError(f"input of {type(module).__name__} is a {x.layout} tensor; PAMM compresses dense "
                          f"(torch.strided) inputs")
+    project = functools.partial(_project_local, module)
+    if _compat.is_dtensor(x) or _compat.is_dtensor(module.weight):
+        return _tensor_parallel.colwise_projection(module, x, project)
+    return project(x, module.weight, module.bias)
+
+
+def _project_local(module, x, weight, bias):
+    """PammProjectionFunction on plain tensors, x compressed by (or shared through) the module's group."""
     compress = functools.partial(module.pamm_compression.compressed, x)
-    return _compat.call_as_autocast_linear(autograd.PammProjectionFunction.apply, x, module.weight, module.bias, compress,
+    return _compat.call_as_autocast_linear(autograd.PammProjectionFunction.apply, x, weight, bias, compress,
                                            module.pamm_transposed_weight)
 
 

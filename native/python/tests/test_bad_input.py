@@ -187,7 +187,8 @@ class DistributedTensorTests(unittest.TestCase):
         return DTensor.from_local(tensor, self.mesh, [Replicate()])
 
     def test_compress_names_a_dtensor_x(self):
-        with self.assertRaisesRegex(TypeError, r"^x is a DTensor \(placements \(Replicate\(\),\)\); PAMM reads plain"):
+        with self.assertRaisesRegex(TypeError, r"^x is a DTensor \(placements \(Replicate\(\),\)\); PAMM's layers and functions "
+                                               r"read plain .* convert the model's nn.Linear projections with pammcuda.convert"):
             pammcuda.compress(self.replicated(torch.randn(10, 4)), OPTIONS)
 
     def test_a_layer_given_a_dtensor_input_raises_nn_linears_error(self):
@@ -201,21 +202,32 @@ class DistributedTensorTests(unittest.TestCase):
         self.assertEqual(str(raised.exception), str(expected.exception))
         self.assertEqual(live_compressed(), before)
 
-    def test_layers_under_tensor_parallelism_name_the_dtensor_and_compress_nothing(self):
-        from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, parallelize_module
+    def test_pamm_qkv_under_tensor_parallelism_names_its_weight_and_compresses_nothing(self):
+        # PammQKV reads q's weight itself: q's forward, where the plan's hooks would make a DTensor of x, never runs.
+        from torch.distributed.tensor.parallel import ColwiseParallel, parallelize_module
         qkv = parallelize_module(pammcuda.PammQKV(8, 8, ratio=0.5), self.mesh,
                                  {"q": ColwiseParallel(), "k": ColwiseParallel(), "v": ColwiseParallel()})
-        attention = parallelize_module(pammcuda.convert(LlamaAttention(8, 2, 2), ratio=0.5), self.mesh,
-                                       {"q_proj": ColwiseParallel(), "k_proj": ColwiseParallel(),
-                                        "v_proj": ColwiseParallel(), "o_proj": RowwiseParallel()})
         before = live_compressed()
-        # PammQKV reads q's weight itself (q's forward, which the plan's hooks make a DTensor of x, never runs); a
-        # converted q_proj compresses the DTensor its hooks made of x.
-        for layer, name in ((qkv, "q.weight"), (attention, "x")):
-            with self.subTest(layer=type(layer).__name__), \
-                    self.assertRaisesRegex(TypeError, f"^{re.escape(name)} is a DTensor .*leave PAMM's projections out of tensor parallelism"):
-                layer(torch.randn(2, 3, 8))
+        with self.assertRaisesRegex(TypeError, r"^q.weight is a DTensor .*shard them with ColwiseParallel"):
+            qkv(torch.randn(2, 3, 8))
         self.assertEqual(live_compressed(), before)
+
+    def test_converted_projections_in_another_layout_than_colwise_name_it(self):
+        from torch.distributed.tensor.parallel import RowwiseParallel, parallelize_module
+        row_wise = parallelize_module(pammcuda.convert(LlamaAttention(8, 2, 2), ratio=0.5), self.mesh,
+                                      {"q_proj": RowwiseParallel()})
+        unsharded = pammcuda.convert(LlamaAttention(8, 2, 2), ratio=0.5)
+        cases = {
+            "row-wise": (lambda: row_wise(torch.randn(2, 3, 8)), r"its input has placements \(Shard\(dim=2\),\)"),
+            "a DTensor input of plain weights": (lambda: unsharded.q_proj(self.replicated(torch.randn(2, 3, 8))),
+                                                 r"its input is a DTensor and its weight a plain tensor"),
+        }
+        for label, (call, message) in cases.items():
+            before = live_compressed()
+            with self.subTest(label), self.assertRaisesRegex(TypeError, r"^PammSharedLinear under tensor parallelism: "
+                                                                        + message + r"\. A projection converted by pammcuda.convert takes ColwiseParallel's layout"):
+                call()
+            self.assertEqual(live_compressed(), before)
 
 
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())

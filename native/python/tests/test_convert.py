@@ -356,6 +356,36 @@ class DropInTests(unittest.TestCase):
         k.backward(grad)
         torch.testing.assert_close(attention.k_proj.weight.grad, 2.0 * attention.q_proj.weight.grad, rtol=0, atol=0)
 
+    def test_views_of_the_same_data_share_and_other_views_of_one_base_do_not(self):
+        # The cache is keyed on data: another view object with x's shape, strides and offset holds x's values (tensor
+        # parallelism hands each sibling such a view), but two slices of one base tensor hold different values.
+        attention, reference = converted_and_reference(LlamaAttention(8, 2, 2), ratio=1.0)
+        captured, _ = capture_compressions(attention, ["q_proj", "k_proj", "v_proj"])
+        base = torch.randn(5, 24)
+        x = base[:, :8]
+        outputs = [attention.q_proj(x), attention.k_proj(x.view_as(x)), attention.v_proj(base[:, 8:16])]
+        self.assertIs(captured["q_proj"], captured["k_proj"])
+        self.assertIsNot(captured["q_proj"], captured["v_proj"])
+        expected = [reference.q_proj(x), reference.k_proj(x), reference.v_proj(base[:, 8:16])]
+        grads = [torch.randn_like(output) for output in outputs]
+        torch.autograd.backward(outputs, grads)
+        torch.autograd.backward(expected, grads)
+        for name in ("q_proj", "k_proj", "v_proj"):
+            assert_sums_close(getattr(attention, name).weight.grad, getattr(reference, name).weight.grad, terms=5)
+
+    def test_a_view_whose_base_changed_in_place_is_compressed_again(self):
+        attention, _ = converted_and_reference(LlamaAttention(8, 2, 2), ratio=1.0)
+        captured, _ = capture_compressions(attention, ["q_proj", "k_proj"])
+        base = torch.randn(5, 16)
+        q = attention.q_proj(base[:, :8])
+        base[:, :8].mul_(2.0)  # through another view: the base's version counter, shared by its views, moves
+        k = attention.k_proj(base[:, :8])
+        self.assertIsNot(captured["q_proj"], captured["k_proj"])
+        grad = torch.randn(5, 8)
+        q.backward(grad)
+        k.backward(grad)
+        torch.testing.assert_close(attention.k_proj.weight.grad, 2.0 * attention.q_proj.weight.grad, rtol=0, atol=0)
+
     def test_the_shared_cache_keeps_neither_input_nor_compression_alive(self):
         attention = pammcuda.convert(LlamaAttention(8, 2, 2), ratio=0.5)
         before = live_compressed()
