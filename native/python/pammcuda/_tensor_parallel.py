@@ -10,11 +10,6 @@ sequence-sharded input) raise a TypeError that says so.
 import math
 
 
-def _placements():
-    from torch.distributed.tensor import Partial, Replicate, Shard  # torch >= 2.5: only reached with a DTensor
-    return Partial, Replicate, Shard
-
-
 def _layout_error(module, what):
     return TypeError(f"{type(module).__name__} under tensor parallelism: {what}. A projection converted by pammcuda.convert "
                      f"takes ColwiseParallel's layout: output features sharded over a 1-D mesh, the input replicated")
@@ -26,17 +21,17 @@ def colwise_projection(module, x, project):
     ColwiseParallel's layout; returned as a DTensor sharded on its last dimension (the ColwiseParallel plan's output
     hook makes a local tensor of it or keeps it, as the plan says).
     """
-    from torch.distributed.tensor import DTensor
-    Partial, Replicate, Shard = _placements()
+    from torch.distributed.tensor import DTensor, Partial, Replicate, Shard  # torch >= 2.5: only reached with a DTensor
     weight, bias = module.weight, module.bias
     if not isinstance(x, DTensor):
         raise _layout_error(module, "its weight is a DTensor and its input a plain tensor")
     if not isinstance(weight, DTensor):
         raise _layout_error(module, "its input is a DTensor and its weight a plain tensor")
     mesh = weight.device_mesh
-    if mesh.ndim != 1 or x.device_mesh != mesh:
-        raise _layout_error(module, f"its weight lies on a {mesh.ndim}-D mesh and its input on "
-                                    f"{'the same' if x.device_mesh == mesh else 'another'} mesh")
+    if mesh.ndim != 1:
+        raise _layout_error(module, f"its weight lies on a {mesh.ndim}-D mesh")
+    if x.device_mesh != mesh:
+        raise _layout_error(module, "its input lies on another mesh than its weight")
     if tuple(x.placements) != (Replicate(),):
         raise _layout_error(module, f"its input has placements {tuple(x.placements)}")
     output_dim = 1 if module.pamm_transposed_weight else 0

@@ -39,9 +39,11 @@ class TensorParallelTests(unittest.TestCase):
     def test_full_ratio_training_is_the_unsharded_models(self):
         # At r = 1 every row is a generator: each rank's shard of a weight gradient is exact, and its partial input
         # gradient is summed across the ranks, so the sharded model trains as the plain one on the same tokens.
-        expected = reference_training(initial_llama(), lambda rank, step: llama_batch(0, step), llama_loss)
+        from tp_worker import with_qkv_biases
+        expected = reference_training(with_qkv_biases(initial_llama()), lambda rank, step: llama_batch(0, step), llama_loss)
         trained = self.ranks[0]["exact"][0]
         self.assertEqual(trained.keys(), expected.keys())
+        self.assertIn("layers.1.self_attn.v_proj.bias", trained)
         for name, parameter in expected.items():
             torch.testing.assert_close(trained[name], parameter, rtol=1e-5, atol=1e-6, msg=name)
 

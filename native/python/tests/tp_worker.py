@@ -1,8 +1,8 @@
 """
 One rank of test_tensor_parallel's two-process training: `python tp_worker.py RANK WORLD_SIZE STORE_FILE OUTPUT_FILE`.
 Trains a converted TinyLlama under tensor parallelism on the CPU (gloo): Q/K/V and gate/up column-wise, O and down
-row-wise, every rank on the same tokens, at ratio 1 (exact gradients) and 1/2. Saves each run's full parameters and,
-for every step, how many compressions were alive after the forward pass.
+row-wise, every rank on the same tokens, at ratio 1 (exact gradients; Q/K/V with biases, as Qwen2 has) and 1/2. Saves
+each run's full parameters and, for every step, how many compressions were alive after the forward pass.
 """
 
 import sys
@@ -15,6 +15,15 @@ from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, 
 
 import pammcuda
 from distributed_training import LEARNING_RATE, STEPS, init_gloo, initial_llama, llama_batch, llama_loss
+
+
+def with_qkv_biases(model):
+    """Biases on every layer's q_proj, k_proj and v_proj (ColwiseParallel shards them with the weight's rows)."""
+    generator = torch.Generator().manual_seed(3)
+    for layer in model.layers:
+        for projection in (layer.self_attn.q_proj, layer.self_attn.k_proj, layer.self_attn.v_proj):
+            projection.bias = torch.nn.Parameter(0.1 * torch.randn(projection.out_features, generator=generator))
+    return model
 
 LAYER_PLAN = {"self_attn.q_proj": ColwiseParallel(), "self_attn.k_proj": ColwiseParallel(),
               "self_attn.v_proj": ColwiseParallel(), "self_attn.o_proj": RowwiseParallel(),
@@ -30,8 +39,8 @@ def tensor_parallel(model, mesh):
     return model
 
 
-def train(ratio, mesh):
-    model = tensor_parallel(pammcuda.convert(initial_llama(), ratio=ratio, mlp=True), mesh)
+def train(model, ratio, mesh):
+    model = tensor_parallel(pammcuda.convert(model, ratio=ratio, mlp=True), mesh)
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
     alive = []
     for step in range(STEPS):
@@ -51,7 +60,8 @@ def main(rank, world_size, store, output):
     init_gloo(rank, world_size, store)
     try:
         mesh = init_device_mesh("cpu", (world_size,))
-        torch.save({"exact": train(1.0, mesh), "half": train(0.5, mesh)}, output)
+        torch.save({"exact": train(with_qkv_biases(initial_llama()), 1.0, mesh),
+                    "half": train(initial_llama(), 0.5, mesh)}, output)
     finally:
         dist.destroy_process_group()
 
