@@ -5,6 +5,7 @@ ranks as subprocesses, and the single-process reference training the ranks must 
 """
 
 import datetime
+import faulthandler
 import os
 import pathlib
 import subprocess
@@ -28,6 +29,33 @@ LEARNING_RATE = 0.1
 def gloo_skip_reason():
     if not dist.is_available() or not dist.is_gloo_available():
         return "torch.distributed with gloo is not available in this PyTorch build"
+    return None
+
+
+def dtensor_skip_reason():
+    """Why tensor parallelism cannot run here (gloo, and DTensor's public API of torch >= 2.5), or None."""
+    if gloo_skip_reason() is not None:
+        return gloo_skip_reason()
+    try:
+        from torch.distributed.tensor import DTensor  # noqa: F401
+        from torch.distributed.tensor.parallel import ColwiseParallel  # noqa: F401
+    except ImportError as error:
+        return f"PyTorch {torch.__version__} has no public DTensor: {error}"
+    return None
+
+
+def fsdp_skip_reason():
+    """Why FSDP2 cannot run on the CPU here, or None."""
+    if gloo_skip_reason() is not None:
+        return gloo_skip_reason()
+    # FSDP2 waits on streams of the parameters' device; CPU streams learnt record_event in PyTorch 2.7. Checked before
+    # importing FSDP, whose import fails under Debian 12's torch 1.13 on Python 3.11.
+    if not hasattr(torch.cpu, "Stream") or not hasattr(torch.cpu.Stream, "record_event"):
+        return f"FSDP2 (fully_shard) runs on the CPU from PyTorch 2.7 (CPU streams without record_event in {torch.__version__})"
+    try:
+        from torch.distributed.fsdp import fully_shard  # noqa: F401
+    except ImportError as error:
+        return f"PyTorch {torch.__version__} has no torch.distributed.fsdp.fully_shard: {error}"
     return None
 
 
@@ -110,12 +138,14 @@ def sgd_steps(model, wrapped, batches, loss_function, rank):
 
 
 def init_gloo(rank, world_size, store):
+    """Joins the ranks' gloo process group; a rank still running shortly before run_ranks gives up prints its stacks."""
+    faulthandler.dump_traceback_later(TIMEOUT_S - 15)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size,
                             timeout=datetime.timedelta(seconds=60))
 
 
-def run_ranks(worker, directory):
+def run_ranks(worker, directory, world_size=WORLD_SIZE):
     """
     Runs `python worker RANK WORLD_SIZE STORE OUTPUT` for every rank as subprocesses on the loopback interface;
     returns each rank's saved results.
@@ -125,23 +155,29 @@ def run_ranks(worker, directory):
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), str(tests)]),
                        GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1")
     store = os.path.join(directory, "store")  # a FileStore: rendezvous without a TCP port
-    outputs = [os.path.join(directory, f"rank{rank}.pt") for rank in range(WORLD_SIZE)]
-    processes = [subprocess.Popen([sys.executable, str(tests / worker), str(rank), str(WORLD_SIZE), store, output],
+    outputs = [os.path.join(directory, f"rank{rank}.pt") for rank in range(world_size)]
+    processes = [subprocess.Popen([sys.executable, str(tests / worker), str(rank), str(world_size), store, output],
                                   env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                  for rank, output in enumerate(outputs)]
     deadline = time.monotonic() + TIMEOUT_S
-    logs = []
+    logs, timed_out = [], False
     try:
         for process in processes:
             logs.append(process.communicate(timeout=max(1.0, deadline - time.monotonic()))[0])
+    except subprocess.TimeoutExpired:
+        timed_out = True
     finally:
         for process in processes:
             if process.poll() is None:  # a timeout or a failure of the other rank: never leave a rank hanging
                 process.kill()
                 process.wait()
+    if timed_out:  # what every rank printed, hung or not (communicate again loses nothing of it)
+        logs += [process.communicate()[0] for process in processes[len(logs):]]
+        raise AssertionError(f"the ranks of {worker} did not finish in {TIMEOUT_S} s:\n"
+                             + "\n".join(f"--- rank {rank}:\n{log}" for rank, log in enumerate(logs)))
     for rank, process in enumerate(processes):
         if process.returncode != 0:
-            raise AssertionError(f"rank {rank} exited with {process.returncode}:\n{logs[rank] if rank < len(logs) else ''}")
+            raise AssertionError(f"rank {rank} exited with {process.returncode}:\n{logs[rank]}")
     return [torch.load(output, weights_only=True) for output in outputs]  # tensors, lists and ints only
 
 

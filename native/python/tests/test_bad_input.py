@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import pammcuda
+from distributed_training import dtensor_skip_reason
 from requirements import cuda_skip_reason
 from tiny_models import LlamaAttention
 
@@ -151,17 +152,6 @@ class LayerInputTests(unittest.TestCase):
     def test_a_sparse_input_is_rejected_naming_the_input(self):
         with self.assertRaisesRegex(ValueError, r"^input of PammSharedLinear is a torch.sparse_coo tensor"):
             self.attention.q_proj(torch.randn(4, 8).to_sparse())
-
-
-def dtensor_skip_reason():
-    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
-        return "torch.distributed with gloo is not available in this PyTorch build"
-    try:
-        from torch.distributed.tensor.parallel import ColwiseParallel  # noqa: F401  torch >= 2.5 names it so
-        from torch.distributed.tensor import DTensor  # noqa: F401
-    except ImportError as error:
-        return f"PyTorch {torch.__version__} has no public DTensor: {error}"
-    return None
 
 
 @unittest.skipIf(dtensor_skip_reason() is not None, dtensor_skip_reason())

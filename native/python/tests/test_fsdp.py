@@ -6,28 +6,14 @@ import unittest
 
 import torch
 
-from distributed_training import STEPS, exact_block_reference, gloo_skip_reason, initial_block, initial_llama, run_ranks
-
-
-def skip_reason():
-    if gloo_skip_reason() is not None:
-        return gloo_skip_reason()
-    # FSDP2 waits on streams of the parameters' device; CPU streams learnt record_event in PyTorch 2.7. Checked before
-    # importing FSDP, whose import fails under Debian 12's torch 1.13 on Python 3.11.
-    if not hasattr(torch.cpu, "Stream") or not hasattr(torch.cpu.Stream, "record_event"):
-        return f"FSDP2 (fully_shard) runs on the CPU from PyTorch 2.7 (CPU streams without record_event in {torch.__version__})"
-    try:
-        from torch.distributed.fsdp import fully_shard  # noqa: F401
-    except ImportError as error:
-        return f"PyTorch {torch.__version__} has no torch.distributed.fsdp.fully_shard: {error}"
-    return None
+from distributed_training import STEPS, exact_block_reference, fsdp_skip_reason, initial_block, initial_llama, run_ranks
 
 
 def relative_error(actual, expected):
     return float((actual - expected).norm() / expected.norm())
 
 
-@unittest.skipIf(skip_reason() is not None, skip_reason())
+@unittest.skipIf(fsdp_skip_reason() is not None, fsdp_skip_reason())
 class FullyShardedDataParallelTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -1,4 +1,7 @@
-"""Two-process tensor parallelism on the CPU (gloo): a converted model with column-wise Q/K/V and gate/up shards."""
+"""
+Tensor parallelism on the CPU (gloo): a converted model with column-wise Q/K/V and gate/up shards on two ranks, and
+with FSDP2 across two such pairs (four ranks, torchtitan's 2-D layout).
+"""
 
 import tempfile
 import time
@@ -6,21 +9,11 @@ import unittest
 
 import torch
 
-from distributed_training import STEPS, gloo_skip_reason, initial_llama, llama_batch, llama_loss, reference_training, run_ranks
+from distributed_training import (STEPS, dtensor_skip_reason, fsdp_skip_reason, initial_llama, llama_batch, llama_loss,
+                                  reference_training, run_ranks)
 
 
-def skip_reason():
-    if gloo_skip_reason() is not None:
-        return gloo_skip_reason()
-    try:
-        from torch.distributed.tensor.parallel import ColwiseParallel  # noqa: F401  public DTensor: torch >= 2.5
-        from torch.distributed.tensor import DTensor  # noqa: F401
-    except ImportError as error:
-        return f"PyTorch {torch.__version__} has no public DTensor: {error}"
-    return None
-
-
-@unittest.skipIf(skip_reason() is not None, skip_reason())
+@unittest.skipIf(dtensor_skip_reason() is not None, dtensor_skip_reason())
 class TensorParallelTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -60,6 +53,24 @@ class TensorParallelTests(unittest.TestCase):
         for name in ("layers.0.self_attn.q_proj.weight", "layers.1.mlp.up_proj.weight"):
             self.assertTrue(torch.isfinite(trained[name]).all(), name)
             self.assertFalse(torch.equal(trained[name], initial[name]), f"{name} did not change")
+
+
+@unittest.skipIf(dtensor_skip_reason() or fsdp_skip_reason(), dtensor_skip_reason() or fsdp_skip_reason())
+class FullyShardedTensorParallelTests(unittest.TestCase):
+    def test_full_ratio_training_on_a_2_by_2_mesh_is_data_parallel_sgd_of_the_plain_model(self):
+        from tp_worker import with_qkv_biases
+        with tempfile.TemporaryDirectory() as directory:
+            started = time.monotonic()
+            ranks = run_ranks("fsdp_tp_worker.py", directory, world_size=4)
+            print(f"\ninfo: four gloo ranks trained under tensor parallelism and fully_shard in {time.monotonic() - started:.1f} s")
+        for rank, trained in enumerate(ranks[1:], 1):
+            for name in trained:
+                self.assertTrue(torch.equal(trained[name], ranks[0][name]), f"rank {rank}: {name} differs from rank 0's")
+        # The two pairs train on tokens 0 and 1 of distributed_training's batches, as two data-parallel ranks would.
+        expected = reference_training(with_qkv_biases(initial_llama()), llama_batch, llama_loss)
+        self.assertEqual(ranks[0].keys(), expected.keys())
+        for name, parameter in expected.items():
+            torch.testing.assert_close(ranks[0][name], parameter, rtol=1e-5, atol=1e-6, msg=name)
 
 
 if __name__ == "__main__":
