@@ -197,3 +197,22 @@ def exact_block_reference():
     block = initial_block(ratio=1.0)
     block.qkv = ExactQKV(block.qkv)
     return reference_training(block, block_batch, block_loss)
+
+
+def assert_ranks_agree(test, ranks, runs):
+    """Every rank ended each of `runs` (keys of the ranks' results, each (parameters, ...)) with rank 0's parameters."""
+    for run in runs:
+        first = ranks[0][run][0]
+        for rank, results in enumerate(ranks[1:], 1):
+            parameters = results[run][0]
+            test.assertEqual(parameters.keys(), first.keys())
+            for name in first:
+                test.assertTrue(torch.equal(parameters[name], first[name]), f"{run}: {name} differs between ranks 0 and {rank}")
+
+
+def assert_trained_as(test, trained, expected):
+    """The parameters a distributed run ended with are `expected`'s up to float32 rounding: the ranks reduce their
+    gradients in another order than one process sums them."""
+    test.assertEqual(trained.keys(), expected.keys())
+    for name, parameter in expected.items():
+        torch.testing.assert_close(trained[name], parameter, rtol=1e-5, atol=1e-6, msg=name)

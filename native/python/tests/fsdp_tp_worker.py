@@ -26,7 +26,8 @@ def main(rank, world_size, store, output):
         fully_shard(model, mesh=mesh["dp"])
         data_rank = mesh["dp"].get_local_rank()  # a pair's tokens: the pair's index, as DDP's rank would be
         sgd_steps(model, model, lambda rank, step: llama_batch(data_rank, step), llama_loss, rank)
-        torch.save({name: parameter.full_tensor().detach().clone() for name, parameter in model.named_parameters()}, output)
+        parameters = {name: parameter.full_tensor().detach().clone() for name, parameter in model.named_parameters()}
+        torch.save({"2-D": (parameters,)}, output)
     finally:
         dist.destroy_process_group()
 

@@ -6,7 +6,8 @@ import unittest
 
 import torch
 
-from distributed_training import STEPS, WORLD_SIZE, exact_block_reference, gloo_skip_reason, initial_llama, run_ranks
+from distributed_training import (STEPS, assert_ranks_agree, assert_trained_as, exact_block_reference, gloo_skip_reason,
+                                  initial_llama, run_ranks)
 
 
 @unittest.skipIf(gloo_skip_reason() is not None, gloo_skip_reason())
@@ -19,11 +20,7 @@ class DistributedDataParallelTests(unittest.TestCase):
             print(f"\ninfo: two gloo ranks trained in {time.monotonic() - started:.1f} s")
 
     def test_ranks_keep_identical_weights(self):
-        for name in ("block", "llama"):
-            first, second = (rank[name][0] for rank in self.ranks)
-            self.assertEqual(first.keys(), second.keys())
-            for parameter in first:
-                self.assertTrue(torch.equal(first[parameter], second[parameter]), f"{name}: {parameter} differs between ranks")
+        assert_ranks_agree(self, self.ranks, ("block", "llama"))
 
     def test_each_rank_compresses_its_own_tokens(self):
         for rank, results in enumerate(self.ranks):
@@ -34,12 +31,7 @@ class DistributedDataParallelTests(unittest.TestCase):
             self.assertEqual(results["llama"][1], [tokens // 2] * (5 * 2 * STEPS))
 
     def test_full_ratio_training_is_ddp_of_exact_gradients(self):
-        expected = exact_block_reference()
-        trained = self.ranks[0]["block"][0]
-        self.assertEqual(trained.keys(), expected.keys())
-        for name, parameter in expected.items():
-            # Float32 rounding only: the ranks sum their gradients in another order than this process.
-            torch.testing.assert_close(trained[name], parameter, rtol=1e-5, atol=1e-6, msg=name)
+        assert_trained_as(self, self.ranks[0]["block"][0], exact_block_reference())
 
     def test_the_converted_model_trained(self):
         initial = dict(initial_llama().named_parameters())

@@ -6,7 +6,8 @@ import unittest
 
 import torch
 
-from distributed_training import STEPS, exact_block_reference, fsdp_skip_reason, initial_block, initial_llama, run_ranks
+from distributed_training import (STEPS, assert_ranks_agree, assert_trained_as, exact_block_reference, fsdp_skip_reason,
+                                  initial_block, initial_llama, run_ranks)
 
 
 def relative_error(actual, expected):
@@ -23,11 +24,7 @@ class FullyShardedDataParallelTests(unittest.TestCase):
             print(f"\ninfo: two gloo ranks trained under fully_shard in {time.monotonic() - started:.1f} s")
 
     def test_ranks_gather_identical_weights(self):
-        for name in ("block", "bfloat16", "bfloat16-exact", "llama"):
-            first, second = (rank[name][0] for rank in self.ranks)
-            self.assertEqual(first.keys(), second.keys())
-            for parameter in first:
-                self.assertTrue(torch.equal(first[parameter], second[parameter]), f"{name}: {parameter} differs between ranks")
+        assert_ranks_agree(self, self.ranks, ("block", "bfloat16", "bfloat16-exact", "llama"))
 
     def test_each_rank_compresses_its_own_tokens(self):
         for rank, results in enumerate(self.ranks):
@@ -39,12 +36,7 @@ class FullyShardedDataParallelTests(unittest.TestCase):
             self.assertEqual(results["llama"][1], [tokens // 2] * (5 * 2 * STEPS))
 
     def test_full_ratio_training_is_fsdp_of_exact_gradients(self):
-        expected = exact_block_reference()
-        trained = self.ranks[0]["block"][0]
-        self.assertEqual(trained.keys(), expected.keys())
-        for name, parameter in expected.items():
-            # Float32 rounding only: the ranks reduce their gradients in another order than this process.
-            torch.testing.assert_close(trained[name], parameter, rtol=1e-5, atol=1e-6, msg=name)
+        assert_trained_as(self, self.ranks[0]["block"][0], exact_block_reference())
 
     def test_bfloat16_autocast_trains_as_close_to_float32_as_nn_linear_does(self):
         # Under autocast PammQKV computes with bfloat16 casts of the gathered float32 weights and of its input, and its

@@ -9,8 +9,8 @@ import unittest
 
 import torch
 
-from distributed_training import (STEPS, dtensor_skip_reason, fsdp_skip_reason, initial_llama, llama_batch, llama_loss,
-                                  reference_training, run_ranks)
+from distributed_training import (STEPS, assert_ranks_agree, assert_trained_as, dtensor_skip_reason, fsdp_skip_reason,
+                                  initial_llama, llama_batch, llama_loss, reference_training, run_ranks)
 
 
 @unittest.skipIf(dtensor_skip_reason() is not None, dtensor_skip_reason())
@@ -23,22 +23,15 @@ class TensorParallelTests(unittest.TestCase):
             print(f"\ninfo: two gloo ranks trained a tensor-parallel model in {time.monotonic() - started:.1f} s")
 
     def test_ranks_gather_identical_weights(self):
-        for run in ("exact", "half"):
-            first, second = (rank[run][0] for rank in self.ranks)
-            self.assertEqual(first.keys(), second.keys())
-            for name in first:
-                self.assertTrue(torch.equal(first[name], second[name]), f"{run}: {name} differs between ranks")
+        assert_ranks_agree(self, self.ranks, ("exact", "half"))
 
     def test_full_ratio_training_is_the_unsharded_models(self):
         # At r = 1 every row is a generator: each rank's shard of a weight gradient is exact, and its partial input
         # gradient is summed across the ranks, so the sharded model trains as the plain one on the same tokens.
         from tp_worker import with_qkv_biases
         expected = reference_training(with_qkv_biases(initial_llama()), lambda rank, step: llama_batch(0, step), llama_loss)
-        trained = self.ranks[0]["exact"][0]
-        self.assertEqual(trained.keys(), expected.keys())
-        self.assertIn("layers.1.self_attn.v_proj.bias", trained)
-        for name, parameter in expected.items():
-            torch.testing.assert_close(trained[name], parameter, rtol=1e-5, atol=1e-6, msg=name)
+        self.assertIn("layers.1.self_attn.v_proj.bias", expected)
+        assert_trained_as(self, self.ranks[0]["exact"][0], expected)
 
     def test_siblings_share_one_compression_per_group_on_each_rank(self):
         # Each sibling's input is a DTensor view of its own over the same tokens: q, k and v still share one
@@ -63,14 +56,9 @@ class FullyShardedTensorParallelTests(unittest.TestCase):
             started = time.monotonic()
             ranks = run_ranks("fsdp_tp_worker.py", directory, world_size=4)
             print(f"\ninfo: four gloo ranks trained under tensor parallelism and fully_shard in {time.monotonic() - started:.1f} s")
-        for rank, trained in enumerate(ranks[1:], 1):
-            for name in trained:
-                self.assertTrue(torch.equal(trained[name], ranks[0][name]), f"rank {rank}: {name} differs from rank 0's")
+        assert_ranks_agree(self, ranks, ("2-D",))
         # The two pairs train on tokens 0 and 1 of distributed_training's batches, as two data-parallel ranks would.
-        expected = reference_training(with_qkv_biases(initial_llama()), llama_batch, llama_loss)
-        self.assertEqual(ranks[0].keys(), expected.keys())
-        for name, parameter in expected.items():
-            torch.testing.assert_close(ranks[0][name], parameter, rtol=1e-5, atol=1e-6, msg=name)
+        assert_trained_as(self, ranks[0]["2-D"][0], reference_training(with_qkv_biases(initial_llama()), llama_batch, llama_loss))
 
 
 if __name__ == "__main__":
