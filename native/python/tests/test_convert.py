@@ -39,6 +39,15 @@ def assert_sums_close(actual, expected, terms, dtype=torch.float32, msg=None):
     torch.testing.assert_close(actual.float(), expected.float(), rtol=0, atol=tolerance, msg=msg)
 
 
+def assert_projection_gradients_match(attention, reference, outputs, expected, terms):
+    """Back-propagates the same random gradients through q/k/v's outputs and the reference's; the weight gradients agree."""
+    grads = [torch.randn_like(output) for output in outputs]
+    torch.autograd.backward(outputs, grads)
+    torch.autograd.backward(expected, grads)
+    for name in ("q_proj", "k_proj", "v_proj"):
+        assert_sums_close(getattr(attention, name).weight.grad, getattr(reference, name).weight.grad, terms=terms)
+
+
 def converted_and_reference(model, **options):
     """`model` converted in place and an unconverted deep copy of it made first (same parameters)."""
     reference = copy.deepcopy(model)
@@ -337,11 +346,7 @@ class DropInTests(unittest.TestCase):
         self.assertIs(captured["k_proj"], captured["v_proj"])
         self.assertEqual((captured["q_proj"].rows, captured["k_proj"].rows), (6, 9))
         expected = [reference.q_proj(decoder), reference.k_proj(encoder), reference.v_proj(encoder)]
-        grads = [torch.randn_like(output) for output in outputs]
-        torch.autograd.backward(outputs, grads)
-        torch.autograd.backward(expected, grads)
-        for name in ("q_proj", "k_proj", "v_proj"):
-            assert_sums_close(getattr(attention, name).weight.grad, getattr(reference, name).weight.grad, terms=9)
+        assert_projection_gradients_match(attention, reference, outputs, expected, terms=9)
 
     def test_an_input_changed_in_place_is_compressed_again(self):
         attention, reference = converted_and_reference(LlamaAttention(8, 2, 2), ratio=1.0)
@@ -367,11 +372,7 @@ class DropInTests(unittest.TestCase):
         self.assertIs(captured["q_proj"], captured["k_proj"])
         self.assertIsNot(captured["q_proj"], captured["v_proj"])
         expected = [reference.q_proj(x), reference.k_proj(x), reference.v_proj(base[:, 8:16])]
-        grads = [torch.randn_like(output) for output in outputs]
-        torch.autograd.backward(outputs, grads)
-        torch.autograd.backward(expected, grads)
-        for name in ("q_proj", "k_proj", "v_proj"):
-            assert_sums_close(getattr(attention, name).weight.grad, getattr(reference, name).weight.grad, terms=5)
+        assert_projection_gradients_match(attention, reference, outputs, expected, terms=5)
 
     def test_a_view_whose_base_changed_in_place_is_compressed_again(self):
         attention, _ = converted_and_reference(LlamaAttention(8, 2, 2), ratio=1.0)
