@@ -81,12 +81,21 @@ class DenseQKV(nn.Module):
         return self.q(x), self.k(x), self.v(x)
 
 
+def dense_linear(d_in, d_out):
+    return nn.Linear(d_in, d_out, bias=False)
+
+
 @dataclasses.dataclass(frozen=True)
 class Layers:
-    """How a mode builds the linear layers: `qkv(d_model, d_out)` and `linear(d_in, d_out)`, both bias-free."""
+    """
+    How a mode builds a block's linear layers, all bias-free: `qkv(d_model, d_out)` for Q/K/V, and `out`, `gate_up` and
+    `down`, each `(d_in, d_out)`, for attention's output projection and the MLP's two layers.
+    """
 
     qkv: callable = DenseQKV
-    linear: callable = lambda d_in, d_out: nn.Linear(d_in, d_out, bias=False)
+    out: callable = dense_linear
+    gate_up: callable = dense_linear
+    down: callable = dense_linear
 
 
 class Attention(nn.Module):
@@ -94,7 +103,7 @@ class Attention(nn.Module):
         super().__init__()
         self.n_heads = config.n_heads
         self.qkv = layers.qkv(config.d_model, config.d_model)
-        self.out = layers.linear(config.d_model, config.d_model)
+        self.out = layers.out(config.d_model, config.d_model)
         self.rotary = RotaryEmbedding(config.d_model // config.n_heads, config.context)
 
     def forward(self, x):
@@ -109,8 +118,8 @@ class SwiGLU(nn.Module):
 
     def __init__(self, config, layers):
         super().__init__()
-        self.gate_up = layers.linear(config.d_model, 2 * config.d_ff)
-        self.down = layers.linear(config.d_ff, config.d_model)
+        self.gate_up = layers.gate_up(config.d_model, 2 * config.d_ff)
+        self.down = layers.down(config.d_ff, config.d_model)
 
     def forward(self, x):
         gate, up = self.gate_up(x).chunk(2, dim=-1)

@@ -5,6 +5,8 @@ A mode is written `name` or `name:key=value[:key=value]` on the command line, e.
 `pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`: the options change PAMM's ratio r,
 generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
 Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection).
+`pamm-all:layers=down` or `pamm-all:layers=out+gate_up` puts PAMM on Q/K/V and only the named ones of the other
+layers (out, gate_up, down; all three by default), to see which of them costs what.
 """
 
 import dataclasses
@@ -45,6 +47,10 @@ class TrainConfig:
         return self.tokens_per_step // self.context
 
 
+# The linear layers of a block besides Q/K/V, by their names in model.Layers: what pamm-all puts PAMM on.
+OTHER_LAYERS = ("out", "gate_up", "down")
+
+
 # Shapes of the LLaMA configs the paper trains (GaLore's llama_20m/60m/130m); the parameter count depends on the
 # vocabulary (256 with byte tokens, against 32 000 in the paper). tiny is for CPUs and CI: about 1M parameters.
 CONFIGS = {
@@ -66,6 +72,7 @@ class Mode:
     alpha_dtype: torch.dtype = torch.float32
     fused_projection: bool = False
     label: str = ""
+    other_layers: tuple = OTHER_LAYERS  # pamm-all only: which of OTHER_LAYERS use PAMM
 
     @property
     def uses_pamm(self):
@@ -79,6 +86,8 @@ class Mode:
         options = self.pamm_options()
         options["alpha_dtype"] = next(name for name, dtype in ALPHA_DTYPES.items() if dtype == self.alpha_dtype)
         options["fused_projection"] = self.fused_projection
+        if self.kind == "pamm-all":
+            options["layers"] = list(self.other_layers)
         return options
 
     def build(self, model_config):
@@ -89,7 +98,7 @@ class Mode:
         qkv = lambda d_in, d_out: pammcuda.PammQKV(d_in, d_out, bias=False, fused_projection=self.fused_projection, **options)
         if self.kind == "pamm-all":
             linear = lambda d_in, d_out: pammcuda.PammLinear(d_in, d_out, bias=False, **options)
-            return Llama(model_config, Layers(qkv=qkv, linear=linear))
+            return Llama(model_config, Layers(qkv=qkv, **{name: linear for name in self.other_layers}))
         return Llama(model_config, Layers(qkv=qkv))
 
 
@@ -103,10 +112,13 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
     if kind not in DESCRIPTIONS:
         raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
     ratio, k, epsilon, alpha_dtype, fused = default_ratio, default_k, default_epsilon, torch.float32, False
+    other_layers = OTHER_LAYERS
     for option in filter(None, options.split(":")):
         key, _, value = option.partition("=")
         if key == "fused" and not value:
             fused = True
+        elif key == "layers":
+            other_layers = parse_other_layers(value, text, kind)
         elif key in ("r", "ratio"):
             ratio, k = parse_ratio(value), 0
         elif key == "k":
@@ -118,10 +130,21 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
                 raise ValueError(f"alpha={value} in mode '{text}': α is stored as {' or '.join(ALPHA_DTYPES)}")
             alpha_dtype = ALPHA_DTYPES[value]
         else:
-            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha= or fused)")
+            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha=, fused or, for pamm-all, layers=)")
     if options and kind in ("dense", "checkpoint"):
         raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
-    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, label=text.strip())
+    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, label=text.strip(), other_layers=other_layers)
+
+
+def parse_other_layers(value, text, kind):
+    """'down' or 'out+gate_up' -> the named layers in OTHER_LAYERS' order; only pamm-all has the option."""
+    if kind != "pamm-all":
+        raise ValueError(f"layers= in mode '{text}' is pamm-all's option (Q/K/V plus the layers named)")
+    names = value.split("+")
+    unknown = [name for name in names if name not in OTHER_LAYERS]
+    if not value or unknown:
+        raise ValueError(f"layers={value} in mode '{text}': name one or more of {', '.join(OTHER_LAYERS)}, joined by +")
+    return tuple(name for name in OTHER_LAYERS if name in names)
 
 
 def parse_ratio(text):
@@ -142,5 +165,5 @@ def kept_input_modules(model):
     return [m for m in model.modules() if isinstance(m, (DenseQKV, pammcuda.PammQKV))]
 
 
-__all__ = ["CONFIGS", "DESCRIPTIONS", "Mode", "TrainConfig", "kept_input_modules", "pamm_modules", "parse_mode",
+__all__ = ["CONFIGS", "DESCRIPTIONS", "Mode", "OTHER_LAYERS", "TrainConfig", "kept_input_modules", "pamm_modules", "parse_mode",
            "parse_ratio"]

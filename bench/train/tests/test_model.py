@@ -107,13 +107,14 @@ class ModelTest(unittest.TestCase):
         settings = training.Settings(config=modes.CONFIGS["tiny"], device=torch.device("cpu"))
         state = reference_state()
         tokens = torch.randint(0, 256, (3, 17), generator=torch.Generator().manual_seed(4))
-        for kind in ("pamm", "pamm-all"):
-            with self.subTest(kind=kind):
-                model = small_model(kind, ratio=1.0)
+        # Gradients probed per block: q, k, v, and each other layer that uses PAMM.
+        for kind, options, per_block in (("pamm", {}, 3), ("pamm-all", {}, 6), ("pamm-all", {"other_layers": ("out", "down")}, 5)):
+            with self.subTest(kind=kind, **options):
+                model = small_model(kind, ratio=1.0, **options)
                 model.load_state_dict(state)
                 training.language_model_loss(model, tokens[:, :-1], tokens[:, 1:]).backward()
                 errors = training.gradient_errors(model, small_model("dense"), tokens[:, :-1], tokens[:, 1:], settings)
-                self.assertEqual(len(errors), SMALL.n_layers * (3 if kind == "pamm" else 6))
+                self.assertEqual(len(errors), SMALL.n_layers * per_block)
                 for error in errors:
                     self.assertLess(error["relative_error"], 1e-5, error)
                     self.assertAlmostEqual(error["norm_ratio"], 1.0, places=5)
@@ -242,10 +243,24 @@ class ModeParsingTest(unittest.TestCase):
         self.assertTrue(qkv and all(layer.fused_projection for layer in qkv))
         self.assertFalse(any(layer.fused_projection for layer in modes.kept_input_modules(small_model("pamm", k=2))))
 
+    def test_pamm_all_layers_name_which_other_layers_use_pamm(self):
+        self.assertEqual(modes.parse_mode("pamm-all").other_layers, ("out", "gate_up", "down"))
+        self.assertEqual(modes.parse_mode("pamm-all:layers=down+out:k=8").other_layers, ("out", "down"))
+        self.assertEqual(modes.parse_mode("pamm-all:layers=gate_up").reported_options()["layers"], ["gate_up"])
+        self.assertNotIn("layers", modes.parse_mode("pamm").reported_options())
+        model = small_model("pamm-all", k=2, other_layers=("down",))
+        self.assertEqual([type(m).__name__ for m in (model.blocks[0].attn.qkv, model.blocks[0].attn.out,
+                                                     model.blocks[0].mlp.gate_up, model.blocks[0].mlp.down)],
+                         ["PammQKV", "Linear", "Linear", "PammLinear"])
+        # Q/K/V and one PAMM layer per block, as the gradient probes see them.
+        self.assertEqual(len(modes.pamm_modules(model)), 2 * SMALL.n_layers)
+
     def test_bad_modes_name_the_problem(self):
         for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
                               ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16"),
-                              ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM")):
+                              ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM"),
+                              ("pamm:layers=down", "pamm-all's option"), ("pamm-all:layers=up", "out, gate_up, down"),
+                              ("pamm-all:layers=", "out, gate_up, down"), ("pamm-all:layers=out+", "out, gate_up, down")):
             with self.subTest(text=text), self.assertRaisesRegex(ValueError, message):
                 modes.parse_mode(text)
 
