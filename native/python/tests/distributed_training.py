@@ -10,6 +10,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -145,11 +146,19 @@ def init_gloo(rank, world_size, store):
                             timeout=datetime.timedelta(seconds=60))
 
 
-def run_ranks(worker, directory, world_size=WORLD_SIZE):
+def run_ranks(worker, what, world_size=WORLD_SIZE):
     """
-    Runs `python worker RANK WORLD_SIZE STORE OUTPUT` for every rank as subprocesses on the loopback interface;
-    returns each rank's saved results.
+    Runs `python worker RANK WORLD_SIZE STORE OUTPUT` for every rank as subprocesses on the loopback interface, in a
+    temporary directory; prints how long `what` took and returns each rank's saved results.
     """
+    with tempfile.TemporaryDirectory() as directory:
+        started = time.monotonic()
+        results = _run_ranks_in(worker, directory, world_size)
+        print(f"\ninfo: {what} in {time.monotonic() - started:.1f} s")
+        return results
+
+
+def _run_ranks_in(worker, directory, world_size):
     tests = pathlib.Path(__file__).resolve().parent
     package_root = pathlib.Path(pammcuda.__file__).resolve().parent.parent
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root), str(tests)]),

@@ -3,8 +3,6 @@ Tensor parallelism on the CPU (gloo): a converted model with column-wise Q/K/V a
 with FSDP2 across two such pairs (four ranks, torchtitan's 2-D layout).
 """
 
-import tempfile
-import time
 import unittest
 
 import torch
@@ -17,10 +15,7 @@ from distributed_training import (STEPS, assert_ranks_agree, assert_trained_as, 
 class TensorParallelTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        with tempfile.TemporaryDirectory() as directory:
-            started = time.monotonic()
-            cls.ranks = run_ranks("tp_worker.py", directory)
-            print(f"\ninfo: two gloo ranks trained a tensor-parallel model in {time.monotonic() - started:.1f} s")
+        cls.ranks = run_ranks("tp_worker.py", "two gloo ranks trained a tensor-parallel model")
 
     def test_ranks_gather_identical_weights(self):
         assert_ranks_agree(self, self.ranks, ("exact", "half"))
@@ -52,10 +47,7 @@ class TensorParallelTests(unittest.TestCase):
 class FullyShardedTensorParallelTests(unittest.TestCase):
     def test_full_ratio_training_on_a_2_by_2_mesh_is_data_parallel_sgd_of_the_plain_model(self):
         from tp_worker import with_qkv_biases
-        with tempfile.TemporaryDirectory() as directory:
-            started = time.monotonic()
-            ranks = run_ranks("fsdp_tp_worker.py", directory, world_size=4)
-            print(f"\ninfo: four gloo ranks trained under tensor parallelism and fully_shard in {time.monotonic() - started:.1f} s")
+        ranks = run_ranks("fsdp_tp_worker.py", "four gloo ranks trained under tensor parallelism and fully_shard", world_size=4)
         assert_ranks_agree(self, ranks, ("2-D",))
         # The two pairs train on tokens 0 and 1 of distributed_training's batches, as two data-parallel ranks would.
         assert_trained_as(self, ranks[0]["2-D"][0], reference_training(with_qkv_biases(initial_llama()), llama_batch, llama_loss))
