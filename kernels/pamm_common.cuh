@@ -113,10 +113,11 @@ struct pamm_bf16
 };
 
 // Elements of a dtype in one 128-bit word (the unit of the vectorised loops) and how to unpack them.
+#define PAMM_VECTOR_BYTES 16
 template <typename E>
 struct pamm_vector
 {
-    enum { width = 8 }; // the 16-bit types
+    enum { width = PAMM_VECTOR_BYTES / 2 }; // the 16-bit types
     static __device__ __forceinline__ void unpack(uint4 word, float (&values)[8])
     {
         unsigned int parts[4] = { word.x, word.y, word.z, word.w };
@@ -131,7 +132,7 @@ struct pamm_vector
 template <>
 struct pamm_vector<pamm_f32>
 {
-    enum { width = 4 };
+    enum { width = PAMM_VECTOR_BYTES / 4 };
     static __device__ __forceinline__ void unpack(uint4 word, float (&values)[4])
     {
         values[0] = __uint_as_float(word.x);

@@ -14,14 +14,16 @@
 // row numbers the previous pass wrote.
 #define PAMM_RADIX_TILE_THREADS 256
 #define PAMM_RADIX_SCAN_THREADS 1024
+#define PAMM_RADIX_BITS 8
+#define PAMM_RADIX_DIGITS (1 << PAMM_RADIX_BITS)
 
-__device__ __forceinline__ unsigned int pamm_radix_digit(unsigned int key, int shift) { return (key >> shift) & 255u; }
+__device__ __forceinline__ unsigned int pamm_radix_digit(unsigned int key, int shift) { return (key >> shift) & (PAMM_RADIX_DIGITS - 1u); }
 
 template <typename K>
 __device__ __forceinline__ void pamm_radix_histogram(const K* __restrict__ keys, int count, int tile_size, int tiles, int shift,
                                                      int digits, unsigned int* __restrict__ histogram)
 {
-    __shared__ unsigned int tile_counts[256];
+    __shared__ unsigned int tile_counts[PAMM_RADIX_DIGITS];
     for (int digit = threadIdx.x; digit < digits; digit += blockDim.x) tile_counts[digit] = 0u;
     __syncthreads();
     long long tile = blockIdx.x;
@@ -39,7 +41,7 @@ __device__ __forceinline__ void pamm_radix_scatter(const K* __restrict__ keys, c
                                                    const unsigned int* __restrict__ offsets, int* __restrict__ keys_out,
                                                    int* __restrict__ rows_out)
 {
-    __shared__ unsigned int next_target[256];
+    __shared__ unsigned int next_target[PAMM_RADIX_DIGITS];
     __shared__ unsigned int round_digits[PAMM_RADIX_TILE_THREADS];
     const unsigned int no_digit = 0xFFFFFFFFu;
     long long tile = blockIdx.x;

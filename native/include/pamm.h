@@ -133,7 +133,7 @@ typedef struct pamm_options {
     /* Seed of the Philox4x32-10 sampling of generator rows; the same seed picks the same rows on CPU and GPU. Default 0. */
     uint64_t seed;
     /* How the coefficients alpha are stored: PAMM_FLOAT32 (the default, 4 bytes a row) or PAMM_BFLOAT16 (2 bytes a row,
-       rounded to nearest-even: each represented row moves by at most 2^-9 of itself). Added in ABI version 2. */
+       rounded to nearest-even: each represented row moves by at most 2^-8 of itself). Added in ABI version 2. */
     pamm_dtype alpha_dtype;
 } pamm_options;
 

@@ -23,8 +23,13 @@ public static class CompressedSize
     {
         DType.Float32 => sizeof(float),
         DType.BFloat16 => 2,
-        _ => throw new ArgumentOutOfRangeException(nameof(PammOptions.AlphaType), alphaType, "α is stored as Float32 or BFloat16."),
+        _ => throw new ArgumentOutOfRangeException(nameof(alphaType), alphaType, AlphaTypes),
     };
+
+    /// <summary>Whether α can be stored as <paramref name="alphaType"/>.</summary>
+    internal static bool IsAlphaType(DType alphaType) => alphaType is DType.Float32 or DType.BFloat16;
+
+    internal const string AlphaTypes = "α is stored as Float32 or BFloat16.";
 
     /// <summary>Total bytes kept for an input of <paramref name="rows"/> × <paramref name="columns"/> compressed to <paramref name="k"/> generators, α stored as <paramref name="alphaType"/>.</summary>
     public static long StoredBytes(int rows, int columns, int k, DType dtype, DType alphaType = DType.Float32) =>

@@ -36,11 +36,22 @@ public static class DTypes
 
     /// <summary>The dtype of a CLR element type: <see cref="float"/>, <see cref="Half"/> or <see cref="PammCuda.BFloat16"/>.</summary>
     /// <exception cref="NotSupportedException">Any other type.</exception>
-    public static DType Of<T>() where T : unmanaged
+    public static DType Of<T>() where T : unmanaged =>
+        TryOf<T>(out var dtype)
+            ? dtype
+            : throw new NotSupportedException($"Element type {typeof(T).Name} is not supported; use float, Half or BFloat16.");
+
+    /// <summary>The dtype of a CLR element type, or false for a type other than <see cref="float"/>, <see cref="Half"/> and <see cref="PammCuda.BFloat16"/>.</summary>
+    public static bool TryOf<T>(out DType dtype) where T : unmanaged
     {
-        if (typeof(T) == typeof(float)) return DType.Float32;
-        if (typeof(T) == typeof(Half)) return DType.Float16;
-        if (typeof(T) == typeof(BFloat16)) return DType.BFloat16;
-        throw new NotSupportedException($"Element type {typeof(T).Name} is not supported; use float, Half or BFloat16.");
+        if (typeof(T) == typeof(float)) dtype = DType.Float32;
+        else if (typeof(T) == typeof(Half)) dtype = DType.Float16;
+        else if (typeof(T) == typeof(BFloat16)) dtype = DType.BFloat16;
+        else
+        {
+            dtype = default;
+            return false;
+        }
+        return true;
     }
 }

@@ -24,7 +24,7 @@ public sealed record PammOptions
     /// <summary>
     /// How the coefficients α are stored: <see cref="DType.Float32"/> (the default, 4 bytes a row) or
     /// <see cref="DType.BFloat16"/> (2 bytes a row: α rounded to nearest-even, about 3 significant digits). Every row is
-    /// represented by α_i·C_f(i), so rounding α moves each represented row by at most 2⁻⁹ of itself, along itself.
+    /// represented by α_i·C_f(i), so rounding α moves each represented row by at most 2⁻⁸ of itself, along itself.
     /// </summary>
     public DType AlphaType { get; init; } = DType.Float32;
 
@@ -39,7 +39,8 @@ public sealed record PammOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (double.IsNaN(Epsilon) || Epsilon < 0)
             throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "ε must be ≥ 0 (use +∞ to keep every row).");
-        CompressedSize.AlphaBytesPerRow(AlphaType);
+        if (!CompressedSize.IsAlphaType(AlphaType))
+            throw new ArgumentOutOfRangeException(nameof(AlphaType), AlphaType, CompressedSize.AlphaTypes);
         if (GeneratorIndices is { } indices)
         {
             ValidateIndices(indices, rows);

@@ -45,7 +45,7 @@ class FullyShardedDataParallelTests(unittest.TestCase):
             float32_update = expected[name] - initial[name]
             pamm_error = relative_error(pamm[name] - initial[name], float32_update)
             exact_error = relative_error(exact[name] - initial[name], float32_update)
-            # bfloat16 keeps 8 significant bits: one rounding moves a value by at most 2^-9 of itself, and a few
+            # bfloat16 keeps 8 significant bits: one rounding moves a value by at most 2^-8 of itself, and a few
             # roundings along the forward and backward pass stay within a few per cent.
             self.assertLess(exact_error, 0.05, f"{name}: nn.Linear in bfloat16 is {exact_error:.4f} from float32")
             self.assertLess(pamm_error, 2 * exact_error + 2 ** -8,

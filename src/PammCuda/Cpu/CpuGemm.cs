@@ -4,7 +4,8 @@ namespace PammCuda.Cpu;
 
 /// <summary>
 /// <c>C = α·op(A)·op(B) + β·C</c> on the CPU with column-major operands and cuBLAS's semantics
-/// (see <see cref="GemmDescriptor"/>): the GEMM of the CPU backend and of the emulated device.
+/// (see <see cref="GemmDescriptor"/>): the emulated device's cuBLAS. (The CPU backend's own products use the blocked
+/// <see cref="CpuGemmNT"/> and <see cref="CpuTransposedProduct"/>.)
 /// Accumulates in float32 in a fixed order, so results do not depend on the thread count.
 /// When β = 0, C is not read (NaN in uninitialised C does not leak), as in BLAS.
 /// </summary>

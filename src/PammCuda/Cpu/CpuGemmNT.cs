@@ -49,7 +49,7 @@ internal static unsafe class CpuGemmNT
         ArgumentOutOfRangeException.ThrowIfLessThan(depthBlock, 1);
 
         var panels = GemmPanels.Pack(b, columns, depth, width);
-        int tasks = (rows + RowsPerTask - 1) / RowsPerTask;
+        int tasks = (int)((rows + (long)RowsPerTask - 1) / RowsPerTask);
         fixed (T* pa = a)
         fixed (float* ps = s)
         {
@@ -170,7 +170,8 @@ internal static unsafe class CpuGemmNT
         }
     }
 
-    private static void CopyTile(float* source, nint sourceStride, float* target, nint targetStride, int rows, int columns)
+    /// <summary>Copies a <paramref name="rows"/> × <paramref name="columns"/> float32 tile between strided row-major blocks.</summary>
+    internal static void CopyTile(float* source, nint sourceStride, float* target, nint targetStride, int rows, int columns)
     {
         for (int r = 0; r < rows; r++)
             new ReadOnlySpan<float>(source + r * sourceStride, columns).CopyTo(new Span<float>(target + r * targetStride, columns));

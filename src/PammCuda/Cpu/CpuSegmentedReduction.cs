@@ -18,7 +18,7 @@ internal static unsafe class CpuSegmentedReduction
     {
         var reduced = new float[(long)k * m];
         nint g = (nint)gradient;
-        int tasks = (m + ColumnsPerTask - 1) / ColumnsPerTask;
+        int tasks = (int)((m + (long)ColumnsPerTask - 1) / ColumnsPerTask);
         CpuParallel.For(tasks, parallelOptions,
             () => new float[Math.Min(ColumnsPerTask, m)],
             (task, buffer) =>

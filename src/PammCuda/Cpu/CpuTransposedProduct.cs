@@ -117,9 +117,9 @@ internal static unsafe class CpuTransposedProduct
                     else
                     {
                         // An edge tile runs whole on a scratch tile; only its valid part moves from and to the accumulators.
-                        if (accumulate) CopyTile(cTile, q, scratch, tileColumns, rowsHere, columnsHere);
+                        if (accumulate) CpuGemmNT.CopyTile(cTile, q, scratch, tileColumns, rowsHere, columnsHere);
                         kernel(aTile, 1, tileRows, packedB, steps, scratch, tileColumns, accumulate);
-                        CopyTile(scratch, tileColumns, cTile, q, rowsHere, columnsHere);
+                        CpuGemmNT.CopyTile(scratch, tileColumns, cTile, q, rowsHere, columnsHere);
                     }
                 }
             }
@@ -158,12 +158,6 @@ internal static unsafe class CpuTransposedProduct
         rows = Math.Max(rows, (p + maxTasks - 1) / maxTasks);
         // Whole tiles where possible, so that only the last block of the output has an edge tile.
         return rows >= tileRows ? rows / tileRows * tileRows : rows;
-    }
-
-    private static void CopyTile(float* source, nint sourceStride, float* target, nint targetStride, int rows, int columns)
-    {
-        for (int r = 0; r < rows; r++)
-            new ReadOnlySpan<float>(source + r * sourceStride, columns).CopyTo(new Span<float>(target + r * targetStride, columns));
     }
 
     // destination = alpha·accumulator + beta·destination, evaluated as (acc·alpha) + (old·beta) in float32 and rounded once to TOut.

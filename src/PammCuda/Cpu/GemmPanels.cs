@@ -17,7 +17,7 @@ internal sealed class GemmPanels
         Depth = depth;
         Width = width;
         PanelWidth = GemmWidths.Columns(width);
-        Panels = (columns + PanelWidth - 1) / PanelWidth;
+        Panels = (int)((columns + (long)PanelWidth - 1) / PanelWidth);
         _data = new float[checked(Panels * PanelWidth * depth)];
     }
 

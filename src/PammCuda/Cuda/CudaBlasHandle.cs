@@ -27,11 +27,20 @@ internal sealed unsafe class CudaBlasHandle : IDisposable
         CublasHandle handle;
         Cublas.cublasCreate_v2(&handle).ThrowIfFailed();
         _owner = new Owner(context, handle);
-        Cublas.cublasSetPointerMode_v2(handle, CublasPointerMode.Device).ThrowIfFailed();
-        Cublas.cublasSetMathMode(handle, CublasMath.Default).ThrowIfFailed();
-        int version;
-        Cublas.cublasGetVersion_v2(handle, &version).ThrowIfFailed();
-        Version = version;
+        try
+        {
+            Cublas.cublasSetPointerMode_v2(handle, CublasPointerMode.Device).ThrowIfFailed();
+            Cublas.cublasSetMathMode(handle, CublasMath.Default).ThrowIfFailed();
+            int version;
+            Cublas.cublasGetVersion_v2(handle, &version).ThrowIfFailed();
+            Version = version;
+        }
+        catch
+        {
+            // The caller never sees this object, so the handle is destroyed here and not left to a finalizer.
+            _owner.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Whether GEMMs of this handle on different streams may overlap safely (see <see cref="StreamOrderedWorkspaceVersion"/>).</summary>

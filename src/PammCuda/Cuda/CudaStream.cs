@@ -113,8 +113,16 @@ public sealed unsafe class CudaStream : IDeviceStream
     {
         using var current = Enter(out var stream);
         var recorded = new CudaEvent(_device.Context);
-        recorded.Record(stream);
-        return recorded;
+        try
+        {
+            recorded.Record(stream);
+            return recorded;
+        }
+        catch
+        {
+            recorded.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Destroys an owned stream (after a cuBLAS handle of its own, if it has one); a wrapper only becomes unusable.</summary>

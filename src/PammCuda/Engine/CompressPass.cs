@@ -5,7 +5,9 @@ namespace PammCuda.Engine;
 /// <summary>
 /// One compression of X, one method per stage over an explicit set of buffers: <see cref="Run"/> queues the stages in
 /// the engine's order, and the stage benchmark queues the same methods one at a time. Every stage rewrites all it writes,
-/// so once the whole pass has run any stage can be repeated with the same result (what timing a stage alone needs).
+/// so once the whole pass has run any stage can be repeated with the same result (what timing a stage alone needs), with
+/// one exception: all chunks share one similarity buffer, so <see cref="Assign"/> of a chunk reads what the last
+/// <see cref="Similarities"/> wrote, and must follow that chunk's when there is more than one.
 /// A new stage is one kernel, one launcher in <see cref="PammKernels"/>, one method here and one benchmark row.
 /// </summary>
 internal readonly struct CompressPass
@@ -62,7 +64,7 @@ internal readonly struct CompressPass
     public int SimilarityChunkRows { get; }
 
     /// <summary>Chunks of the similarity GEMM and assignment.</summary>
-    public int SimilarityChunks => (Compressed.Rows + SimilarityChunkRows - 1) / SimilarityChunkRows;
+    public int SimilarityChunks => (int)((Compressed.Rows + (long)SimilarityChunkRows - 1) / SimilarityChunkRows);
 
     /// <summary>Every stage, in order.</summary>
     public void Run()

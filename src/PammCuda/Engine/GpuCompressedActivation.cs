@@ -107,12 +107,11 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     /// η, copied from the device: <b>waits</b> for the engine's stream to finish the compression (once; the value is kept).
     /// Products never need it on the host: they apply β = b / (b − η) on the device.
     /// </summary>
-    /// <exception cref="ObjectDisposedException">The compressed activation or the engine that made it was disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The compressed activation was disposed.</exception>
     public unsafe int ReadDroppedRows()
     {
         ThrowIfDisposed();
         if (_droppedRows is int known) return known;
-        ObjectDisposedException.ThrowIf(Engine.IsDisposed, Engine);
         int value;
         Engine.Stream.DownloadAsync(&value, DroppedAddress, sizeof(int));
         Engine.Stream.Synchronize();
@@ -136,7 +135,7 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     public unsafe T[] CopyGenerators<T>() where T : unmanaged
     {
         ThrowIfDisposed();
-        if (!PammEngine.TryDTypeOf<T>(out var dtype) || dtype != DType)
+        if (!DTypes.TryOf<T>(out var dtype) || dtype != DType)
             throw new ArgumentException($"The generators are {DType}; {typeof(T).Name} does not match.", nameof(T));
         var result = new T[checked((long)K * Columns)];
         fixed (T* target = result) Engine.Stream.DownloadAsync(target, GeneratorsAddress, Layout.GeneratorBytes);

@@ -29,10 +29,13 @@ public sealed class PammEngine : IDisposable
         if (stream is not null && !ReferenceEquals(stream.Device, device))
             throw new ArgumentException("The stream belongs to another device.", nameof(stream));
         Device = device;
-        Options = options ?? new PammOptions();
         Stream = stream ?? device.DefaultStream;
-        // Copied once: the engine's options are immutable for its lifetime, so their explicit generators are uploaded here, not per call.
-        int[]? explicitGenerators = Options.GeneratorIndices?.ToArray();
+        // Copied once, and the options keep the copy: the engine's options are immutable for its lifetime, so their
+        // explicit generators are uploaded here, not per call, and a caller's list changed afterwards cannot make k
+        // disagree with what was uploaded.
+        options ??= new PammOptions();
+        int[]? explicitGenerators = options.GeneratorIndices?.ToArray();
+        Options = explicitGenerators is null ? options : options with { GeneratorIndices = explicitGenerators };
 
         // Nothing here touches the device unless the options name explicit generators: the GEMM constants live in each
         // call's workspace, and scratch is allocated at first need, so an engine can be created on a stream that is
@@ -144,7 +147,8 @@ public sealed class PammEngine : IDisposable
     /// (<paramref name="storageBytes"/> bytes, 16-byte aligned, at least <see cref="CompressedStorageBytes"/>), with
     /// scratch from <paramref name="workspace"/> (<paramref name="workspaceBytes"/> bytes, at least
     /// <see cref="CompressWorkspaceBytes"/>; 0 and 0 use the engine's own). Everything is checked before any work is
-    /// queued; nothing waits for the device. See <see cref="CompressInto{T}"/> for the lifetimes.
+    /// queued. Nothing waits for the device, except that the engine's own scratch, when it has to grow, waits for its
+    /// stream before freeing the smaller block: a caller's workspace never waits. See <see cref="CompressInto{T}"/> for the lifetimes.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">A null pointer, storage or workspace too small or misaligned; repeated explicit indices.</exception>
@@ -250,11 +254,12 @@ public sealed class PammEngine : IDisposable
     /// near-ties, α and β within float32 tolerance.</item>
     /// </list>
     /// The GEMM writes <c>[X Wᵀ | X Cᵀ]</c> in float32 into the workspace (float32 accumulation, no TF32), so the
-    /// similarities are full float32 for every dtype (a 16-bit S would move f at near-ties and α by 2⁻⁹ relatively); the
+    /// similarities are full float32 for every dtype (a 16-bit S would move f at near-ties and α by 2⁻⁸ relatively); the
     /// projection is rounded once into the outputs, as cuBLAS rounds a 16-bit output, and the assignment reads only the k
     /// similarity columns: X is not read a second time in full (except when ε &lt; 1, whose test needs ‖X_i‖²). Scratch
     /// comes from <paramref name="workspace"/> (<see cref="ProjectAndCompressWorkspaceBytes"/> for m columns; 0 and 0 use
-    /// the engine's own). Everything is checked before any work is queued; nothing waits for the device.
+    /// the engine's own; growing those waits for the stream once, as in <see cref="CompressInto(ulong, int, int, DType, PammOptions, ulong, long, ulong, long)"/>).
+    /// Everything is checked before any work is queued; nothing else waits for the device.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
     /// <exception cref="ArgumentException">
@@ -368,12 +373,12 @@ public sealed class PammEngine : IDisposable
     /// storage, whose first product builds one there), so the product needs no room to group the rows itself; the
     /// default counts that room, which every product can use.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], or an unknown dtype.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], more than <see cref="MaxGradientColumns"/> gradient columns, or an unknown dtype.</exception>
     public static long ApproxMatmulWorkspaceBytes(int rows, int columns, int k, DType dtype, int gradientColumns, DType outputType,
         bool planned = false)
     {
         CheckSizes(rows, columns, k);
-        ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
+        CheckGradientColumns(gradientColumns);
         CheckDType(dtype, nameof(dtype));
         CheckDType(outputType, nameof(outputType));
         return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, outputType, transientPlan: !planned);
@@ -385,12 +390,25 @@ public sealed class PammEngine : IDisposable
     /// plan or will build one in the engine's storage.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1 or an unknown dtype.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> outside [1, <see cref="MaxGradientColumns"/>] or an unknown dtype.</exception>
     public static long ApproxMatmulWorkspaceBytes(GpuCompressedActivation compressed, int gradientColumns, DType outputType)
     {
         ArgumentNullException.ThrowIfNull(compressed);
         return ApproxMatmulWorkspaceBytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType, gradientColumns, outputType,
             planned: !NeedsTransientPlan(compressed));
+    }
+
+    /// <summary>
+    /// The most gradient columns m one approximate product takes: the last reduction spreads them over a
+    /// grid dimension that CUDA caps at 65,535 blocks. Wider gradients are split into column blocks by the caller.
+    /// </summary>
+    public static int MaxGradientColumns => PammKernels.MaxGradientColumns;
+
+    private static void CheckGradientColumns(int gradientColumns)
+    {
+        if (gradientColumns < 1 || gradientColumns > MaxGradientColumns)
+            throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns,
+                $"The gradient must have between 1 and {MaxGradientColumns} columns.");
     }
 
     /// <summary>Caller storage without a plan: its product groups the rows in its own workspace.</summary>
@@ -475,7 +493,7 @@ public sealed class PammEngine : IDisposable
     /// </remarks>
     /// <exception cref="ArgumentNullException">A null argument.</exception>
     /// <exception cref="ArgumentException">A buffer too small, of another device or of an unsupported type; a compressed activation of another engine.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1 or an unknown layout.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> outside [1, <see cref="MaxGradientColumns"/>] or an unknown layout.</exception>
     /// <exception cref="ObjectDisposedException">The engine, a buffer or <paramref name="compressed"/> was disposed.</exception>
     public void ApproxMatmul<TG, TOut>(GpuCompressedActivation compressed, DeviceBuffer<TG> gradient, int gradientColumns,
         DeviceBuffer<TOut> output, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f,
@@ -486,7 +504,7 @@ public sealed class PammEngine : IDisposable
         CheckCompressed(compressed);
         var gradientType = DTypeOf<TG>(nameof(gradient));
         var outputType = DTypeOf<TOut>(nameof(output));
-        ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
+        CheckGradientColumns(gradientColumns);
         CheckLayout(layout);
         CheckBuffer(gradient, (long)compressed.Rows * gradientColumns, nameof(gradient));
         CheckBuffer(output, (long)compressed.Columns * gradientColumns, nameof(output));
@@ -502,7 +520,7 @@ public sealed class PammEngine : IDisposable
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
     /// <exception cref="ArgumentException">A null pointer, or a compressed activation of another engine.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> below 1, an unknown dtype or layout.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="gradientColumns"/> outside [1, <see cref="MaxGradientColumns"/>], an unknown dtype or layout.</exception>
     /// <exception cref="ObjectDisposedException">The engine or <paramref name="compressed"/> was disposed.</exception>
     public void ApproxMatmul(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
         ulong output, DType outputType, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f,
@@ -514,7 +532,7 @@ public sealed class PammEngine : IDisposable
         CheckPointer(output, nameof(output));
         CheckDType(gradientType, nameof(gradientType));
         CheckDType(outputType, nameof(outputType));
-        ArgumentOutOfRangeException.ThrowIfLessThan(gradientColumns, 1);
+        CheckGradientColumns(gradientColumns);
         CheckLayout(layout);
         var scratch = ProductScratch(compressed, gradientColumns, outputType, workspace, workspaceBytes);
         ApproxMatmulCore(compressed, gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch);
@@ -574,14 +592,23 @@ public sealed class PammEngine : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var generators = Device.Allocate<int>(k);
-        long scratchBytes = PammKernels.SamplingScratchBytes(rows);
-        PammKernels.SampleGenerators(Stream, scratchBytes == 0 ? 0UL : _scratch.Workspace.Ensure(scratchBytes), rows, k, seed, generators.Address);
-        return generators;
+        try
+        {
+            long scratchBytes = PammKernels.SamplingScratchBytes(rows);
+            PammKernels.SampleGenerators(Stream, scratchBytes == 0 ? 0UL : _scratch.Workspace.Ensure(scratchBytes), rows, k, seed, generators.Address);
+            return generators;
+        }
+        catch
+        {
+            generators.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
-    /// Frees the engine's scratch, constants and the storage blocks it keeps for reuse. Compressed activations in the
-    /// engine's storage stay valid (for reading back) until disposed themselves; their blocks are freed then.
+    /// Frees the engine's scratch and the storage blocks it keeps for reuse. Compressed activations in the engine's
+    /// storage stay valid for reading back (η and the copies to the host, on the engine's stream) until disposed
+    /// themselves; their blocks are freed then.
     /// </summary>
     public void Dispose()
     {
@@ -590,14 +617,6 @@ public sealed class PammEngine : IDisposable
         _storagePool.Dispose();
         _scratch.Dispose();
         _explicitGenerators?.Dispose();
-    }
-
-    internal static bool TryDTypeOf<T>(out DType dtype) where T : unmanaged
-    {
-        dtype = default;
-        if (typeof(T) != typeof(float) && typeof(T) != typeof(Half) && typeof(T) != typeof(BFloat16)) return false;
-        dtype = DTypes.Of<T>();
-        return true;
     }
 
     /// <summary>Storage blocks this engine keeps for reuse (a test hook: disposing its activations must not wait, only return blocks).</summary>
@@ -776,7 +795,7 @@ public sealed class PammEngine : IDisposable
     }
 
     private static DType DTypeOf<T>(string name) where T : unmanaged =>
-        TryDTypeOf<T>(out var dtype)
+        DTypes.TryOf<T>(out var dtype)
             ? dtype
             : throw new ArgumentException($"{name} has element type {typeof(T).Name}; use float, Half or BFloat16.", name);
 

@@ -58,6 +58,11 @@ internal static class PammKernels
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
     public static readonly int ReduceChunk = KernelSources.Constant("PAMM_REDUCE_CHUNK");
 
+    // The bytes of the vectorised loops' unit (one 128-bit load) and the radix sort's digit.
+    private static readonly int VectorBytes = KernelSources.Constant("PAMM_VECTOR_BYTES");
+    public static readonly int RadixBits = KernelSources.Constant("PAMM_RADIX_BITS");
+    public static readonly int RadixDigits = 1 << RadixBits;
+
     /// <summary>Rows per block of the warp-per-row kernels (row norms, assignment): their block's warps.</summary>
     public static uint RowsPerBlock(uint threads) => threads / WarpSize;
 
@@ -160,6 +165,12 @@ internal static class PammKernels
             KernelArgument.Int32(tiles), KernelArgument.Int32(shift), KernelArgument.Int32(digits), KernelArgument.Pointer(offsets),
             KernelArgument.Pointer(keysOut), KernelArgument.Pointer(rowsOut));
 
+    /// <summary>
+    /// The widest gradient a product takes: <see cref="ReduceGroups"/> spreads its columns over grid.y, which CUDA caps at
+    /// 65,535 blocks on every compute capability (<see cref="ReduceChunks"/> packs 4–8 columns a thread and allows more).
+    /// </summary>
+    public static int MaxGradientColumns => (int)Math.Min(int.MaxValue, (long)ushort.MaxValue * ReduceGroupThreads);
+
     /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
 
@@ -167,7 +178,7 @@ internal static class PammKernels
         ulong gradient, int columns, ulong partials)
     {
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
-        uint columnsPerBlock = ReduceThreads * (uint)(16 / gradientType.SizeOf());
+        uint columnsPerBlock = ReduceThreads * (uint)(VectorBytes / gradientType.SizeOf());
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
         stream.Launch((AlphaIsBFloat16(alphaType) ? ReduceChunksBFloat16AlphaKernels : ReduceChunksKernels).For(gradientType), grid, ReduceThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),

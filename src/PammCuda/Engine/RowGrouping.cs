@@ -4,20 +4,20 @@ namespace PammCuda.Engine;
 
 /// <summary>
 /// Groups the rows of a compressed activation by generator with a stable LSD radix sort on f
-/// (8 bits per pass; see <c>kernels/pamm_radix_sort.cu</c>), leaving the sorted keys and the row
+/// (<see cref="PammKernels.RadixBits"/> bits per pass; see <c>kernels/pamm_radix_sort.cu</c>), leaving the sorted keys and the row
 /// numbers in scratch. Stability keeps each group in ascending row order, which is what makes the
 /// segmented reduction deterministic.
 /// </summary>
 internal static class RowGrouping
 {
-    // A tile is one block's work (at least two rounds of 256 elements): small enough that b = 16 Ki gives
+    // A tile is one block's work (at least two rounds of 256 threads): small enough that b = 16 Ki gives
     // 32 blocks, large enough that the histogram that one block scans stays small. At most MaxTiles tiles,
-    // so that scan reads at most 256 × MaxTiles counts; past that the tile length grows with b instead.
+    // so that scan reads at most one count per digit and tile; past that the tile length grows with b instead.
     private const int MaxTiles = 2048;
     private const int MinTileSize = 512;
 
-    /// <summary>Bytes of the digit histogram a sort of <paramref name="rows"/> keys uses (256 counts per tile).</summary>
-    public static long HistogramBytes(int rows) => 256L * Tiles(rows, TileSize(rows)) * sizeof(uint);
+    /// <summary>Bytes of the digit histogram a sort of <paramref name="rows"/> keys uses (one count per digit and tile).</summary>
+    public static long HistogramBytes(int rows) => (long)PammKernels.RadixDigits * Tiles(rows, TileSize(rows)) * sizeof(uint);
 
     /// <summary>
     /// Sorts f into <see cref="ProductPlan.SortedKeys"/> and <see cref="ProductPlan.SortedRows"/>, with the plan's histogram
@@ -37,7 +37,7 @@ internal static class RowGrouping
             var output = (passes - 1 - pass) % 2 == 0 ? (plan.SortedKeys, plan.SortedRows) : plan.SortScratch;
             // The first pass reads f as stored; the later ones the int keys the previous pass wrote.
             AssignmentWidth keyWidth = first ? width : AssignmentWidth.Int32;
-            int shift = 8 * pass;
+            int shift = PammKernels.RadixBits * pass;
             int digits = Digits(k, shift);
             PammKernels.RadixHistogram(stream, keyWidth, input.Keys, rows, tileSize, tiles, shift, digits, plan.Histogram);
             PammKernels.RadixScan(stream, plan.Histogram, (long)digits * tiles);
@@ -51,13 +51,13 @@ internal static class RowGrouping
 
     private static int Tiles(int rows, int tileSize) => (int)((rows + (long)tileSize - 1) / tileSize);
 
-    /// <summary>Digit values that keys below k can have at <paramref name="shift"/>: all 256 except in the top pass.</summary>
-    internal static int Digits(int k, int shift) => Math.Min(256, (Math.Max(k - 1, 0) >> shift) + 1);
+    /// <summary>Digit values that keys below k can have at <paramref name="shift"/>: all of them except in the top pass.</summary>
+    internal static int Digits(int k, int shift) => Math.Min(PammKernels.RadixDigits, (Math.Max(k - 1, 0) >> shift) + 1);
 
-    /// <summary>8-bit digits needed for generator numbers up to k − 1 (at least one pass).</summary>
+    /// <summary>Radix digits needed for generator numbers up to k − 1 (at least one pass).</summary>
     internal static int Passes(int k)
     {
         int bits = 32 - int.LeadingZeroCount(Math.Max(k - 1, 0));
-        return Math.Max(1, (bits + 7) / 8);
+        return Math.Max(1, (bits + PammKernels.RadixBits - 1) / PammKernels.RadixBits);
     }
 }

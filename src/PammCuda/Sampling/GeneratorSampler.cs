@@ -17,7 +17,7 @@ public static class GeneratorSampler
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 1);
         if (k < 1 || k > rows) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {rows}].");
         var keys = new ulong[rows];
-        Parallel.For(0, (rows + KeysPerTask - 1) / KeysPerTask, task =>
+        Parallel.For(0, (int)((rows + (long)KeysPerTask - 1) / KeysPerTask), task =>
         {
             int end = (int)Math.Min(rows, (task + 1L) * KeysPerTask);
             for (int i = task * KeysPerTask; i < end; i++) keys[i] = Philox4x32.RowKey(seed, i);

@@ -101,7 +101,7 @@ public class OpenCompressedTests(string deviceName) : DeviceFixture(deviceName)
             AssertRefused<ArgumentOutOfRangeException>("k", "[1, 300]", () => engine.OpenCompressed(s, storageBytes, Rows, Columns, Rows + 1, DType.Float32));
             AssertRefused<ArgumentOutOfRangeException>("rows", "", () => engine.OpenCompressed(s, storageBytes, 0, Columns, K, DType.Float32));
             AssertRefused<ArgumentOutOfRangeException>("dtype", "Unknown", () => engine.OpenCompressed(s, storageBytes, Rows, Columns, K, (DType)7));
-            AssertRefused<ArgumentOutOfRangeException>("AlphaType", "BFloat16",
+            AssertRefused<ArgumentOutOfRangeException>("alphaType", "BFloat16",
                 () => engine.OpenCompressed(s, storageBytes, Rows, Columns, K, DType.Float32, DType.Float16));
             AssertRefused<ArgumentException>("plan", "need " + planBytes,
                 () => engine.OpenCompressed(s, storageBytes, Rows, Columns, K, DType.Float32, plan: p, planBytes: planBytes - 1));

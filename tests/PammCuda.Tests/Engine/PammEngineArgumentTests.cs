@@ -53,11 +53,24 @@ public class PammEngineArgumentTests(string deviceName) : DeviceFixture(deviceNa
             Assert.That(() => engine.ApproxMatmul(compressed, shortGradient, m, output), Throws.ArgumentException.With.Property("ParamName").EqualTo("gradient"));
             Assert.That(() => engine.ApproxMatmul(compressed, gradient, m, shortOutput), Throws.ArgumentException.With.Property("ParamName").EqualTo("output"));
             Assert.That(() => engine.ApproxMatmul(compressed, gradient, 0, output), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("gradientColumns"));
+            // Wider than the reduction's grid can cover: refused by name, not by the launch halfway through the product.
+            Assert.That(() => engine.ApproxMatmul(compressed, gradient.Address, PammEngine.MaxGradientColumns + 1, DType.Float32, output.Address, DType.Float32),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("gradientColumns"));
+            Assert.That(() => PammEngine.ApproxMatmulWorkspaceBytes(compressed, PammEngine.MaxGradientColumns + 1, DType.Float32),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("gradientColumns"));
             Assert.That(() => engine.ApproxMatmul(compressed, gradient, m, output, (ProductLayout)5), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("layout"));
             Assert.That(() => engine.ApproxMatmul(compressed, 0UL, m, DType.Float32, output.Address, DType.Float32), Throws.ArgumentException.With.Property("ParamName").EqualTo("gradient"));
             Assert.That(() => engine.ApproxMatmul(compressed, gradient.Address, m, DType.Float32, output.Address, (DType)9), Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("outputType"));
         });
         Assert.That(output.ToArray(engine.Stream), Is.All.EqualTo(Sentinel), "a rejected call must not touch the output");
+    }
+
+    [Test]
+    public void The_widest_gradient_is_what_the_reductions_grid_covers()
+    {
+        // 65,535 blocks (CUDA's grid.y limit) of the group reduction's 256 threads, one column each.
+        Assert.That(PammEngine.MaxGradientColumns, Is.EqualTo(65_535 * 256));
+        Assert.That(PammEngine.ApproxMatmulWorkspaceBytes(8, 3, 2, DType.Float32, PammEngine.MaxGradientColumns, DType.Float32), Is.Positive);
     }
 
     [Test]

@@ -185,6 +185,23 @@ public class PammEngineCallerMemoryTests(string deviceName) : DeviceFixture(devi
     }
 
     [Test]
+    public void An_activation_reads_back_after_its_engine_is_disposed()
+    {
+        var engine = new PammEngine(Device, Options);
+        using var input = Upload(EngineTestData.Random<float>(Rows, Columns, 13));
+        using var compressed = engine.Compress(input, Rows, Columns);
+        using var reference = new PammEngine(Device, Options);
+        using var same = reference.Compress(input, Rows, Columns);
+        engine.Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(same.ReadDroppedRows()));
+            Assert.That(compressed.CopyAlpha(), Is.EqualTo(same.CopyAlpha()));
+            Assert.That(compressed.CopyAssignment(), Is.EqualTo(same.CopyAssignment()));
+        });
+    }
+
+    [Test]
     public void A_disposed_activations_storage_is_reused_by_the_next_compression_of_its_size()
     {
         using var engine = new PammEngine(Device, Options);

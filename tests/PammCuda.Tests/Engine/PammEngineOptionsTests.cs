@@ -82,6 +82,25 @@ public class PammEngineOptionsTests(string deviceName) : DeviceFixture(deviceNam
     }
 
     [Test]
+    public void The_engine_keeps_its_own_copy_of_the_explicit_generators_it_was_given()
+    {
+        var x = EngineTestData.Random<float>(Rows, Columns, 6);
+        var indices = new List<int> { 8, 3 };
+        using var engine = new PammEngine(Device, new PammOptions { GeneratorIndices = indices });
+        // The caller's list changes after construction: neither k nor the rows used may follow it.
+        indices[0] = 0;
+        indices.Add(200);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, Rows, Columns);
+        Assert.Multiple(() =>
+        {
+            Assert.That(engine.Options.GeneratorIndices, Is.EqualTo(new[] { 8, 3 }));
+            Assert.That(compressed.K, Is.EqualTo(2));
+            Assert.That(compressed.CopyGenerators<float>(), Is.EqualTo(RowsOf(x, [8, 3])));
+        });
+    }
+
+    [Test]
     public void Per_call_options_leave_the_engine_options_in_force_for_later_calls()
     {
         var x = EngineTestData.Random<float>(Rows, Columns, 5);
