@@ -1,5 +1,5 @@
 """
-The training corpus: the Linux kernel's documentation (`Documentation/**/*.rst`, about 21 MB of English
+The training corpus: the Linux kernel's documentation (`Documentation/**/*.rst`, about 23 MB of English
 text) from Debian's `linux-doc-6.1` package, split into train and validation by file, tokenised once and
 cached as xz-compressed token files small enough to travel to a GPU host.
 

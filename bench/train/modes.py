@@ -124,6 +124,8 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
         elif key == "k":
             k = int(value)
         elif key in ("eps", "epsilon"):
+            if kind == "crs":
+                raise ValueError(f"eps= in mode '{text}': crs is PAMM at ε = 0 (Uniform-CRS); use pamm:eps= for another ε")
             epsilon = float(value)
         elif key == "alpha":
             if value not in ALPHA_DTYPES:

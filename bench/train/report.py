@@ -167,8 +167,8 @@ def markdown(results):
     if not memory_only:
         header.append(
             f"Data: the Linux kernel's documentation (Debian's linux-doc-6.1), {results['corpus']['train']['files']} "
-            f"training files, validation on {runs[0]['val_tokens']:,} tokens of {results['corpus']['val']['files']} "
-            "other files.")
+            f"training files, validation on the first {runs[0]['val_tokens']:,} tokens of the "
+            f"{results['corpus']['val']['files']} other files (in path order).")
     if memory_only:
         notes = ["", _KEPT_FOR_BACKWARD + " Step peak (CUDA only): `torch.cuda.max_memory_allocated()` during one forward "
                  "and backward pass above what was allocated before it (the second of two, gradients included)."]

@@ -62,13 +62,22 @@ def curve(results, window=50):
 
 
 def _method(run):
-    """What a run with PAMM's sampling trains, without its k: 'pamm', 'crs', 'pamm-all', plus non-default options."""
+    """
+    What a run with PAMM's sampling trains, without its k: 'pamm', 'crs', 'pamm-all', plus every non-default option
+    (runs of one method are averaged together, so a method must name everything that changes what is trained).
+    """
     options = run["pamm"]
     label = run["kind"]
     if run["kind"] in ("pamm", "pamm-all") and math.isfinite(options["epsilon"]):
         label += f", eps {options['epsilon']:g}"
     if options.get("alpha_dtype", "f32") != "f32":
         label += f", alpha {options['alpha_dtype']}"
+    if options.get("fused_projection"):
+        label += ", fused"
+    # pamm-all's subset of layers, as the mode named it (none named: all of them).
+    layers = next((option.partition("=")[2] for option in run["mode"].split(":") if option.startswith("layers=")), None)
+    if layers:
+        label += f", layers {layers}"
     return label
 
 

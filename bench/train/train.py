@@ -83,6 +83,9 @@ def parse_arguments(argv):
         parser.error(f"--compile needs torch.compile (PyTorch >= 2.0); this is {torch.__version__}")
     if args.jobs > 1 and args.time_budget is not None:
         parser.error("--jobs runs every mode for --steps; a --time-budget is measured on the first mode alone")
+    if args.jobs > 1 and (args.device == "cuda" or (args.device == "auto" and torch.cuda.is_available())):
+        parser.error("--jobs trains the modes side by side on the CPU; on a GPU they would share the device and distort "
+                     "its tokens/s and peak memory (use --device cpu, or leave --jobs out)")
     return args
 
 
@@ -104,12 +107,13 @@ def main(argv=None):
         checkout.use_all_cores()
     dtype = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
     config = resolve_config(args)
-    runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]
+    try:
+        runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]
+    except ValueError as error:
+        raise SystemExit(f"train.py: error: {error}") from None
     settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
                                  probe_steps=args.probe_steps, log_every=args.log_every, compile=args.compile)
-    if args.jobs > 1:
-        training.check_side_by_side(settings)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
     stem = args.name or f"{datetime.date.today().isoformat()}-{'memory' if args.memory_only else 'train'}-{args.config}-{where}"
     out = pathlib.Path(args.out)

@@ -57,7 +57,11 @@ class Batches:
 
 
 def validation_windows(tokens, context, max_tokens):
-    """Non-overlapping windows from the start of the validation split: the same fixed set for every run."""
+    """
+    Non-overlapping windows from the start of the validation split: the same fixed set for every run. The split is
+    the validation files concatenated in path order, so a --val-tokens below its size validates on its first files
+    only (every recorded result was measured this way; spreading the windows would change them all).
+    """
     count = min(max_tokens // context, (tokens.numel() - 1) // context)
     if count < 1:
         raise ValueError(f"--val-tokens {max_tokens} gives no window of {context} tokens")
@@ -337,7 +341,7 @@ def generator_count(mode, config):
     """PAMM's k in a step of `config` (None for modes without PAMM)."""
     if not mode.uses_pamm:
         return None
-    return mode.k or max(1, min(config.tokens_per_step, round(mode.ratio * config.tokens_per_step)))
+    return pammcuda.resolve_k(pammcuda.PammOptions(ratio=mode.ratio, k=mode.k), config.tokens_per_step)
 
 
 def kept_by_mode(runs, data, settings):

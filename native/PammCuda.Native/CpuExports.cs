@@ -34,8 +34,7 @@ internal static unsafe class CpuExports
             NativeArguments.Positive(cols, "cols");
             var layout = CompressedStorageLayout.For(rows, cols, pammOptions.ResolveK(rows), type, pammOptions.AlphaType);
             CallerMemory.CheckStorage((nint)storage, storageBytes, layout.TotalBytes);
-            if (layout.TotalBytes > int.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(cols), cols, $"The CPU backend keeps at most {int.MaxValue} bytes of storage; these shapes need {layout.TotalBytes}.");
+            CheckHostStorageSize(layout);
             ICompressedActivation activation = CpuDispatch.CompressInto(x, rows, cols, type, pammOptions, storage, layout);
             *compressed = HandleTable.Add(new CompressedHandle(activation, engine: null));
             return ExportErrors.Success();
@@ -57,6 +56,7 @@ internal static unsafe class CpuExports
             *compressed = 0;
             NativeArguments.HostElementCount(rows, cols, "rows", "cols");
             var layout = CallerMemory.OpenedStorage((nint)storage, storageBytes, rows, cols, k, dtype, alphaDtype);
+            CheckHostStorageSize(layout);
             *compressed = HandleTable.Add(new CompressedHandle(new HostStoredActivation(storage, layout), engine: null));
             return ExportErrors.Success();
         }
@@ -136,5 +136,13 @@ internal static unsafe class CpuExports
         type = NativeArguments.ToDType(dtype, "dtype");
         NativeArguments.Positive(rows, "rows");
         return options->ToPammOptions(rows);
+    }
+
+    /// <summary>The CPU backend reads storage as one span: refused here, naming the shape, rather than at the first product.</summary>
+    private static void CheckHostStorageSize(CompressedStorageLayout layout)
+    {
+        if (layout.TotalBytes > int.MaxValue)
+            throw new ArgumentOutOfRangeException("cols", layout.Columns,
+                $"The CPU backend keeps at most {int.MaxValue} bytes of storage; these shapes need {layout.TotalBytes}.");
     }
 }

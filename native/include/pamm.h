@@ -145,7 +145,8 @@ typedef struct pamm_compressed_info {
     int32_t dropped_rows;  /* rows dropped by the epsilon condition; -1 for a GPU handle until
                               pamm_compressed_read_dropped_rows has read it (the count stays on the device) */
     pamm_dtype dtype;      /* element type of X and of the stored generators */
-    int32_t on_gpu;        /* 1: made by pamm_compress, 0: by pamm_cpu_compress */
+    int32_t on_gpu;        /* 1: on the device (an engine's compression, _into, _open or projection handle),
+                              0: on the host (pamm_cpu_compress, _into or _open) */
     int64_t stored_bytes;  /* bytes kept, everything counted (generators, assignment, coefficients, scalars) */
     int64_t dense_bytes;   /* rows * cols * sizeof(dtype): what keeping X itself would cost */
     pamm_dtype alpha_dtype; /* how alpha is stored (options.alpha_dtype); added in ABI version 2 */
@@ -169,7 +170,7 @@ const char *pamm_last_error(void);
 /* The enumerator's name, e.g. "PAMM_ERROR_INVALID_ARGUMENT"; "PAMM_STATUS_UNKNOWN" for other values. Static storage. */
 const char *pamm_status_name(pamm_status status);
 
-/* Fills *options with the defaults: ratio 1/512, k 0, epsilon INFINITY, seed 0. */
+/* Fills *options with the defaults: ratio 1/512, k 0, epsilon INFINITY, seed 0, alpha_dtype PAMM_FLOAT32. */
 pamm_status pamm_options_init(pamm_options *options);
 
 /* ---- CUDA availability and devices ---------------------------------------------------------- */
@@ -203,9 +204,8 @@ pamm_status pamm_cuda_device_name(int32_t ordinal, char *buffer, size_t capacity
    memory of its own (the GEMM constants live in each call's workspace), so once the device has run a
    GEMM, creating an engine for another stream touches no device memory and waits for nothing: a stream
    being captured into a CUDA graph may get its engine inside the capture. Opening the device (the first
-   engine of an ordinal, its first kernels and GEMM), options with explicit generator_indices (uploaded
-   here) and, before cuBLAS 12.2, a stream's first GEMM (a handle of its own) must happen outside a
-   capture. Destroying the last engine of an ordinal waits for the device. */
+   engine of an ordinal, its first kernels and GEMM) and, before cuBLAS 12.2, a stream's first GEMM (a
+   handle of its own) must happen outside a capture. Destroying the last engine of an ordinal waits for the device. */
 pamm_status pamm_engine_create(int32_t ordinal, void *stream, const pamm_options *options, pamm_engine *engine);
 
 /* Destroys the engine (this frees its scratch and may wait for the device). Compressed activations it
@@ -230,7 +230,8 @@ pamm_status pamm_compress_with_options(pamm_engine engine, const void *x, int32_
 /* out = a * P + c * out, where P approximates X^T G (or G^T X, by layout) from the compressed X.
    grad: device matrix rows x grad_cols of grad_dtype; out: device matrix of out_dtype with the
    layout's shape. c = 0 never reads out (it may hold NaN). compressed must come from this engine, or
-   from pamm_compress_into on any engine of the same device (the caller orders the two streams).
+   lie in caller storage (pamm_compress_into, pamm_compressed_open, pamm_project_and_compress_*) made on
+   any engine of the same device (the caller orders the two streams).
    beta = rows / (rows - dropped rows) is applied on the device: nothing waits. Scratch is the engine's. */
 pamm_status pamm_approx_matmul(pamm_engine engine, pamm_compressed compressed, const void *grad, int32_t grad_cols,
                                pamm_dtype grad_dtype, void *out, pamm_dtype out_dtype, pamm_layout layout,

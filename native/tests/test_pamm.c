@@ -686,6 +686,11 @@ static void test_cpu_compress_into(void) {
     CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, (pamm_dtype)9, PAMM_FLOAT32, &refused), PAMM_ERROR_INVALID_ARGUMENT, "dtype");
     CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT16, &refused), PAMM_ERROR_INVALID_ARGUMENT, "alpha_dtype");
     CHECK_ERROR(pamm_cpu_compressed_open(storage, bytes, ROWS, COLS, K, PAMM_FLOAT32, PAMM_FLOAT32, NULL), PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    /* Storage the CPU backend cannot read as one span (2.6 GB of generators) is refused when opened, before it is read:
+       the claimed size is never touched. */
+    CHECK_ERROR(pamm_cpu_compressed_open(storage, (size_t)1 << 33, 1 << 16, 1 << 14, 40000, PAMM_FLOAT32, PAMM_FLOAT32, &refused),
+                PAMM_ERROR_INVALID_ARGUMENT, "keeps at most");
+    CHECK(refused == NULL, "the output handle is cleared on failure");
 
     /* Freeing the handle leaves the storage alone. */
     unsigned char *before = malloc(bytes);

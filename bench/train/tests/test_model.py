@@ -259,6 +259,7 @@ class ModeParsingTest(unittest.TestCase):
         for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
                               ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16"),
                               ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM"),
+                              ("crs:eps=0.5", "crs is PAMM at ε = 0"),
                               ("pamm:layers=down", "pamm-all's option"), ("pamm-all:layers=up", "out, gate_up, down"),
                               ("pamm-all:layers=", "out, gate_up, down"), ("pamm-all:layers=out+", "out, gate_up, down")):
             with self.subTest(text=text), self.assertRaisesRegex(ValueError, message):

@@ -4,10 +4,10 @@ tokens per step, so k = 8 at r = 1/512) trained for STEPS steps with dense layer
 Uniform-CRS, from the same weights on the same batches. Runs only with PAMM_TRAIN_QUALITY=1 (scripts/bench-python-tests.sh,
 CI): it trains for minutes.
 
-The bounds come from repeated runs of this setup: seeds 0, 1 and 2 with two threads
-(bench/results/2026-12-01-train-tiny-cpu-calibration.md) and with one thread, as this test trains
-(bench/results/2026-12-02-train-tiny-cpu-1-thread-calibration.md):
-- PAMM minus dense in validation loss was +0.031, +0.020, -0.082 (two threads) and +0.031, +0.009, -0.061 (one):
+The bounds come from repeated runs of this setup: seeds 0, 1 and 2 before and after the written-out attention's
+rounding changed (bench/results/2026-12-01-train-tiny-cpu-calibration.md, and
+bench/results/2026-12-02-train-tiny-cpu-1-thread-calibration.md, which trains as this test does):
+- PAMM minus dense in validation loss was +0.031, +0.020, -0.082 (before) and +0.031, +0.009, -0.061 (after):
   the seed moves it more than PAMM does (dense alone lands between 2.611 and 2.700, standard deviation 0.036).
   Bound: the worst gap plus twice that deviation, rounded up, 0.12 nats. It fails when PAMM's gradients lose what
   makes them better than uniform sampling, not on a bad seed.

@@ -144,11 +144,20 @@ def lib():
         library = ctypes.CDLL(path)
     except OSError as error:
         raise ImportError(f"cannot load libpammcuda.so from {path} (set PAMMCUDA_LIB): {error}") from error
+    # The version first: a library of another ABI lacks functions of this one, and should say so, not which symbol.
+    try:
+        abi_version = library.pamm_abi_version
+    except AttributeError:
+        raise ImportError(f"{path} is not a PammCuda library: it has no pamm_abi_version") from None
+    abi_version.restype, abi_version.argtypes = _SIGNATURES["pamm_abi_version"]
+    if abi_version() != ABI_VERSION:
+        raise ImportError(f"{path} has ABI {abi_version()}, this package needs {ABI_VERSION}")
     for name, (restype, argtypes) in _SIGNATURES.items():
-        function = getattr(library, name)
+        try:
+            function = getattr(library, name)
+        except AttributeError:
+            raise ImportError(f"{path} says ABI {ABI_VERSION} but has no {name}: a broken or mismatched build") from None
         function.restype, function.argtypes = restype, argtypes
-    if library.pamm_abi_version() != ABI_VERSION:
-        raise ImportError(f"{path} has ABI {library.pamm_abi_version()}, this package needs {ABI_VERSION}")
     return library
 
 

@@ -34,9 +34,20 @@ class _StorageShape(typing.NamedTuple):
         return cls(x2d.shape[0], x2d.shape[1], options.ratio, options.k, x2d.dtype, options.alpha_dtype)
 
 
+def _refuse_double_backward():
+    """
+    PAMM's weight gradient comes from the library, outside autograd: with create_graph=True (double backward, e.g. a
+    gradient penalty) it would silently be a constant. Refused instead; the input gradient alone would be differentiable.
+    """
+    if torch.is_grad_enabled():
+        raise RuntimeError("PAMM layers do not support double backward: their weight gradient is not differentiable "
+                           "(backward was called with create_graph=True)")
+
+
 def _product(shape, storage, plan, grad, out_dtype):
     """The weight gradient grad^T x ([out, in]) from the storage of x."""
-    return ops.approx_matmul(storage, plan, grad, shape.cols, shape.ratio, shape.k, shape.dtype, shape.alpha_dtype,
+    _refuse_double_backward()
+    return ops.approx_matmul(storage, plan, grad, shape.rows, shape.cols, shape.ratio, shape.k, shape.dtype, shape.alpha_dtype,
                              _native.GRADIENT_BY_INPUT, out_dtype)
 
 
@@ -57,7 +68,9 @@ def saved_compression(node):
     """
     The compressed input that an autograd node of the PAMM layers keeps for backward (`output.grad_fn`), as a
     backend.Compressed (k, stored_bytes, dense_bytes, alpha_dtype, storage, matmul, ...), or None when the node keeps
-    none (no weight gradient was needed). For reports and tests: call it before backward, which frees what it reads.
+    none (no weight gradient was needed). For reports and tests: call it before backward, which frees the storage
+    tensor that PammLinear and PammQKV save. (A converted projection's node holds its siblings' shared compression as
+    an attribute instead, so that the first product's plan serves them all; that one lives as long as the node does.)
     """
     compressed = getattr(node, "compressed", None)  # PammProjectionFunction's shared object
     if compressed is not None:
@@ -66,8 +79,8 @@ def saved_compression(node):
     if shape is None:
         return None
     storage = node.saved_tensors[-1]
-    k = backend.resolve_k(backend.PammOptions(ratio=shape.ratio, k=shape.k), shape.rows)
-    return backend.open_compressed(storage, shape.rows, shape.cols, k, shape.dtype, shape.alpha_dtype)
+    return backend.open_compressed(storage, shape.rows, shape.cols, ops.resolved_k(shape.ratio, shape.k, shape.rows), shape.dtype,
+                                   shape.alpha_dtype)
 
 
 class PammLinearFunction(torch.autograd.Function):
@@ -132,13 +145,11 @@ class PammProjectionFunction(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             # [in, out] is X^T G, [out, in] is G^T X: the library writes either layout directly.
             layout = _native.INPUT_BY_GRADIENT if ctx.transposed_weight else _native.GRADIENT_BY_INPUT
+            _refuse_double_backward()
             grad_weight = ctx.compressed.matmul(g, layout=layout, out_dtype=weight.dtype)
         if ctx.needs_input_grad[2]:
             grad_bias = g.sum(0)
         return grad_x, grad_weight, grad_bias, None, None
-
-
-_FUSABLE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 def _fuses_projection(x, weights, biases):
@@ -147,7 +158,7 @@ def _fuses_projection(x, weights, biases):
     (the library's GEMM adds none, and adding one afterwards would round twice where F.linear rounds once), and weights
     of x's dtype and device (after autocast's casts), 2-D and as wide as x. Anything else takes the three-linear path.
     """
-    if not x.is_cuda or x.dtype not in _FUSABLE_DTYPES or any(bias is not None for bias in biases):
+    if not x.is_cuda or x.dtype not in backend.SUPPORTED_DTYPES or any(bias is not None for bias in biases):
         return False
     return all(w.dim() == 2 and w.shape[1] == x.shape[-1] and w.dtype == x.dtype and w.device == x.device for w in weights)
 

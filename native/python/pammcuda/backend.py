@@ -11,6 +11,7 @@ import ctypes
 import dataclasses
 import functools
 import math
+import operator
 import threading
 
 import torch
@@ -18,6 +19,9 @@ import torch
 from . import _compat, _native
 
 _DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+
+# The dtypes of X, G and the products that the library takes.
+SUPPORTED_DTYPES = tuple(_DTYPES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,11 +38,25 @@ class PammOptions:
     alpha_dtype: torch.dtype = torch.float32
 
     def to_native(self):
+        seed = _unsigned_seed(self.seed)
         options = _native.Options()
         _native.check(_native.lib().pamm_options_init(ctypes.byref(options)))
-        options.ratio, options.k, options.epsilon, options.seed = self.ratio, self.k, self.epsilon, self.seed
+        options.ratio, options.k, options.epsilon, options.seed = self.ratio, self.k, self.epsilon, seed
         options.alpha_dtype = dtype_code(self.alpha_dtype, "alpha_dtype")
         return options
+
+
+def _unsigned_seed(seed):
+    """The seed as pamm_options' uint64; ctypes would wrap a negative or wider one silently into another seed."""
+    if isinstance(seed, bool):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    try:
+        value = operator.index(seed)
+    except TypeError:
+        raise TypeError(f"seed must be an integer, got {seed!r}") from None
+    if not 0 <= value < 2**64:
+        raise ValueError(f"seed must be in [0, 2^64), got {value}")
+    return value
 
 
 def dtype_code(dtype, name):
@@ -176,6 +194,9 @@ def _engine_for(device):
     The engine for (device, PyTorch's current stream there). The library shares one device object among them, so
     kernels are loaded and cuBLAS is set up once per GPU, and an engine of another stream allocates nothing and waits for
     nothing: a CUDA graph may be captured on a stream PAMM has not seen, once one step has run on the GPU (on any stream).
+    Threads share it (the caller's and autograd's device thread, which see the same current stream), although pamm.h
+    says one engine serves one thread at a time: every call this package makes brings its own storage, plan and
+    workspace tensors, so no call touches the engine's own scratch, which is all of its mutable state.
     """
     stream = torch.cuda.current_stream(device)
     key = (device.index, stream.cuda_stream)
@@ -265,7 +286,7 @@ class Compressed:
             _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, *product))
             return out
         engine = self._engine_for_products()
-        self._plan_on(engine)
+        self._plan_on(engine).record_stream(engine.stream)
         if workspace is None:
             workspace = _new_block(needed, self.device)
         _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
@@ -292,12 +313,11 @@ class Compressed:
 
     def _engine_for_products(self):
         engine = _engine_for(self.device)
-        if engine is not self._engine:
-            # A product on another stream than the compression: the caching allocator must not hand the storage to the
-            # compression stream's next allocation before this stream has read it.
-            self.storage.record_stream(engine.stream)
-            if self.plan is not None:
-                self.plan.record_stream(engine.stream)
+        # The caching allocator must not give the storage (or the plan, which matmul records) to another allocation
+        # before this product's stream has read it. Recorded on every product's stream, not only when it differs from
+        # the compression's: storage opened from the ops (open_compressed) may have been allocated on any stream, and
+        # recording the allocating stream itself costs nothing.
+        self.storage.record_stream(engine.stream)
         return engine
 
     def __del__(self):

@@ -29,7 +29,7 @@ import weakref
 import torch
 
 from . import _compat, _tensor_parallel, autograd, backend
-from .modules import _Sampling
+from .modules import _has_rows, _Sampling, check_options
 
 ATTENTION = ("q_proj", "k_proj", "v_proj")
 """Sibling projections of the attention input (Llama, Mistral, Qwen, Gemma, ... in transformers)."""
@@ -42,8 +42,6 @@ FUSED_QKV = ("qkv_proj", "Wqkv", "c_attn", "query_key_value")
 
 FUSED_MLP = ("gate_up_proj",)
 """Name of a gated MLP's fused gate/up projection (Phi-3; converted with mlp=True)."""
-
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 class _DataKey:
@@ -129,7 +127,7 @@ class _PammProjection:
     pamm_transposed_weight = False  # True for transformers' Conv1D, whose weight is [in, out]
 
     def forward(self, input):
-        if torch.is_grad_enabled() and self.weight.requires_grad and input.numel() > 0 and not input.is_meta:
+        if torch.is_grad_enabled() and self.weight.requires_grad and _has_rows(input):
             return _pamm_projection(self, input)
         return super().forward(input)
 
@@ -172,7 +170,7 @@ def _not_convertible(module):
     if type(module) is not torch.nn.Linear and not _is_conv1d(module):
         return (f"is a {type(module).__module__}.{type(module).__qualname__}, not an nn.Linear or transformers' Conv1D "
                 f"(a subclass may compute more than x W^T + b)")
-    if module.weight.dtype not in _DTYPES:
+    if module.weight.dtype not in backend.SUPPORTED_DTYPES:
         return f"has {module.weight.dtype} weights; PAMM takes float32, float16 or bfloat16"
     return None
 
@@ -184,20 +182,6 @@ class Conversion:
     kind: str
     names: tuple
     sampling: str
-
-
-def _check_options(ratio, k, epsilon, seed, alpha_dtype):
-    """The options' own checks, at conversion rather than at the first training step."""
-    if not 0.0 < ratio <= 1.0:
-        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-        raise ValueError(f"k must be an int >= 0 (0: from ratio), got {k!r}")
-    if not epsilon >= 0.0:  # also rejects NaN
-        raise ValueError(f"epsilon must be >= 0 (inf keeps every row), got {epsilon}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64):
-        raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
-    if alpha_dtype not in (torch.float32, torch.bfloat16):
-        raise ValueError(f"alpha_dtype must be torch.float32 or torch.bfloat16, got {alpha_dtype!r}")
 
 
 def _candidate_groups(model, attention, fused, mlp):
@@ -229,7 +213,7 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha
     are already converted are skipped, so converting twice changes nothing. pammcuda.conversions(model) lists
     what was converted; pammcuda.unconvert(model) restores the original classes.
     """
-    _check_options(ratio, k, epsilon, seed, alpha_dtype)
+    check_options(ratio, k, epsilon, seed, alpha_dtype)
     converted_any = False
     for kind, members in _candidate_groups(model, attention, fused, mlp):
         members = [(name, module) for name, module in members if not is_converted(module)]

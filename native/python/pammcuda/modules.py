@@ -8,6 +8,20 @@ import torch
 from . import _compat, autograd, backend
 
 
+def check_options(ratio, k, epsilon, seed, alpha_dtype):
+    """The options' own checks, when a layer is built or a model converted rather than at the first training step."""
+    if not 0.0 < ratio <= 1.0:
+        raise ValueError(f"ratio must be in (0, 1], got {ratio}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be an int >= 0 (0: from ratio), got {k!r}")
+    if not epsilon >= 0.0:  # also rejects NaN
+        raise ValueError(f"epsilon must be >= 0 (inf keeps every row), got {epsilon}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 64):
+        raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
+    if alpha_dtype not in (torch.float32, torch.bfloat16):
+        raise ValueError(f"alpha_dtype must be torch.float32 or torch.bfloat16, got {alpha_dtype!r}")
+
+
 class _Sampling:
     """
     The options a layer compresses with at each forward pass. With seed=None (the default) every pass samples with a
@@ -16,6 +30,7 @@ class _Sampling:
     """
 
     def __init__(self, ratio, k, epsilon, seed, alpha_dtype=torch.float32):
+        check_options(ratio, k, epsilon, seed, alpha_dtype)
         self.resample = seed is None
         self.options = backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=0 if seed is None else seed,
                                            alpha_dtype=alpha_dtype)
@@ -27,7 +42,9 @@ class _Sampling:
         """
         if self.resample:
             return torch.randint(0, 2**62, (), dtype=torch.int64)
-        return torch.tensor(self.options.seed, dtype=torch.int64)
+        # A seed in [2^63, 2^64) travels as the int64 of the same bits; the ops read it back as unsigned.
+        seed = self.options.seed
+        return torch.tensor(seed - 2**64 if seed >= 2**63 else seed, dtype=torch.int64)
 
     def next_options(self):
         """The options of the next pass, for code that calls backend.compress (pammcuda.convert's shared compressions)."""
@@ -64,6 +81,14 @@ def _pamm_qkv(qkv, x):
                                            qkv.sampling.options, qkv.sampling.next_seed(), qkv.fused_projection)
 
 
+def _has_rows(x):
+    """
+    Whether x has data to summarise: an empty batch (its weight gradient is exactly zero, as nn.Linear's) or a meta
+    tensor (shape inference, deferred initialisation) takes the plain forward.
+    """
+    return x.numel() > 0 and not x.is_meta
+
+
 class PammLinear(torch.nn.Linear):
     """
     nn.Linear whose backward keeps only a PAMM summary of its input (ratio or k generators per batch)
@@ -79,7 +104,7 @@ class PammLinear(torch.nn.Linear):
         self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype)
 
     def forward(self, x):
-        if not (torch.is_grad_enabled() and self.weight.requires_grad):
+        if not (torch.is_grad_enabled() and self.weight.requires_grad and _has_rows(x)):
             return super().forward(x)
         return _pamm_linear(self, x)
 
@@ -110,7 +135,7 @@ class PammQKV(torch.nn.Module):
 
     def forward(self, x):
         layers = (self.q, self.k, self.v)
-        if not (torch.is_grad_enabled() and any(layer.weight.requires_grad for layer in layers)):
+        if not (torch.is_grad_enabled() and any(layer.weight.requires_grad for layer in layers) and _has_rows(x)):
             return tuple(layer(x) for layer in layers)
         return _pamm_qkv(self, x)
 

@@ -10,9 +10,9 @@ PyTorch's caching allocator owns every byte. On CUDA the ops run on the current 
     storage = torch.ops.pammcuda.compress(x, seed, ratio, k, epsilon, alpha_dtype)
     ys, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype)  # CUDA
     plan = torch.ops.pammcuda.prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype)             # CUDA
-    out = torch.ops.pammcuda.approx_matmul(storage, plan, grad, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
+    out = torch.ops.pammcuda.approx_matmul(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
 
-x is a contiguous (rows, cols) matrix; seed a 0-d int64 tensor (drawn inside a compiled graph like any random number);
+x is a contiguous (rows, cols) matrix and grad a (rows, m) one; seed a 0-d int64 tensor (drawn inside a compiled graph like any random number);
 ratio and k are PammOptions' (k = 0: from the ratio), and every op resolves the same k from them and the rows; dtype is
 x's; layout is GRADIENT_BY_INPUT (out is grad^T x, a weight gradient) or INPUT_BY_GRADIENT (x^T grad). plan is None,
 or what prepare_products built for this storage, so that the products of Q, K and V group the rows once.
@@ -30,16 +30,18 @@ _SCHEMAS = {
                             "ScalarType alpha_dtype) -> (Tensor[], Tensor)",
     "prepare_products": "prepare_products(Tensor storage, int rows, int cols, float ratio, int k, ScalarType dtype, "
                         "ScalarType alpha_dtype) -> Tensor",
-    "approx_matmul": "approx_matmul(Tensor storage, Tensor? plan, Tensor grad, int cols, float ratio, int k, ScalarType dtype, "
+    "approx_matmul": "approx_matmul(Tensor storage, Tensor? plan, Tensor grad, int rows, int cols, float ratio, int k, ScalarType dtype, "
                      "ScalarType alpha_dtype, int layout, ScalarType out_dtype) -> Tensor",
 }
 
 
 def _options(seed, ratio, k, epsilon, alpha_dtype):
-    return backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=int(seed), alpha_dtype=alpha_dtype)
+    # The int64 tensor holds the bits of the unsigned 64-bit seed (see modules._Sampling.next_seed).
+    return backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=int(seed) % 2**64, alpha_dtype=alpha_dtype)
 
 
-def _resolved_k(ratio, k, rows):
+def resolved_k(ratio, k, rows):
+    """k for a compression of `rows` rows with PammOptions' ratio and k (k = 0: from the ratio)."""
     # int(): under torch.compile with dynamic shapes, rows may be symbolic; the library needs the number.
     return backend.resolve_k(backend.PammOptions(ratio=ratio, k=k), int(rows))
 
@@ -56,7 +58,7 @@ def _compress(x, seed, ratio, k, epsilon, alpha_dtype):
 
 def _compress_fake(x, seed, ratio, k, epsilon, alpha_dtype):
     rows, cols = int(x.shape[0]), int(x.shape[1])
-    return x.new_empty(backend.storage_bytes(rows, cols, _resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
+    return x.new_empty(backend.storage_bytes(rows, cols, resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
 
 
 def _project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype):
@@ -68,29 +70,35 @@ def _project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype):
 def _project_and_compress_fake(x, weights, seed, ratio, k, epsilon, alpha_dtype):
     rows, cols = int(x.shape[0]), int(x.shape[1])
     outputs = [x.new_empty((rows, int(w.shape[0]))) for w in weights]
-    storage = x.new_empty(backend.storage_bytes(rows, cols, _resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
+    storage = x.new_empty(backend.storage_bytes(rows, cols, resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
     return outputs, storage
 
 
 def _prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype):
     if not storage.is_cuda:
         raise ValueError(f"storage is on {storage.device}; product plans are for CUDA storage (the CPU backend multiplies without one)")
-    return backend.open_compressed(storage, rows, cols, _resolved_k(ratio, k, rows), dtype, alpha_dtype).prepare_products()
+    return backend.open_compressed(storage, rows, cols, resolved_k(ratio, k, rows), dtype, alpha_dtype).prepare_products()
 
 
 def _prepare_products_fake(storage, rows, cols, ratio, k, dtype, alpha_dtype):
-    return storage.new_empty(backend.product_plan_bytes(int(rows), int(cols), _resolved_k(ratio, k, rows), dtype))
+    return storage.new_empty(backend.product_plan_bytes(int(rows), int(cols), resolved_k(ratio, k, rows), dtype))
 
 
-def _approx_matmul(storage, plan, grad, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
-    rows = grad.shape[0] if grad.dim() == 2 else -1
-    if rows < 1:
-        raise ValueError(f"grad must be a 2-D tensor with rows, got shape {tuple(grad.shape)}")
-    compressed = backend.open_compressed(storage, rows, cols, _resolved_k(ratio, k, rows), dtype, alpha_dtype, plan)
+def _check_grad(grad, rows):
+    # The storage's layout (where f and alpha start) follows from rows: a grad of other rows would read it as another
+    # compression's, so the rows are given with the storage and grad must match them.
+    if grad.dim() != 2 or grad.shape[0] != rows:
+        raise ValueError(f"grad must be a 2-D tensor of the compressed input's {rows} rows, got shape {tuple(grad.shape)}")
+
+
+def _approx_matmul(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
+    _check_grad(grad, rows)
+    compressed = backend.open_compressed(storage, rows, cols, resolved_k(ratio, k, rows), dtype, alpha_dtype, plan)
     return compressed.matmul(grad, layout=layout, out_dtype=out_dtype)
 
 
-def _approx_matmul_fake(storage, plan, grad, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
+def _approx_matmul_fake(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
+    _check_grad(grad, rows)
     m = grad.shape[1]
     shape = (m, cols) if layout == _native.GRADIENT_BY_INPUT else (cols, m)
     return grad.new_empty(shape, dtype=out_dtype)

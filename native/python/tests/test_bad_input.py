@@ -4,6 +4,7 @@ and nothing leaks (native handles counted with live_compressed_count, process me
 """
 
 import gc
+import math
 import os
 import re
 import unittest
@@ -58,6 +59,32 @@ class CompressArgumentTests(unittest.TestCase):
         for name, options in cases.items():
             with self.subTest(name), self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape(name)):
                 pammcuda.compress(x, options)
+
+    def test_layer_options_are_checked_when_the_layer_is_built(self):
+        for arguments, message in (({"ratio": 0.0}, r"ratio must be in \(0, 1\]"), ({"k": -1}, "k must be an int >= 0"),
+                                   ({"epsilon": math.nan}, "epsilon must be >= 0"), ({"seed": -1}, r"seed must be None .* \[0, 2\^64\)"),
+                                   ({"seed": 2 ** 64}, r"seed must be None"), ({"alpha_dtype": torch.float16}, "alpha_dtype must be")):
+            for layer in (lambda: pammcuda.PammLinear(8, 4, **arguments), lambda: pammcuda.PammQKV(8, 4, **arguments)):
+                with self.subTest(arguments=arguments), self.assertRaisesRegex(ValueError, message):
+                    layer()
+
+    def test_a_seed_above_2_to_the_63_samples_as_that_seed(self):
+        # The ops carry the seed in an int64 tensor: the top half of the uint64 range travels as its negative twin.
+        x, grad = torch.randn(64, 8), torch.randn(64, 3)
+        seed = 2 ** 64 - 5
+        layer = pammcuda.PammLinear(8, 3, bias=False, k=4, seed=seed)
+        (weight_grad,) = torch.autograd.grad(layer(x), layer.weight, grad)
+        expected = pammcuda.compress(x, pammcuda.PammOptions(k=4, seed=seed)).matmul(grad)
+        self.assertTrue(torch.equal(weight_grad, expected))
+        other = pammcuda.compress(x, pammcuda.PammOptions(k=4, seed=2 ** 63 - 5)).matmul(grad)
+        self.assertFalse(torch.equal(weight_grad, other), "the seed's top bit was kept")
+
+    def test_a_seed_outside_the_uint64_range_is_named(self):
+        x = torch.randn(16, 4)
+        with self.assertRaisesRegex(ValueError, r"seed must be in \[0, 2\^64\), got -1"):
+            pammcuda.compress(x, pammcuda.PammOptions(k=2, seed=-1))
+        with self.assertRaisesRegex(TypeError, "seed must be an integer, got 1.5"):
+            pammcuda.compress(x, pammcuda.PammOptions(k=2, seed=1.5))
 
     def test_the_compressed_form_outlives_its_input(self):
         # Compression copies what it keeps: the input may be freed (or overwritten) before the backward pass.
@@ -148,6 +175,31 @@ class LayerInputTests(unittest.TestCase):
     def test_a_meta_input_infers_shapes_as_nn_linear_does(self):
         output = self.attention.q_proj(torch.empty(2, 5, 8, device="meta"))
         self.assertEqual((output.device.type, tuple(output.shape)), ("meta", (2, 5, 8)))
+
+    def test_an_empty_batch_gives_nn_linears_zero_gradient(self):
+        qkv = pammcuda.PammQKV(8, 4, ratio=0.5)
+        before = live_compressed()
+        for layer in (self.linear, self.attention.q_proj):
+            with self.subTest(layer=type(layer).__name__):
+                x = torch.randn(0, 3, 8, requires_grad=True)
+                output = layer(x)
+                self.assertEqual(tuple(output.shape), (0, 3, 8))
+                (weight_grad,) = torch.autograd.grad(output.sum(), layer.weight)
+                self.assertTrue(torch.equal(weight_grad, torch.zeros_like(layer.weight)))
+        q, k, v = qkv(torch.randn(0, 8))
+        (q.sum() + k.sum() + v.sum()).backward()
+        self.assertTrue(torch.equal(qkv.q.weight.grad, torch.zeros(4, 8)))
+        self.assertEqual(live_compressed(), before, "nothing to summarise, nothing compressed")
+
+    def test_double_backward_is_refused_not_silently_constant(self):
+        qkv = pammcuda.PammQKV(8, 4, ratio=0.5)
+        for name, layer in (("PammLinear", self.linear), ("converted", self.attention.q_proj), ("PammQKV", qkv)):
+            with self.subTest(layer=name):
+                x = torch.randn(2, 16, 8, requires_grad=True)
+                outputs = layer(x)
+                loss = sum(output.square().sum() for output in (outputs if isinstance(outputs, tuple) else (outputs,)))
+                with self.assertRaisesRegex(RuntimeError, "PAMM layers do not support double backward"):
+                    torch.autograd.grad(loss, layer.weight if name != "PammQKV" else qkv.q.weight, create_graph=True)
 
     def test_a_sparse_input_is_rejected_naming_the_input(self):
         with self.assertRaisesRegex(ValueError, r"^input of PammSharedLinear is a torch.sparse_coo tensor"):

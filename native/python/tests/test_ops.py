@@ -23,7 +23,7 @@ def bits(tensor):
 
 
 def product(storage, grad, cols, k, dtype=torch.float32, alpha_dtype=torch.float32):
-    return ops.approx_matmul(storage, None, grad, cols, 0.0, k, dtype, alpha_dtype, pammcuda.GRADIENT_BY_INPUT, torch.float32)
+    return ops.approx_matmul(storage, None, grad, grad.shape[0], cols, 0.0, k, dtype, alpha_dtype, pammcuda.GRADIENT_BY_INPUT, torch.float32)
 
 
 class CpuOpTests(unittest.TestCase):
@@ -49,7 +49,7 @@ class CpuOpTests(unittest.TestCase):
         compressed = pammcuda.compress(x, pammcuda.PammOptions(ratio=ratio, seed=17))
         for layout, shape in ((pammcuda.GRADIENT_BY_INPUT, (9, 16)), (pammcuda.INPUT_BY_GRADIENT, (16, 9))):
             for out_dtype in (torch.float32, torch.bfloat16):
-                actual = ops.approx_matmul(storage, None, grad, 16, ratio, 0, torch.bfloat16, torch.float32, layout, out_dtype)
+                actual = ops.approx_matmul(storage, None, grad, 257, 16, ratio, 0, torch.bfloat16, torch.float32, layout, out_dtype)
                 expected = compressed.matmul(grad, layout=layout, out_dtype=out_dtype)
                 self.assertEqual(actual.shape, shape)
                 self.assertEqual(actual.dtype, out_dtype)
@@ -80,19 +80,22 @@ class CpuOpTests(unittest.TestCase):
         with self.assertRaisesRegex(pammcuda.PammArgumentError, "alpha_dtype"):
             ops.compress(x, SEED, 0.0, 4, INF, torch.float16)
         with self.assertRaisesRegex(ValueError, "storage holds .* bytes; these shapes need"):
-            ops.approx_matmul(storage[:-1], None, grad, 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
+            ops.approx_matmul(storage[:-1], None, grad, 64, 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
                               torch.float32)
         with self.assertRaisesRegex(ValueError, "storage holds .* bytes; these shapes need"):
-            ops.approx_matmul(storage, None, grad, 80, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
+            ops.approx_matmul(storage, None, grad, 64, 80, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
+                              torch.float32)
+        with self.assertRaisesRegex(ValueError, "grad must be a 2-D tensor of the compressed input's 64 rows"):
+            ops.approx_matmul(storage, None, grad[:48], 64, 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
                               torch.float32)
         with self.assertRaisesRegex(ValueError, "grad must be a 2-D tensor"):
-            ops.approx_matmul(storage, None, grad[0], 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
+            ops.approx_matmul(storage, None, grad[0], 64, 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
                               torch.float32)
         with self.assertRaisesRegex(pammcuda.PammArgumentError, "k"):
-            ops.approx_matmul(storage, None, grad, 8, 0.0, 65, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
+            ops.approx_matmul(storage, None, grad, 64, 8, 0.0, 65, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT,
                               torch.float32)
         with self.assertRaisesRegex(ValueError, "plan is given for CPU storage"):
-            ops.approx_matmul(storage, torch.empty(8, dtype=torch.uint8), grad, 8, 0.0, 4, torch.float32, torch.float32,
+            ops.approx_matmul(storage, torch.empty(8, dtype=torch.uint8), grad, 64, 8, 0.0, 4, torch.float32, torch.float32,
                               pammcuda.GRADIENT_BY_INPUT, torch.float32)
         with self.assertRaisesRegex(ValueError, "x is on cpu; project_and_compress runs on CUDA"):
             ops.project_and_compress(x, [torch.randn(4, 8)], SEED, 0.0, 4, INF, torch.float32)
@@ -111,7 +114,7 @@ class LibraryCallTests(unittest.TestCase):
     def test_a_repeated_product_opens_and_multiplies_with_two_library_calls(self):
         x, grad = torch.randn(96, 8), torch.randn(96, 3)
         storage = ops.compress(x, SEED, 1 / 16, 0, INF, torch.float32)
-        multiply = lambda: ops.approx_matmul(storage, None, grad, 8, 1 / 16, 0, torch.float32, torch.float32,
+        multiply = lambda: ops.approx_matmul(storage, None, grad, 96, 8, 1 / 16, 0, torch.float32, torch.float32,
                                              pammcuda.GRADIENT_BY_INPUT, torch.float32)
         first = multiply()
         self.assertEqual(self.checked_calls(multiply), 2, "pamm_cpu_compressed_open and pamm_cpu_approx_matmul")
@@ -142,9 +145,9 @@ class FakeImplementationTests(unittest.TestCase):
         k = pammcuda.resolve_k(pammcuda.PammOptions(ratio=1 / 64), rows)
         with torch.inference_mode():  # torch 1.13 runs Meta kernels below autograd only
             storage = ops.compress(x, SEED, 1 / 64, 0, INF, torch.bfloat16)
-            weight_grad = ops.approx_matmul(storage, None, grad, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
+            weight_grad = ops.approx_matmul(storage, None, grad, rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
                                             pammcuda.GRADIENT_BY_INPUT, torch.float32)
-            input_grad = ops.approx_matmul(storage, None, grad, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
+            input_grad = ops.approx_matmul(storage, None, grad, rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
                                            pammcuda.INPUT_BY_GRADIENT, torch.bfloat16)
             plan = ops.prepare_products(storage, rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16)
             ys, fused_storage = ops.project_and_compress(x, [torch.empty(size, cols, dtype=torch.bfloat16, device="meta")
@@ -172,7 +175,7 @@ class TraceableOpTests(unittest.TestCase):
         storage = ops.compress(x, SEED, 0.0, 8, 0.5, torch.float32)
         checks = ("test_schema", "test_faketensor")
         torch.library.opcheck(ops.compress, (x, SEED, 0.0, 8, 0.5, torch.float32), test_utils=checks)
-        torch.library.opcheck(ops.approx_matmul, (storage, None, grad, 16, 0.0, 8, torch.float32, torch.float32,
+        torch.library.opcheck(ops.approx_matmul, (storage, None, grad, 128, 16, 0.0, 8, torch.float32, torch.float32,
                                                   pammcuda.GRADIENT_BY_INPUT, torch.float32), test_utils=checks)
 
     def check_compiles_without_graph_breaks(self, device, fused_projection=False, backend="aot_eager"):
@@ -251,7 +254,7 @@ class CudaOpTests(unittest.TestCase):
         storage = ops.compress(x, SEED, 1 / 64, 0, INF, torch.float32)
         plan = ops.prepare_products(storage, 4096, 64, 1 / 64, 0, torch.bfloat16, torch.float32)
         self.assertEqual(plan.numel(), pammcuda.product_plan_bytes(4096, 64, 64, torch.bfloat16))
-        arguments = (64, 1 / 64, 0, torch.bfloat16, torch.float32, pammcuda.GRADIENT_BY_INPUT, torch.float32)
+        arguments = (4096, 64, 1 / 64, 0, torch.bfloat16, torch.float32, pammcuda.GRADIENT_BY_INPUT, torch.float32)
         without = ops.approx_matmul(storage, None, grad, *arguments)
         with_plan = [ops.approx_matmul(storage, plan, grad, *arguments) for _ in range(3)]
         expected = pammcuda.compress(x, pammcuda.PammOptions(ratio=1 / 64, seed=17)).matmul(grad, out_dtype=torch.float32)

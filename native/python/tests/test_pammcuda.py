@@ -2,10 +2,15 @@
 
 import gc
 import math
+import os
 import platform
 import re
+import shutil
+import subprocess
+import tempfile
 import unittest
 import weakref
+from unittest import mock
 
 import torch
 
@@ -96,6 +101,26 @@ class LibraryTests(unittest.TestCase):
             # A narrower width means the library was built without AVX2/FMA (PammCuda.Native.csproj's
             # IlcInstructionSet), which makes every fused multiply-add of its CPU kernels a software call.
             self.assertGreaterEqual(bits, 256)
+
+    def test_a_library_of_another_abi_or_none_is_refused_by_what_it_is(self):
+        # Stand-in libraries: one of ABI 1 (which lacks functions ABI 2 added) and one that is no PammCuda library.
+        compiler = shutil.which("cc") or shutil.which("gcc")
+        if compiler is None:
+            self.skipTest("no C compiler to build the stand-in libraries")
+        with tempfile.TemporaryDirectory() as folder:
+            older, foreign = os.path.join(folder, "abi1.so"), os.path.join(folder, "foreign.so")
+            for path, source in ((older, "int pamm_abi_version(void) { return 1; }"), (foreign, "int unrelated(void) { return 0; }")):
+                subprocess.run([compiler, "-shared", "-fPIC", "-x", "c", "-", "-o", path], input=source.encode(), check=True)
+            try:
+                for path, message in ((older, rf"abi1\.so has ABI 1, this package needs {_native.ABI_VERSION}$"),
+                                      (foreign, r"foreign\.so is not a PammCuda library: it has no pamm_abi_version$")):
+                    _native.lib.cache_clear()
+                    with mock.patch.dict(os.environ, {"PAMMCUDA_LIB": path}):
+                        with self.assertRaisesRegex(ImportError, message):
+                            _native.lib()
+            finally:
+                _native.lib.cache_clear()
+        self.assertEqual(_native.lib().pamm_abi_version(), _native.ABI_VERSION, "the real library loads again")
 
     def test_this_cpu_runs_the_library(self):
         flags = _native._cpu_flags()
@@ -195,10 +220,12 @@ class PammLinearTests(unittest.TestCase):
         with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->k")):
             layer(torch.randn(10, 8))
 
-    def test_negative_epsilon_is_rejected(self):
-        layer = pammcuda.PammLinear(8, 4, epsilon=-1.0)
+    def test_negative_epsilon_is_rejected_when_the_layer_is_built(self):
+        with self.assertRaisesRegex(ValueError, r"epsilon must be >= 0 \(inf keeps every row\), got -1.0"):
+            pammcuda.PammLinear(8, 4, epsilon=-1.0)
+        # The library's own check, for options that reach it some other way.
         with self.assertRaisesRegex(pammcuda.PammArgumentError, re.escape("options->epsilon")):
-            layer(torch.randn(10, 8))
+            pammcuda.compress(torch.randn(10, 8), pammcuda.PammOptions(k=2, epsilon=-1.0))
 
     def test_each_pass_samples_with_a_fresh_seed_from_torchs_generator(self):
         layer = pammcuda.PammLinear(16, 4, k=8)
