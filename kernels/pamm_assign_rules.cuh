@@ -34,10 +34,11 @@ __device__ __forceinline__ bool pamm_candidate_better(pamm_candidate a, pamm_can
     return a.index < b.index;
 }
 
-// Offers generator j with similarity s_ij; a generator with ‖C_j‖² = 0 (or NaN) is never chosen.
+// Offers generator j with similarity s_ij; a generator with ‖C_j‖² = 0 is never chosen. One of NaN norm is (as on the
+// CPU): its NaN score loses to any number, so it wins only a row whose every score is NaN, by the smallest index.
 __device__ __forceinline__ void pamm_candidate_offer(pamm_candidate& best, float similarity, int j, float squared_norm)
 {
-    if (!(squared_norm > 0.0f)) return;
+    if (squared_norm == 0.0f) return;
     pamm_candidate offered;
     offered.score = fabsf(similarity) / sqrtf(squared_norm);
     offered.index = j;

@@ -48,7 +48,8 @@ __device__ __forceinline__ float pamm_f16_to_f32(unsigned short h)
     unsigned int sign = ((unsigned int)h & 0x8000u) << 16;
     unsigned int exponent = ((unsigned int)h >> 10) & 0x1fu;
     unsigned int mantissa = (unsigned int)h & 0x3ffu;
-    if (exponent == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (mantissa << 13));
+    // Inf stays Inf; a NaN comes out quiet, its payload kept, as System.Half's conversion gives it.
+    if (exponent == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (mantissa << 13) | (mantissa != 0u ? 0x00400000u : 0u));
     if (exponent == 0u)
     {
         float magnitude = (float)mantissa * 5.9604644775390625e-8f; // mantissa · 2⁻²⁴, exact

@@ -100,6 +100,40 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         });
     }
 
+    [TestCase(new[] { 20, 3, 0, 40 }, TestName = "A_NaN_generator_wins_a_row_of_NaN_scores_by_index_as_on_the_CPU")]
+    [TestCase(new[] { 20, 3 }, TestName = "Generators_of_zero_and_NaN_norm_keep_rows_with_NaN_alpha_as_on_the_CPU")]
+    public void A_generator_of_NaN_norm_is_eligible_as_on_the_CPU(int[] generators)
+    {
+        // Design §1 keeps only zero-norm generators out. One of NaN norm scores NaN, which loses to any number: it
+        // wins only where every score is NaN (row 30, a NaN row), as the smallest eligible index, and with no
+        // generator of a real norm it keeps the rows (α NaN) instead of leaving them without one.
+        const int rows = 64, columns = 8;
+        var x = EngineTestData.Random<float>(rows, columns, 6);
+        for (int q = 0; q < columns; q++)
+        {
+            x[20 * columns + q] = float.NaN;
+            x[30 * columns + q] = float.NaN;
+            x[3 * columns + q] = 0f;
+        }
+        var options = new PammOptions { GeneratorIndices = generators, Epsilon = 0.7 };
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        var cpu = CpuPamm.Compress<float>(x, rows, columns, options);
+        var assignment = compressed.CopyAssignment();
+        var alpha = compressed.CopyAlpha();
+        Assert.Multiple(() =>
+        {
+            Assert.That(assignment[30], Is.EqualTo(0), "the NaN generator, first in the list");
+            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(cpu.DroppedRows));
+            for (int i = 0; i < rows; i++)
+            {
+                Assert.That(assignment[i], Is.EqualTo(cpu.AssignmentOf(i)), $"f of row {i}");
+                Assert.That(float.IsNaN(alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
+            }
+        });
+    }
+
     [Test]
     public void Explicit_generators_are_used_in_the_given_order()
     {
