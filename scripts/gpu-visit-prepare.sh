@@ -10,10 +10,12 @@
 #      minute) and llama-60m's dense, pamm, crs, checkpoint and pamm:fused for ~30 s of training each, in that order of
 #      importance; its results are rewritten after each mode, so a cut keeps the finished ones.
 #   2. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> \
-#        scripts/gpu-visit.sh /tmp/visit tests goals peer
-#      timeout: what the device's budget_left_s leaves after 30 s of margin (a call still running when the budget ends
-#      returns nothing): the bundle's suite and compute-sanitizer (~3 min on an H100 when it had half the tests), then
-#      #14's benchmarks and the peer baseline with what is left.
+#        scripts/gpu-visit.sh /tmp/visit-2 tests goals peer
+#      Make it at once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one
+#      costs 1-2 minutes of the budget before the command starts). timeout: budget_left_s (from status) less 30 s when
+#      warm, less 150 s when not (a call still running when the budget ends returns nothing): the bundle's suite and
+#      compute-sanitizer (~3 min on an H100 when it had half the tests; the tests stop 90 s before the stage's limit
+#      so that the sanitizer runs), then #14's benchmarks and the peer baseline with what is left.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
@@ -31,6 +33,12 @@ bash scripts/gpu-bundle/build.sh
 dotnet publish native/PammCuda.Native -c Release -r linux-x64 -o artifacts/native -nologo -v:q
 gcc -std=c11 -O1 -Wall -Wextra -Werror -I native/include native/tests/test_pamm.c -o artifacts/native/test_pamm \
     -L artifacts/native -l:libpammcuda.so -lm -ldl
-# Debian's python3 (numpy, torch), as the other scripts here use it; PYTHON overrides it.
-"${PYTHON:-/usr/bin/python3}" bench/train/corpus.py ${PAMM_CORPUS_DEB:+--deb "$PAMM_CORPUS_DEB"}
-du -ch artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes | tail -n 1
+# Debian's python3 (numpy, torch), as the other scripts here use it; PAMM_PYTHON (or PYTHON) overrides it.
+"${PAMM_PYTHON:-${PYTHON:-/usr/bin/python3}}" bench/train/corpus.py ${PAMM_CORPUS_DEB:+--deb "$PAMM_CORPUS_DEB"}
+# What travels: the working tree (tracked and untracked files git does not ignore) and the carried paths, 64 MiB at most.
+carried=(artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes)
+tree_bytes=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -n 1 | cut -f 1)
+carried_bytes=$(du -cb "${carried[@]}" | tail -n 1 | cut -f 1)
+total=$((tree_bytes + carried_bytes))
+echo "travels: $((tree_bytes / 1024)) KiB of tree + $((carried_bytes / 1024)) KiB carried = $((total / 1024 / 1024)) MiB of 64"
+[ "$total" -le $((64 * 1024 * 1024)) ] || { echo "gpu-visit-prepare: $total bytes would travel, more than 64 MiB" >&2; exit 1; }

@@ -17,13 +17,18 @@ case $behaviour in
   pass) echo "stand-in: 3 passed, 0 failed" ;;
   fail) echo "stand-in: 2 passed, 1 failed"; exit 3 ;;
   hang) sleep 300 & echo $! > "$(dirname "$0")/child.pid"; wait ;;
+  # What the bundle's run.sh does with its test run: a time limit of its own (its with_timeout), which must not take
+  # the run out of the reach of the stage's limit.
+  hang-under-timeout)
+    eval "$(sed -n '/^with_timeout() {/,/^}/p' "$PAMM_SMOKE_RUN_SH")"
+    with_timeout 300 bash -c 'echo $$ > "$0/child.pid"; exec sleep 300' "$(dirname "$0")" & wait ;;
   pass-then-hang)
     if [ -e "$(dirname "$0")/passed-once" ]; then sleep 300; fi
     touch "$(dirname "$0")/passed-once"; echo "stand-in: 3 passed, 0 failed" ;;
 esac
 EOF
 chmod +x "$scratch/artifacts/native/test_pamm"
-export PAMMCUDA_CUDA_LIBRARY_PATH=none PAMM_COMMIT=smoke
+export PAMMCUDA_CUDA_LIBRARY_PATH=none PAMM_COMMIT=smoke PAMM_SMOKE_RUN_SH=$repository/scripts/gpu-bundle/run.sh
 visit() { bash "$scratch/scripts/gpu-visit.sh" "$scratch/out" "$@" > "$scratch/visit.log" 2>&1; }
 fail() { echo "gpu-visit-smoke: $*" >&2; echo "--- its output:" >&2; cat "$scratch/visit.log" >&2; exit 1; }
 expect_output() { grep -qF -- "$1" "$scratch/visit.log" || fail "expected '$1' in the output"; }
@@ -50,12 +55,22 @@ running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/de
 child=$(cat "$scratch/artifacts/native/child.pid")
 for _ in $(seq 50); do running "$child" || break; sleep 0.1; done
 if running "$child"; then fail "the timed-out stage's child is still running"; fi
+behave hang-under-timeout
+rm -f "$scratch/artifacts/native/child.pid"
+if PAMM_STAGE_SECONDS="c=2" visit c; then fail "a stage past its limit left the visit's exit status 0"; fi
+expect_output ">> c: TIMED OUT after 2 s"
+for _ in $(seq 50); do [ -s "$scratch/artifacts/native/child.pid" ] && break; sleep 0.1; done
+child=$(cat "$scratch/artifacts/native/child.pid")
+for _ in $(seq 50); do running "$child" || break; sleep 0.1; done
+if running "$child"; then kill "$child"; fail "a run under the bundle's own time limit outlived the stage's limit"; fi
 
-# The visit's deadline: the first stage gets what is left of 12 s, the second is not started.
+# The visit's deadline: the first stage gets what is left of 24 s less the 10 s a stage may overrun its limit by, the
+# second is not started.
+behave hang
 started=$SECONDS
-if PAMM_VISIT_SECONDS=12 visit c c; then fail "a visit past its deadline exited 0"; fi
-[ $((SECONDS - started)) -lt 30 ] || fail "a visit of 12 s ran $((SECONDS - started)) s"
-expect_output ">> c: TIMED OUT after 12 s"
+if PAMM_VISIT_SECONDS=24 visit c c; then fail "a visit past its deadline exited 0"; fi
+[ $((SECONDS - started)) -le 24 ] || fail "a visit of 24 s ran $((SECONDS - started)) s"
+expect_output ">> c: TIMED OUT after 14 s"
 expect_output ">> c: NOT RUN"
 expect_output "gpu-visit: 2 stages, 2 failed: c c"
 
@@ -64,8 +79,12 @@ expect_output "gpu-visit: 2 stages, 2 failed: c c"
 behave pass
 archive=$scratch/back/visit.tar.gz
 mkdir -p "$scratch/back"
+mkdir -p "$scratch/out/bundle/kernel-cache" "$scratch/out/bundle/tmp" "$scratch/out/bundle/logs"
+echo cubin > "$scratch/out/bundle/kernel-cache/k.cubin"; echo scratch > "$scratch/out/bundle/tmp/t"; echo log > "$scratch/out/bundle/logs/l.log"
 PAMM_VISIT_ARCHIVE=$archive visit c || fail "a passing stage with an archive made the visit fail"
 tar -xzOf "$archive" ./c.log | grep -qF "stand-in: 3 passed" || fail "the archive lacks the stage's log"
+tar -tzf "$archive" | grep -qF ./bundle/logs/l.log || fail "the archive lacks a stage's logs folder"
+if tar -tzf "$archive" | grep -qE 'kernel-cache|/tmp/'; then fail "the archive carries kernel caches or temporary files"; fi
 tar -xzOf "$archive" ./visit.log | grep -qF "gpu-visit: 1 stages, 0 failed" || fail "the archive lacks the visit's summary"
 rm -rf "$scratch/out" "$archive"
 behave pass-then-hang

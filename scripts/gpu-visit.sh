@@ -30,8 +30,9 @@
 # Time: device time is the scarce thing, so no stage can take the others' share. Each runs under a limit (below;
 # PAMM_STAGE_SECONDS="python=120 train=400" changes some) and is ended with its processes when it passes it, reported
 # TIMED OUT. PAMM_VISIT_SECONDS (set it a little under the device call's timeout) bounds the whole visit: each stage gets
-# at most what is left of it, and a stage with less than 10 s left is not started, so the summary and every log are
-# written before the device call is cut off.
+# at most what is left of it less 10 s (a stage may overrun its limit by that much while its processes are ended), and
+# a stage that would get less than 10 s is not started, so the summary and every log are written before the device
+# call is cut off. The archive leaves out kernel caches and temporary files; Python's output is unbuffered.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,6 +79,8 @@ else
 fi
 python=${PAMM_PYTHON:-python3}
 export PAMMCUDA_LIB=$root/artifacts/native/libpammcuda.so
+# Progress lines reach the stage's log as they are printed, so a stage ended by its limit keeps them.
+export PYTHONUNBUFFERED=1
 failed=()
 
 # The folders the library resolver should search for libnvrtc/libcublas: the CUDA toolkit's and the pip wheels
@@ -102,24 +105,39 @@ export PAMM_REQUIRE_CUDA=${PAMM_REQUIRE_CUDA:-1}
 say() { printf '%s\n' "$*" | tee -a "$out/visit.log"; }
 
 # pack: OUT into the archive, replaced whole (a rename), so whatever cuts the visit off leaves the last complete one.
+# The kernel caches and temporary files stay out (megabytes of compiled kernels; the device tool brings back no file
+# over its size limit at all). tar's status 1 (a file changed while read, e.g. a log still being written) keeps the
+# archive: everything else in it is whole.
 pack() {
   [ -n "$archive" ] || return 0
-  tar -czf "$archive.partial" -C "$out" . && mv -f "$archive.partial" "$archive" || say "gpu-visit: could not write $archive"
+  local code=0
+  tar -czf "$archive.partial" --warning=no-file-changed --ignore-failed-read \
+    --exclude='./*/kernel-cache' --exclude='./*/tmp' -C "$out" . || code=$?
+  if [ "$code" -le 1 ] && mv -f "$archive.partial" "$archive"; then
+    [ "$(stat -c %s "$archive")" -le $((15 * 1024 * 1024)) ] || say "gpu-visit: $archive is over 15 MiB; the device tool may not bring it back"
+  else
+    say "gpu-visit: could not write $archive (tar exit $code)"
+  fi
 }
 
 # stage NAME: runs one stage under its time limit, its output in $out/NAME.log, and says how it went.
 stage() {
   local name=$1 started=$SECONDS seconds=${limit_of[$1]} left=$((deadline - SECONDS)) code=0
   say "==================== $name"
+  # A stage ends at most 10 s after its limit (timeout's --kill-after), then the archive is packed: both must fit
+  # before the deadline.
+  left=$((left - 10))
   if [ "$left" -lt 10 ]; then
-    say ">> $name: NOT RUN: ${left} s of the visit's PAMM_VISIT_SECONDS left"
+    say ">> $name: NOT RUN: $((left + 10)) s of the visit's PAMM_VISIT_SECONDS left"
     tail -n 1 "$out/visit.log" > "$out/$name.log"
     failed+=("$name")
     return
   fi
   [ "$left" -lt "$seconds" ] && seconds=$left
-  # timeout puts the stage in a process group of its own and ends all of it (dotnet, python and their children).
-  timeout --kill-after=10 "$seconds" bash "$script" --one-stage "$name" "$out" > "$out/$name.log" 2>&1 || code=$?
+  # timeout puts the stage in a process group of its own and ends all of it (dotnet, python and their children; the
+  # bundle's own time limits stay in that group when PAMM_VISIT_STAGE_SECONDS is set).
+  PAMM_VISIT_STAGE_SECONDS=$seconds timeout --kill-after=10 "$seconds" bash "$script" --one-stage "$name" "$out" \
+    > "$out/$name.log" 2>&1 || code=$?
   if [ "$code" -eq 0 ]; then
     say ">> $name: passed ($((SECONDS - started)) s)"
   elif [ "$code" -eq 124 ] || [ "$code" -eq 137 ]; then
@@ -134,15 +152,22 @@ stage() {
   pack
 }
 
-# bundle RESULTS [run.sh options]: the bundle's run.sh with its results in $out/RESULTS.
+# bundle RESULTS [run.sh options]: the bundle's run.sh with its results in $out/RESULTS. The bundle is unpacked once per
+# visit (the stages after the first reuse it: device seconds), into a folder named after the archive's modification time.
 bundle() {
-  local bundle_dir=${TMPDIR:-/tmp}/pamm-gpu-visit results=$1
+  local bundle_dir=${TMPDIR:-/tmp}/pamm-gpu-visit-$(stat -c %Y "$root/artifacts/gpu-bundle.tar.xz") results=$1
   shift
-  rm -rf "$bundle_dir" && mkdir -p "$bundle_dir"
-  tar -xJf "$root/artifacts/gpu-bundle.tar.xz" -C "$bundle_dir" && "$bundle_dir/pammcuda-gpu-bundle/run.sh" "$out/$results" "$@"
+  if [ ! -x "$bundle_dir/pammcuda-gpu-bundle/run.sh" ]; then
+    rm -rf "$bundle_dir" && mkdir -p "$bundle_dir" && tar -xJf "$root/artifacts/gpu-bundle.tar.xz" -C "$bundle_dir" || return 1
+  fi
+  "$bundle_dir/pammcuda-gpu-bundle/run.sh" "$out/$results" "$@"
 }
 
-tests() { PAMM_STEPS="tests sanitizer" bundle bundle; }
+# The .NET tests stop 90 s before the stage's limit, so that compute-sanitizer, which runs after them, still runs.
+tests() {
+  local seconds=${PAMM_VISIT_STAGE_SECONDS:-${limit_of[tests]}}
+  PAMM_TEST_TIMEOUT=${PAMM_TEST_TIMEOUT:-$((seconds > 150 ? seconds - 90 : 60))} PAMM_STEPS="tests sanitizer" bundle bundle
+}
 # The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 2048, r = 1/512; sampling at b = 8192):
 # the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths.
 goals() {

@@ -69,8 +69,13 @@ wants() { [[ " ${wanted_steps[*]} " == *" $1 "* ]]; }
 section() { printf '\n==================== %s\n' "$1"; }
 
 with_timeout() {
-  local seconds=$1; shift
-  if command -v timeout >/dev/null; then timeout --kill-after=30 "$seconds" "$@"; else "$@"; fi
+  local seconds=$1 group=()
+  shift
+  # timeout moves its command into a process group of its own, out of reach of a limit that ends a whole group: under
+  # scripts/gpu-visit.sh (PAMM_VISIT_STAGE_SECONDS set), whose stage limit is such a one, the command stays in the
+  # stage's group (--foreground), so that a stage cut short leaves no test run behind on the GPU.
+  [ -n "${PAMM_VISIT_STAGE_SECONDS:-}" ] && group=(--foreground)
+  if command -v timeout >/dev/null; then timeout "${group[@]}" --kill-after=30 "$seconds" "$@"; else "$@"; fi
 }
 
 # ---------------------------------------------------------------- host report
@@ -106,11 +111,13 @@ python_site_dirs() {
 }
 mapfile -t site_dirs < <(python_site_dirs)
 
-# Folders outside the loader cache, in the order the library resolver is expected to prefer them.
+# Folders outside the loader cache, in the order the library resolver is expected to prefer them; LD_LIBRARY_PATH and
+# the NVIDIA container runtime's folder too, where the driver's libcuda may be mounted without a cache entry.
 search_dirs=()
 IFS=: read -r -a preset_dirs <<< "${PAMMCUDA_CUDA_LIBRARY_PATH:-}"
-for dir in "${preset_dirs[@]}" /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
-  $(ls -d /usr/local/cuda-*/lib64 2>/dev/null | sort -rV); do
+IFS=: read -r -a loader_env_dirs <<< "${LD_LIBRARY_PATH:-}"
+for dir in "${preset_dirs[@]}" "${loader_env_dirs[@]}" /usr/local/nvidia/lib64 /usr/local/cuda/lib64 \
+  /usr/local/cuda/targets/x86_64-linux/lib $(ls -d /usr/local/cuda-*/lib64 2>/dev/null | sort -rV); do
   [ -n "$dir" ] && [ -d "$dir" ] && search_dirs+=("$dir")
 done
 for site in "${site_dirs[@]}"; do
@@ -170,8 +177,9 @@ fi
 echo "PAMMCUDA_CUDA_LIBRARY_PATH=$PAMMCUDA_CUDA_LIBRARY_PATH" | tee -a "$results/host.txt"
 echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" | tee -a "$results/host.txt"
 if [ "$has_gpu" = yes ] && [ -z "$(find_library libcuda.so.1)" ]; then has_gpu=no; fi
-# Without ICU the runtime refuses to start; the tests do not depend on culture data.
-if [ -n "$ldconfig_cache" ] && ! grep -q 'libicuuc\.so' <<< "$ldconfig_cache"; then
+# Without ICU the runtime refuses to start; the tests do not depend on culture data. An empty loader cache (no
+# ldconfig, or one that lists nothing) says nothing about ICU either, so it is treated as none.
+if ! grep -q 'libicuuc\.so' <<< "$ldconfig_cache"; then
   export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
   echo "note:      no libicu on this host; .NET runs in invariant-globalization mode" | tee -a "$results/host.txt"
 fi
@@ -313,10 +321,9 @@ run_bench() {
     record bench "skipped: no benchmarks in this bundle"
   else
     mkdir -p "$results/bench"
-    if [ "$has_gpu" = no ]; then
-      # Without a GPU the GPU suite reports "no GPU: <reason>" and exits 0, which still proves the program starts.
-      bench_args=(gpu --results "$results/bench-reports")
-    elif [ -n "${PAMM_BENCH_ARGS:-}" ]; then
+    # Without a GPU the GPU suite reports "no GPU: <reason>" and exits 0, which still proves the program starts; the
+    # same arguments either way, so that a GPU this script did not see still runs only the chosen shapes.
+    if [ -n "${PAMM_BENCH_ARGS:-}" ]; then
       eval "bench_args=($PAMM_BENCH_ARGS)"
     else
       bench_args=(gpu --results "$results/bench-reports")
