@@ -14,7 +14,7 @@
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min (~4 at 30 s)
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
-#   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling),
+#   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling; stages),
 #           --quick shapes                                                                 ~2 min (a guess)
 #   bench   every GPU benchmark of the bundle (--quick shapes)
 #
@@ -169,9 +169,10 @@ tests() {
   PAMM_TEST_TIMEOUT=${PAMM_TEST_TIMEOUT:-$((seconds > 150 ? seconds - 90 : 60))} PAMM_STEPS="tests sanitizer" bundle bundle
 }
 # The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 2048, r = 1/512; sampling at b = 8192):
-# the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths.
+# the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths, and each
+# stage against copy bandwidth (its reduction rows decide whether the P-GEMM form of B̃ is worth building).
 goals() {
-  PAMM_STEPS=bench PAMM_BENCH_FILTERS="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks*" \
+  PAMM_STEPS=bench PAMM_BENCH_FILTERS="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks* *Stage*" \
     bundle goals-bench --quick
 }
 bench() { PAMM_STEPS=bench bundle all-bench --quick; }

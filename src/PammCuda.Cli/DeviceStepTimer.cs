@@ -3,8 +3,10 @@ using PammCuda.Devices;
 namespace PammCuda.Cli;
 
 /// <summary>
-/// Times work queued on a device stream by events recorded before and after it: device time, which
-/// excludes the host's queuing and the wait for the result.
+/// Times work queued on a device stream by events recorded before and after it: the device's time between the two
+/// events, without the wait for the result. The host's work inside the step (queuing its launches, and on a first run
+/// compiling or loading the kernels) is inside the span, since the stream is idle when the first event is recorded;
+/// hence <c>--repeat</c>, which reports the fastest run.
 /// </summary>
 internal static class DeviceStepTimer
 {

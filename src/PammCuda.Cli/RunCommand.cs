@@ -39,15 +39,28 @@ internal static class RunCommand
 
         PammOptions? options = null;
         HostMatrix x = Load(xPath, "X", header => options = settings.OptionsFor(header.Rows));
+        // Every size is checked before G is generated or read: a G of --grad-cols from X's shape, or G's header.
+        if (gPath is null) CheckGeneratedGradient(x, gradientColumns);
         HostMatrix g = gPath is null
             ? SyntheticData.Gaussian(x.Rows, gradientColumns, new Random(DemoCommand.DataSeed(settings.Seed)))
             : Load(gPath, "G", header =>
             {
                 if (header.Rows != x.Rows)
                     throw new CommandFailedException($"G ({gPath}) has {header.Rows} rows but X has {x.Rows}; both need one row per token");
+                if (PammExecution.ProductTooLarge(x.Columns, header.Columns) is { } tooLarge)
+                    throw new CommandFailedException($"X ({xPath}) and G ({gPath}): {tooLarge}");
             });
         string title = $"pamm run: X from {xPath}, G {(gPath is null ? "Gaussian" : "from " + gPath)}";
         PammExecution.MeasureAndReport(output, title, x, g, settings, options!);
+    }
+
+    /// <summary>--grad-cols against X's shape: the generated G (b × m) and the product (n × m) must each fit in one array.</summary>
+    private static void CheckGeneratedGradient(HostMatrix x, int gradientColumns)
+    {
+        if ((long)x.Rows * gradientColumns > Array.MaxLength)
+            throw new UsageException($"--grad-cols {gradientColumns}: a G of X's {x.Rows} rows would be {(long)x.Rows * gradientColumns} elements, more than one array holds ({Array.MaxLength})");
+        if (PammExecution.ProductTooLarge(x.Columns, gradientColumns) is { } tooLarge)
+            throw new UsageException($"--grad-cols {gradientColumns}: {tooLarge}");
     }
 
     /// <summary>Reads a .npy matrix; <paramref name="checkHeader"/> sees its header before the data is read, so bad options fail fast.</summary>

@@ -5,7 +5,7 @@ namespace PammCuda.Bench.Gpu;
 
 /// <summary>
 /// The engine's operations on the device, each timed by device events per invocation (see <see cref="DeviceTimer"/>):
-/// generator sampling (the one stage the engine exposes on its own), compression, one approximate product, and one
+/// generator sampling (the kernels alone, on the path the engine takes for b), compression, one approximate product, and one
 /// layer's compression + Q/K/V products.
 /// </summary>
 public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
@@ -42,7 +42,7 @@ public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
     /// <summary>Generator sampling alone.</summary>
     [Benchmark]
     [Measures(Operation.SampleGenerators)]
-    public void SampleGenerators() => Timer.TimeAndDispose(Samples(nameof(SampleGenerators)), Workload.SampleGenerators);
+    public void SampleGenerators() => Timer.Time(Samples(nameof(SampleGenerators)), Workload.SampleGenerators);
 
     /// <summary>Compression of X.</summary>
     [Benchmark]

@@ -12,11 +12,14 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
 {
     private readonly int _rows;
     private readonly int _width;
+    private readonly IDeviceStream _stream;
     private readonly PammEngine _engine;
     private readonly DeviceBuffer<T> _x;
     private readonly DeviceBuffer<T>[] _gradients;
     private readonly DeviceBuffer<T>[] _outputs;
     private readonly GpuCompressedActivation _compressed;
+    private readonly DeviceBuffer<int> _generators;
+    private readonly DeviceBuffer<byte> _samplingScratch;
 
     /// <summary>Uploads the inputs, compresses X once and waits for the device.</summary>
     public GpuPammWorkload(IComputeDevice device, IDeviceStream stream, int rows, int width, PammOptions options)
@@ -25,6 +28,7 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
         ArgumentNullException.ThrowIfNull(stream);
         _rows = rows;
         _width = width;
+        _stream = stream;
         long elements = (long)rows * width;
         _engine = new PammEngine(device, options, stream);
         _x = device.Allocate<T>(elements);
@@ -36,6 +40,9 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
             buffer.CopyFrom(gradient, stream);
         _outputs = [.. Enumerable.Range(0, 3).Select(_ => device.Allocate<T>((long)width * width))];
         _compressed = _engine.Compress(_x, rows, width);
+        // Sampling's output and scratch, allocated here so that its timing holds the kernels alone.
+        _generators = device.Allocate<int>(_compressed.K);
+        _samplingScratch = device.Allocate<byte>(Math.Max(1, PammKernels.SamplingScratchBytes(rows)));
         stream.Synchronize();
     }
 
@@ -43,7 +50,8 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
     public ICompressedActivation Compressed => _compressed;
 
     /// <inheritdoc/>
-    public IDisposable SampleGenerators() => _engine.SampleGenerators(_rows, _compressed.K, _engine.Options.Seed);
+    public void SampleGenerators() =>
+        PammKernels.SampleGenerators(_stream, _samplingScratch.Address, _rows, _compressed.K, _engine.Options.Seed, _generators.Address);
 
     /// <inheritdoc/>
     public IDisposable Compress() => _engine.Compress(_x, _rows, _width);
@@ -64,6 +72,8 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
     public void Dispose()
     {
         _compressed.Dispose();
+        _generators.Dispose();
+        _samplingScratch.Dispose();
         foreach (var buffer in _outputs.Concat(_gradients).Append(_x))
             buffer.Dispose();
         _engine.Dispose();

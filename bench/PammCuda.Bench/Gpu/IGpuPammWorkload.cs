@@ -9,8 +9,8 @@ public interface IGpuPammWorkload : IDisposable
     /// <summary>The compressed X the products use.</summary>
     ICompressedActivation Compressed { get; }
 
-    /// <summary>The engine's generator-sampling stage alone; returns the index buffer it made.</summary>
-    IDisposable SampleGenerators();
+    /// <summary>The engine's generator-sampling kernels alone, into buffers the workload allocated beforehand.</summary>
+    void SampleGenerators();
 
     /// <summary>Compresses X; returns the compressed form.</summary>
     IDisposable Compress();

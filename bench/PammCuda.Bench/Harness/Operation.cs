@@ -15,7 +15,7 @@ public enum Operation
     /// <summary>Exact Xᵀ G by a BLAS GEMM: reads X and G, writes n × m.</summary>
     ExactGemm,
 
-    /// <summary>The generator-sampling stage alone (the one kernel stage the engine exposes): writes k row indices.</summary>
+    /// <summary>The generator-sampling stage alone: writes k row indices.</summary>
     SampleGenerators,
 
     /// <summary>Copy of X and of G: reads and writes both; the bandwidth limit.</summary>

@@ -6,7 +6,7 @@ using BenchmarkDotNet.Reports;
 
 namespace PammCuda.Bench.Harness;
 
-/// <summary>Writes <c>&lt;date&gt;-&lt;suite&gt;-&lt;device&gt;.md</c>: the program's header, then BenchmarkDotNet's GitHub markdown report.</summary>
+/// <summary>Writes <c>&lt;date&gt;-&lt;hhmm&gt;-&lt;suite&gt;-&lt;device&gt;.md</c> (UTC): the program's header, then BenchmarkDotNet's GitHub markdown report.</summary>
 public static class ResultsFile
 {
     /// <summary>Writes the file and returns its path.</summary>
@@ -20,7 +20,8 @@ public static class ResultsFile
             text.AppendLine(line);
         text.AppendLine();
         text.Append(report.GetLog());
-        return WriteText(directory, $"{DateTime.UtcNow:yyyy-MM-dd}-{suite}-{Slug(device)}.md", text.ToString());
+        // The minute in the name: runs of one day (a full suite, then its stages alone) each keep their own file.
+        return WriteText(directory, $"{DateTime.UtcNow:yyyy-MM-dd-HHmm}-{suite}-{Slug(device)}.md", text.ToString());
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="fileName"/> in <paramref name="directory"/> and returns the path.</summary>

@@ -23,9 +23,12 @@ public static class ShapeSets
         Emulated ? [new(64)] : Quick ? [new(512)] : [new(64), new(512)],
         DTypes);
 
-    /// <summary>The GPU suite's stages: n = m ∈ {768, 4096}, b ∈ {16384, 65536}, r = 1/512.</summary>
+    /// <summary>
+    /// The GPU suite's stages: n = m ∈ {768, 4096}, b ∈ {16384, 65536}, r = 1/512. Quick: the quick <see cref="Gpu"/>
+    /// shape (n = m = 2048, b = 16384), so that the copy baseline of the same run gives each stage its "% of copy".
+    /// </summary>
     public static ShapeSet Stages => new(
-        Emulated ? [64] : Quick ? [4096] : [768, 4096],
+        Emulated ? [64] : Quick ? [2048] : [768, 4096],
         Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
         Emulated ? [new(64)] : [new(512)],
         DTypes);

@@ -11,7 +11,10 @@ public static unsafe class CudaRuntime
 
     private static readonly Lazy<CudaAvailability> Availability = new(Probe);
 
-    /// <summary>Checks, without throwing, whether CUDA can be used; the answer is computed once per process.</summary>
+    /// <summary>
+    /// Checks, without throwing, whether CUDA can be used: a driver of CUDA 11.2 or later with a device, and NVRTC and
+    /// cuBLAS loadable. The answer is computed once per process.
+    /// </summary>
     public static CudaAvailability CheckAvailability() => Availability.Value;
 
     /// <summary>Throws <see cref="DeviceUnavailableException"/> with the reason unless CUDA is available.</summary>
@@ -55,6 +58,12 @@ public static unsafe class CudaRuntime
             return new CudaAvailability(false, $"driver too old: it supports CUDA {version}, PammCuda needs {MinimumDriverVersion} or later", 0, version, library);
         CuDriver.cuDeviceGetCount(&count).ThrowIfFailed();
         if (count == 0) return new CudaAvailability(false, "no CUDA device", 0, version, library);
+        // The engine needs the compiler and cuBLAS too: a host with a driver but without them cannot run it, and callers
+        // that pick the GPU when this says yes (the CLI's --device auto, pamm_cuda_available) must fall back instead.
+        if (!CudaLibraryResolver.TryLoad(CudaLibrary.Nvrtc, out var nvrtcFailure))
+            return new CudaAvailability(false, $"NVRTC, which compiles the kernels, cannot be loaded: {nvrtcFailure}", count, version, library);
+        if (!CudaLibraryResolver.TryLoad(CudaLibrary.Blas, out var blasFailure))
+            return new CudaAvailability(false, $"cuBLAS cannot be loaded: {blasFailure}", count, version, library);
         return new CudaAvailability(true, $"{count} CUDA device(s), driver for CUDA {version} ({library})", count, version, library);
     }
 }

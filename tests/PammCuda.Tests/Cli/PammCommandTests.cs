@@ -183,13 +183,38 @@ public class PammCommandTests
     [Test]
     public void Run_names_a_product_too_large_for_one_array_before_any_work()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"pamm-wide-{Guid.NewGuid():N}.npy");
-        File.WriteAllBytes(path, NpyWriter.Encode(new float[60000], 1, 60000));
+        string x = Path.Combine(Path.GetTempPath(), $"pamm-wide-x-{Guid.NewGuid():N}.npy");
+        string g = Path.Combine(Path.GetTempPath(), $"pamm-wide-g-{Guid.NewGuid():N}.npy");
+        File.WriteAllBytes(x, NpyWriter.Encode(new float[60000], 1, 60000));
+        File.WriteAllBytes(g, NpyWriter.Encode(new float[60000], 1, 60000));
+        try
+        {
+            // --grad-cols is an option: a usage error, before G is generated.
+            var generated = PammCommand.Run("run", "--x", x, "--k", "1", "--grad-cols", "60000");
+            Assert.That(generated.ExitCode, Is.EqualTo(2), generated.Error);
+            AssertOneLine(generated.Error, "pamm: --grad-cols 60000: the product would be 60000 x 60000 = 3600000000 elements");
+            // Two files that cannot be multiplied here: a failure of the data, from G's header, before its data is read.
+            var given = PammCommand.Run("run", "--x", x, "--g", g, "--k", "1");
+            Assert.That(given.ExitCode, Is.EqualTo(1), given.Error);
+            AssertOneLine(given.Error, $"pamm: X ({x}) and G ({g}): the product would be 60000 x 60000 = 3600000000 elements");
+        }
+        finally
+        {
+            File.Delete(x);
+            File.Delete(g);
+        }
+    }
+
+    [Test]
+    public void Run_names_a_generated_gradient_too_large_for_one_array_before_making_it()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"pamm-tall-{Guid.NewGuid():N}.npy");
+        File.WriteAllBytes(path, NpyWriter.Encode(new float[40000], 40000, 1));
         try
         {
             var run = PammCommand.Run("run", "--x", path, "--k", "1", "--grad-cols", "60000");
-            Assert.That(run.ExitCode, Is.EqualTo(1), run.Error);
-            AssertOneLine(run.Error, "pamm: the product would be 60000 x 60000 = 3600000000 elements");
+            Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+            AssertOneLine(run.Error, "pamm: --grad-cols 60000: a G of X's 40000 rows would be 2400000000 elements, more than one array holds");
         }
         finally
         {

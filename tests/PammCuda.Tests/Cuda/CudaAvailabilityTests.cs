@@ -12,7 +12,9 @@ public class CudaAvailabilityTests
         var availability = CudaRuntime.CheckAvailability();
         if (availability.IsAvailable) Assert.Ignore($"This machine has a usable GPU: {availability.Reason}");
         Assert.That(availability.Reason, Is.Not.Empty);
-        Assert.That(availability.DeviceCount, Is.Zero);
+        // A driver that sees devices but lacks NVRTC or cuBLAS beside it counts them, and is still unusable.
+        if (availability.DriverLibrary is null || availability.Reason.StartsWith("no CUDA device", StringComparison.Ordinal))
+            Assert.That(availability.DeviceCount, Is.Zero);
         if (availability.DriverLibrary is null) Assert.That(availability.Reason, Does.Contain("libcuda.so.1").Or.Contain("nvcuda.dll"));
 
         var exception = Assert.Throws<DeviceUnavailableException>(() => new CudaComputeDevice().Dispose());
