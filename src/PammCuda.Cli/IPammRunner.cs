@@ -2,7 +2,8 @@ namespace PammCuda.Cli;
 
 /// <summary>
 /// One backend as the command line drives it: compress X, form the approximate product with G and
-/// the exact product, and time the three. Adding a backend (the GPU engine) is one more implementation.
+/// the exact product, and time the three: <see cref="CpuRunner"/> and <see cref="DeviceRunner"/> (a GPU or the
+/// emulated device). Adding a backend is one more implementation.
 /// </summary>
 internal interface IPammRunner
 {

@@ -26,11 +26,12 @@ internal static class NpyReader
     // Keeps each span handed to Stream.Read below int.MaxValue bytes whatever the element type.
     private const int ElementsPerRead = 1 << 26;
 
-    /// <summary>Reads a whole .npy file.</summary>
-    public static HostMatrix Read(string path)
+    /// <summary>Reads a whole .npy file; <paramref name="checkHeader"/> sees the header before the data is read, so a file the caller cannot use fails before it is loaded.</summary>
+    public static HostMatrix Read(string path, Action<NpyHeader>? checkHeader = null)
     {
         using var stream = File.OpenRead(path);
         NpyHeader header = ReadHeader(stream);
+        checkHeader?.Invoke(header);
         return ReadData(stream, header);
     }
 

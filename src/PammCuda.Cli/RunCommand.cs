@@ -69,10 +69,7 @@ internal static class RunCommand
         if (Directory.Exists(path)) throw new CommandFailedException($"the {role} file {path} is a directory; give a .npy file");
         try
         {
-            using FileStream stream = File.OpenRead(path);
-            NpyHeader header = NpyReader.ReadHeader(stream);
-            checkHeader(header);
-            return NpyReader.ReadData(stream, header);
+            return NpyReader.Read(path, checkHeader);
         }
         catch (NpyFormatException e)
         {

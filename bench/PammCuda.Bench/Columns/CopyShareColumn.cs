@@ -18,7 +18,8 @@ public sealed class CopyShareColumn(TimeBasis basis) : CaseColumn(
         double? copyNanoseconds = ReferenceLookup.ReferenceMeanNanoseconds(summary, measured, Operation.Copy, basis);
         if (own is null || copyNanoseconds is not > 0)
             return null;
-        long copyBytes = 4L * measured.Shape.Rows * measured.Shape.Width * measured.Shape.DType.SizeOf();
+        // The copy's own byte count, at this case's shape: the rule lives in MeasuredCase.MinimumBytes.
+        long copyBytes = (measured with { Operation = Operation.Copy }).MinimumBytes(compression: null)!.Value;
         double copy = copyBytes / copyNanoseconds.Value;
         return (100 * own.Value / copy).ToString("F0", CultureInfo.InvariantCulture) + " %";
     }
