@@ -77,25 +77,19 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     {
         const int rows = 64, columns = 8;
         var (x, options) = EngineTestData.ZeroAndNaNRows(rows, columns);
-        using var engine = new PammEngine(Device, options);
-        using var input = Upload(x);
-        using var compressed = engine.Compress(input, rows, columns);
-        var cpu = CpuPamm.Compress<float>(x, rows, columns, options);
-
-        var assignment = compressed.CopyAssignment();
-        var alpha = compressed.CopyAlpha();
+        var (gpu, cpu) = CompressOnEngineAndCpu(x, rows, columns, options);
         Assert.Multiple(() =>
         {
-            Assert.That(assignment[3], Is.EqualTo(1), "a zero generator row is its own generator");
-            Assert.That(alpha[3], Is.EqualTo(1f));
-            Assert.That(assignment[20], Is.EqualTo(2), "a NaN generator row is its own generator");
-            Assert.That(alpha[10], Is.EqualTo(0f), "a zero row has α = 0");
-            Assert.That(assignment[10], Is.EqualTo(cpu.AssignmentOf(10)));
-            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(cpu.DroppedRows));
+            Assert.That(gpu.Assignment[3], Is.EqualTo(1), "a zero generator row is its own generator");
+            Assert.That(gpu.Alpha[3], Is.EqualTo(1f));
+            Assert.That(gpu.Assignment[20], Is.EqualTo(2), "a NaN generator row is its own generator");
+            Assert.That(gpu.Alpha[10], Is.EqualTo(0f), "a zero row has α = 0");
+            Assert.That(gpu.Assignment[10], Is.EqualTo(cpu.Assignment[10]));
+            Assert.That(gpu.DroppedRows, Is.EqualTo(cpu.DroppedRows));
             for (int i = 0; i < rows; i++)
             {
-                Assert.That(assignment[i], Is.InRange(0, 3), $"row {i}");
-                Assert.That(float.IsNaN(alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
+                Assert.That(gpu.Assignment[i], Is.InRange(0, 3), $"row {i}");
+                Assert.That(float.IsNaN(gpu.Alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
             }
         });
     }
@@ -115,21 +109,15 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             x[30 * columns + q] = float.NaN;
             x[3 * columns + q] = 0f;
         }
-        var options = new PammOptions { GeneratorIndices = generators, Epsilon = 0.7 };
-        using var engine = new PammEngine(Device, options);
-        using var input = Upload(x);
-        using var compressed = engine.Compress(input, rows, columns);
-        var cpu = CpuPamm.Compress<float>(x, rows, columns, options);
-        var assignment = compressed.CopyAssignment();
-        var alpha = compressed.CopyAlpha();
+        var (gpu, cpu) = CompressOnEngineAndCpu(x, rows, columns, new PammOptions { GeneratorIndices = generators, Epsilon = 0.7 });
         Assert.Multiple(() =>
         {
-            Assert.That(assignment[30], Is.EqualTo(0), "the NaN generator, first in the list");
-            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(cpu.DroppedRows));
+            Assert.That(gpu.Assignment[30], Is.EqualTo(0), "the NaN generator, first in the list");
+            Assert.That(gpu.DroppedRows, Is.EqualTo(cpu.DroppedRows));
             for (int i = 0; i < rows; i++)
             {
-                Assert.That(assignment[i], Is.EqualTo(cpu.AssignmentOf(i)), $"f of row {i}");
-                Assert.That(float.IsNaN(alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
+                Assert.That(gpu.Assignment[i], Is.EqualTo(cpu.Assignment[i]), $"f of row {i}");
+                Assert.That(float.IsNaN(gpu.Alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"NaN-ness of α, row {i}");
             }
         });
     }
@@ -184,6 +172,15 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             Assert.That(second.CopyAlpha().Select(BitConverter.SingleToUInt32Bits), Is.EqualTo(first.CopyAlpha().Select(BitConverter.SingleToUInt32Bits)));
             Assert.That(second.ReadDroppedRows(), Is.EqualTo(first.ReadDroppedRows()));
         });
+    }
+
+    /// <summary>Compresses <paramref name="x"/> on the device and on the CPU backend, both read back to the host.</summary>
+    private (CompressionResult Gpu, CompressionResult Cpu) CompressOnEngineAndCpu(float[] x, int rows, int columns, PammOptions options)
+    {
+        using var engine = new PammEngine(Device, options);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns);
+        return (CompressionResult.Of<float>(compressed), CompressionResult.Of(CpuPamm.Compress<float>(x, rows, columns, options)));
     }
 
     /// <summary>Compresses on the device and on the CPU and compares everything kept; returns how many bits a row of f took.</summary>
