@@ -21,6 +21,13 @@
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
 #   each stage); unpack it here with tar -xzf into a scratch folder and record from there into bench/results/.
 #   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of it.
+#   A later visit, once calls 1 and 2 have run and their results are in bench/results/: #11's quality question, dense
+#   against pamm at llama-60m for equal steps (k = 128 at 64K tokens a step), in one call of timeout 580 s:
+#     PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-q.tar.gz PAMM_VISIT_SECONDS=560 PAMM_MEMORY_CONFIGS= \
+#       PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget 180 --dtype bf16 --val-tokens 262144 --log-every 100' \
+#       scripts/gpu-visit.sh /tmp/visit-q train
+#   180 s of dense sets the steps, so pamm has room to be 1.5x slower (with a minute for start-up, timing and validation)
+#   before the call ends; dense's results are written before pamm starts.
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
