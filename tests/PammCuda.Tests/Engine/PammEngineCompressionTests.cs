@@ -77,7 +77,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
     {
         const int rows = 64, columns = 8;
         var (x, options) = EngineTestData.ZeroAndNaNRows(rows, columns);
-        var (gpu, cpu) = CompressOnEngineAndCpu(x, rows, columns, options);
+        var (gpu, cpu, _) = CompressOnEngineAndCpu(x, rows, columns, options);
         Assert.Multiple(() =>
         {
             Assert.That(gpu.Assignment[3], Is.EqualTo(1), "a zero generator row is its own generator");
@@ -109,7 +109,7 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             x[30 * columns + q] = float.NaN;
             x[3 * columns + q] = 0f;
         }
-        var (gpu, cpu) = CompressOnEngineAndCpu(x, rows, columns, new PammOptions { GeneratorIndices = generators, Epsilon = 0.7 });
+        var (gpu, cpu, _) = CompressOnEngineAndCpu(x, rows, columns, new PammOptions { GeneratorIndices = generators, Epsilon = 0.7 });
         Assert.Multiple(() =>
         {
             Assert.That(gpu.Assignment[30], Is.EqualTo(0), "the NaN generator, first in the list");
@@ -174,25 +174,26 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         });
     }
 
-    /// <summary>Compresses <paramref name="x"/> on the device and on the CPU backend, both read back to the host.</summary>
-    private (CompressionResult Gpu, CompressionResult Cpu) CompressOnEngineAndCpu(float[] x, int rows, int columns, PammOptions options)
+    /// <summary>
+    /// Compresses <paramref name="x"/> on the device and on the CPU backend, both read back to the host, with the width
+    /// the device stored f in.
+    /// </summary>
+    private (CompressionResult Gpu, CompressionResult Cpu, AssignmentWidth Width) CompressOnEngineAndCpu<T>(T[] x, int rows, int columns,
+        PammOptions options) where T : unmanaged
     {
         using var engine = new PammEngine(Device, options);
         using var input = Upload(x);
         using var compressed = engine.Compress(input, rows, columns);
-        return (CompressionResult.Of<float>(compressed), CompressionResult.Of(CpuPamm.Compress<float>(x, rows, columns, options)));
+        return (CompressionResult.Of<T>(compressed), CompressionResult.Of(CpuPamm.Compress<T>(x, rows, columns, options)), compressed.AssignmentWidth);
     }
 
     /// <summary>Compresses on the device and on the CPU and compares everything kept; returns how many bits a row of f took.</summary>
     private AssignmentWidth CompareWithCpu<T>(int rows, int columns, PammOptions options, bool nearTiesAreRare = true) where T : unmanaged
     {
         var x = EngineTestData.Random<T>(rows, columns, rows * 31 + columns);
-        using var engine = new PammEngine(Device, options);
-        using var input = Upload(x);
-        using var compressed = engine.Compress(input, rows, columns);
-        var cpu = CpuPamm.Compress<T>(x, rows, columns, options);
-        int nearTies = CompressionComparison.AssertAgree(x, rows, columns, CompressionResult.Of<T>(compressed), CompressionResult.Of(cpu), nearTiesAreRare);
-        TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {compressed.K}: {nearTies} near-ties, η = {compressed.ReadDroppedRows()}");
-        return compressed.AssignmentWidth;
+        var (gpu, cpu, width) = CompressOnEngineAndCpu(x, rows, columns, options);
+        int nearTies = CompressionComparison.AssertAgree(x, rows, columns, gpu, cpu, nearTiesAreRare);
+        TestContext.Out.WriteLine($"{rows}×{columns} {typeof(T).Name}, k = {gpu.K}: {nearTies} near-ties, η = {gpu.DroppedRows}");
+        return width;
     }
 }
