@@ -7,12 +7,11 @@ own tokens, and saves the final parameters and the k of every compression it mad
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 import pammcuda
-from distributed_training import (block_batch, block_loss, init_gloo, initial_block, initial_llama, llama_batch,
-                                  llama_loss, record_compressions, sgd_steps)
+from distributed_training import (block_batch, block_loss, gloo_process_group, initial_block, initial_llama,
+                                  llama_batch, llama_loss, record_compressions, sgd_steps)
 
 
 def train(model, batches, loss_function, rank):
@@ -23,14 +22,11 @@ def train(model, batches, loss_function, rank):
 
 
 def main(rank, world_size, store, output):
-    init_gloo(rank, world_size, store)
-    try:
+    with gloo_process_group(rank, world_size, store):
         block = train(initial_block(ratio=1.0), block_batch, block_loss, rank)
         llama = pammcuda.convert(initial_llama(), ratio=0.5, mlp=True)
         converted = train(llama, llama_batch, llama_loss, rank)
         torch.save({"block": block, "llama": converted}, output)
-    finally:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

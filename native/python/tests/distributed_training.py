@@ -1,9 +1,10 @@
 """
 What the two-process tests on gloo share (test_ddp.py with ddp_worker.py, test_fsdp.py with fsdp_worker.py): the
-models, batches and losses every rank trains on, the start of a worker's process group, the launcher that runs the
+models, batches and losses every rank trains on, a worker's process group from start to end, the launcher that runs the
 ranks as subprocesses, and the single-process reference training the ranks must agree with. Not a test module itself.
 """
 
+import contextlib
 import datetime
 import faulthandler
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 import torch
 import torch.distributed as dist
@@ -138,12 +140,39 @@ def sgd_steps(model, wrapped, batches, loss_function, rank):
         optimizer.step()
 
 
-def init_gloo(rank, world_size, store):
-    """Joins the ranks' gloo process group; a rank still running shortly before run_ranks gives up prints its stacks."""
+@contextlib.contextmanager
+def gloo_process_group(rank, world_size, store):
+    """
+    The ranks' gloo process group for the with block; a rank still running shortly before run_ranks gives up prints its
+    stacks. A rank whose block raised prints the error and ends with status 1; the others leave the group together.
+    """
     faulthandler.dump_traceback_later(TIMEOUT_S - 15)
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size,
                             timeout=datetime.timedelta(seconds=60))
+    try:
+        yield
+    except BaseException:
+        traceback.print_exc()
+        _end_process(1)
+    dist.barrier()  # no rank tears down while another still waits on a collective of it
+    if DESTRUCTOR_HOLDS_GIL:
+        _end_process(0)
+    dist.destroy_process_group()
+
+
+# Before PyTorch 2.8 (pytorch/pytorch#154976) a gloo process group is destroyed holding the GIL and joins its worker
+# threads, while a worker may still be freeing the tensors of the collective it just finished; when one of those
+# tensors has a Python object, the worker waits for the GIL and both wait for ever. tp_worker's DTensor collectives
+# hung so in 4 of 9 runs under Debian trixie's PyTorch 2.6. There a rank whose results are saved ends without the
+# destructor; the kernel closes its sockets.
+DESTRUCTOR_HOLDS_GIL = torch.__version__ < "2.8"
+
+
+def _end_process(status):
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def run_ranks(worker, what, world_size=WORLD_SIZE):

@@ -7,18 +7,16 @@ each pair of ranks (tp_worker's plan), FSDP2 across the pairs, each pair on its 
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 import pammcuda
-from distributed_training import init_gloo, initial_llama, llama_batch, llama_loss, sgd_steps
+from distributed_training import gloo_process_group, initial_llama, llama_batch, llama_loss, sgd_steps
 from tp_worker import tensor_parallel, with_qkv_biases
 
 
 def main(rank, world_size, store, output):
-    init_gloo(rank, world_size, store)
-    try:
+    with gloo_process_group(rank, world_size, store):
         mesh = init_device_mesh("cpu", (2, world_size // 2), mesh_dim_names=("dp", "tp"))
         model = tensor_parallel(pammcuda.convert(with_qkv_biases(initial_llama()), ratio=1.0, mlp=True), mesh["tp"])
         for layer in model.layers:
@@ -28,8 +26,6 @@ def main(rank, world_size, store, output):
         sgd_steps(model, model, lambda rank, step: llama_batch(data_rank, step), llama_loss, rank)
         parameters = {name: parameter.full_tensor().detach().clone() for name, parameter in model.named_parameters()}
         torch.save({"2-D": (parameters,)}, output)
-    finally:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

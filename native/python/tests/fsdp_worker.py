@@ -8,12 +8,11 @@ layer. Saves each model's final full parameters and the k of every compression t
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.fsdp import fully_shard
 
 import pammcuda
-from distributed_training import (ExactQKV, block_batch, block_loss, init_gloo, initial_block, initial_llama,
+from distributed_training import (ExactQKV, block_batch, block_loss, gloo_process_group, initial_block, initial_llama,
                                   llama_batch, llama_loss, record_compressions, sgd_steps)
 
 
@@ -43,8 +42,7 @@ def train(model, units, batches, loss_function, rank, mesh):
 
 
 def main(rank, world_size, store, output):
-    init_gloo(rank, world_size, store)
-    try:
+    with gloo_process_group(rank, world_size, store):
         mesh = init_device_mesh("cpu", (world_size,))
         block = initial_block(ratio=1.0)
         results = {"block": train(block, [block.qkv], block_batch, block_loss, rank, mesh)}
@@ -56,8 +54,6 @@ def main(rank, world_size, store, output):
         llama = pammcuda.convert(initial_llama(), ratio=0.5, mlp=True)
         results["llama"] = train(llama, list(llama.layers), llama_batch, llama_loss, rank, mesh)
         torch.save(results, output)
-    finally:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

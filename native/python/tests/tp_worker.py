@@ -8,13 +8,12 @@ each run's full parameters and, for every step, how many compressions were alive
 import sys
 
 import torch
-import torch.distributed as dist
 from torch.distributed.device_mesh import init_device_mesh
 from torch.distributed.tensor import DTensor
 from torch.distributed.tensor.parallel import ColwiseParallel, RowwiseParallel, parallelize_module
 
 import pammcuda
-from distributed_training import LEARNING_RATE, STEPS, init_gloo, initial_llama, llama_batch, llama_loss
+from distributed_training import LEARNING_RATE, STEPS, gloo_process_group, initial_llama, llama_batch, llama_loss
 
 
 def with_qkv_biases(model):
@@ -57,13 +56,10 @@ def train(model, ratio, mesh):
 
 
 def main(rank, world_size, store, output):
-    init_gloo(rank, world_size, store)
-    try:
+    with gloo_process_group(rank, world_size, store):
         mesh = init_device_mesh("cpu", (world_size,))
         torch.save({"exact": train(with_qkv_biases(initial_llama()), 1.0, mesh),
                     "half": train(initial_llama(), 0.5, mesh)}, output)
-    finally:
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
