@@ -140,11 +140,20 @@ def sgd_steps(model, wrapped, batches, loss_function, rank):
         optimizer.step()
 
 
+# Before PyTorch 2.8 (pytorch/pytorch#154976) a gloo process group is destroyed holding the GIL and joins its worker
+# threads, while a worker may still be freeing the tensors of the collective it just finished; when one of those
+# tensors has a Python object, the worker waits for the GIL and both wait for ever. tp_worker's DTensor collectives
+# hung so in 4 of 9 runs under Debian trixie's PyTorch 2.6. There a rank whose results are saved ends without the
+# destructor; the kernel closes its sockets.
+DESTRUCTOR_HOLDS_GIL = torch.__version__ < "2.8"
+
+
 @contextlib.contextmanager
 def gloo_process_group(rank, world_size, store):
     """
     The ranks' gloo process group for the with block; a rank still running shortly before run_ranks gives up prints its
-    stacks. A rank whose block raised prints the error and ends with status 1; the others leave the group together.
+    stacks. A rank whose block raised prints the error and ends with status 1; ranks that finished leave the group
+    together, after a barrier.
     """
     faulthandler.dump_traceback_later(TIMEOUT_S - 15)
     torch.set_num_threads(1)
@@ -159,14 +168,6 @@ def gloo_process_group(rank, world_size, store):
     if DESTRUCTOR_HOLDS_GIL:
         _end_process(0)
     dist.destroy_process_group()
-
-
-# Before PyTorch 2.8 (pytorch/pytorch#154976) a gloo process group is destroyed holding the GIL and joins its worker
-# threads, while a worker may still be freeing the tensors of the collective it just finished; when one of those
-# tensors has a Python object, the worker waits for the GIL and both wait for ever. tp_worker's DTensor collectives
-# hung so in 4 of 9 runs under Debian trixie's PyTorch 2.6. There a rank whose results are saved ends without the
-# destructor; the kernel closes its sockets.
-DESTRUCTOR_HOLDS_GIL = torch.__version__ < "2.8"
 
 
 def _end_process(status):
