@@ -89,9 +89,16 @@ source_of() { sed -nE 's/^ *"source": "(.*)",?$/\1/p' "$NUGET_PACKAGES/$1/$versi
 ! grep -q PAMM001 "$work/build.txt" || fail "a build without NativeAOT warned PAMM001"
 # The package's build/PammCuda.targets: NativeAOT at its default instruction set gets warning PAMM001 (FMA in
 # software); with x86-64-v3 set it does not.
-aot_build() { (cd "$consumer" && dotnet build -c Release --nologo -v quiet -p:PublishAot=true "$@" 2>&1); }
-aot_build | grep -q "warning PAMM001" || fail "a NativeAOT build at the default instruction set did not warn PAMM001"
-! aot_build -p:IlcInstructionSet=x86-64-v3 | grep -q PAMM001 || fail "a NativeAOT build for x86-64-v3 warned PAMM001"
+# Each build's output goes to a file before grep reads it: `build | grep -q` under pipefail fails when grep stops at
+# its first match and the build, still writing, gets SIGPIPE.
+aot_build() {
+  (cd "$consumer" && dotnet build -c Release --nologo -v quiet -p:PublishAot=true "$@") > "$work/aot-build.txt" 2>&1 \
+    || { cat "$work/aot-build.txt"; fail "a NativeAOT build of tests/PackageConsumer ($*) failed"; }
+}
+aot_build
+grep -q "warning PAMM001" "$work/aot-build.txt" || fail "a NativeAOT build at the default instruction set did not warn PAMM001"
+aot_build -p:IlcInstructionSet=x86-64-v3
+! grep -q PAMM001 "$work/aot-build.txt" || fail "a NativeAOT build for x86-64-v3 warned PAMM001"
 step "NativeAOT builds: warning PAMM001 at the default instruction set, none for x86-64-v3"
 
 docs=$NUGET_PACKAGES/pammcuda/$version/lib/net10.0/PammCuda.xml

@@ -19,7 +19,7 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 
 # The bundled runtime is a copy of this machine's, so it only fits hosts of the same kind.
 [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] || die "must be built on x86-64 Linux (GPU hosts are linux-x64)"
-if ldd --version 2>&1 | grep -qi musl; then die "this machine uses musl; GPU hosts use glibc"; fi
+if grep -qi musl <(ldd --version 2>&1); then die "this machine uses musl; GPU hosts use glibc"; fi
 
 command -v dotnet >/dev/null || die "no dotnet on PATH (the .NET SDK builds the bundle)"
 command -v xz >/dev/null || die "xz is required"

@@ -366,7 +366,7 @@ for state in "${step_states[@]}"; do case $state in FAILED*) exit_status=1 ;; es
   echo "tests:     $tests_line"
   if [ -f "$trx" ]; then
     grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | grep -o 'testName="[^"]*"' \
-      | sed 's/testName="\(.*\)"/  failed:  \1/' | head -n 10
+      | sed -n '1,10s/testName="\(.*\)"/  failed:  \1/p'
   fi
   for i in "${!step_names[@]}"; do printf '  %-10s %s\n' "${step_names[$i]}" "${step_states[$i]}"; done
   if [ ${#bench_reports[@]} -gt 0 ]; then echo "bench reports (bench-reports/): ${bench_reports[*]}"; fi
