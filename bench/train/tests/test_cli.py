@@ -5,6 +5,7 @@ import io
 import json
 import pathlib
 import shutil
+import sys
 import tempfile
 import unittest
 
@@ -159,6 +160,35 @@ class CommandTest(unittest.TestCase):
         self.assertEqual([r["mode"] for r in results["runs"]], ["dense"])
         self.assertIn("| dense |", (self.folder / "run.md").read_text())
 
+    @unittest.skipUnless(sys.platform.startswith("linux"), "workers follow the command through Linux's prctl")
+    def test_side_by_side_workers_end_when_the_command_is_terminated(self):
+        import os
+        import signal
+        import subprocess
+        import time
+        # Long enough that only the signal can end it: one worker per mode, both training when the command is killed.
+        command = subprocess.Popen([sys.executable, train.__file__, "--modes", "dense,pamm", "--steps", "100000",
+                                    "--probe-steps", "none", "--jobs", "2", "--no-plot"] + SMALL +
+                                   ["--out", str(self.folder), "--name", "run"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(command.stdout.close)
+        started = set()
+        for line in command.stdout:  # both modes have logged a step: both workers are training
+            started.update(mode for mode in ("dense", "pamm") if f"{mode} step" in line)
+            if len(started) == 2:
+                break
+        workers = children(command.pid)
+        self.assertGreaterEqual(len(workers), 2, "the command started no worker processes")
+        command.send_signal(signal.SIGTERM)
+        self.assertEqual(command.wait(timeout=30), -signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if alive(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        self.assertEqual(left, [], "workers kept training after the command was terminated")
+
     def test_memory_only_counts_one_step_of_each_mode_and_trains_nothing(self):
         output = self.run_command("--modes", "dense,pamm,checkpoint", "--memory-only", "--steps", "3")
         results = json.loads((self.folder / "run.json").read_text())
@@ -188,6 +218,26 @@ class CommandTest(unittest.TestCase):
             with self.subTest(arguments=arguments), self.assertRaises(SystemExit), \
                     contextlib.redirect_stderr(io.StringIO()):
                 train.main(arguments)
+
+
+def children(pid):
+    """The process ids whose parent is pid (from /proc)."""
+    found = []
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                # The command name is in parentheses and may hold spaces: the parent id follows the last ")".
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def alive(pid):
+    """Whether pid still runs (a zombie, dead but not yet reaped by its new parent, does not count)."""
+    try:
+        return (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
