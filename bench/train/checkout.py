@@ -5,6 +5,7 @@ import sys
 
 sys.path.insert(1, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from repository import LIBRARY, REPOSITORY, commit, machine, use_all_cores, use_checkout  # noqa: E402
+from repository import (LIBRARY, REPOSITORY, commit, keep_freed_memory, machine, use_all_cores,  # noqa: E402
+                        use_checkout)
 
-__all__ = ["LIBRARY", "REPOSITORY", "commit", "machine", "use_all_cores", "use_checkout"]
+__all__ = ["LIBRARY", "REPOSITORY", "commit", "keep_freed_memory", "machine", "use_all_cores", "use_checkout"]

@@ -105,6 +105,7 @@ def main(argv=None):
                           args.device if args.device != "auto" else "cpu")
     if device.type == "cpu":
         checkout.use_all_cores()
+        checkout.keep_freed_memory()
     dtype = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
     config = resolve_config(args)
     try:

@@ -453,6 +453,7 @@ def _end_with_parent(parent):
 def _train_alone(mode, data_dir, settings, threads):
     """One mode of compare_side_by_side, in its own process."""
     torch.set_num_threads(threads)
+    checkout.keep_freed_memory()
     data = corpus.load(data_dir)
     return train_one(mode, data, settings, initial_state(settings, data.vocab_size), settings.steps)
 
