@@ -34,9 +34,9 @@ def keep_freed_memory():
     """
     Keeps the memory a CPU training step frees for the next step. glibc hands blocks above its mmap threshold (and
     a heap top above its trim threshold) back to the kernel, so every step of a large batch, which frees and allocates
-    its activations again, took every page fault again: at 16,384 tokens a step of the tiny config 40 % of the time
-    went to the kernel and a step ran 2.7x slower (3,130 against 8,477 tokens/s, one thread). Resident memory stays
-    at the step's peak, which the step needs anyway. glibc only (mallopt); returns whether it applied.
+    its activations again, took every page fault again: at 16,384 tokens a step of the tiny config over a third of
+    the time went to the kernel and a step ran 2.7x slower (3,130 against 8,477 tokens/s, one thread). Resident
+    memory stays at the step's peak, which the step needs anyway. glibc only (mallopt); returns whether it applied.
     """
     import ctypes
     M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
