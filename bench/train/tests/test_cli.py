@@ -220,14 +220,19 @@ class CommandTest(unittest.TestCase):
                 train.main(arguments)
 
 
+def process_state(pid):
+    """/proc/pid/stat's fields after the command name (state, parent id, ...); OSError once the process is gone."""
+    # The command name is in parentheses and may hold spaces: the fields follow the last ")".
+    return (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def children(pid):
-    """The process ids whose parent is pid (from /proc)."""
+    """The process ids whose parent is pid."""
     found = []
     for entry in pathlib.Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                # The command name is in parentheses and may hold spaces: the parent id follows the last ")".
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                if int(process_state(entry.name)[1]) == pid:
                     found.append(int(entry.name))
     return found
 
@@ -235,7 +240,7 @@ def children(pid):
 def alive(pid):
     """Whether pid still runs (a zombie, dead but not yet reaped by its new parent, does not count)."""
     try:
-        return (pathlib.Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return process_state(pid)[0] != "Z"
     except OSError:
         return False
 
