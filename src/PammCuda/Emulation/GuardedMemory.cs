@@ -5,8 +5,10 @@ namespace PammCuda.Emulation;
 /// <summary>
 /// The emulated device's memory: each allocation is host memory with a guard region before and after it,
 /// filled with a pattern that <see cref="FindOverwrittenGuard"/> checks, so an out-of-bounds write shows up
-/// right after the operation that made it. Fresh memory is filled with 0xFF bytes (NaN in float32,
-/// float16 and bfloat16, -1 in integers) so that reading scratch nobody wrote shows in the results.
+/// right after the operation that made it. Fresh memory is filled with byte pairs (v, 0xFF), v in 0xF1..0xFF and different
+/// from one allocation to the next: NaN in float64, float32, float16 and bfloat16 and negative in every integer, so that
+/// reading scratch nobody wrote shows in the results; and, as on a GPU, two fresh allocations never hold the same bytes,
+/// so that a comparison of two buffers that takes in bytes nobody wrote (alignment padding) fails here too.
 /// </summary>
 internal sealed unsafe class GuardedMemory : IDisposable
 {
@@ -14,19 +16,22 @@ internal sealed unsafe class GuardedMemory : IDisposable
     public const int GuardBytes = 256;
 
     private const byte GuardPattern = 0xA5;
-    private const byte UninitialisedPattern = 0xFF;
+    private const byte UninitialisedHighByte = 0xFF;
+    private const int UninitialisedLowBytes = 15;
+
+    private int _allocations;
 
     private readonly Dictionary<ulong, long> _sizes = [];
     private readonly Lock _lock = new();
 
-    /// <summary>Allocates <paramref name="bytes"/> guarded, 0xFF-filled bytes and returns their address.</summary>
+    /// <summary>Allocates <paramref name="bytes"/> guarded bytes, filled with this allocation's uninitialised pattern, and returns their address.</summary>
     public ulong Allocate(long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
         var total = checked((nuint)(bytes + 2 * GuardBytes));
         var block = (byte*)NativeMemory.AlignedAlloc(total, GuardBytes);
         new Span<byte>(block, GuardBytes).Fill(GuardPattern);
-        FillBytes(block + GuardBytes, bytes, UninitialisedPattern);
+        FillUninitialised(block + GuardBytes, bytes, (byte)(0xF1 + Interlocked.Increment(ref _allocations) % UninitialisedLowBytes));
         new Span<byte>(block + GuardBytes + bytes, GuardBytes).Fill(GuardPattern);
         var address = (ulong)(block + GuardBytes);
         lock (_lock) _sizes.Add(address, bytes);
@@ -88,6 +93,16 @@ internal sealed unsafe class GuardedMemory : IDisposable
             foreach (var address in _sizes.Keys) NativeMemory.AlignedFree((byte*)address - GuardBytes);
             _sizes.Clear();
         }
+    }
+
+    /// <summary>Fills <paramref name="bytes"/> bytes with pairs (<paramref name="low"/>, 0xFF), little-endian 16-bit words 0xFF<paramref name="low"/>.</summary>
+    private static void FillUninitialised(byte* destination, long bytes, byte low)
+    {
+        ushort word = (ushort)(UninitialisedHighByte << 8 | low);
+        long words = bytes / 2;
+        for (long offset = 0; offset < words; offset += int.MaxValue)
+            new Span<ushort>((ushort*)destination + offset, (int)Math.Min(int.MaxValue, words - offset)).Fill(word);
+        if (bytes % 2 != 0) destination[bytes - 1] = low;
     }
 
     /// <summary>Sets <paramref name="bytes"/> bytes (a length a span cannot hold) to <paramref name="value"/>.</summary>

@@ -111,12 +111,36 @@ public sealed class EmulatedKernelExecutionTests : EmulatedDeviceFixture
         LaunchWith("emu_copy", 2, 256, 0, [scratch.Address, copy.Address], [300]);
         Assert.That(copy.ToArray(), Has.All.NaN);
         using var halves = Device.Allocate<Half>(5);
+        using var bfloats = Device.Allocate<BFloat16>(5);
+        using var doubles = Device.Allocate<double>(5);
         using var integers = Device.Allocate<int>(5);
+        using var longs = Device.Allocate<long>(5);
         Assert.Multiple(() =>
         {
             Assert.That(halves.ToArray().Select(Half.IsNaN), Has.All.True);
-            Assert.That(integers.ToArray(), Has.All.EqualTo(-1));
+            Assert.That(bfloats.ToArray().Select(value => float.IsNaN((float)value)), Has.All.True);
+            Assert.That(doubles.ToArray(), Has.All.NaN);
+            Assert.That(integers.ToArray(), Has.All.Negative);
+            Assert.That(longs.ToArray(), Has.All.Negative);
         });
+    }
+
+    [Test]
+    public void Two_fresh_allocations_never_hold_the_same_bytes()
+    {
+        // A GPU's fresh memory holds whatever was there; a test that compares two buffers including bytes nobody wrote
+        // (alignment padding) must fail here as it would there, not pass because both hold one fill pattern.
+        var buffers = Enumerable.Range(0, 20).Select(_ => Device.Allocate<byte>(7)).ToArray();
+        try
+        {
+            var contents = buffers.Select(buffer => buffer.ToArray()).ToArray();
+            for (int i = 1; i < contents.Length; i++)
+                Assert.That(contents[i], Is.Not.EqualTo(contents[i - 1]), $"allocations {i - 1} and {i}");
+        }
+        finally
+        {
+            foreach (var buffer in buffers) buffer.Dispose();
+        }
     }
 
     [Test]

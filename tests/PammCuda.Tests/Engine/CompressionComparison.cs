@@ -74,6 +74,27 @@ internal static class CompressionComparison
         return nearTies;
     }
 
+    /// <summary>
+    /// Asserts that two compressed forms hold the same bits in every part (C, f, α, η and the stored bytes): a determinism
+    /// check that, unlike comparing storage blocks byte by byte, leaves out the alignment padding between the parts,
+    /// which nothing writes and a fresh block holds whatever was there.
+    /// </summary>
+    public static void AssertIdentical(CompressionResult actual, CompressionResult expected, string what = "the compressed form")
+    {
+        Assert.Multiple(() =>
+        {
+            Assert.That(actual.K, Is.EqualTo(expected.K), $"{what}: k");
+            Assert.That(Bits(actual.GeneratorBits), Is.EqualTo(Bits(expected.GeneratorBits)), $"{what}: C");
+            Assert.That(actual.Assignment, Is.EqualTo(expected.Assignment), $"{what}: f");
+            Assert.That(Bits(actual.Alpha), Is.EqualTo(Bits(expected.Alpha)), $"{what}: α");
+            Assert.That(actual.DroppedRows, Is.EqualTo(expected.DroppedRows), $"{what}: η");
+            Assert.That(actual.StoredBytes, Is.EqualTo(expected.StoredBytes), $"{what}: stored bytes");
+            Assert.That(actual.AlphaType, Is.EqualTo(expected.AlphaType), $"{what}: α's type");
+        });
+    }
+
+    private static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
+
     private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         double sum = 0;
