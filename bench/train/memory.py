@@ -117,7 +117,13 @@ def kept_bytes(model, inputs, targets, loss_function, autocast):
 
     def pack(tensor):
         saved.add(tensor, running[-1] if running else outside)
-        return tensor
+        # Detached: the same storage, kept until the graph goes, so no address is reused and counted twice while the
+        # forward pass runs; but not the tensor itself. Where an operation saves its own output, that tensor's grad_fn
+        # would own the saved variable, which would own the tensor again: a cycle through C++ that Python's gc cannot
+        # see (pytorch/pytorch#115255), so a graph never run backward, as here, stayed alive for good, with every
+        # activation it saved and, through its AccumulateGrad nodes, the model's parameters: on CUDA every count (one
+        # a mode, before its first training step or in --memory-only) left a step's activations allocated for good.
+        return tensor.detach()
 
     hooks = [m.register_forward_hook(count_qkv) for m in modes.kept_input_modules(model)]
     for module in parts:

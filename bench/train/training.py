@@ -369,6 +369,8 @@ def kept_by_mode(runs, data, settings):
         settings.log(f"  {mode.label:>12s} keeps {kept.saved:,} bytes for backward"
                      + (f", {peak:,} at the step's peak" if peak is not None else ""))
         record["runs"].append({**_run_fields(mode, settings.config), **_kept_fields(kept), "step_peak_bytes": peak})
+        # Otherwise the name holds this mode's model until the next one is built, and both are on the device at once.
+        del model
     return record
 
 
