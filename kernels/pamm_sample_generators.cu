@@ -6,8 +6,8 @@
 //
 // Two paths, picked by the host from b alone (PammKernels.SampleGenerators):
 //
-// b ≤ PAMM_SAMPLE_BLOCK_THREADS · PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD (8192): ONE launch of one block,
-// `pamm_sample_block`, no scratch and no fill. Each thread computes the keys of its 8 consecutive
+// b ≤ PAMM_SAMPLE_BLOCK_THREADS · PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD (16 384): ONE launch of one block,
+// `pamm_sample_block`, no scratch and no fill. Each thread computes the keys of its 16 consecutive
 // rows once and keeps them in registers; 12-bit digit passes over a shared 4096-bin histogram narrow
 // the k-th smallest key down to a bucket of at most PAMM_SAMPLE_BLOCK_LIST rows (one pass for
 // uniform keys: a bucket holds about b / 4096 of them), whose rows are listed in shared memory and
@@ -178,8 +178,9 @@ PAMM_EXPORT_KERNEL(pamm_sample_scatter)
 // One launch, one block: b ≤ PAMM_SAMPLE_BLOCK_THREADS · PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD.
 // ---------------------------------------------------------------------------------------------
 #define PAMM_SAMPLE_BLOCK_THREADS 1024
-// Keys a thread keeps in registers (16 of its 64 at 1024 threads): the rows one block takes.
-#define PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD 8
+// Keys a thread keeps in registers (32 of its 64 at 1024 threads): the rows one block takes. 16 since the first H200
+// run, where one block took 12.5 µs at 8 rows a thread (b = 8192) and the five launches 59 µs (kernels/README.md).
+#define PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD 16
 #define PAMM_SAMPLE_BLOCK_DIGIT_BITS 12
 #define PAMM_SAMPLE_BLOCK_BINS 4096
 // Rows of the threshold's bucket ranked pairwise (c² comparisons); a fuller bucket takes another

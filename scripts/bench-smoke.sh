@@ -27,11 +27,15 @@ grep -q "| OpenBlasSgemm " "${cpu_report[0]}" || grep -q "OpenBLAS baseline skip
     || fail "neither an OpenBLAS row nor the reason it was skipped"
 ! grep -E "^\|.*\| NA +\|" "${cpu_report[0]}" || fail "a case did not run (NA) in ${cpu_report[0]}"
 
-# The GPU suite on the emulated device, narrowed by two --filter globs: exactly the benchmarks that match one of them.
-"${bench[@]}" gpu --device emulated --quick --filter '*GpuBaselineBenchmarks.CopyFloat32*' --filter '*GpuSamplingBenchmarks*' \
+# The GPU suite on the emulated device, narrowed by two --filter globs: exactly the benchmarks that match one of them;
+# with two invocations queued a timed span (--queue), which the header says.
+"${bench[@]}" gpu --device emulated --quick --queue 2 --filter '*GpuBaselineBenchmarks.CopyFloat32*' --filter '*GpuSamplingBenchmarks*' \
     --results "$results/gpu"
 gpu_report=("$results"/gpu/*-gpu-emulated-*.md)
 [[ -f "${gpu_report[0]}" ]] || fail "the emulated GPU suite wrote no results file"
+grep -q '^- timing: --queue 2: 2 invocations queued back to back' "${gpu_report[0]}" || fail "the header does not say --queue 2"
+if "${bench[@]}" gpu --queue 0 > "$results/bad-queue.log" 2>&1; then fail "--queue 0 was accepted"; fi
+grep -q -- "--queue takes the invocations a timed span" "$results/bad-queue.log" || fail "--queue 0 did not say why it was refused"
 ran=$(grep -oE '^\| Gpu[A-Za-z]+ +\| [A-Za-z0-9]+ ' "${gpu_report[0]}" | tr -s ' ' | sort -u | tr '\n' ';')
 [[ "$ran" == "| GpuBaselineBenchmarks | CopyFloat32 ;| GpuSamplingBenchmarks | MultiBlock ;| GpuSamplingBenchmarks | OneBlock ;" ]] \
     || fail "two --filter globs ran '$ran' instead of CopyFloat32 and both sampling paths"

@@ -14,7 +14,7 @@ public sealed class DeviceTimeColumn : CaseColumn
             standardDeviation ? "Device σ" : "Device time",
             standardDeviation
                 ? "Standard deviation of Device time over the actual iterations"
-                : "Device time per invocation: events recorded on the stream before and after the work, mean over the actual iterations",
+                : "Device time per invocation: events recorded on the stream before and after the work (divided by the invocations queued between them, --queue), mean over the actual iterations",
             standardDeviation ? 1 : 0)
         => _standardDeviation = standardDeviation;
 

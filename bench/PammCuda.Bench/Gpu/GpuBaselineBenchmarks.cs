@@ -26,7 +26,7 @@ public class GpuBaselineBenchmarks() : ShapedBenchmarks(ShapeSets.Gpu)
         var device = GpuSession.Device;
         var stream = GpuSession.Stream;
         _engine = new PammEngine(device, stream: stream);
-        _timer = new DeviceTimer(stream);
+        _timer = GpuSession.CreateTimer();
         _float32 = new Operands<float>(device, stream, Rows, Width);
         _bfloat16 = new Operands<BFloat16>(device, stream, Rows, Width);
         stream.Synchronize();

@@ -27,7 +27,7 @@ public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
             DType.BFloat16 => new GpuPammWorkload<BFloat16>(device, stream, Rows, Width, Ratio.Options),
             _ => throw new InvalidOperationException($"The GPU suite does not run {DType}."),
         };
-        _timer = new DeviceTimer(stream);
+        _timer = GpuSession.CreateTimer();
         CaseRecords.RecordCompression(Shape, _workload.Compressed);
     }
 

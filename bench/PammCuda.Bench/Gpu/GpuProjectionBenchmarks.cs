@@ -70,7 +70,7 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
         _separate = engine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
             CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
         stream.Gemm(_plainGemm);
-        _timer = new DeviceTimer(stream);
+        _timer = GpuSession.CreateTimer();
         stream.Synchronize();
     }
 

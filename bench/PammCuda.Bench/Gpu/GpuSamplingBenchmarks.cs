@@ -28,7 +28,7 @@ public class GpuSamplingBenchmarks() : CompressionBenchmarks(ShapeSets.Sampling)
         _k = Ratio.Options.ResolveK(Rows);
         _scratch = GpuSession.Device.Allocate<byte>(Math.Max(1, PammKernels.SamplingScratchBytes(Rows, SamplingPath.MultiBlock)));
         _generators = GpuSession.Device.Allocate<int>(_k);
-        _timer = new DeviceTimer(GpuSession.Stream);
+        _timer = GpuSession.CreateTimer();
         Sample(SamplingPath.OneBlock);
         Sample(SamplingPath.MultiBlock);
         GpuSession.Stream.Synchronize();

@@ -32,7 +32,7 @@ public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> d
     public void Setup()
     {
         _workload = GpuStageWorkload.Create(GpuSession.Device, GpuSession.Stream, Rows, Width, Ratio.Options, DType);
-        _timer = new DeviceTimer(GpuSession.Stream);
+        _timer = GpuSession.CreateTimer();
         if (_workload.Compress.SimilarityChunks != 1)
             throw new InvalidOperationException($"b = {Rows} with k = {_workload.Compress.K} splits the similarity GEMM into " +
                 $"{_workload.Compress.SimilarityChunks} chunks; the stage benchmarks time one.");

@@ -34,12 +34,12 @@ public static class ShapeSets
         DTypes);
 
     /// <summary>
-    /// The GPU suite's sampling paths side by side: b up to the rows one block holds (8192), r = 1/512, float32 (neither n
+    /// The GPU suite's sampling paths side by side: b up to the rows one block holds (16 384), r = 1/512, float32 (neither n
     /// nor the dtype enters sampling: n = 0).
     /// </summary>
     public static ShapeSet Sampling => new(
         [0],
-        Emulated ? [1024] : Quick ? [8192] : [1024, 4096, 8192],
+        Emulated ? [1024] : Quick ? [8192, 16384] : [1024, 4096, 8192, 16384],
         [new(512)],
         [DType.Float32]);
 
