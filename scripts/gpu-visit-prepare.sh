@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-visit.sh needs on a GPU host, which has no .NET and no network: the GPU bundle, the
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
-# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included; the estimates are guesses
-# until a visit records real ones in bench/results/):
+# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included, ~30 s on the first visit; the
+# times below are that visit's, bench/results/2026-12-04-gpu-h200.md):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=460 PAMM_TRAIN_SECONDS=30 \
-#        scripts/gpu-visit.sh /tmp/visit c python train
-#      ~6.5 min, timeout 480 s: what #12 and #11 wait for, in that order. The C ABI and PyTorch tests on CUDA (seconds,
-#      then a minute or two); then the training stage: the --memory-only tables of llama-60m and llama-130m (under a
-#      minute) and llama-60m's dense, pamm, crs, checkpoint and pamm:fused for ~30 s of training each, in that order of
-#      importance; its results are rewritten after each mode, so a cut keeps the finished ones.
+#        scripts/gpu-visit.sh /tmp/visit c train tests train-tests
+#      timeout 480 s. On the first visit (H200, 2026-12-04) the C test took 5 s, the training stage 145 s for the
+#      --memory-only tables and three of its five modes (each mode ~45 s with start-up and validation at 30 s of
+#      training; five ≈ 4 min), the bundle's suite and compute-sanitizer 77 s, the training program's tests ~2 min (its
+#      compiled-training test is the long one). So: C, training (#11's table, now with the whole-run peak), the suite
+#      (kernels changed since: pamm_sample_generators.cu), the training program's tests.
 #   2. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> \
-#        scripts/gpu-visit.sh /tmp/visit-2 tests goals peer
+#        scripts/gpu-visit.sh /tmp/visit-2 goals queued peer python
 #      Make it at once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one
 #      costs 1-2 minutes of the budget before the command starts). timeout: budget_left_s (from status) less 30 s when
-#      warm, less 150 s when not (a call still running when the budget ends returns nothing): the bundle's suite and
-#      compute-sanitizer (~3 min on an H100 when it had half the tests; the tests stop 90 s before the stage's limit
-#      so that the sanitizer runs), then #14's benchmarks and the peer baseline with what is left.
+#      warm, less 150 s when not (a call still running when the budget ends returns nothing). The goals benchmarks took
+#      57 s, the peer baseline 11 s; queued about as long as goals; the PyTorch package's suite (227 s, passed in full on
+#      the first visit and unchanged since) last, with what is left.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
@@ -32,7 +33,7 @@
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
 #   PAMM_REQUIRE_CUDA=0 PAMM_PYTHON=/usr/bin/python3 PAMM_MEMORY_CONFIGS=tiny PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" \
-#     scripts/gpu-visit.sh /tmp/visit c python train tests goals peer
+#     scripts/gpu-visit.sh /tmp/visit c train tests train-tests goals queued peer python
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

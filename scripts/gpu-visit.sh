@@ -2,20 +2,23 @@
 # Everything a GPU visit runs, in one call (a lent GPU host gives 15 minutes of device time in all).
 # Prepare here with scripts/gpu-visit-prepare.sh, then on the host, from the repository root:
 #
-#   scripts/gpu-visit.sh OUT [STAGE...]      stages, run in the order given: tests c python peer train goals bench
-#                                            (default: c python train tests goals peer, the order of importance)
+#   scripts/gpu-visit.sh OUT [STAGE...]      stages, run in the order given: tests c python train-tests peer train goals queued bench
+#                                            (default: c train tests train-tests goals queued peer python, the order of importance)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer                               ~3 min on an H100
 #   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
-#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile),
-#           then the training program's (a step's peak memory on CUDA, PAMM against dense)
+#   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
+#                                                                                   ~4 min on an H200 (227 s, 2026-12-04)
+#   train-tests  the training program's tests on CUDA (a step's peak memory, PAMM against dense; compiled training) ~2 min
 #   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
 #   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
 #           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min (~4 at 30 s)
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
 #   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling; stages),
-#           --quick shapes                                                                 ~2 min (a guess)
+#           --quick shapes                                                                 ~1 min on an H200 (57 s)
+#   queued  the same with --queue 20: 20 invocations a timed span, the host never waiting between them, so the device's
+#           own time per operation (the host's launch gaps hidden); against goals, the host's share  ~1 min
 #   bench   every GPU benchmark of the bundle (--quick shapes)
 #
 # Carried from here (ignored by git): artifacts/gpu-bundle.tar.xz, artifacts/native/libpammcuda.so,
@@ -38,9 +41,10 @@ set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 script=$root/scripts/gpu-visit.sh
 # The stages by name, with the seconds each may take at most (generous: a limit is there to stop a hang).
-declare -A function_of=([tests]=tests [c]=c_abi_test [python]=python_tests [peer]=peer [train]=train [goals]=goals [bench]=bench)
-stage_names="tests, c, python, peer, train, goals, bench"
-declare -A limit_of=([tests]=360 [c]=90 [python]=300 [peer]=240 [train]=900 [goals]=300 [bench]=570)
+declare -A function_of=([tests]=tests [c]=c_abi_test [python]=python_tests [train-tests]=train_tests [peer]=peer [train]=train
+  [goals]=goals [queued]=queued_goals [bench]=bench)
+stage_names="tests, c, python, train-tests, peer, train, goals, queued, bench"
+declare -A limit_of=([tests]=360 [c]=90 [python]=420 [train-tests]=300 [peer]=240 [train]=900 [goals]=300 [queued]=300 [bench]=570)
 if [ "${1:-}" = --one-stage ]; then  # internal: how stage() runs one stage in a process group of its own, under timeout
   one_stage=$2 out=$3
 else
@@ -48,7 +52,7 @@ else
   out=${1:?usage: scripts/gpu-visit.sh OUT [STAGE...], stages: $stage_names}
   shift
   stages=("$@")
-  [ ${#stages[@]} -gt 0 ] || stages=(c python train tests goals peer)
+  [ ${#stages[@]} -gt 0 ] || stages=(c train tests train-tests goals queued peer python)
   for name in "${stages[@]}"; do
     [ -n "${function_of[$name]:-}" ] || { echo "gpu-visit: unknown stage '$name' ($stage_names)" >&2; exit 2; }
   done
@@ -171,9 +175,14 @@ tests() {
 # The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 2048, r = 1/512; sampling at b = 8192):
 # the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths, and each
 # stage against copy bandwidth (its reduction rows decide whether the P-GEMM form of B̃ is worth building).
-goals() {
-  PAMM_STEPS=bench PAMM_BENCH_FILTERS="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks* *Stage*" \
-    bundle goals-bench --quick
+goal_filters="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks* *Stage*"
+goals() { PAMM_STEPS=bench PAMM_BENCH_FILTERS="$goal_filters" bundle goals-bench --quick; }
+# The same benchmarks with 20 invocations queued a timed span: the device's own cost, the host's launch gaps hidden.
+queued_goals() {
+  local args="gpu --quick --queue 20 --results '$out/goals-queued/bench-reports'" filter filters
+  read -r -a filters <<< "$goal_filters"
+  for filter in "${filters[@]}"; do args+=" --filter '$filter'"; done
+  PAMM_STEPS=bench PAMM_BENCH_ARGS="$args" bundle goals-queued --quick
 }
 bench() { PAMM_STEPS=bench bundle all-bench --quick; }
 
@@ -182,13 +191,9 @@ c_abi_test() {
   LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm"
 }
 
-python_tests() {
-  local code=0
-  (cd "$root/native/python" && "$python" -m unittest discover -s tests -v) || code=1
-  # The training program under the host's torch, with its CUDA test (a step's peak memory, PAMM against dense).
-  (cd "$root/bench/train" && "$python" -m unittest discover -s tests -t . -v) || code=1
-  return $code
-}
+python_tests() { (cd "$root/native/python" && "$python" -m unittest discover -s tests -v); }
+# The training program under the host's torch, with its CUDA test (a step's peak memory, PAMM against dense).
+train_tests() { (cd "$root/bench/train" && "$python" -m unittest discover -s tests -t . -v); }
 
 peer() {
   "$python" "$root/bench/peer/peer_benchmark.py" --quick --out "$out/peer"
