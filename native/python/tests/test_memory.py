@@ -181,7 +181,9 @@ class StorageTests(unittest.TestCase):
         # where each nn.Linear saves a bf16 copy of x of its own.
         def saved_by(module, x, autocast):
             saved = []
-            with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t), \
+            # The pack hook returns a detached alias: returning t itself would, where an op saves its own output, make a
+            # loop through autograd's C++ graph that keeps every saved tensor alive for good (no backward runs here).
+            with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t.detach(), lambda t: t), \
                     torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
                 outputs = module(x)
             return saved, outputs
