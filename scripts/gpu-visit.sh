@@ -16,7 +16,7 @@
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min (~4 at 30 s)
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
 #   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling; stages),
-#           --quick shapes                                                                 ~1 min on an H200 (57 s)
+#           --quick shapes                                                                 ~1.5 min (57 s on an H200 with n = 2048 alone)
 #   queued  the same with --queue 20: 20 invocations a timed span, the host never waiting between them, so the device's
 #           own time per operation (the host's launch gaps hidden); against goals, the host's share  ~1 min
 #   bench   every GPU benchmark of the bundle (--quick shapes)
@@ -172,7 +172,8 @@ tests() {
   local seconds=${PAMM_VISIT_STAGE_SECONDS:-${limit_of[tests]}}
   PAMM_TEST_TIMEOUT=${PAMM_TEST_TIMEOUT:-$((seconds > 150 ? seconds - 90 : 60))} PAMM_STEPS="tests sanitizer" bundle bundle
 }
-# The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 2048, r = 1/512; sampling at b = 8192):
+# The benchmarks the #14 goals are read from, in --quick shapes (b = 16K, n = m = 768 and 2048, r = 1/512; stages at 2048;
+# sampling at b = 8192 and 16384):
 # the product and compression against copy bandwidth and cuBLAS, the forward-GEMM cost, both sampling paths, and each
 # stage against copy bandwidth (its reduction rows decide whether the P-GEMM form of B̃ is worth building).
 goal_filters="*GpuPammBenchmarks* *GpuBaselineBenchmarks* *GpuProjectionBenchmarks* *GpuSamplingBenchmarks* *Stage*"

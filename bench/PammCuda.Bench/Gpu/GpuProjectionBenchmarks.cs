@@ -12,11 +12,11 @@ namespace PammCuda.Bench.Gpu;
 /// <see cref="PammEngine.ProjectAndCompressInto"/>, which runs one GEMM with [W; C] and compresses from its similarity
 /// columns, and against the plain GEMM followed by the engine's own compression (what <c>PammQKV</c> runs by default);
 /// and the bare GEMM with [W; C] writing X's type, the least that a fused path without float32 staging could cost.
-/// All on the benchmark stream, float32 and bfloat16, at the stage shapes (r = 1/512); the <c>compression cost</c>
+/// All on the benchmark stream, float32 and bfloat16, at <see cref="ShapeSets.Projection"/> (n = 768, 2048 and 4096; --quick: 768 and 2048 at b = 16384; r = 1/512); the <c>compression cost</c>
 /// column gives each one's extra time in % of the plain GEMM.
 /// </summary>
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet frees the fields in [GlobalCleanup]; it subclasses benchmark classes and never disposes them.")]
-public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Stages)
+public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Projection)
 {
     private readonly List<IDisposable> _owned = [];
     private DeviceTimer? _timer;

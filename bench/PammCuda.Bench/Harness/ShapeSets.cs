@@ -16,9 +16,12 @@ public static class ShapeSets
     /// <summary>Both dtypes the suites compare.</summary>
     public static IEnumerable<DType> DTypes => [DType.Float32, DType.BFloat16];
 
-    /// <summary>The GPU suite's PAMM operations and baselines.</summary>
+    /// <summary>
+    /// The GPU suite's PAMM operations and baselines. Quick: the two widths issue 14's goals name at b = 16384, n = m = 768
+    /// (where PAMM's fixed cost weighs most against cuBLAS) and 2048.
+    /// </summary>
     public static ShapeSet Gpu => new(
-        Emulated ? [64] : Quick ? [2048] : [768, 2048, 4096],
+        Emulated ? [64] : Quick ? [768, 2048] : [768, 2048, 4096],
         Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
         Emulated ? [new(64)] : Quick ? [new(512)] : [new(64), new(512)],
         DTypes);
@@ -29,6 +32,16 @@ public static class ShapeSets
     /// </summary>
     public static ShapeSet Stages => new(
         Emulated ? [64] : Quick ? [2048] : [768, 4096],
+        Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
+        Emulated ? [new(64)] : [new(512)],
+        DTypes);
+
+    /// <summary>
+    /// The forward Q/K/V GEMM with and without the compression (issue 14's goal: at most 5 % slower at n ≥ 768): the
+    /// <see cref="Gpu"/> widths, r = 1/512.
+    /// </summary>
+    public static ShapeSet Projection => new(
+        Emulated ? [64] : Quick ? [768, 2048] : [768, 2048, 4096],
         Emulated ? [1024] : Quick ? [16384] : [16384, 65536],
         Emulated ? [new(64)] : [new(512)],
         DTypes);
