@@ -34,6 +34,19 @@ CONFIG = modes.TrainConfig(d_model=32, n_layers=2, n_heads=4, d_ff=48, context=1
 KINDS = ("dense", "pamm", "crs", "checkpoint", "pamm-all")
 
 
+
+@contextlib.contextmanager
+def alive_at_each_call(tracked, name):
+    """Patches training.<name> to note, at each call, what `tracked` still holds alive; yields the list of those notes."""
+    seen, original = [], getattr(training, name)
+
+    def noting(*arguments):
+        seen.append(tracked.alive())
+        return original(*arguments)
+
+    with unittest.mock.patch.object(training, name, noting):
+        yield seen
+
 class Tracked:
     """
     Weak references to everything a forward pass touches while installed: each module that runs, its parameters and
@@ -145,16 +158,10 @@ class ReleaseTest(unittest.TestCase):
     def test_measuring_every_mode_frees_each_before_the_next(self):
         # --memory-only: one mode's model and step must be gone before the next mode's model is built, so that each
         # step peak on CUDA is the mode's own and the modes do not add up in memory.
-        tracked, alive_when_built = Tracked(), []
-        build = training._training_parts
-
-        def training_parts(*arguments):
-            alive_when_built.append(tracked.alive())
-            return build(*arguments)
-
+        tracked = Tracked()
         runs = [modes.parse_mode(text) for text in ("dense", "pamm:k=4", "checkpoint", "pamm-all:k=4", "pamm:k=4:alpha=bf16")]
         data = small_corpus()
-        with gc_off(), tracked.installed(), unittest.mock.patch.object(training, "_training_parts", training_parts):
+        with gc_off(), tracked.installed(), alive_at_each_call(tracked, "_training_parts") as alive_when_built:
             before = live_tensor_bytes()
             record = training.kept_by_mode(runs, data, settings())
             self.assertEqual(tracked.alive(), [])
@@ -165,16 +172,10 @@ class ReleaseTest(unittest.TestCase):
     def test_a_training_run_leaves_nothing_alive(self):
         # compare(): every mode's model, optimizer state, last loss, probes' twin and activations go with its run, so the
         # next mode starts from nothing of it, and nothing stays once compare() returns.
-        tracked, alive_when_started = Tracked(), []
-        train_one = training.train_one
-
-        def train_alone(*arguments):
-            alive_when_started.append(tracked.alive())
-            return train_one(*arguments)
-
+        tracked = Tracked()
         runs = [modes.parse_mode(text) for text in ("pamm:k=4", "dense", "checkpoint", "pamm-all:k=4")]
         data = small_corpus()
-        with gc_off(), tracked.installed(), unittest.mock.patch.object(training, "train_one", train_alone):
+        with gc_off(), tracked.installed(), alive_at_each_call(tracked, "train_one") as alive_when_started:
             before = live_tensor_bytes()
             record = training.compare(runs, data, settings(probe_steps="1,3"))
             self.assertEqual(tracked.alive(), [])
