@@ -112,7 +112,7 @@ extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_ch
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_bf16)
 
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
-// final GEMM's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.
+// last stage's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)
 pamm_reduce_groups(const int* __restrict__ sorted_keys, int rows, const float* __restrict__ partials, int columns, int k,
                    float* __restrict__ reduced, const int* __restrict__ dropped, float a, float c, float* __restrict__ scalars)

@@ -258,7 +258,8 @@ pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k,
 pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
 
 /* *bytes = the workspace one product needs: a compressed rows x cols activation with k generators of
-   dtype, a gradient with grad_cols columns (any dtype) and an output of out_dtype. Enough for every handle of these
+   dtype, a gradient with grad_cols columns (any dtype) and an output of out_dtype (checked; the same for every
+   out_dtype, since a 16-bit output is written directly). Enough for every handle of these
    shapes, including room to group the rows, which a product of a handle without a plan does in its workspace. */
 pamm_status pamm_approx_matmul_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t grad_cols,
                                                pamm_dtype out_dtype, size_t *bytes);

@@ -45,11 +45,8 @@ public enum Operation
     /// <summary>Stage: 16-bit C widened to float32.</summary>
     WidenGenerators,
 
-    /// <summary>Stage: the final GEMM a·β·Cᵀ B̃ in float32.</summary>
-    FinalGemm,
-
-    /// <summary>Stage: the 16-bit epilogue rounding the float32 product into the output.</summary>
-    StoreOutput,
+    /// <summary>Stage: the last one, output = round(a·β·Cᵀ B̃) in the output's dtype (<c>pamm_expand</c>).</summary>
+    Expand,
 
     /// <summary>
     /// The forward Q/K/V projection as a framework runs it: one GEMM of X (b × n) with the stacked weight

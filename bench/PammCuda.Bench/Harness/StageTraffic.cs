@@ -9,7 +9,7 @@ namespace PammCuda.Bench.Harness;
 public static class StageTraffic
 {
     /// <summary>True for the stages this class counts bytes of.</summary>
-    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.StoreOutput;
+    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.Expand;
 
     /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is not a stage, or the shape has no ratio.</exception>
@@ -39,9 +39,8 @@ public static class StageTraffic
             // Read the partial sums; write B̃.
             Operation.ReduceGroups => partials + word * k * m,
             Operation.WidenGenerators => k * n * e + word * k * n,
-            // Read C (float32) and B̃; write the float32 product.
-            Operation.FinalGemm => word * k * n + word * k * m + word * n * m,
-            Operation.StoreOutput => word * n * m + e * n * m,
+            // Read C (float32) and B̃; write the output in its dtype (X's, as the stage benchmark runs it).
+            Operation.Expand => word * k * n + word * k * m + e * n * m,
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage."),
         };
     }

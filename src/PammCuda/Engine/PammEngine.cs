@@ -368,7 +368,8 @@ public sealed class PammEngine : IDisposable
     /// <summary>
     /// Bytes of workspace one approximate product needs: a compressed <paramref name="rows"/> × <paramref name="columns"/>
     /// input with <paramref name="k"/> generators of <paramref name="dtype"/>, a gradient of <paramref name="gradientColumns"/>
-    /// columns (of any dtype) and an output of <paramref name="outputType"/>. <paramref name="planned"/>: the compressed
+    /// columns (of any dtype) and an output of <paramref name="outputType"/> (checked; every output dtype needs the same
+    /// bytes, because the product writes a 16-bit output directly). <paramref name="planned"/>: the compressed
     /// activation has a product plan (<see cref="GpuCompressedActivation.HasProductPlan"/>, or it lies in the engine's
     /// storage, whose first product builds one there), so the product needs no room to group the rows itself; the
     /// default counts that room, which every product can use.
@@ -381,7 +382,7 @@ public sealed class PammEngine : IDisposable
         CheckGradientColumns(gradientColumns);
         CheckDType(dtype, nameof(dtype));
         CheckDType(outputType, nameof(outputType));
-        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, outputType, transientPlan: !planned);
+        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, transientPlan: !planned);
     }
 
     /// <summary>
@@ -509,7 +510,7 @@ public sealed class PammEngine : IDisposable
         CheckBuffer(gradient, (long)compressed.Rows * gradientColumns, nameof(gradient));
         CheckBuffer(output, (long)compressed.Columns * gradientColumns, nameof(output));
         if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
-        var scratch = ProductScratch(compressed, gradientColumns, outputType, workspace?.Address ?? 0, workspace?.Length ?? 0);
+        var scratch = ProductScratch(compressed, gradientColumns, workspace?.Address ?? 0, workspace?.Length ?? 0);
         ApproxMatmulCore(compressed, gradient.Address, gradientColumns, gradientType, output.Address, outputType, layout, a, c, scratch);
     }
 
@@ -534,7 +535,7 @@ public sealed class PammEngine : IDisposable
         CheckDType(outputType, nameof(outputType));
         CheckGradientColumns(gradientColumns);
         CheckLayout(layout);
-        var scratch = ProductScratch(compressed, gradientColumns, outputType, workspace, workspaceBytes);
+        var scratch = ProductScratch(compressed, gradientColumns, workspace, workspaceBytes);
         ApproxMatmulCore(compressed, gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch);
     }
 
@@ -575,12 +576,12 @@ public sealed class PammEngine : IDisposable
         }
         var operands = new ProductOperands(input, operandType, columns, grad, operandType, gradientColumns, rows);
         ulong float32Product = outputType == DType.Float32 ? 0 : _scratch.Product.Ensure((long)columns * gradientColumns * sizeof(float));
-        var target = new ProductOutput(output.Address, outputType, layout, c, float32Product);
+        var target = new ProductOutput(output.Address, outputType, layout, c);
         // No dropped count: β = 1.
         var scalars = new ProductScalars(_scratch.ExactScalars.Ensure(ProductScalars.Bytes));
         PammKernels.ProductScalars(Stream, 0UL, rows, a, c, scalars.Address);
-        target.Gemm(Stream, scalars, operands, allowTf32);
-        if (target.NeedsStore) target.Store(Stream, (long)columns * gradientColumns);
+        target.Gemm(Stream, scalars, operands, allowTf32, float32Product);
+        if (target.NeedsStore) target.Store(Stream, (long)columns * gradientColumns, float32Product);
     }
 
     /// <summary>The generator sampling kernel alone: the k rows of <paramref name="rows"/> that seed <paramref name="seed"/> picks, ascending.</summary>
@@ -649,14 +650,14 @@ public sealed class PammEngine : IDisposable
         CompressWorkspace.At(_scratch.Workspace.Ensure(CompressWorkspace.Bytes(rows, columns, k)), rows, columns, k);
 
     /// <summary>The product's scratch: in the caller's workspace (checked here, before any work) or in the engine's own.</summary>
-    private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, DType outputType, ulong workspace, long workspaceBytes)
+    private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, ulong workspace, long workspaceBytes)
     {
         int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
         bool transientPlan = NeedsTransientPlan(compressed);
-        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, outputType, transientPlan);
+        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, transientPlan);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ApproxMatmulWorkspaceBytes), optional: true);
         ulong start = workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed);
-        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, outputType, transientPlan);
+        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, transientPlan);
     }
 
     private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch) =>
@@ -677,7 +678,7 @@ public sealed class PammEngine : IDisposable
         ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
         new(Stream, compressed, scratch.Plan ?? throw new ArgumentException("The stage benchmark's workspace has no room for a plan.", nameof(scratch)),
             buildsPlan: true, gradient, gradientColumns, gradientType,
-            new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch);
+            new ProductOutput(output, outputType, layout, c), a, scratch);
 
     /// <summary>
     /// The device address of the explicit generator rows of <paramref name="options"/> (uploaded at construction, or
@@ -734,7 +735,7 @@ public sealed class PammEngine : IDisposable
         // ProductScratch carved room for a plan exactly when the compression has none by now.
         var plan = compressed.Plan ?? scratch.Plan!.Value;
         new ProductPass(Stream, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
-            gradientType, new ProductOutput(output, outputType, layout, c, scratch.Product), a, scratch).Run();
+            gradientType, new ProductOutput(output, outputType, layout, c), a, scratch).Run();
     }
 
     /// <summary>Queues the plan's stages into <paramref name="plan"/> and keeps it with <paramref name="compressed"/>.</summary>

@@ -42,6 +42,9 @@ internal static class PammKernels
     private static readonly uint ProductScalarsThreads = Threads("PAMM_PRODUCT_SCALARS_THREADS");
     private static readonly uint ConvertThreads = Threads("PAMM_CONVERT_THREADS");
     private static readonly uint StoreThreads = Threads("PAMM_STORE_THREADS");
+    private static readonly uint ExpandThreads = Threads("PAMM_EXPAND_THREADS");
+    private static readonly uint ExpandTileRows = Threads("PAMM_EXPAND_TILE_ROWS");
+    private static readonly uint ExpandTileColumns = Threads("PAMM_EXPAND_TILE_COLUMNS");
 
     private static readonly KernelFamily<DType> GatherKernels = KernelFamily.PerDType("pamm_gather");
     private static readonly KernelFamily<DType> RowNormsKernels = KernelFamily.PerDType("pamm_row_norms");
@@ -49,6 +52,7 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> ConvertKernels = KernelFamily.PerDType("pamm_convert_to_f32");
     private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
     private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
+    private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
     private static readonly KernelFamily<DType> ReduceChunksBFloat16AlphaKernels = KernelFamily.PerDType("pamm_reduce_chunks_alpha_bf16");
@@ -185,7 +189,7 @@ internal static class PammKernels
             KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
     }
 
-    /// <summary>B̃ from the partial sums, and the final GEMM's a·β and c into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).</summary>
+    /// <summary>B̃ from the partial sums, and the last stage's a·β and c into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).</summary>
     public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced,
         ulong dropped, float a, float c, ulong scalars) =>
         stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads)), ReduceGroupThreads,
@@ -201,6 +205,18 @@ internal static class PammKernels
         stream.Launch("pamm_product_scalars", 1u, ProductScalarsThreads,
             KernelArgument.Pointer(dropped), KernelArgument.Int32(rows), KernelArgument.Float32(a), KernelArgument.Float32(c),
             KernelArgument.Pointer(scalars));
+
+    /// <summary>
+    /// The product's last stage, <c>output = round(a·β·Lᵀ R + c·output)</c> into a <paramref name="rows"/> ×
+    /// <paramref name="columns"/> row-major <paramref name="output"/> of <paramref name="outputType"/>, from float32 L
+    /// (<paramref name="inner"/> × rows) and R (inner × columns), with a·β and c read from <paramref name="scalars"/>
+    /// (<see cref="Engine.ProductScalars"/>). One launch for every output dtype.
+    /// </summary>
+    public static void Expand(IDeviceStream stream, ulong left, ulong right, int inner, int rows, int columns, ulong scalars,
+        DType outputType, ulong output) =>
+        stream.Launch(ExpandKernels.For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)), ExpandThreads,
+            KernelArgument.Pointer(left), KernelArgument.Pointer(right), KernelArgument.Int32(inner), KernelArgument.Int32(rows),
+            KernelArgument.Int32(columns), KernelArgument.Pointer(scalars), KernelArgument.Pointer(output));
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sourceType"/> is float32 (nothing to widen) or unknown.</exception>
     public static void ConvertToSingle(IDeviceStream stream, DType sourceType, ulong source, long count, ulong target) =>

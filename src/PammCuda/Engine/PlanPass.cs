@@ -9,7 +9,7 @@ namespace PammCuda.Engine;
 /// </summary>
 internal readonly struct PlanPass(IDeviceStream stream, CompressedParts compressed, ProductPlan plan)
 {
-    /// <summary>16-bit generators, widened to float32 to meet B̃ (float32) in the final GEMM.</summary>
+    /// <summary>16-bit generators, widened to float32 once, for the last stage of every product (<c>pamm_expand</c> reads float32).</summary>
     public bool WidensGenerators => compressed.DType != DType.Float32;
 
     /// <summary>Every stage, in order.</summary>

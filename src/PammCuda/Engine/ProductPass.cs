@@ -7,7 +7,7 @@ namespace PammCuda.Engine;
 /// explicit set of buffers: <see cref="Run"/> queues the stages in the engine's order, and the stage benchmark queues the
 /// same methods one at a time. The first two stages build the compression's <see cref="ProductPlan"/> (the grouping and the
 /// widened generators) and run only when <see cref="BuildsPlan"/>: later products of the same compression reuse the plan
-/// and queue three launches (four for a 16-bit output). Every stage rewrites all it writes, so once the whole pass has run
+/// and queue three launches, whatever the output's dtype. Every stage rewrites all it writes, so once the whole pass has run
 /// any stage can be repeated with the same result (with c = 0, as the benchmark runs it: otherwise the output's old value
 /// is read). A new stage is one kernel, one launcher, one method here and one benchmark row.
 /// </summary>
@@ -27,9 +27,9 @@ internal readonly struct ProductPass
     /// <param name="gradient">G, row-major <c>compressed.Rows</c> × <paramref name="gradientColumns"/> of <paramref name="gradientType"/>.</param>
     /// <param name="gradientColumns">m.</param>
     /// <param name="gradientType">G's element type.</param>
-    /// <param name="output">Where the product goes; its float32 scratch is <see cref="ProductWorkspace.Product"/>.</param>
+    /// <param name="output">Where the product goes.</param>
     /// <param name="a">The product's weight.</param>
-    /// <param name="workspace">The pass's scratch, where a·β and c are written for the final GEMM too.</param>
+    /// <param name="workspace">The pass's scratch, where a·β and c are written for the last stage too.</param>
     public ProductPass(IDeviceStream stream, CompressedParts compressed, ProductPlan plan, bool buildsPlan,
         ulong gradient, int gradientColumns, DType gradientType, ProductOutput output, float a, ProductWorkspace workspace)
     {
@@ -57,7 +57,7 @@ internal readonly struct ProductPass
     /// <summary>Where the product goes.</summary>
     public ProductOutput Output { get; }
 
-    /// <summary>16-bit generators, widened to float32 to meet B̃ (float32) in the final GEMM.</summary>
+    /// <summary>16-bit generators, widened to float32 (once per compression, in the plan) for the last stage.</summary>
     public bool WidensGenerators => Plan.WidensGenerators;
 
     /// <summary>The plan's stages, over this pass's compression and plan.</summary>
@@ -69,8 +69,7 @@ internal readonly struct ProductPass
         if (BuildsPlan) BuildPlan();
         ReduceChunks();
         ReduceGroups();
-        FinalGemm();
-        if (Output.NeedsStore) StoreOutput();
+        Expand();
     }
 
     /// <summary>The plan's stages: the grouping and, for 16-bit generators, their float32 copy.</summary>
@@ -88,21 +87,23 @@ internal readonly struct ProductPass
         PammKernels.ReduceChunks(_stream, _gradientType, Compressed.AlphaType, _plan.SortedKeys, _plan.SortedRows, Compressed.Rows, Compressed.Alpha, _gradient,
             GradientColumns, _workspace.Partials);
 
-    /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the final GEMM (β from η on the device).</summary>
+    /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the last stage (β from η on the device).</summary>
     public void ReduceGroups() =>
         PammKernels.ReduceGroups(_stream, _plan.SortedKeys, Compressed.Rows, _workspace.Partials, GradientColumns, Compressed.K,
             _workspace.Reduced, Compressed.Dropped, _a, Output.C, _workspace.Scalars.Address);
 
-    /// <summary><c>a·β·Cᵀ B̃</c> (+ c·output for float32) in float32, into the output or its float32 scratch.</summary>
-    public void FinalGemm()
+    /// <summary>
+    /// The last stage, <c>output = round(a·β·Cᵀ B̃ + c·output)</c> in the output's layout and dtype, in one launch
+    /// (<c>pamm_expand</c>): B̃ and C (float32, widened by the plan when 16-bit) are small, the output is written once.
+    /// </summary>
+    public void Expand()
     {
         ulong generators = WidensGenerators ? _plan.WideGenerators : Compressed.Generators;
-        var operands = new ProductOperands(generators, DType.Float32, Compressed.Columns, _workspace.Reduced, DType.Float32,
-            GradientColumns, Compressed.K);
-        Output.Gemm(_stream, _workspace.Scalars, operands, allowTf32: false);
+        // n × m = Cᵀ B̃: C's columns are the output's rows; m × n = B̃ᵀ C.
+        var (left, leftColumns, right, rightColumns) = Output.Layout == ProductLayout.InputByGradient
+            ? (generators, Compressed.Columns, _workspace.Reduced, GradientColumns)
+            : (_workspace.Reduced, GradientColumns, generators, Compressed.Columns);
+        PammKernels.Expand(_stream, left, right, Compressed.K, leftColumns, rightColumns, _workspace.Scalars.Address, Output.OutputType,
+            Output.Output);
     }
-
-    /// <summary>The 16-bit epilogue: the float32 product rounded once into the output.</summary>
-    /// <exception cref="InvalidOperationException">The output is float32, which the final GEMM writes itself.</exception>
-    public void StoreOutput() => Output.Store(_stream, (long)Compressed.Columns * GradientColumns);
 }

@@ -2,7 +2,7 @@ namespace PammCuda.Engine;
 
 /// <summary>
 /// What every product of one compressed activation shares, whatever its gradient: the rows grouped by generator (f sorted,
-/// stably, with the row numbers) and, for 16-bit generators, C widened to float32 for the final GEMM. A product builds it
+/// stably, with the row numbers) and, for 16-bit generators, C widened to float32 for the last stage. A product builds it
 /// once and the products after it reuse it (<see cref="GpuCompressedActivation"/> keeps it), so the sort and the widening
 /// are paid once per compression, not once per product: Q, K and V share one.
 /// </summary>

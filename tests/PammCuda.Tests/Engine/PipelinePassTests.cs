@@ -32,9 +32,8 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
         product.ReduceChunks();
         product.ReduceGroups();
         product.WidenGenerators();
-        product.FinalGemm();
-        product.StoreOutput();
-        product.StoreOutput();
+        product.Expand();
+        product.Expand();
 
         var second = pipeline.Snapshot();
         Assert.Multiple(() =>
@@ -69,7 +68,6 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
             Assert.That(pipeline.Compress.SamplesGenerators, Is.False);
             Assert.Throws<InvalidOperationException>(pipeline.Compress.SampleGenerators, "explicit generators are not sampled over");
             Assert.Throws<InvalidOperationException>(pipeline.Product.WidenGenerators, "float32 generators");
-            Assert.Throws<InvalidOperationException>(pipeline.Product.StoreOutput, "float32 output");
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Similarities(-1));
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Similarities(pipeline.Compress.SimilarityChunks));
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Assign(1));
@@ -116,7 +114,7 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
             var parts = CompressedParts.Of(_compressed);
             Compress = engine.PrepareCompress(x.Address, parts, options, CompressWorkspace.At(compressWorkspace.Address, rows, columns, k));
             Product = engine.PrepareProduct(parts, gradient.Address, gradientColumns, dtype, _output.Address, dtype,
-                ProductLayout.InputByGradient, 1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, columns, k, dtype, gradientColumns, dtype, transientPlan: true));
+                ProductLayout.InputByGradient, 1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, columns, k, dtype, gradientColumns, transientPlan: true));
         }
 
         public CompressPass Compress { get; }

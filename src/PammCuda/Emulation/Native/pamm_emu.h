@@ -246,6 +246,9 @@ template <class T> inline T __ldg(const T* address) { return *address; }
 
 // ---- math: libm supplies sqrtf, fabsf, fminf, fmaxf, fmaf, isnan, isinf ---------------------------
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+// Single roundings that a compiler may not contract into an fma (g++ without -mfma never does).
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fadd_rn(float a, float b) { return a + b; }
 
 // CUDA's min/max overload set (crt/math_functions.hpp), so mixed calls resolve (or fail) as under NVRTC.
 #define PAMM_EMU_MINMAX(R, A, B)                                                   \

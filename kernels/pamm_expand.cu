@@ -1,0 +1,141 @@
+#include "pamm_common.cuh"
+
+// The last stage of a PAMM product, in one launch whatever the output's dtype:
+//     out = round( (a·β) ⊗ Σ_j L[j, p]·R[j, q]  ⊕  c ⊗ out )        (P × Q, row-major)
+// with L (inner × P) and R (inner × Q) float32 and row-major: C (k × n, widened by the plan) and B̃ (k × m) for the
+// n × m layout, B̃ and C for m × n. a·β and c come from device memory (`scalars`, written by pamm_reduce_groups), so β
+// never visits the host. It replaces a cuBLAS GEMM into a float32 staging block followed by pamm_store_output: one
+// launch, no staging, and the output written once in its own dtype (half the bytes of the float32 product for bf16).
+//
+// Every output element is one fmaf chain over j = 0, 1, … from +0, then one multiply by a·β, one (unfused) add of
+// c·out when c ≠ 0, and one rounding to the output's dtype: a fixed order, bitwise the same on every run, tile and
+// GPU, and reproducible on the host with MathF.FusedMultiplyAdd (ExpandKernelTests). With c = 0 the old output is not
+// read, so garbage or NaN in it cannot leak in (BLAS semantics).
+//
+// Tiling: a block of 256 threads owns a 64 × 128 tile of the output (tiles in row-major order over grid.x); each thread 4 rows × 8 consecutive columns
+// (32 accumulators in registers), so a warp stores 2 rows × 128 columns, 128-bit stores when the rows are aligned.
+// L's and R's slices of 16 steps are staged in shared memory (12 KiB) and each step is 32 fmas a thread against
+// 3 shared loads (one broadcast). The inner dimension is k, small (32–256 in training), so the work is k/4 steps
+// of 32 fmas per output and its cost is writing the output, not the arithmetic, for k ≲ 64 on an H200.
+#define PAMM_EXPAND_THREADS 256
+#define PAMM_EXPAND_TILE_ROWS 64
+#define PAMM_EXPAND_TILE_COLUMNS 128
+#define PAMM_EXPAND_STEPS 16
+#define PAMM_EXPAND_THREAD_ROWS 4
+#define PAMM_EXPAND_THREAD_COLUMNS 8
+
+__device__ __forceinline__ unsigned int pamm_expand_bits(float value) { return __float_as_uint(value); }
+__device__ __forceinline__ unsigned int pamm_expand_bits(unsigned short value) { return value; }
+
+// The thread's 8 output values of one row, rounded to the output's dtype, into `target`: 128-bit stores (one for 16-bit
+// outputs, two for float32) when `vectorised`, else one element at a time, the first `valid` only.
+template <typename E>
+__device__ __forceinline__ void pamm_expand_store_run(typename E::storage* target, int valid, bool vectorised,
+                                                      const float (&values)[PAMM_EXPAND_THREAD_COLUMNS])
+{
+    typedef typename E::storage S;
+    S stored[PAMM_EXPAND_THREAD_COLUMNS];
+    for (int e = 0; e < PAMM_EXPAND_THREAD_COLUMNS; ++e) stored[e] = E::store(values[e]);
+    if (!vectorised)
+    {
+        for (int e = 0; e < valid; ++e) target[e] = stored[e];
+        return;
+    }
+    const int per_word = 4 / (int)sizeof(S), words = PAMM_EXPAND_THREAD_COLUMNS / per_word;
+    unsigned int bits[PAMM_EXPAND_THREAD_COLUMNS];
+    for (int w = 0; w < words; ++w)
+    {
+        bits[w] = 0u;
+        for (int e = 0; e < per_word; ++e) bits[w] |= pamm_expand_bits(stored[w * per_word + e]) << (16 * e);
+    }
+    for (int v = 0; v < words / 4; ++v)
+        reinterpret_cast<uint4*>(target)[v] = make_uint4(bits[4 * v], bits[4 * v + 1], bits[4 * v + 2], bits[4 * v + 3]);
+}
+
+template <typename E>
+__device__ __forceinline__ void pamm_expand(const float* __restrict__ left, const float* __restrict__ right, int inner,
+                                            int rows, int columns, const float* __restrict__ scalars,
+                                            typename E::storage* __restrict__ output)
+{
+    __shared__ float left_tile[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_ROWS];
+    __shared__ float right_tile[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_COLUMNS];
+    const int thread_columns = PAMM_EXPAND_TILE_COLUMNS / PAMM_EXPAND_THREAD_COLUMNS; // 16 threads across a tile
+    int tx = threadIdx.x % thread_columns, ty = threadIdx.x / thread_columns;
+    // One grid dimension for all tiles, row of tiles after row of tiles: grid.y would cap n or m at 65 535 tiles.
+    unsigned int column_tiles = (unsigned int)((columns + PAMM_EXPAND_TILE_COLUMNS - 1) / PAMM_EXPAND_TILE_COLUMNS);
+    long long first_row = (long long)(blockIdx.x / column_tiles) * PAMM_EXPAND_TILE_ROWS;
+    long long first_column = (long long)(blockIdx.x % column_tiles) * PAMM_EXPAND_TILE_COLUMNS;
+
+    float sums[PAMM_EXPAND_THREAD_ROWS][PAMM_EXPAND_THREAD_COLUMNS];
+    for (int r = 0; r < PAMM_EXPAND_THREAD_ROWS; ++r)
+        for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) sums[r][q] = 0.0f;
+
+    for (int first_step = 0; first_step < inner; first_step += PAMM_EXPAND_STEPS)
+    {
+        int steps = min(PAMM_EXPAND_STEPS, inner - first_step);
+        // Consecutive threads read consecutive floats of one row of L or R: coalesced. Outside the matrix: 0, never summed
+        // into a valid output (the steps past `inner` are not run, and rows and columns past the edge are not stored).
+        for (int e = threadIdx.x; e < PAMM_EXPAND_STEPS * PAMM_EXPAND_TILE_ROWS; e += PAMM_EXPAND_THREADS)
+        {
+            int step = e / PAMM_EXPAND_TILE_ROWS, row = e % PAMM_EXPAND_TILE_ROWS;
+            left_tile[step][row] = step < steps && first_row + row < rows
+                ? left[(long long)(first_step + step) * rows + first_row + row] : 0.0f;
+        }
+        for (int e = threadIdx.x; e < PAMM_EXPAND_STEPS * PAMM_EXPAND_TILE_COLUMNS; e += PAMM_EXPAND_THREADS)
+        {
+            int step = e / PAMM_EXPAND_TILE_COLUMNS, column = e % PAMM_EXPAND_TILE_COLUMNS;
+            right_tile[step][column] = step < steps && first_column + column < columns
+                ? right[(long long)(first_step + step) * columns + first_column + column] : 0.0f;
+        }
+        __syncthreads();
+        for (int step = 0; step < steps; ++step)
+        {
+            float l[PAMM_EXPAND_THREAD_ROWS], r[PAMM_EXPAND_THREAD_COLUMNS];
+            for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i) l[i] = left_tile[step][ty * PAMM_EXPAND_THREAD_ROWS + i];
+            for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) r[q] = right_tile[step][tx * PAMM_EXPAND_THREAD_COLUMNS + q];
+            for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i)
+                for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) sums[i][q] = fmaf(l[i], r[q], sums[i][q]);
+        }
+        __syncthreads();
+    }
+
+    float scale = scalars[0], c = scalars[1];
+    long long column = first_column + (long long)tx * PAMM_EXPAND_THREAD_COLUMNS;
+    if (column >= columns) return;
+    int valid = (int)min((long long)PAMM_EXPAND_THREAD_COLUMNS, columns - column);
+    // A whole run of 8 on a 16-byte boundary: every row starts on one when the output does and a row's bytes are a multiple of 16.
+    bool vectorised = valid == PAMM_EXPAND_THREAD_COLUMNS && pamm_is_aligned16(output) &&
+                      ((long long)columns * (long long)sizeof(typename E::storage)) % PAMM_VECTOR_BYTES == 0;
+    for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i)
+    {
+        long long row = first_row + (long long)ty * PAMM_EXPAND_THREAD_ROWS + i;
+        if (row >= rows) break;
+        typename E::storage* target = output + row * columns + column;
+        float values[PAMM_EXPAND_THREAD_COLUMNS];
+        for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q)
+        {
+            float value = __fmul_rn(scale, sums[i][q]);
+            if (c != 0.0f && q < valid) value = __fadd_rn(value, __fmul_rn(c, E::load(target[q])));
+            values[q] = value;
+        }
+        pamm_expand_store_run<E>(target, valid, vectorised, values);
+    }
+}
+
+#define PAMM_EXPAND_PARAMETERS(T)                                                                                  \
+    const float* __restrict__ left, const float* __restrict__ right, int inner, int rows, int columns,             \
+    const float* __restrict__ scalars, T* __restrict__ output
+#define PAMM_EXPAND_ARGUMENTS \
+    left, right, inner, rows, columns, scalars, output
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32(PAMM_EXPAND_PARAMETERS(float))
+{ pamm_expand<pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16(PAMM_EXPAND_PARAMETERS(unsigned short))
+{ pamm_expand<pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16(PAMM_EXPAND_PARAMETERS(unsigned short))
+{ pamm_expand<pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_bf16)
