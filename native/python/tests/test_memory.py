@@ -116,7 +116,8 @@ class StorageTests(unittest.TestCase):
         self.assertGreater(pammcuda.compress_workspace_bytes(4096, 256, 8, torch.float32), 4096 * 20)
         f32 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float32, 64, torch.float32)
         f16 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float16, 64, torch.float16)
-        self.assertEqual(f16, f32, "a 16-bit output is written directly: no float32 product in the workspace")
+        f16_to_f32 = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float16, 64, torch.float32)
+        self.assertEqual(f16, f16_to_f32, "a 16-bit output is written directly: no float32 product in the workspace")
         # A product whose compression has its plan (every CUDA product here) needs no room for grouping the rows.
         planned = pammcuda.matmul_workspace_bytes(4096, 256, 8, torch.float32, 64, torch.float32, planned=True)
         self.assertGreaterEqual(f32 - planned, pammcuda.product_plan_bytes(4096, 256, 8, torch.float32))
