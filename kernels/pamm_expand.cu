@@ -13,9 +13,9 @@
 // read, so garbage or NaN in it cannot leak in (BLAS semantics).
 //
 // Tiling: a block of 256 threads owns a 64 × 128 tile of the output (tiles in row-major order over grid.x); each thread 4 rows × 8 consecutive columns
-// (32 accumulators in registers), so a warp stores 2 rows × 128 columns, 128-bit stores when the rows are aligned.
-// L's and R's slices of 16 steps are staged in shared memory (12 KiB) and each step is 32 fmas a thread against
-// 3 shared loads (one broadcast). The inner dimension is k, small (32–256 in training), so the work is k/4 steps
+// (32 accumulators in registers; about 60 registers in all, no local memory: NvrtcCompileTests), so a warp stores
+// 2 rows × 128 columns, 128-bit stores when the rows are aligned. L's and R's slices of 16 steps are staged in shared
+// memory (12 KiB) and each step is 32 fmas a thread against 3 shared loads (one broadcast). The inner dimension is k, small (32–256 in training), so the work is k/4 steps
 // of 32 fmas per output and its cost is writing the output, not the arithmetic, for k ≲ 64 on an H200.
 #define PAMM_EXPAND_THREADS 256
 #define PAMM_EXPAND_TILE_ROWS 64
@@ -23,6 +23,11 @@
 #define PAMM_EXPAND_STEPS 16
 #define PAMM_EXPAND_THREAD_ROWS 4
 #define PAMM_EXPAND_THREAD_COLUMNS 8
+static_assert((PAMM_EXPAND_TILE_ROWS / PAMM_EXPAND_THREAD_ROWS) * (PAMM_EXPAND_TILE_COLUMNS / PAMM_EXPAND_THREAD_COLUMNS) ==
+                  PAMM_EXPAND_THREADS, "each thread owns one THREAD_ROWS x THREAD_COLUMNS piece of the tile");
+static_assert(PAMM_EXPAND_THREADS % PAMM_EXPAND_TILE_ROWS == 0 && PAMM_EXPAND_THREADS % PAMM_EXPAND_TILE_COLUMNS == 0 &&
+                  PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_ROWS <= PAMM_EXPAND_STEPS,
+              "the staging loops give every thread one row of L's slice and one column of R's");
 
 __device__ __forceinline__ unsigned int pamm_expand_bits(float value) { return __float_as_uint(value); }
 __device__ __forceinline__ unsigned int pamm_expand_bits(unsigned short value) { return value; }
@@ -34,20 +39,24 @@ __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* targe
                                                       const float (&values)[PAMM_EXPAND_THREAD_COLUMNS])
 {
     typedef typename E::storage S;
-    S stored[PAMM_EXPAND_THREAD_COLUMNS];
-    for (int e = 0; e < PAMM_EXPAND_THREAD_COLUMNS; ++e) stored[e] = E::store(values[e]);
+    // Every loop has a constant trip count and is unrolled, so the arrays stay in registers.
     if (!vectorised)
     {
-        for (int e = 0; e < valid; ++e) target[e] = stored[e];
+#pragma unroll
+        for (int e = 0; e < PAMM_EXPAND_THREAD_COLUMNS; ++e)
+            if (e < valid) target[e] = E::store(values[e]);
         return;
     }
     const int per_word = 4 / (int)sizeof(S), words = PAMM_EXPAND_THREAD_COLUMNS / per_word;
     unsigned int bits[PAMM_EXPAND_THREAD_COLUMNS];
+#pragma unroll
     for (int w = 0; w < words; ++w)
     {
         bits[w] = 0u;
-        for (int e = 0; e < per_word; ++e) bits[w] |= pamm_expand_bits(stored[w * per_word + e]) << (16 * e);
+#pragma unroll
+        for (int e = 0; e < per_word; ++e) bits[w] |= pamm_expand_bits(E::store(values[w * per_word + e])) << (16 * e);
     }
+#pragma unroll
     for (int v = 0; v < words / 4; ++v)
         reinterpret_cast<uint4*>(target)[v] = make_uint4(bits[4 * v], bits[4 * v + 1], bits[4 * v + 2], bits[4 * v + 3]);
 }
@@ -63,55 +72,65 @@ __device__ __forceinline__ void pamm_expand(const float* __restrict__ left, cons
     int tx = threadIdx.x % thread_columns, ty = threadIdx.x / thread_columns;
     // One grid dimension for all tiles, row of tiles after row of tiles: grid.y would cap n or m at 65 535 tiles.
     unsigned int column_tiles = (unsigned int)((columns + PAMM_EXPAND_TILE_COLUMNS - 1) / PAMM_EXPAND_TILE_COLUMNS);
-    long long first_row = (long long)(blockIdx.x / column_tiles) * PAMM_EXPAND_TILE_ROWS;
-    long long first_column = (long long)(blockIdx.x % column_tiles) * PAMM_EXPAND_TILE_COLUMNS;
+    int first_row = (int)(blockIdx.x / column_tiles) * PAMM_EXPAND_TILE_ROWS;
+    int first_column = (int)(blockIdx.x % column_tiles) * PAMM_EXPAND_TILE_COLUMNS;
 
     float sums[PAMM_EXPAND_THREAD_ROWS][PAMM_EXPAND_THREAD_COLUMNS];
+#pragma unroll
     for (int r = 0; r < PAMM_EXPAND_THREAD_ROWS; ++r)
+#pragma unroll
         for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) sums[r][q] = 0.0f;
+
+    // What this thread stages of L's and R's tiles: one row of L's slice and one column of R's, at every few steps.
+    int left_row = threadIdx.x % PAMM_EXPAND_TILE_ROWS, left_step = threadIdx.x / PAMM_EXPAND_TILE_ROWS;
+    int right_column = threadIdx.x % PAMM_EXPAND_TILE_COLUMNS, right_step = threadIdx.x / PAMM_EXPAND_TILE_COLUMNS;
+    bool left_inside = first_row + left_row < rows, right_inside = first_column + right_column < columns;
+    const float* left_column = left + first_row + left_row;
+    const float* right_row = right + first_column + right_column;
 
     for (int first_step = 0; first_step < inner; first_step += PAMM_EXPAND_STEPS)
     {
         int steps = min(PAMM_EXPAND_STEPS, inner - first_step);
         // Consecutive threads read consecutive floats of one row of L or R: coalesced. Outside the matrix: 0, never summed
         // into a valid output (the steps past `inner` are not run, and rows and columns past the edge are not stored).
-        for (int e = threadIdx.x; e < PAMM_EXPAND_STEPS * PAMM_EXPAND_TILE_ROWS; e += PAMM_EXPAND_THREADS)
-        {
-            int step = e / PAMM_EXPAND_TILE_ROWS, row = e % PAMM_EXPAND_TILE_ROWS;
-            left_tile[step][row] = step < steps && first_row + row < rows
-                ? left[(long long)(first_step + step) * rows + first_row + row] : 0.0f;
-        }
-        for (int e = threadIdx.x; e < PAMM_EXPAND_STEPS * PAMM_EXPAND_TILE_COLUMNS; e += PAMM_EXPAND_THREADS)
-        {
-            int step = e / PAMM_EXPAND_TILE_COLUMNS, column = e % PAMM_EXPAND_TILE_COLUMNS;
-            right_tile[step][column] = step < steps && first_column + column < columns
-                ? right[(long long)(first_step + step) * columns + first_column + column] : 0.0f;
-        }
+        // Each thread stages one row (column) of the tile at every (THREADS / TILE)-th step.
+#pragma unroll
+        for (int step = left_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_ROWS)
+            left_tile[step][left_row] = step < steps && left_inside ? left_column[(long long)(first_step + step) * rows] : 0.0f;
+#pragma unroll
+        for (int step = right_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_COLUMNS)
+            right_tile[step][right_column] = step < steps && right_inside ? right_row[(long long)(first_step + step) * columns] : 0.0f;
         __syncthreads();
         for (int step = 0; step < steps; ++step)
         {
             float l[PAMM_EXPAND_THREAD_ROWS], r[PAMM_EXPAND_THREAD_COLUMNS];
+#pragma unroll
             for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i) l[i] = left_tile[step][ty * PAMM_EXPAND_THREAD_ROWS + i];
+#pragma unroll
             for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) r[q] = right_tile[step][tx * PAMM_EXPAND_THREAD_COLUMNS + q];
+#pragma unroll
             for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i)
+#pragma unroll
                 for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) sums[i][q] = fmaf(l[i], r[q], sums[i][q]);
         }
         __syncthreads();
     }
 
     float scale = scalars[0], c = scalars[1];
-    long long column = first_column + (long long)tx * PAMM_EXPAND_THREAD_COLUMNS;
+    int column = first_column + tx * PAMM_EXPAND_THREAD_COLUMNS;
     if (column >= columns) return;
-    int valid = (int)min((long long)PAMM_EXPAND_THREAD_COLUMNS, columns - column);
+    int valid = min(PAMM_EXPAND_THREAD_COLUMNS, columns - column);
     // A whole run of 8 on a 16-byte boundary: every row starts on one when the output does and a row's bytes are a multiple of 16.
     bool vectorised = valid == PAMM_EXPAND_THREAD_COLUMNS && pamm_is_aligned16(output) &&
                       ((long long)columns * (long long)sizeof(typename E::storage)) % PAMM_VECTOR_BYTES == 0;
+#pragma unroll
     for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i)
     {
-        long long row = first_row + (long long)ty * PAMM_EXPAND_THREAD_ROWS + i;
+        int row = first_row + ty * PAMM_EXPAND_THREAD_ROWS + i;
         if (row >= rows) break;
-        typename E::storage* target = output + row * columns + column;
+        typename E::storage* target = output + (long long)row * columns + column;
         float values[PAMM_EXPAND_THREAD_COLUMNS];
+#pragma unroll
         for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q)
         {
             float value = __fmul_rn(scale, sums[i][q]);

@@ -13,6 +13,8 @@
 #define PAMM_REDUCE_THREADS 128
 #define PAMM_REDUCE_CHUNK 32
 #define PAMM_REDUCE_GROUP_THREADS 256
+// Rows of G whose 128-bit loads a thread of the first pass issues together (a divisor of PAMM_REDUCE_CHUNK).
+#define PAMM_REDUCE_LOADS_IN_FLIGHT 4
 
 __device__ __forceinline__ int pamm_lower_bound(const int* __restrict__ sorted_keys, int count, int key)
 {
@@ -64,18 +66,30 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     float sums[pamm_vector<E>::width];
     for (int e = 0; e < width; ++e) sums[e] = 0.0f;
     int group = chunk_keys[0];
-    for (int position = 0; position < count; ++position)
+    for (int base = 0; base < count; base += PAMM_REDUCE_LOADS_IN_FLIGHT)
     {
-        if (chunk_keys[position] != group)
+        // The next rows' loads are all issued before the first is used (a position past the chunk loads the last row
+        // again, unused), so each thread keeps several reads of G in flight instead of one: the pass is bound by
+        // bandwidth, not by one load's latency. The sums below are the same, in the same order.
+        float values[PAMM_REDUCE_LOADS_IN_FLIGHT][pamm_vector<E>::width];
+#pragma unroll
+        for (int u = 0; u < PAMM_REDUCE_LOADS_IN_FLIGHT; ++u)
+            pamm_load_chunk<E>(gradient + chunk_rows[min(base + u, count - 1)] * (long long)columns + begin_column, valid, vectorised,
+                               values[u]);
+#pragma unroll
+        for (int u = 0; u < PAMM_REDUCE_LOADS_IN_FLIGHT; ++u)
         {
-            pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
-            for (int e = 0; e < width; ++e) sums[e] = 0.0f;
-            group = chunk_keys[position];
+            int position = base + u;
+            if (position >= count) break;
+            if (chunk_keys[position] != group)
+            {
+                pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
+                for (int e = 0; e < width; ++e) sums[e] = 0.0f;
+                group = chunk_keys[position];
+            }
+            float coefficient = chunk_alpha[position];
+            for (int e = 0; e < width; ++e) sums[e] += coefficient * values[u][e];
         }
-        float values[pamm_vector<E>::width];
-        pamm_load_chunk<E>(gradient + chunk_rows[position] * (long long)columns + begin_column, valid, vectorised, values);
-        float coefficient = chunk_alpha[position];
-        for (int e = 0; e < width; ++e) sums[e] += coefficient * values[e];
     }
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }

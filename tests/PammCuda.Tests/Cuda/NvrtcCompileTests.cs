@@ -26,7 +26,11 @@ public class NvrtcCompileTests
 
     private KernelCompiler Compiler() => new(new KernelImageCache(_cacheDirectory));
 
-    public static IEnumerable<TestCaseData> KernelUnits()
+    public static IEnumerable<TestCaseData> KernelUnits() => UnitsFor(nameof(Every_kernel_compiles_to_a_cubin));
+
+    public static IEnumerable<TestCaseData> KernelUnitsForRegisters() => UnitsFor(nameof(Every_kernel_keeps_its_locals_in_registers));
+
+    private static IEnumerable<TestCaseData> UnitsFor(string test)
     {
         var units = KernelSources.TranslationUnits;
         if (units.Count == 0)
@@ -36,7 +40,7 @@ public class NvrtcCompileTests
         }
         foreach (var unit in units)
             foreach (var target in Targets)
-                yield return new TestCaseData(unit.Key, target.Number).SetName($"Every_kernel_compiles_to_a_cubin({unit.Key}, sm_{target.Number})");
+                yield return new TestCaseData(unit.Key, target.Number).SetName($"{test}({unit.Key}, sm_{target.Number})");
     }
 
     [TestCaseSource(nameof(KernelUnits))]
@@ -47,6 +51,25 @@ public class NvrtcCompileTests
         Assert.That(image.Format, Is.EqualTo(KernelImageFormat.Cubin));
         Assert.That(image.Architecture, Is.EqualTo($"sm_{architecture}"));
         Assert.That(image.Bytes.Span[..4].SequenceEqual(ElfMagic), $"{unit} for sm_{architecture} is not an ELF image");
+    }
+
+    /// <summary>
+    /// ptxas's own account (<c>-v</c>) of every kernel: no stack frame and no spills, so register tiles, key arrays and
+    /// loads in flight stay in registers (an array indexed by a value the compiler cannot unroll goes to local memory,
+    /// which costs a kernel bound by bandwidth or latency far more than it shows in a test).
+    /// </summary>
+    [TestCaseSource(nameof(KernelUnitsForRegisters))]
+    public void Every_kernel_keeps_its_locals_in_registers(string unit, int architecture)
+    {
+        var source = KernelSources.TranslationUnits.Single(u => u.Key == unit).Value;
+        var image = NvrtcCompiler.Compile(source, unit, KernelSources.Headers, $"sm_{architecture}",
+            KernelCompiler.Options.Append("--ptxas-options=-v"));
+        var frames = System.Text.RegularExpressions.Regex.Matches(image.Log,
+            @"Function properties for (\w+)\s+ptxas\s+\.\s+(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads");
+        Assert.That(frames, Is.Not.Empty, $"ptxas printed no function properties for {unit}:\n{image.Log}");
+        var local = frames.Where(f => f.Groups[2].Value != "0" || f.Groups[3].Value != "0" || f.Groups[4].Value != "0")
+            .Select(f => f.Value.ReplaceLineEndings(" ")).ToList();
+        Assert.That(local, Is.Empty);
     }
 
     [TestCase(80)]
