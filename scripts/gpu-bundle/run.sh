@@ -261,10 +261,11 @@ run_sanitizer() {
     # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
     #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
     #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 16384).
-    # 2: b = 20480 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter), and the
-    #    product's last stage (pamm_expand) writes the m x n layout.
+    # 2: b = 20480 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter), X and G in
+    #    bf16 (the 16-bit gather, the widening of C and the 16-bit reduction: what training under autocast runs), and the
+    #    product's last stage (pamm_expand) writes the m x n layout. PammDeviceTests runs both on a GPU.
     workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"
-      "$demo --rows 20480 --cols 64 --grad-cols 72 --k 24 --layout grad-by-in")
+      "$demo --rows 20480 --cols 64 --grad-cols 72 --k 24 --dtype bf16 --layout grad-by-in")
     # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
     if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi
   fi

@@ -11,6 +11,18 @@ internal static class DemoCommand
     private static readonly Option<int> GradientColumns = ValueOptions.Integer("--grad-cols", "M", "columns of G (outputs of the projection)", 768, minimum: 1);
     private static readonly Option<int> Directions = ValueOptions.Integer("--directions", "D", "number of directions the tokens gather around", 8, minimum: 1);
 
+    private static readonly Dictionary<string, DType> ElementTypes = new(StringComparer.Ordinal)
+    {
+        ["f32"] = DType.Float32,
+        ["f16"] = DType.Float16,
+        ["bf16"] = DType.BFloat16,
+    };
+
+    private static readonly Option<Written<DType>> ElementType = ValueOptions.Choice(
+        "--dtype", "T",
+        "element type of X and G: f32, f16 or bf16 (generated in float32, then rounded to nearest-even; bf16 is what a Q/K/V projection sees under autocast); the products are float32",
+        ElementTypes, "f32");
+
     private static readonly Option<Written<double>> Noise = ValueOptions.Number(
         "--noise", "S", "relative size of each token's noise, >= 0 (0 puts every token exactly on a direction)",
         "0.1", s => s >= 0 && double.IsFinite(s), "a finite number >= 0");
@@ -30,7 +42,7 @@ internal static class DemoCommand
     {
         var command = new Command("demo", "Runs PAMM end to end on generated activations and compares it with the exact product.")
         {
-            Rows, Columns, GradientColumns, Directions, Noise,
+            Rows, Columns, GradientColumns, Directions, Noise, ElementType,
         };
         command.SetAction(result => Execute(result, result.InvocationConfiguration.Output));
         return command;
@@ -44,6 +56,7 @@ internal static class DemoCommand
         int gradientColumns = result.GetValue(GradientColumns);
         int directions = result.GetValue(Directions);
         double noise = result.GetValue(Noise).Value;
+        DType dtype = result.GetValue(ElementType).Value;
         CheckFitsOneArray(rows, columns, "--cols");
         CheckFitsOneArray(rows, gradientColumns, "--grad-cols");
         if (PammExecution.ProductTooLarge(columns, gradientColumns) is { } tooLarge) throw new UsageException($"--cols x --grad-cols: {tooLarge}");
@@ -52,8 +65,8 @@ internal static class DemoCommand
         PammOptions options = settings.OptionsFor(rows);
 
         var random = new Random(DataSeed(settings.Seed));
-        HostMatrix<float> x = SyntheticData.StructuredActivations(rows, columns, directions, noise, random);
-        HostMatrix<float> g = SyntheticData.Gaussian(rows, gradientColumns, random);
+        HostMatrix x = SyntheticData.StructuredActivations(rows, columns, directions, noise, random).RoundedTo(dtype);
+        HostMatrix g = SyntheticData.Gaussian(rows, gradientColumns, random).RoundedTo(dtype);
         string title = string.Create(CultureInfo.InvariantCulture, $"pamm demo: {rows} tokens around {directions} directions, noise {noise:G6}, Gaussian G, seed {settings.Seed}");
         PammExecution.MeasureAndReport(output, title, x, g, settings, options);
     }

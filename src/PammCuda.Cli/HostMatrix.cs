@@ -34,4 +34,18 @@ internal sealed class HostMatrix<T> : HostMatrix where T : unmanaged
     }
 
     public T[] Data { get; }
+
+    /// <summary>This matrix with every element rounded (nearest-even) to <paramref name="dtype"/>; itself when it is <typeparamref name="T"/> already.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An element type PAMM does not take.</exception>
+    public HostMatrix RoundedTo(DType dtype) => dtype switch
+    {
+        _ when dtype == DType => this,
+        DType.Float32 => Converted<float>(),
+        DType.Float16 => Converted<Half>(),
+        DType.BFloat16 => Converted<BFloat16>(),
+        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Not an element type PAMM takes."),
+    };
+
+    private HostMatrix<TTarget> Converted<TTarget>() where TTarget : unmanaged =>
+        new(Rows, Columns, Array.ConvertAll(Data, value => ElementConvert.FromSingle<TTarget>(ElementConvert.ToSingle(value))));
 }

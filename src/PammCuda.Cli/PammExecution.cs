@@ -9,16 +9,25 @@ internal static class PammExecution
         IPammRunner runner = RunnerSelection.For(settings.Device);
         // A device runner owns its device; the CPU runner holds nothing to free.
         using var ownedDevice = runner as IDisposable;
-        PammMeasurement measurement = (x, g) switch
+        PammMeasurement measurement = x switch
         {
-            (HostMatrix<float> xf, HostMatrix<float> gf) => runner.Measure(xf, gf, options, settings.Layout, settings.Repeat),
-            (HostMatrix<float> xf, HostMatrix<Half> gh) => runner.Measure(xf, gh, options, settings.Layout, settings.Repeat),
-            (HostMatrix<Half> xh, HostMatrix<float> gf) => runner.Measure(xh, gf, options, settings.Layout, settings.Repeat),
-            (HostMatrix<Half> xh, HostMatrix<Half> gh) => runner.Measure(xh, gh, options, settings.Layout, settings.Repeat),
-            _ => throw new ArgumentException($"Unsupported element types {x.DType} and {g.DType}.", nameof(x)),
+            HostMatrix<float> xf => Measure(runner, xf, g, options, settings),
+            HostMatrix<Half> xh => Measure(runner, xh, g, options, settings),
+            HostMatrix<BFloat16> xb => Measure(runner, xb, g, options, settings),
+            _ => throw new ArgumentException($"Unsupported element type {x.DType}.", nameof(x)),
         };
         Report.Write(output, title, runner, x, g, settings, measurement);
     }
+
+    // X's element type is known here; G's is the second of the two the runner's generic Measure takes.
+    private static PammMeasurement Measure<T>(IPammRunner runner, HostMatrix<T> x, HostMatrix g, PammOptions options, PammSettings settings)
+        where T : unmanaged => g switch
+        {
+            HostMatrix<float> gf => runner.Measure(x, gf, options, settings.Layout, settings.Repeat),
+            HostMatrix<Half> gh => runner.Measure(x, gh, options, settings.Layout, settings.Repeat),
+            HostMatrix<BFloat16> gb => runner.Measure(x, gb, options, settings.Layout, settings.Repeat),
+            _ => throw new ArgumentException($"Unsupported element type {g.DType}.", nameof(g)),
+        };
 
     /// <summary>Why an n × m product (X's columns by G's) cannot be held in one array, or null when it can.</summary>
     public static string? ProductTooLarge(int columns, int gradientColumns) =>

@@ -27,6 +27,24 @@ public class PammCommandTests
     }
 
     [Test]
+    public void Demo_rounds_X_and_G_to_the_dtype_asked_for()
+    {
+        var run = PammCommand.Run([.. SmallDemo, "--noise", "0", "--device", "cpu", "--dtype", "bf16"]);
+        Assert.That(run.ExitCode, Is.EqualTo(0), run.Error);
+        Assert.That(run.Line("X"), Is.EqualTo("512 x 32 bf16"));
+        Assert.That(run.Line("G"), Is.EqualTo("512 x 16 bf16"));
+        Assert.That(run.Line("product"), Is.EqualTo("in-by-grad: X^T G, 32 x 16 f32"));
+        // Dense 512·32·2; stored 8·32·2 (C, bf16) + 512·1 (f) + 512·4 (α) + 4 (η).
+        Assert.That(run.Line("memory"), Is.EqualTo("dense X 32,768 B (32.0 KiB); stored 3,076 B (3.0 KiB) for C, f, alpha and eta: 10.7x less"));
+        // Rounding X to 8 significant bits moves each token off its direction by up to 2⁻⁹ relatively: no longer exact,
+        // but far closer than any noise the demo adds.
+        Assert.That(run.RelativeError(), Is.GreaterThan(1e-5).And.LessThan(1e-2));
+        var half = PammCommand.Run([.. SmallDemo, "--noise", "0", "--device", "cpu", "--dtype", "f16"]);
+        Assert.That(half.Line("X"), Is.EqualTo("512 x 32 f16"));
+        Assert.That(half.RelativeError(), Is.LessThan(run.RelativeError()), "f16 keeps 3 more bits than bf16");
+    }
+
+    [Test]
     public void Demo_without_noise_is_exact_up_to_float32_rounding()
     {
         // Every token is a multiple of one of two directions and 8 generators cover both: X̃ = X.
@@ -326,6 +344,7 @@ public class PammCommandTests
     [TestCase(new[] { "demo", "--k", "4", "--ratio", "0.5" }, "give --k or --ratio, not both")]
     [TestCase(new[] { "demo", "--layout", "rows" }, "--layout must be one of in-by-grad, grad-by-in, got 'rows'")]
     [TestCase(new[] { "demo", "--device", "tpu" }, "--device must be one of auto, cpu, gpu, emulated, got 'tpu'")]
+    [TestCase(new[] { "demo", "--dtype", "f64" }, "--dtype must be one of f32, f16, bf16, got 'f64'")]
     [TestCase(new[] { "demo", "--seed", "-3" }, "--seed must be an integer in [0, 18446744073709551615], got '-3'")]
     [TestCase(new[] { "demo", "--rows", "0" }, "--rows must be an integer in [1, 2147483647], got '0'")]
     [TestCase(new[] { "demo", "--noise", "inf" }, "--noise must be a finite number >= 0, got 'inf'")]
