@@ -1,10 +1,10 @@
 #include "pamm_common.cuh"
 
-// The last stage of a PAMM product, in one launch whatever the output's dtype:
+// The last stage of a PAMM product, in one launch whatever the dtypes:
 //     out = round( (a·β) ⊗ Σ_j L[j, p]·R[j, q]  ⊕  c ⊗ out )        (P × Q, row-major)
-// with L (inner × P) and R (inner × Q) float32 and row-major: C (k × n, widened by the plan) and B̃ (k × m) for the
-// n × m layout, B̃ and C for m × n. a·β and c come from device memory (`scalars`, written by pamm_reduce_groups), so β
-// never visits the host. It replaces a cuBLAS GEMM into a float32 staging block followed by pamm_store_output: one
+// with L (inner × P) and R (inner × Q) row-major: C (k × n, in its own dtype, widened as it is staged) and B̃ (k × m,
+// float32) for the n × m layout, B̃ and C for m × n. a·β and c come from device memory (`scalars`, written by
+// pamm_reduce_groups), so β never visits the host. One instance per (C's dtype, the output's), `pamm_expand_{c}_{out}`. It replaces a cuBLAS GEMM into a float32 staging block followed by pamm_store_output: one
 // launch, no staging, and the output written once in its own dtype (half the bytes of the float32 product for bf16).
 //
 // Every output element is one fmaf chain over j = 0, 1, … from +0, then one multiply by a·β, one (unfused) add of
@@ -61,13 +61,18 @@ __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* targe
         reinterpret_cast<uint4*>(target)[v] = make_uint4(bits[4 * v], bits[4 * v + 1], bits[4 * v + 2], bits[4 * v + 3]);
 }
 
-template <typename E>
-__device__ __forceinline__ void pamm_expand(const float* __restrict__ left, const float* __restrict__ right, int inner,
-                                            int rows, int columns, const float* __restrict__ scalars,
-                                            typename E::storage* __restrict__ output)
+// The staged slices of L and R, declared once per kernel: both layouts' bodies use the same 12 KiB.
+struct pamm_expand_tiles
 {
-    __shared__ float left_tile[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_ROWS];
-    __shared__ float right_tile[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_COLUMNS];
+    float left[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_ROWS];
+    float right[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_COLUMNS];
+};
+
+template <typename L, typename R, typename E>
+__device__ __forceinline__ void pamm_expand(const typename L::storage* __restrict__ left, const typename R::storage* __restrict__ right,
+                                            int inner, int rows, int columns, const float* __restrict__ scalars,
+                                            typename E::storage* __restrict__ output, pamm_expand_tiles& tiles)
+{
     const int thread_columns = PAMM_EXPAND_TILE_COLUMNS / PAMM_EXPAND_THREAD_COLUMNS; // 16 threads across a tile
     int tx = threadIdx.x % thread_columns, ty = threadIdx.x / thread_columns;
     // One grid dimension for all tiles, row of tiles after row of tiles: grid.y would cap n or m at 65 535 tiles.
@@ -85,8 +90,8 @@ __device__ __forceinline__ void pamm_expand(const float* __restrict__ left, cons
     int left_row = threadIdx.x % PAMM_EXPAND_TILE_ROWS, left_step = threadIdx.x / PAMM_EXPAND_TILE_ROWS;
     int right_column = threadIdx.x % PAMM_EXPAND_TILE_COLUMNS, right_step = threadIdx.x / PAMM_EXPAND_TILE_COLUMNS;
     bool left_inside = first_row + left_row < rows, right_inside = first_column + right_column < columns;
-    const float* left_column = left + first_row + left_row;
-    const float* right_row = right + first_column + right_column;
+    const typename L::storage* left_column = left + first_row + left_row;
+    const typename R::storage* right_row = right + first_column + right_column;
 
     for (int first_step = 0; first_step < inner; first_step += PAMM_EXPAND_STEPS)
     {
@@ -96,18 +101,18 @@ __device__ __forceinline__ void pamm_expand(const float* __restrict__ left, cons
         // Each thread stages one row (column) of the tile at every (THREADS / TILE)-th step.
 #pragma unroll
         for (int step = left_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_ROWS)
-            left_tile[step][left_row] = step < steps && left_inside ? left_column[(long long)(first_step + step) * rows] : 0.0f;
+            tiles.left[step][left_row] = step < steps && left_inside ? L::load(left_column[(long long)(first_step + step) * rows]) : 0.0f;
 #pragma unroll
         for (int step = right_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_COLUMNS)
-            right_tile[step][right_column] = step < steps && right_inside ? right_row[(long long)(first_step + step) * columns] : 0.0f;
+            tiles.right[step][right_column] = step < steps && right_inside ? R::load(right_row[(long long)(first_step + step) * columns]) : 0.0f;
         __syncthreads();
         for (int step = 0; step < steps; ++step)
         {
             float l[PAMM_EXPAND_THREAD_ROWS], r[PAMM_EXPAND_THREAD_COLUMNS];
 #pragma unroll
-            for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i) l[i] = left_tile[step][ty * PAMM_EXPAND_THREAD_ROWS + i];
+            for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i) l[i] = tiles.left[step][ty * PAMM_EXPAND_THREAD_ROWS + i];
 #pragma unroll
-            for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) r[q] = right_tile[step][tx * PAMM_EXPAND_THREAD_COLUMNS + q];
+            for (int q = 0; q < PAMM_EXPAND_THREAD_COLUMNS; ++q) r[q] = tiles.right[step][tx * PAMM_EXPAND_THREAD_COLUMNS + q];
 #pragma unroll
             for (int i = 0; i < PAMM_EXPAND_THREAD_ROWS; ++i)
 #pragma unroll
@@ -141,20 +146,55 @@ __device__ __forceinline__ void pamm_expand(const float* __restrict__ left, cons
     }
 }
 
-#define PAMM_EXPAND_PARAMETERS(T)                                                                                  \
-    const float* __restrict__ left, const float* __restrict__ right, int inner, int rows, int columns,             \
+// The product's two layouts: n × m = Cᵀ B̃ (C's n columns are the output's rows), or m × n = B̃ᵀ C.
+template <typename G, typename E>
+__device__ __forceinline__ void pamm_expand_product(const typename G::storage* __restrict__ generators, const float* __restrict__ reduced,
+                                                    int k, int n, int m, int transposed, const float* __restrict__ scalars,
+                                                    typename E::storage* __restrict__ output)
+{
+    __shared__ pamm_expand_tiles tiles;
+    if (transposed == 0) pamm_expand<G, pamm_f32, E>(generators, reduced, k, n, m, scalars, output, tiles);
+    else pamm_expand<pamm_f32, G, E>(reduced, generators, k, m, n, scalars, output, tiles);
+}
+
+#define PAMM_EXPAND_PARAMETERS(G, T)                                                                                  \
+    const G* __restrict__ generators, const float* __restrict__ reduced, int k, int n, int m, int transposed,          \
     const float* __restrict__ scalars, T* __restrict__ output
 #define PAMM_EXPAND_ARGUMENTS \
-    left, right, inner, rows, columns, scalars, output
+    generators, reduced, k, n, m, transposed, scalars, output
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32(PAMM_EXPAND_PARAMETERS(float))
-{ pamm_expand<pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f32)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_f32(PAMM_EXPAND_PARAMETERS(float, float))
+{ pamm_expand_product<pamm_f32, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f32_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16(PAMM_EXPAND_PARAMETERS(unsigned short))
-{ pamm_expand<pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f16)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_f16(PAMM_EXPAND_PARAMETERS(float, unsigned short))
+{ pamm_expand_product<pamm_f32, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f32_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16(PAMM_EXPAND_PARAMETERS(unsigned short))
-{ pamm_expand<pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_bf16(PAMM_EXPAND_PARAMETERS(float, unsigned short))
+{ pamm_expand_product<pamm_f32, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f32_bf16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_f32(PAMM_EXPAND_PARAMETERS(unsigned short, float))
+{ pamm_expand_product<pamm_f16, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f16_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_f16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
+{ pamm_expand_product<pamm_f16, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f16_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_bf16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
+{ pamm_expand_product<pamm_f16, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f16_bf16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_f32(PAMM_EXPAND_PARAMETERS(unsigned short, float))
+{ pamm_expand_product<pamm_bf16, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_bf16_f32)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_f16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
+{ pamm_expand_product<pamm_bf16, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_bf16_f16)
+
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_bf16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
+{ pamm_expand_product<pamm_bf16, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_bf16_bf16)

@@ -288,11 +288,11 @@ pamm_status pamm_approx_matmul_with_workspace(pamm_engine engine, pamm_compresse
                                               pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);
 
 /* ---- Products that share a plan (PAMM_HAS_PRODUCT_PLAN) -----------------------------------------
-   Every product of a compression groups its rows by generator (a sort of f) and, for 16-bit generators, widens C to
-   float32, whatever the gradient. That work is the compression's "plan": a compression made by pamm_compress builds it
-   in the engine's memory at its first product and keeps it until pamm_compressed_free; a compression in caller storage
-   builds it only when given a block for it, and otherwise redoes it in every product's workspace. With a plan, a
-   product with a float32 output queues three launches (two reduction passes and the GEMM); a 16-bit output adds one. */
+   Every product of a compression groups its rows by generator (a sort of f), whatever the gradient. That work is the
+   compression's "plan": a compression made by pamm_compress builds it in the engine's memory at its first product and
+   keeps it until pamm_compressed_free; a compression in caller storage builds it only when given a block for it, and
+   otherwise redoes it in every product's workspace. With a plan, a product queues three launches (two reduction passes
+   and the last stage, which writes the output in its dtype), whatever the dtypes. */
 
 /* *bytes = the plan of a compressed rows x cols activation with k generators of dtype (arithmetic only). */
 pamm_status pamm_product_plan_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);

@@ -39,7 +39,7 @@ public static class GpuSuite
                   "BenchmarkDotNet's actual iterations. Mean/Error/StdDev are BenchmarkDotNet's wall time of a whole span of " +
                   $"{commandLine.Queue} operations. GB/s, % of copy and speedup use Device time.");
             header.Add("- speedup reference: cuBLAS strict fp32 SGEMM for float32 (TF32 shown beside it), bf16 GemmEx for bfloat16; outputs in the input type");
-            header.Add("- stages: GpuStageBenchmarks and GpuSixteenBitStageBenchmarks time each stage of the engine's pipeline alone (the engine's CompressPass and " +
+            header.Add("- stages: GpuStageBenchmarks times each stage of the engine's pipeline alone (the engine's CompressPass and " +
                 "ProductPass stage methods, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
             header.Add("- sampling paths: GpuSamplingBenchmarks times both generator-sampling paths at the same b up to the one-block bound " +
                 $"(OneBlock: one launch of one block, the engine's path up to {Engine.PammKernels.SampleBlockRows} rows; MultiBlock: a fill and five launches, its path above); n = 0, " +
@@ -55,7 +55,7 @@ public static class GpuSuite
                     Path.Combine(resultsDirectory, "BenchmarkDotNet.Artifacts"), []);
                 return SuiteRun.Run(commandLine, resultsDirectory, "gpu", emulated ? "emulated-not-a-gpu" : device.Name, header,
                     [typeof(GpuPammBenchmarks), typeof(GpuBaselineBenchmarks),
-                        typeof(GpuStageBenchmarks), typeof(GpuSixteenBitStageBenchmarks), typeof(GpuProjectionBenchmarks),
+                        typeof(GpuStageBenchmarks), typeof(GpuProjectionBenchmarks),
                         typeof(GpuSamplingBenchmarks)], config);
             }
             finally

@@ -42,9 +42,6 @@ public enum Operation
     /// <summary>Stage: second reduction pass, B̃ from the partial sums (and the final GEMM's a·β and c from η).</summary>
     ReduceGroups,
 
-    /// <summary>Stage: 16-bit C widened to float32.</summary>
-    WidenGenerators,
-
     /// <summary>Stage: the last one, output = round(a·β·Cᵀ B̃) in the output's dtype (<c>pamm_expand</c>).</summary>
     Expand,
 

@@ -38,9 +38,8 @@ public static class StageTraffic
             Operation.ReduceChunks => b * m * e + word * b + sorted + partials,
             // Read the partial sums; write B̃.
             Operation.ReduceGroups => partials + word * k * m,
-            Operation.WidenGenerators => k * n * e + word * k * n,
-            // Read C (float32) and B̃; write the output in its dtype (X's, as the stage benchmark runs it).
-            Operation.Expand => word * k * n + word * k * m + e * n * m,
+            // Read C (X's dtype) and B̃; write the output in X's dtype (as the stage benchmark runs it).
+            Operation.Expand => k * n * e + word * k * m + e * n * m,
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage."),
         };
     }

@@ -163,8 +163,8 @@ def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype, planned=F
 
 def product_plan_bytes(rows, cols, k, dtype):
     """
-    Bytes of the plan the CUDA products of one compressed rows x cols activation share (its rows grouped by generator,
-    16-bit generators widened to float32): built at the first product, so Q, K and V sort once.
+    Bytes of the plan the CUDA products of one compressed rows x cols activation share (its rows grouped by
+    generator): built at the first product, so Q, K and V sort once.
     """
     return _size("pamm_product_plan_bytes", rows, cols, k, dtype_code(dtype, "dtype"))
 

@@ -122,6 +122,6 @@ internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, 
         bool transientPlan) =>
         new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
-            Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, columns, k, dtype) : null,
+            Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, k) : null,
             Scalars: new ProductScalars(carver.Take(ProductScalars.Bytes)));
 }

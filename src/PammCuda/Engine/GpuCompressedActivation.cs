@@ -38,9 +38,9 @@ public sealed class GpuCompressedActivation : ICompressedActivation, IDisposable
     public bool OwnsStorage => _ownedStorage is not null;
 
     /// <summary>
-    /// True once the products of this compression share a plan (the rows grouped by generator, the generators widened to
-    /// float32): after the first product of an engine-owned compression, or after
-    /// <see cref="PammEngine.PrepareProductsInto"/> for one in caller storage. Later products then skip those stages.
+    /// True once the products of this compression share a plan (the rows grouped by generator): after the first product of
+    /// an engine-owned compression, or after <see cref="PammEngine.PrepareProductsInto"/> for one in caller storage. Later
+    /// products then skip the grouping.
     /// </summary>
     public bool HasProductPlan => Plan is not null;
 

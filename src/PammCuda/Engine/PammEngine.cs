@@ -424,7 +424,7 @@ public sealed class PammEngine : IDisposable
     {
         CheckSizes(rows, columns, k);
         CheckDType(dtype, nameof(dtype));
-        return ProductPlan.Bytes(rows, columns, k, dtype);
+        return ProductPlan.Bytes(rows, k);
     }
 
     /// <summary>
@@ -444,11 +444,11 @@ public sealed class PammEngine : IDisposable
     {
         ThrowIfDisposed();
         CheckCompressed(compressed);
-        CheckCallerBlock(plan, planBytes, ProductPlan.Bytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType),
+        CheckCallerBlock(plan, planBytes, ProductPlan.Bytes(compressed.Rows, compressed.K),
             nameof(plan), nameof(ProductPlanBytes), optional: false);
         if (compressed.HasProductPlan)
             throw new InvalidOperationException("The compressed activation already has a product plan; its products reuse it.");
-        BuildPlan(compressed, ProductPlan.At(plan, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), ownedBlock: null);
+        BuildPlan(compressed, ProductPlan.At(plan, compressed.Rows, compressed.K), ownedBlock: null);
     }
 
     /// <summary>
@@ -475,10 +475,10 @@ public sealed class PammEngine : IDisposable
         CheckDType(dtype, nameof(dtype));
         var layout = CompressedStorageLayout.For(rows, columns, k, dtype, alphaType);
         CheckCallerBlock(storage, storageBytes, layout.TotalBytes, nameof(storage), nameof(CompressedStorageBytes), optional: false);
-        long neededPlan = ProductPlan.Bytes(rows, columns, k, dtype);
+        long neededPlan = ProductPlan.Bytes(rows, k);
         CheckCallerBlock(plan, planBytes, neededPlan, nameof(plan), nameof(ProductPlanBytes), optional: true);
         var compressed = new GpuCompressedActivation(this, layout, storage, ownedStorage: null);
-        if (plan != 0) compressed.KeepPlan(ProductPlan.At(plan, rows, columns, k, dtype), ownedBlock: null);
+        if (plan != 0) compressed.KeepPlan(ProductPlan.At(plan, rows, k), ownedBlock: null);
         return compressed;
     }
 
@@ -720,10 +720,10 @@ public sealed class PammEngine : IDisposable
     {
         if (compressed.Plan is null && compressed.OwnsStorage)
         {
-            var block = _storagePool.Rent(ProductPlan.Bytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType));
+            var block = _storagePool.Rent(ProductPlan.Bytes(compressed.Rows, compressed.K));
             try
             {
-                BuildPlan(compressed, ProductPlan.At(block.Address, compressed.Rows, compressed.Columns, compressed.K, compressed.DType), block);
+                BuildPlan(compressed, ProductPlan.At(block.Address, compressed.Rows, compressed.K), block);
             }
             catch
             {

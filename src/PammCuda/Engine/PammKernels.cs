@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using PammCuda.Devices;
 
 namespace PammCuda.Engine;
@@ -52,7 +53,9 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> ConvertKernels = KernelFamily.PerDType("pamm_convert_to_f32");
     private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
     private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
-    private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
+    // pamm_expand_{C's dtype}_{the output's}.
+    private static readonly FrozenDictionary<DType, KernelFamily<DType>> ExpandKernels =
+        Enum.GetValues<DType>().ToFrozenDictionary(generatorType => generatorType, generatorType => KernelFamily.PerDType($"pamm_expand_{generatorType.ShortName()}"));
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
     private static readonly KernelFamily<DType> ReduceChunksBFloat16AlphaKernels = KernelFamily.PerDType("pamm_reduce_chunks_alpha_bf16");
@@ -207,16 +210,21 @@ internal static class PammKernels
             KernelArgument.Pointer(scalars));
 
     /// <summary>
-    /// The product's last stage, <c>output = round(a·β·Lᵀ R + c·output)</c> into a <paramref name="rows"/> ×
-    /// <paramref name="columns"/> row-major <paramref name="output"/> of <paramref name="outputType"/>, from float32 L
-    /// (<paramref name="inner"/> × rows) and R (inner × columns), with a·β and c read from <paramref name="scalars"/>
-    /// (<see cref="Engine.ProductScalars"/>). One launch for every output dtype.
+    /// The product's last stage, <c>output = round(a·β·Cᵀ B̃ + c·output)</c> (n × m) or <c>round(a·β·B̃ᵀ C + c·output)</c>
+    /// (m × n, <see cref="ProductLayout.GradientByInput"/>), row-major in <paramref name="outputType"/>, from C (k × n) in
+    /// its own <paramref name="generatorType"/> and B̃ (k × m, float32), with a·β and c read from <paramref name="scalars"/>
+    /// (<see cref="Engine.ProductScalars"/>). One launch for every pair of dtypes.
     /// </summary>
-    public static void Expand(IDeviceStream stream, ulong left, ulong right, int inner, int rows, int columns, ulong scalars,
-        DType outputType, ulong output) =>
-        stream.Launch(ExpandKernels.For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)), ExpandThreads,
-            KernelArgument.Pointer(left), KernelArgument.Pointer(right), KernelArgument.Int32(inner), KernelArgument.Int32(rows),
-            KernelArgument.Int32(columns), KernelArgument.Pointer(scalars), KernelArgument.Pointer(output));
+    public static void Expand(IDeviceStream stream, ulong generators, DType generatorType, ulong reduced, int k, int n, int m,
+        ProductLayout layout, ulong scalars, DType outputType, ulong output)
+    {
+        var (rows, columns) = layout == ProductLayout.InputByGradient ? (n, m) : (m, n);
+        stream.Launch(ExpandKernels[generatorType].For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)),
+            ExpandThreads,
+            KernelArgument.Pointer(generators), KernelArgument.Pointer(reduced), KernelArgument.Int32(k), KernelArgument.Int32(n),
+            KernelArgument.Int32(m), KernelArgument.Int32(layout == ProductLayout.InputByGradient ? 0 : 1), KernelArgument.Pointer(scalars),
+            KernelArgument.Pointer(output));
+    }
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sourceType"/> is float32 (nothing to widen) or unknown.</exception>
     public static void ConvertToSingle(IDeviceStream stream, DType sourceType, ulong source, long count, ulong target) =>

@@ -5,9 +5,9 @@ namespace PammCuda.Engine;
 /// <summary>
 /// One approximate product <c>a·β·Cᵀ B̃ + c·output</c> from a compressed X and a gradient G, one method per stage over an
 /// explicit set of buffers: <see cref="Run"/> queues the stages in the engine's order, and the stage benchmark queues the
-/// same methods one at a time. The first two stages build the compression's <see cref="ProductPlan"/> (the grouping and the
-/// widened generators) and run only when <see cref="BuildsPlan"/>: later products of the same compression reuse the plan
-/// and queue three launches, whatever the output's dtype. Every stage rewrites all it writes, so once the whole pass has run
+/// same methods one at a time. The first stage builds the compression's <see cref="ProductPlan"/> (the rows grouped by
+/// generator) and runs only when <see cref="BuildsPlan"/>: later products of the same compression reuse the plan and queue
+/// three launches, whatever the dtypes. Every stage rewrites all it writes, so once the whole pass has run
 /// any stage can be repeated with the same result (with c = 0, as the benchmark runs it: otherwise the output's old value
 /// is read). A new stage is one kernel, one launcher, one method here and one benchmark row.
 /// </summary>
@@ -57,9 +57,6 @@ internal readonly struct ProductPass
     /// <summary>Where the product goes.</summary>
     public ProductOutput Output { get; }
 
-    /// <summary>16-bit generators, widened to float32 (once per compression, in the plan) for the last stage.</summary>
-    public bool WidensGenerators => Plan.WidensGenerators;
-
     /// <summary>The plan's stages, over this pass's compression and plan.</summary>
     public PlanPass Plan => new(_stream, Compressed, _plan);
 
@@ -72,15 +69,11 @@ internal readonly struct ProductPass
         Expand();
     }
 
-    /// <summary>The plan's stages: the grouping and, for 16-bit generators, their float32 copy.</summary>
+    /// <summary>The plan's stage: the rows grouped by generator.</summary>
     public void BuildPlan() => Plan.Run();
 
     /// <summary>The plan's grouping stage (<see cref="PlanPass.GroupRows"/>).</summary>
     public void GroupRows() => Plan.GroupRows();
-
-    /// <summary>The plan's widening stage (<see cref="PlanPass.WidenGenerators"/>).</summary>
-    /// <exception cref="InvalidOperationException">The generators are float32 already.</exception>
-    public void WidenGenerators() => Plan.WidenGenerators();
 
     /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
     public void ReduceChunks() =>
@@ -94,16 +87,9 @@ internal readonly struct ProductPass
 
     /// <summary>
     /// The last stage, <c>output = round(a·β·Cᵀ B̃ + c·output)</c> in the output's layout and dtype, in one launch
-    /// (<c>pamm_expand</c>): B̃ and C (float32, widened by the plan when 16-bit) are small, the output is written once.
+    /// (<c>pamm_expand</c>): C (in its own dtype) and B̃ are small, the output is written once.
     /// </summary>
-    public void Expand()
-    {
-        ulong generators = WidensGenerators ? _plan.WideGenerators : Compressed.Generators;
-        // n × m = Cᵀ B̃: C's columns are the output's rows; m × n = B̃ᵀ C.
-        var (left, leftColumns, right, rightColumns) = Output.Layout == ProductLayout.InputByGradient
-            ? (generators, Compressed.Columns, _workspace.Reduced, GradientColumns)
-            : (_workspace.Reduced, GradientColumns, generators, Compressed.Columns);
-        PammKernels.Expand(_stream, left, right, Compressed.K, leftColumns, rightColumns, _workspace.Scalars.Address, Output.OutputType,
-            Output.Output);
-    }
+    public void Expand() =>
+        PammKernels.Expand(_stream, Compressed.Generators, Compressed.DType, _workspace.Reduced, Compressed.K, Compressed.Columns,
+            GradientColumns, Output.Layout, _workspace.Scalars.Address, Output.OutputType, Output.Output);
 }

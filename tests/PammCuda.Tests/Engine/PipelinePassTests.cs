@@ -31,7 +31,6 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
         product.GroupRows();
         product.ReduceChunks();
         product.ReduceGroups();
-        product.WidenGenerators();
         product.Expand();
         product.Expand();
 
@@ -67,7 +66,6 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
         {
             Assert.That(pipeline.Compress.SamplesGenerators, Is.False);
             Assert.Throws<InvalidOperationException>(pipeline.Compress.SampleGenerators, "explicit generators are not sampled over");
-            Assert.Throws<InvalidOperationException>(pipeline.Product.WidenGenerators, "float32 generators");
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Similarities(-1));
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Similarities(pipeline.Compress.SimilarityChunks));
             Assert.Throws<ArgumentOutOfRangeException>(() => pipeline.Compress.Assign(1));
