@@ -67,7 +67,7 @@ internal sealed class GpuStageWorkload : IDisposable
             var parts = CompressedParts.Of(compressed);
             var compress = engine.PrepareCompress(x.Address, parts, options, CompressWorkspace.At(compressWorkspace.Address, rows, width, k));
             var product = engine.PrepareProduct(parts, gradient.Address, width, dtype, output.Address, dtype, ProductLayout.InputByGradient,
-                1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, width, k, dtype, width, transientPlan: true));
+                1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, k, width, transientPlan: true));
             stream.Synchronize();
             return new GpuStageWorkload(compress, product, owned);
         }

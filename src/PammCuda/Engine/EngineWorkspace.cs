@@ -96,30 +96,28 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
 /// <param name="Reduced">B̃, k × m floats.</param>
 /// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this product only: carved when the compressed
 /// activation keeps no plan of its own (caller storage without one), null otherwise.</param>
-/// <param name="Scalars">The GEMM's a·β, c and 0, written by the second reduction pass.</param>
+/// <param name="Scalars">The last stage's a·β and c (and a 0), written by the second reduction pass.</param>
 internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ProductPlan? Plan, ProductScalars Scalars)
 {
     /// <summary>
-    /// Bytes a product of a compressed rows × columns input (k generators of <paramref name="dtype"/>) with m gradient
-    /// columns needs; <paramref name="transientPlan"/> adds room for a plan built for this product alone.
+    /// Bytes a product of <paramref name="rows"/> compressed rows (k generators, whatever X's width and dtype) with m
+    /// gradient columns needs; <paramref name="transientPlan"/> adds room for a plan built for this product alone.
     /// </summary>
-    public static long Bytes(int rows, int columns, int k, DType dtype, int gradientColumns, bool transientPlan)
+    public static long Bytes(int rows, int k, int gradientColumns, bool transientPlan)
     {
         var carver = new WorkspaceCarver(0);
-        Carve(ref carver, rows, columns, k, dtype, gradientColumns, transientPlan);
+        Carve(ref carver, rows, k, gradientColumns, transientPlan);
         return carver.Used;
     }
 
     /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
-    public static ProductWorkspace At(ulong start, int rows, int columns, int k, DType dtype, int gradientColumns,
-        bool transientPlan)
+    public static ProductWorkspace At(ulong start, int rows, int k, int gradientColumns, bool transientPlan)
     {
         var carver = new WorkspaceCarver(start);
-        return Carve(ref carver, rows, columns, k, dtype, gradientColumns, transientPlan);
+        return Carve(ref carver, rows, k, gradientColumns, transientPlan);
     }
 
-    private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int columns, int k, DType dtype, int gradientColumns,
-        bool transientPlan) =>
+    private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int k, int gradientColumns, bool transientPlan) =>
         new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
             Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, k) : null,

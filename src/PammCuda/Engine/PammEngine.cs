@@ -382,7 +382,7 @@ public sealed class PammEngine : IDisposable
         CheckGradientColumns(gradientColumns);
         CheckDType(dtype, nameof(dtype));
         CheckDType(outputType, nameof(outputType));
-        return ProductWorkspace.Bytes(rows, columns, k, dtype, gradientColumns, transientPlan: !planned);
+        return ProductWorkspace.Bytes(rows, k, gradientColumns, transientPlan: !planned);
     }
 
     /// <summary>
@@ -652,12 +652,12 @@ public sealed class PammEngine : IDisposable
     /// <summary>The product's scratch: in the caller's workspace (checked here, before any work) or in the engine's own.</summary>
     private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, ulong workspace, long workspaceBytes)
     {
-        int rows = compressed.Rows, columns = compressed.Columns, k = compressed.K;
+        int rows = compressed.Rows, k = compressed.K;
         bool transientPlan = NeedsTransientPlan(compressed);
-        long needed = ProductWorkspace.Bytes(rows, columns, k, compressed.DType, gradientColumns, transientPlan);
+        long needed = ProductWorkspace.Bytes(rows, k, gradientColumns, transientPlan);
         CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ApproxMatmulWorkspaceBytes), optional: true);
         ulong start = workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed);
-        return ProductWorkspace.At(start, rows, columns, k, compressed.DType, gradientColumns, transientPlan);
+        return ProductWorkspace.At(start, rows, k, gradientColumns, transientPlan);
     }
 
     private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch) =>

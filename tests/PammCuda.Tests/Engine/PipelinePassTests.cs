@@ -112,7 +112,7 @@ public class PipelinePassTests(string deviceName) : DeviceFixture(deviceName)
             var parts = CompressedParts.Of(_compressed);
             Compress = engine.PrepareCompress(x.Address, parts, options, CompressWorkspace.At(compressWorkspace.Address, rows, columns, k));
             Product = engine.PrepareProduct(parts, gradient.Address, gradientColumns, dtype, _output.Address, dtype,
-                ProductLayout.InputByGradient, 1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, columns, k, dtype, gradientColumns, transientPlan: true));
+                ProductLayout.InputByGradient, 1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, k, gradientColumns, transientPlan: true));
         }
 
         public CompressPass Compress { get; }
