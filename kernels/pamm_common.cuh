@@ -224,6 +224,21 @@ __device__ __forceinline__ unsigned int pamm_block_exclusive_scan(unsigned int v
 // at `dropped` (none: β = 1), and scalars[2] = 0, the β of a GEMM into a float32 staging block. Computed on the device,
 // so η never visits the host, and written into the product's workspace, so an engine keeps no scalars of its own. One
 // thread calls it.
+// True, in every thread of the block, for the block of the grid that finishes last: each block takes a ticket from
+// `*ticket` (zeroed before the launch) once all its threads are done, and the one that takes gridDim.x − 1 goes on to
+// do what needs every block's results (a grid-wide step without a launch of its own). The fences make what any block
+// wrote before its ticket visible to the last block after it. Every thread of the block must call it.
+__device__ __forceinline__ bool pamm_last_block_done(unsigned int* ticket)
+{
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(ticket, 1u) == gridDim.x - 1u;
+    __syncthreads();
+    if (last) __threadfence();
+    return last;
+}
+
 __device__ __forceinline__ void pamm_write_product_scalars(const int* __restrict__ dropped, int rows, float a, float c,
                                                            float* __restrict__ scalars)
 {

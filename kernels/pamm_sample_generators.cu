@@ -15,22 +15,24 @@
 // computes Philox-10 at roughly a key per clock, so the bound keeps the launch near the cost of the
 // five launches it replaces or below (kernels/README.md, "Sampling").
 //
-// Larger b: five launches, every one but two tiny single-block steps spread over the whole GPU:
+// Larger b: a fill and three launches over the whole GPU, each of the first two ending in a step that one block does
+// once every block has finished (the last block to take a ticket, pamm_last_block_done):
 //   keys        b keys computed once into scratch + a global histogram of their top 16 bits;
-//   digit       (1 block) the 16-bit bucket holding the k-th smallest key and its rank inside it;
+//               then (last block) the 16-bit bucket holding the k-th smallest key and its rank inside it;
 //   candidates  per tile: rows certainly taken (top bits below the bucket), rows of the bucket listed;
-//   threshold   (1 block) the bucket's rows ranked by (key, index), which names the k-th smallest
+//               then (last block) the bucket's rows ranked by (key, index), which names the k-th smallest
 //               pair exactly, adds the bucket's winners to their tiles, scans tile counts to offsets;
 //   scatter     per tile: an ordered compaction of the rows ≤ the k-th smallest pair.
-// Keys are uniform, so the bucket holds about b / 65 536 rows and ranking them pairwise is cheap.
+// Keys are uniform, so the bucket holds about b / 65 536 rows and ranking them pairwise is cheap. Until 2026-12-04 the
+// two single-block steps were launches of their own (five in all), each a dependent launch of one block.
 
 // Row i's key. Only tests redefine it (before this file), to give both paths keys with many ties.
 #ifndef PAMM_SAMPLE_KEY
 #define PAMM_SAMPLE_KEY(seed, row) pamm_philox_row_key(seed, row)
 #endif
 
-#define PAMM_SAMPLE_KEY_THREADS 256
-#define PAMM_SAMPLE_SELECT_THREADS 1024
+// 1024: the keys kernel's last block scans the 65 536-bin histogram, 64 bins a thread.
+#define PAMM_SAMPLE_KEY_THREADS 1024
 #define PAMM_SAMPLE_TILE_THREADS 256
 #define PAMM_SAMPLE_ROWS_PER_THREAD 8
 #define PAMM_SAMPLE_TILE_ROWS (PAMM_SAMPLE_TILE_THREADS * PAMM_SAMPLE_ROWS_PER_THREAD)
@@ -47,27 +49,17 @@ struct pamm_sample_state
     unsigned int digit;               // top 16 bits of threshold_key
     unsigned int rank;                // 1-based rank of the threshold among the rows of `digit`
     unsigned int candidates;          // rows listed whose top 16 bits equal `digit`
+    unsigned int keys_done;           // tickets of pamm_sample_keys' blocks (pamm_last_block_done)
+    unsigned int candidates_done;     // tickets of pamm_sample_candidates' blocks
 };
 static_assert(sizeof(pamm_sample_state) <= PAMM_SAMPLE_STATE_BYTES, "the host reserves PAMM_SAMPLE_STATE_BYTES for the state");
 
-extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_KEY_THREADS)
-pamm_sample_keys(int rows, unsigned long long seed, unsigned long long* __restrict__ keys, unsigned int* __restrict__ histogram)
-{
-    long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (row >= rows) return;
-    unsigned long long key = PAMM_SAMPLE_KEY(seed, row);
-    keys[row] = key;
-    // 65 536 bins take uniform keys with little contention, so global atomics are cheaper than a
-    // shared histogram that every block would have to clear and flush.
-    atomicAdd(&histogram[key >> PAMM_SAMPLE_DIGIT_SHIFT], 1u);
-}
-PAMM_EXPORT_KERNEL(pamm_sample_keys)
-
-extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_SELECT_THREADS)
-pamm_sample_digit(int k, const unsigned int* __restrict__ histogram, pamm_sample_state* __restrict__ state)
+// The 16-bit bucket holding the k-th smallest key, and the key's rank inside it, from the full histogram; one block.
+__device__ __forceinline__ void pamm_sample_find_digit(int k, const unsigned int* __restrict__ histogram,
+                                                       pamm_sample_state* __restrict__ state)
 {
     __shared__ unsigned int scan_scratch[33];
-    const int bins_per_thread = PAMM_SAMPLE_BINS / PAMM_SAMPLE_SELECT_THREADS;
+    const int bins_per_thread = PAMM_SAMPLE_BINS / PAMM_SAMPLE_KEY_THREADS;
     int first = threadIdx.x * bins_per_thread;
     unsigned int count = 0u;
     for (int d = first; d < first + bins_per_thread; ++d) count += histogram[d];
@@ -83,34 +75,28 @@ pamm_sample_digit(int k, const unsigned int* __restrict__ histogram, pamm_sample
         state->rank = target - before;
     }
 }
-PAMM_EXPORT_KERNEL(pamm_sample_digit)
 
-extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_TILE_THREADS)
-pamm_sample_candidates(int rows, const unsigned long long* __restrict__ keys, pamm_sample_state* __restrict__ state,
-    unsigned int* __restrict__ candidates, unsigned int* __restrict__ tile_counts)
+extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_KEY_THREADS)
+pamm_sample_keys(int rows, int k, unsigned long long seed, unsigned long long* __restrict__ keys, unsigned int* __restrict__ histogram,
+    pamm_sample_state* __restrict__ state)
 {
-    __shared__ unsigned int scan_scratch[33];
-    unsigned long long digit = state->digit;
-    long long tile_start = (long long)blockIdx.x * PAMM_SAMPLE_TILE_ROWS;
-    unsigned int below = 0u;
-    for (int j = 0; j < PAMM_SAMPLE_ROWS_PER_THREAD; ++j)
+    long long row = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (row < rows)
     {
-        long long row = tile_start + j * PAMM_SAMPLE_TILE_THREADS + threadIdx.x;
-        if (row >= rows) break;
-        unsigned long long top = keys[row] >> PAMM_SAMPLE_DIGIT_SHIFT;
-        if (top < digit) ++below;
-        // The list's order depends on timing; the threshold kernel ranks it, so the result does not.
-        else if (top == digit) candidates[atomicAdd(&state->candidates, 1u)] = (unsigned int)row;
+        unsigned long long key = PAMM_SAMPLE_KEY(seed, row);
+        keys[row] = key;
+        // 65 536 bins take uniform keys with little contention, so global atomics are cheaper than a
+        // shared histogram that every block would have to clear and flush.
+        atomicAdd(&histogram[key >> PAMM_SAMPLE_DIGIT_SHIFT], 1u);
     }
-    unsigned int total;
-    pamm_block_exclusive_scan(below, scan_scratch, total);
-    if (threadIdx.x == 0) tile_counts[blockIdx.x] = total;
+    if (pamm_last_block_done(&state->keys_done)) pamm_sample_find_digit(k, histogram, state);
 }
-PAMM_EXPORT_KERNEL(pamm_sample_candidates)
+PAMM_EXPORT_KERNEL(pamm_sample_keys)
 
-extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_SELECT_THREADS)
-pamm_sample_threshold(int tiles, const unsigned long long* __restrict__ keys, const unsigned int* __restrict__ candidates,
-    pamm_sample_state* __restrict__ state, unsigned int* __restrict__ tile_counts)
+// The bucket's listed rows ranked by (key, index): the k-th smallest pair becomes the threshold and the bucket's winners
+// join their tiles' counts; then the counts become each tile's output offset. One block, once every tile is counted.
+__device__ __forceinline__ void pamm_sample_find_threshold(int tiles, const unsigned long long* __restrict__ keys,
+    const unsigned int* __restrict__ candidates, pamm_sample_state* __restrict__ state, unsigned int* __restrict__ tile_counts)
 {
     __shared__ unsigned int scan_scratch[33];
     unsigned int listed = state->candidates, rank_needed = state->rank;
@@ -148,7 +134,30 @@ pamm_sample_threshold(int tiles, const unsigned long long* __restrict__ keys, co
         offset += tile_count;
     }
 }
-PAMM_EXPORT_KERNEL(pamm_sample_threshold)
+
+extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_TILE_THREADS)
+pamm_sample_candidates(int rows, const unsigned long long* __restrict__ keys, pamm_sample_state* __restrict__ state,
+    unsigned int* __restrict__ candidates, unsigned int* __restrict__ tile_counts)
+{
+    __shared__ unsigned int scan_scratch[33];
+    unsigned long long digit = state->digit;
+    long long tile_start = (long long)blockIdx.x * PAMM_SAMPLE_TILE_ROWS;
+    unsigned int below = 0u;
+    for (int j = 0; j < PAMM_SAMPLE_ROWS_PER_THREAD; ++j)
+    {
+        long long row = tile_start + j * PAMM_SAMPLE_TILE_THREADS + threadIdx.x;
+        if (row >= rows) break;
+        unsigned long long top = keys[row] >> PAMM_SAMPLE_DIGIT_SHIFT;
+        if (top < digit) ++below;
+        // The list's order depends on timing; the threshold step ranks it, so the result does not.
+        else if (top == digit) candidates[atomicAdd(&state->candidates, 1u)] = (unsigned int)row;
+    }
+    unsigned int total;
+    pamm_block_exclusive_scan(below, scan_scratch, total);
+    if (threadIdx.x == 0) tile_counts[blockIdx.x] = total;
+    if (pamm_last_block_done(&state->candidates_done)) pamm_sample_find_threshold((int)gridDim.x, keys, candidates, state, tile_counts);
+}
+PAMM_EXPORT_KERNEL(pamm_sample_candidates)
 
 extern "C" __global__ void __launch_bounds__(PAMM_SAMPLE_TILE_THREADS)
 pamm_sample_scatter(int rows, const unsigned long long* __restrict__ keys, const pamm_sample_state* __restrict__ state,

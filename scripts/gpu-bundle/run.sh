@@ -261,7 +261,7 @@ run_sanitizer() {
     # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
     #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
     #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 16384).
-    # 2: b = 20480 samples them with the five multi-block kernels (pamm_sample_keys … pamm_sample_scatter), X and G in
+    # 2: b = 20480 samples them with the three multi-block kernels (pamm_sample_keys, _candidates, _scatter), X and G in
     #    bf16 (the 16-bit gather, the widening of C and the 16-bit reduction: what training under autocast runs), and the
     #    product's last stage (pamm_expand) writes the m x n layout. PammDeviceTests runs both on a GPU.
     workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"

@@ -8,7 +8,7 @@ namespace PammCuda.Bench.Gpu;
 
 /// <summary>
 /// Generator sampling on both of its paths at the same b, up to the rows one block holds
-/// (<see cref="PammKernels.SampleBlockRows"/>): the one launch of one block the engine takes there, and the five launches
+/// (<see cref="PammKernels.SampleBlockRows"/>): the one launch of one block the engine takes there, and the fill and three launches
 /// over the whole GPU it takes above. The bound is an estimate (kernels/README.md, "Sampling"); these rows check it,
 /// and the sampling rows of the other classes (b = 16384, 65536) time the multi-block path the engine takes there.
 /// n does not enter sampling: the shapes have n = 0.
@@ -49,7 +49,7 @@ public class GpuSamplingBenchmarks() : CompressionBenchmarks(ShapeSets.Sampling)
     [Measures(Operation.SampleGenerators)]
     public void OneBlock() => Time(nameof(OneBlock), SamplingPath.OneBlock);
 
-    /// <summary>A fill and five launches over the whole GPU (the engine's path above <see cref="PammKernels.SampleBlockRows"/> rows).</summary>
+    /// <summary>A fill and three launches over the whole GPU (the engine's path above <see cref="PammKernels.SampleBlockRows"/> rows).</summary>
     [Benchmark]
     [Measures(Operation.SampleGenerators)]
     public void MultiBlock() => Time(nameof(MultiBlock), SamplingPath.MultiBlock);

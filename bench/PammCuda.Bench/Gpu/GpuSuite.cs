@@ -42,7 +42,7 @@ public static class GpuSuite
             header.Add("- stages: GpuStageBenchmarks times each stage of the engine's pipeline alone (the engine's CompressPass and " +
                 "ProductPass stage methods, on inputs the whole pipeline left in place); GB/s counts each stage's inputs and outputs once (StageTraffic)");
             header.Add("- sampling paths: GpuSamplingBenchmarks times both generator-sampling paths at the same b up to the one-block bound " +
-                $"(OneBlock: one launch of one block, the engine's path up to {Engine.PammKernels.SampleBlockRows} rows; MultiBlock: a fill and five launches, its path above); n = 0, " +
+                $"(OneBlock: one launch of one block, the engine's path up to {Engine.PammKernels.SampleBlockRows} rows; MultiBlock: a fill and three launches, its path above); n = 0, " +
                 "since n does not enter sampling");
             header.Add("- compression in the forward GEMM: GpuProjectionBenchmarks times the plain Q/K/V GEMM (X·[W_q; W_k; W_v]ᵀ, output in X's type) " +
                 "against PammEngine.ProjectAndCompressInto (QkvGemmWithCompression: one GEMM with [W; C], float32 output staged, Q, K and V stored, " +

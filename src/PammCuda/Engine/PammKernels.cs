@@ -18,7 +18,6 @@ internal static class PammKernels
 
     // The multi-block sampling kernels: block sizes, the rows of one tile and the histogram the host zeroes with the selection state.
     private static readonly uint SampleKeyThreads = Threads("PAMM_SAMPLE_KEY_THREADS");
-    private static readonly uint SampleSelectThreads = Threads("PAMM_SAMPLE_SELECT_THREADS");
     private static readonly uint SampleTileThreads = Threads("PAMM_SAMPLE_TILE_THREADS");
     private static readonly int SampleTileRows = (int)SampleTileThreads * KernelSources.Constant("PAMM_SAMPLE_ROWS_PER_THREAD");
     private static readonly long SampleHistogramBytes = KernelSources.Constant("PAMM_SAMPLE_BINS") * (long)sizeof(uint);
@@ -29,7 +28,7 @@ internal static class PammKernels
 
     /// <summary>
     /// Most rows the one-launch sampling kernel takes (<c>pamm_sample_block</c>: one block, a few keys per thread in
-    /// registers), and so the largest b sampled in one launch; more rows take the five multi-block launches.
+    /// registers), and so the largest b sampled in one launch; more rows take the three multi-block launches.
     /// </summary>
     public static readonly int SampleBlockRows = (int)SampleBlockThreads * KernelSources.Constant("PAMM_SAMPLE_BLOCK_ROWS_PER_THREAD");
 
@@ -87,7 +86,7 @@ internal static class PammKernels
 
     /// <summary>
     /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on the path
-    /// <see cref="SamplingPathFor"/> picks: one launch of one block up to <see cref="SampleBlockRows"/> rows, five above.
+    /// <see cref="SamplingPathFor"/> picks: one launch of one block up to <see cref="SampleBlockRows"/> rows, a fill and three launches above.
     /// </summary>
     public static void SampleGenerators(IDeviceStream stream, ulong scratch, int rows, int k, ulong seed, ulong generators) =>
         SampleGenerators(stream, scratch, rows, k, seed, generators, SamplingPathFor(rows));
@@ -96,7 +95,7 @@ internal static class PammKernels
     /// The k rows with the smallest (Philox key, index), ascending, into <paramref name="generators"/>, on
     /// <paramref name="path"/> (both give the same rows; tests and the sampling benchmark compare them at one b).
     /// <see cref="SamplingPath.OneBlock"/>: one launch of one block, no scratch (<paramref name="scratch"/> is not read).
-    /// <see cref="SamplingPath.MultiBlock"/>: five launches over the whole GPU with <paramref name="scratch"/>
+    /// <see cref="SamplingPath.MultiBlock"/>: a fill and three launches over the whole GPU with <paramref name="scratch"/>
     /// (<see cref="SamplingScratchBytes(int, SamplingPath)"/> bytes) holding, in order: the top-16-bit histogram and the
     /// selection state (zeroed here), the b keys, the candidate list (b rows at most) and one count per tile.
     /// </summary>
@@ -119,15 +118,12 @@ internal static class PammKernels
         ulong tileCounts = candidates + (ulong)rows * sizeof(uint);
         stream.Fill32Async(histogram, 0u, SampleZeroedBytes / sizeof(uint));
 
+        // Each of the first two kernels ends with a step its last block does (the bucket; the threshold and tile offsets).
         stream.Launch("pamm_sample_keys", BlocksFor(rows, SampleKeyThreads), SampleKeyThreads,
-            KernelArgument.Int32(rows), KernelArgument.UInt64(seed), KernelArgument.Pointer(keys), KernelArgument.Pointer(histogram));
-        stream.Launch("pamm_sample_digit", 1u, SampleSelectThreads,
-            KernelArgument.Int32(k), KernelArgument.Pointer(histogram), KernelArgument.Pointer(state));
+            KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.UInt64(seed), KernelArgument.Pointer(keys),
+            KernelArgument.Pointer(histogram), KernelArgument.Pointer(state));
         stream.Launch("pamm_sample_candidates", (uint)tiles, SampleTileThreads,
             KernelArgument.Int32(rows), KernelArgument.Pointer(keys), KernelArgument.Pointer(state), KernelArgument.Pointer(candidates),
-            KernelArgument.Pointer(tileCounts));
-        stream.Launch("pamm_sample_threshold", 1u, SampleSelectThreads,
-            KernelArgument.Int32(tiles), KernelArgument.Pointer(keys), KernelArgument.Pointer(candidates), KernelArgument.Pointer(state),
             KernelArgument.Pointer(tileCounts));
         stream.Launch("pamm_sample_scatter", (uint)tiles, SampleTileThreads,
             KernelArgument.Int32(rows), KernelArgument.Pointer(keys), KernelArgument.Pointer(state), KernelArgument.Pointer(tileCounts),

@@ -6,6 +6,6 @@ internal enum SamplingPath
     /// <summary>One launch of one block (<c>pamm_sample_block</c>), no scratch: up to <see cref="PammKernels.SampleBlockRows"/> rows.</summary>
     OneBlock,
 
-    /// <summary>Five launches over the whole GPU (<c>pamm_sample_keys</c> … <c>pamm_sample_scatter</c>) with scratch: any number of rows.</summary>
+    /// <summary>A fill and three launches over the whole GPU (<c>pamm_sample_keys</c>, <c>pamm_sample_candidates</c>, <c>pamm_sample_scatter</c>) with scratch: any number of rows.</summary>
     MultiBlock,
 }
