@@ -1,34 +1,31 @@
 #!/usr/bin/env bash
 # Builds what scripts/gpu-visit.sh needs on a GPU host, which has no .NET and no network: the GPU bundle, the
 # NativeAOT libpammcuda.so with the C test program, and the prepared training corpus. Then, with the device tool,
-# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included, ~30 s on the first visit; the
-# times below are that visit's, bench/results/2026-12-04-gpu-h200.md):
-#   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=460 PAMM_TRAIN_SECONDS=30 \
-#        scripts/gpu-visit.sh /tmp/visit c train tests train-tests
-#      timeout 480 s. On the first visit (H200, 2026-12-04) the C test took 5 s, the training stage 145 s for the
-#      --memory-only tables and three of its five modes (each mode ~45 s with start-up and validation at 30 s of
-#      training; five ≈ 4 min), the bundle's suite and compute-sanitizer 77 s, the training program's tests ~2 min (its
-#      compiled-training test is the long one). So: C, training (#11's table, now with the whole-run peak), the suite
-#      (kernels changed since: pamm_sample_generators.cu), the training program's tests.
-#   2. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> \
-#        scripts/gpu-visit.sh /tmp/visit-2 goals queued peer python
-#      Make it at once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one
-#      costs 1-2 minutes of the budget before the command starts). timeout: budget_left_s (from status) less 30 s when
-#      warm, less 150 s when not (a call still running when the budget ends returns nothing). The goals benchmarks took
-#      57 s, the peer baseline 11 s; queued about as long as goals; the PyTorch package's suite (227 s, passed in full on
-#      the first visit and unchanged since) last, with what is left.
+# two calls (one call may run 10 minutes, and a visit has 15 in all, start-up included, ~30 s on the first visit). The
+# stage times below are the first visit's (H200, 2026-12-04, bench/results/2026-12-04-gpu-h200.md): the C test 5 s, the
+# bundle's suite and compute-sanitizer 77 s, the goals benchmarks 57 s (queued about as long), the training program's
+# tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
+# The plan after that visit (kernels changed since: pamm_expand.cu, the reduction's loads, the sampling's last blocks;
+# none has run on a GPU):
+#   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
+#        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests
+#      timeout 420 s: the new kernels under the suite and compute-sanitizer first (if they fail, fix here and spend the
+#      rest on a second try of this call), then what they cost (goals, and queued: the device's own time), the C test,
+#      and the training program's tests (the step-peak test that failed on the first visit, with the leak fixed since).
+#   2. At once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one costs
+#      1-2 minutes of the budget): #11's quality question, dense against pamm at llama-60m for equal steps (k = 128 at
+#      64K tokens a step), which also gives both modes' whole-run peak without the old leak:
+#        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
+#          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget <(timeout - 100) / 2.5> --dtype bf16 --val-tokens 262144 --log-every 100' \
+#          scripts/gpu-visit.sh /tmp/visit-2 train
+#      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; pamm gets the same steps, so
+#      (timeout - 100) / 2.5 leaves pamm room to be 1.5x slower plus start-up, timing and validation; dense's results are
+#      written before pamm starts.
+#   Left for the visit after: the five-mode table at 30 s a mode (train), peer, python.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
 #   each stage); unpack it here with tar -xzf into a scratch folder and record from there into bench/results/.
-#   If the first call shows a broken build or failing GPU tests, fix here and spend the rest on a second try of it.
-#   A later visit, once calls 1 and 2 have run and their results are in bench/results/: #11's quality question, dense
-#   against pamm at llama-60m for equal steps (k = 128 at 64K tokens a step), in one call of timeout 580 s:
-#     PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-q.tar.gz PAMM_VISIT_SECONDS=560 PAMM_MEMORY_CONFIGS= \
-#       PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget 180 --dtype bf16 --val-tokens 262144 --log-every 100' \
-#       scripts/gpu-visit.sh /tmp/visit-q train
-#   180 s of dense sets the steps, so pamm has room to be 1.5x slower (with a minute for start-up, timing and validation)
-#   before the call ends; dense's results are written before pamm starts.
 #   carry: artifacts/gpu-bundle.tar.xz artifacts/native/libpammcuda.so artifacts/native/test_pamm artifacts/train-data/bytes
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
