@@ -55,4 +55,9 @@ public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchm
     [Benchmark]
     [Measures(Operation.Expand)]
     public void StageExpand() => Time(nameof(StageExpand), Product.Expand);
+
+    /// <summary>The same stage as it was before <c>pamm_expand</c>: cuBLAS's strict float32 GEMM, then the 16-bit rounding pass.</summary>
+    [Benchmark]
+    [Measures(Operation.ExpandByCublas)]
+    public void StageExpandByCublas() => Time(nameof(StageExpandByCublas), LastStageByCublas);
 }

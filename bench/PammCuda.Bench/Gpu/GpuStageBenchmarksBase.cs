@@ -24,6 +24,9 @@ public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> d
     /// <summary>The engine's product pass, after the whole pipeline ran once.</summary>
     private protected ProductPass Product => Workload.Product;
 
+    /// <summary>The last stage as it was before <c>pamm_expand</c> (cuBLAS and, for 16-bit outputs, a rounding pass).</summary>
+    private protected Action LastStageByCublas => Workload.LastStageByCublas;
+
     private GpuStageWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     /// <summary>Uploads the inputs and runs the whole pipeline once (which also compiles the kernels).</summary>

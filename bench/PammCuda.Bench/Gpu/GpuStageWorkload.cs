@@ -14,10 +14,11 @@ internal sealed class GpuStageWorkload : IDisposable
 {
     private readonly List<IDisposable> _owned;
 
-    private GpuStageWorkload(CompressPass compress, ProductPass product, List<IDisposable> owned)
+    private GpuStageWorkload(CompressPass compress, ProductPass product, Action lastStageByCublas, List<IDisposable> owned)
     {
         Compress = compress;
         Product = product;
+        LastStageByCublas = lastStageByCublas;
         _owned = owned;
     }
 
@@ -26,6 +27,13 @@ internal sealed class GpuStageWorkload : IDisposable
 
     /// <summary>The product pass, <c>Xᵀ G</c>.</summary>
     public ProductPass Product { get; }
+
+    /// <summary>
+    /// The product's last stage as the engine ran it before <c>pamm_expand</c>, on the same B̃ and C: cuBLAS's strict float32
+    /// GEMM a·β·Cᵀ B̃ into a float32 block (C widened once, at setup, when 16-bit), then, for a 16-bit output, the rounding
+    /// pass. Kept so that one GPU run says which of the two is faster at each shape (kernels/README.md, "The last stage").
+    /// </summary>
+    public Action LastStageByCublas { get; }
 
     /// <summary>Uploads the inputs, runs the whole pipeline once and waits for the device.</summary>
     /// <exception cref="InvalidOperationException">A dtype the GPU suite does not run.</exception>
@@ -66,16 +74,41 @@ internal sealed class GpuStageWorkload : IDisposable
             engine.ApproxMatmul(compressed, gradient, width, output, ProductLayout.InputByGradient, 1f, 0f, productWorkspace);
             var parts = CompressedParts.Of(compressed);
             var compress = engine.PrepareCompress(x.Address, parts, options, CompressWorkspace.At(compressWorkspace.Address, rows, width, k));
+            var productScratch = ProductWorkspace.At(productWorkspace.Address, rows, k, width, transientPlan: true);
             var product = engine.PrepareProduct(parts, gradient.Address, width, dtype, output.Address, dtype, ProductLayout.InputByGradient,
-                1f, 0f, ProductWorkspace.At(productWorkspace.Address, rows, k, width, transientPlan: true));
+                1f, 0f, productScratch);
+            var lastStageByCublas = FormerLastStage(device, stream, owned, parts, productScratch.Reduced, rows, width, k, output.Address, dtype);
             stream.Synchronize();
-            return new GpuStageWorkload(compress, product, owned);
+            return new GpuStageWorkload(compress, product, lastStageByCublas, owned);
         }
         catch
         {
             for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
             throw;
         }
+    }
+
+    private static Action FormerLastStage(IComputeDevice device, IDeviceStream stream, List<IDisposable> owned, CompressedParts parts,
+        ulong reduced, int rows, int width, int k, ulong output, DType dtype)
+    {
+        ulong generators = parts.Generators;
+        if (dtype != DType.Float32)
+        {
+            var wide = Own(owned, device.Allocate<float>((long)k * width));
+            PammKernels.ConvertToSingle(stream, dtype, parts.Generators, (long)k * width, wide.Address);
+            generators = wide.Address;
+        }
+        var staging = Own(owned, device.Allocate<float>((long)width * width));
+        var scalars = new ProductScalars(Own(owned, device.Allocate<float>(ProductScalars.Bytes / sizeof(float))).Address);
+        // a = 1 and no dropped rows: a·β = 1, c = 0, as the workload's product runs.
+        PammKernels.ProductScalars(stream, 0UL, rows, 1f, 0f, scalars.Address);
+        var target = new ProductOutput(output, dtype, ProductLayout.InputByGradient, 0f);
+        var operands = new ProductOperands(generators, DType.Float32, width, reduced, DType.Float32, width, k);
+        return () =>
+        {
+            target.Gemm(stream, scalars, operands, allowTf32: false, staging.Address);
+            if (target.NeedsStore) target.Store(stream, (long)width * width, staging.Address);
+        };
     }
 
     private static TOwned Own<TOwned>(List<IDisposable> owned, TOwned item) where TOwned : IDisposable

@@ -46,6 +46,12 @@ public enum Operation
     Expand,
 
     /// <summary>
+    /// The last stage as it was before <c>pamm_expand</c>, at the same shape: cuBLAS's strict float32 GEMM into a float32
+    /// block and, for a 16-bit output, a rounding pass. Not run by the engine: the reference <see cref="Expand"/> is read against.
+    /// </summary>
+    ExpandByCublas,
+
+    /// <summary>
     /// The forward Q/K/V projection as a framework runs it: one GEMM of X (b × n) with the stacked weight
     /// [W_q; W_k; W_v] (3n × n), output b × 3n in X's type. The reference of <see cref="QkvGemmWithCompression"/>.
     /// </summary>

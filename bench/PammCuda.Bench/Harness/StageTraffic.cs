@@ -9,7 +9,7 @@ namespace PammCuda.Bench.Harness;
 public static class StageTraffic
 {
     /// <summary>True for the stages this class counts bytes of.</summary>
-    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.Expand;
+    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.ExpandByCublas;
 
     /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is not a stage, or the shape has no ratio.</exception>
@@ -40,6 +40,8 @@ public static class StageTraffic
             Operation.ReduceGroups => partials + word * k * m,
             // Read C (X's dtype) and B̃; write the output in X's dtype (as the stage benchmark runs it).
             Operation.Expand => k * n * e + word * k * m + e * n * m,
+            // Read C (float32) and B̃; write the float32 product; for 16-bit, read it back and write the output.
+            Operation.ExpandByCublas => word * k * n + word * k * m + word * n * m + (e == word ? 0 : word * n * m + e * n * m),
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage."),
         };
     }
