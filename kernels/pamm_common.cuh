@@ -226,8 +226,17 @@ __device__ __forceinline__ unsigned int pamm_block_exclusive_scan(unsigned int v
 // thread calls it.
 // True, in every thread of the block, for the block of the grid that finishes last: each block takes a ticket from
 // `*ticket` (zeroed before the launch) once all its threads are done, and the one that takes gridDim.x − 1 goes on to
-// do what needs every block's results (a grid-wide step without a launch of its own). The fences make what any block
-// wrote before its ticket visible to the last block after it. Every thread of the block must call it.
+// do what needs every block's results (a grid-wide step without a launch of its own). The fences order every block's
+// writes before its ticket; the last block must then read what other blocks wrote in this launch with
+// pamm_load_coherent, since an ordinary load may hit a line its SM cached earlier in the launch (the L1 is not coherent).
+// Every thread of the block must call it.
+// A load served from the device-wide level (L2), never from the SM's own L1: volatile, as the CUDA programming guide's
+// last-block example reads the other blocks' results.
+__device__ __forceinline__ unsigned int pamm_load_coherent(const unsigned int* address)
+{
+    return *static_cast<const volatile unsigned int*>(address);
+}
+
 __device__ __forceinline__ bool pamm_last_block_done(unsigned int* ticket)
 {
     __shared__ bool last;

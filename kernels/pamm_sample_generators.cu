@@ -62,7 +62,8 @@ __device__ __forceinline__ void pamm_sample_find_digit(int k, const unsigned int
     const int bins_per_thread = PAMM_SAMPLE_BINS / PAMM_SAMPLE_KEY_THREADS;
     int first = threadIdx.x * bins_per_thread;
     unsigned int count = 0u;
-    for (int d = first; d < first + bins_per_thread; ++d) count += histogram[d];
+    // The other blocks counted into the histogram during this launch: coherent loads (pamm_last_block_done).
+    for (int d = first; d < first + bins_per_thread; ++d) count += pamm_load_coherent(&histogram[d]);
     unsigned int total;
     unsigned int before = pamm_block_exclusive_scan(count, scan_scratch, total);
     unsigned int target = (unsigned int)k;
@@ -70,7 +71,7 @@ __device__ __forceinline__ void pamm_sample_find_digit(int k, const unsigned int
     if (before < target && target <= before + count)
     {
         int digit = first;
-        while (before + histogram[digit] < target) before += histogram[digit++];
+        while (before + pamm_load_coherent(&histogram[digit]) < target) before += pamm_load_coherent(&histogram[digit++]);
         state->digit = (unsigned int)digit;
         state->rank = target - before;
     }
@@ -99,15 +100,17 @@ __device__ __forceinline__ void pamm_sample_find_threshold(int tiles, const unsi
     const unsigned int* __restrict__ candidates, pamm_sample_state* __restrict__ state, unsigned int* __restrict__ tile_counts)
 {
     __shared__ unsigned int scan_scratch[33];
-    unsigned int listed = state->candidates, rank_needed = state->rank;
+    // The count, the list and the tile counts were written by the other blocks during this launch, and this block read
+    // the state's line at its start: coherent loads (pamm_last_block_done). The keys and the rank come from earlier launches.
+    unsigned int listed = pamm_load_coherent(&state->candidates), rank_needed = state->rank;
     for (unsigned int a = threadIdx.x; a < listed; a += blockDim.x)
     {
-        unsigned int row = candidates[a];
+        unsigned int row = pamm_load_coherent(&candidates[a]);
         unsigned long long key = keys[row];
         unsigned int rank = 0u;
         for (unsigned int b = 0; b < listed; ++b)
         {
-            unsigned int other_row = candidates[b];
+            unsigned int other_row = pamm_load_coherent(&candidates[b]);
             unsigned long long other_key = keys[other_row];
             if (other_key < key || (other_key == key && other_row < row)) ++rank;
         }
@@ -124,12 +127,12 @@ __device__ __forceinline__ void pamm_sample_find_threshold(int tiles, const unsi
     int per_thread = (tiles + (int)blockDim.x - 1) / (int)blockDim.x;
     int first = min(tiles, (int)threadIdx.x * per_thread), last = min(tiles, first + per_thread);
     unsigned int count = 0u;
-    for (int t = first; t < last; ++t) count += tile_counts[t];
+    for (int t = first; t < last; ++t) count += pamm_load_coherent(&tile_counts[t]);
     unsigned int total;
     unsigned int offset = pamm_block_exclusive_scan(count, scan_scratch, total);
     for (int t = first; t < last; ++t)
     {
-        unsigned int tile_count = tile_counts[t];
+        unsigned int tile_count = pamm_load_coherent(&tile_counts[t]);
         tile_counts[t] = offset;
         offset += tile_count;
     }
