@@ -39,7 +39,7 @@ public enum Operation
     /// <summary>Stage: first reduction pass, per-(chunk, generator) partial sums of α_i G_i.</summary>
     ReduceChunks,
 
-    /// <summary>Stage: second reduction pass, B̃ from the partial sums (and the final GEMM's a·β and c from η).</summary>
+    /// <summary>Stage: second reduction pass, B̃ from the partial sums (and the last stage's a·β and c from η).</summary>
     ReduceGroups,
 
     /// <summary>Stage: the last one, output = round(a·β·Cᵀ B̃) in the output's dtype (<c>pamm_expand</c>).</summary>
