@@ -128,6 +128,14 @@ struct pamm_vector
             values[2 * p + 1] = E::load((unsigned short)(parts[p] >> 16));
         }
     }
+    // The inverse: `width` values rounded to E, for one 128-bit store.
+    static __device__ __forceinline__ uint4 pack(const float* values)
+    {
+        unsigned int parts[4];
+#pragma unroll
+        for (int p = 0; p < 4; ++p) parts[p] = (unsigned int)E::store(values[2 * p]) | ((unsigned int)E::store(values[2 * p + 1]) << 16);
+        return make_uint4(parts[0], parts[1], parts[2], parts[3]);
+    }
 };
 
 template <>
@@ -140,6 +148,10 @@ struct pamm_vector<pamm_f32>
         values[1] = __uint_as_float(word.y);
         values[2] = __uint_as_float(word.z);
         values[3] = __uint_as_float(word.w);
+    }
+    static __device__ __forceinline__ uint4 pack(const float* values)
+    {
+        return make_uint4(__float_as_uint(values[0]), __float_as_uint(values[1]), __float_as_uint(values[2]), __float_as_uint(values[3]));
     }
 };
 

@@ -29,17 +29,13 @@ static_assert(PAMM_EXPAND_THREADS % PAMM_EXPAND_TILE_ROWS == 0 && PAMM_EXPAND_TH
                   PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_ROWS <= PAMM_EXPAND_STEPS,
               "the staging loops give every thread one row of L's slice and one column of R's");
 
-__device__ __forceinline__ unsigned int pamm_expand_bits(float value) { return __float_as_uint(value); }
-__device__ __forceinline__ unsigned int pamm_expand_bits(unsigned short value) { return value; }
-
 // The thread's 8 output values of one row, rounded to the output's dtype, into `target`: 128-bit stores (one for 16-bit
 // outputs, two for float32) when `vectorised`, else one element at a time, the first `valid` only.
 template <typename E>
 __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* target, int valid, bool vectorised,
                                                       const float (&values)[PAMM_EXPAND_THREAD_COLUMNS])
 {
-    typedef typename E::storage S;
-    // Every loop has a constant trip count and is unrolled, so the arrays stay in registers.
+    // Constant trip counts, unrolled: the values stay in registers.
     if (!vectorised)
     {
 #pragma unroll
@@ -47,18 +43,10 @@ __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* targe
             if (e < valid) target[e] = E::store(values[e]);
         return;
     }
-    const int per_word = 4 / (int)sizeof(S), words = PAMM_EXPAND_THREAD_COLUMNS / per_word;
-    unsigned int bits[PAMM_EXPAND_THREAD_COLUMNS];
+    const int width = pamm_vector<E>::width;
 #pragma unroll
-    for (int w = 0; w < words; ++w)
-    {
-        bits[w] = 0u;
-#pragma unroll
-        for (int e = 0; e < per_word; ++e) bits[w] |= pamm_expand_bits(E::store(values[w * per_word + e])) << (16 * e);
-    }
-#pragma unroll
-    for (int v = 0; v < words / 4; ++v)
-        reinterpret_cast<uint4*>(target)[v] = make_uint4(bits[4 * v], bits[4 * v + 1], bits[4 * v + 2], bits[4 * v + 3]);
+    for (int v = 0; v < PAMM_EXPAND_THREAD_COLUMNS / width; ++v)
+        reinterpret_cast<uint4*>(target)[v] = pamm_vector<E>::pack(values + v * width);
 }
 
 // The staged slices of L and R, declared once per kernel: both layouts' bodies use the same 12 KiB.

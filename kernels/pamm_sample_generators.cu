@@ -71,7 +71,8 @@ __device__ __forceinline__ void pamm_sample_find_digit(int k, const unsigned int
     if (before < target && target <= before + count)
     {
         int digit = first;
-        while (before + pamm_load_coherent(&histogram[digit]) < target) before += pamm_load_coherent(&histogram[digit++]);
+        for (unsigned int bin = pamm_load_coherent(&histogram[digit]); before + bin < target; bin = pamm_load_coherent(&histogram[++digit]))
+            before += bin;
         state->digit = (unsigned int)digit;
         state->rank = target - before;
     }

@@ -11,11 +11,7 @@ internal static class CommonOptions
         ["grad-by-in"] = ProductLayout.GradientByInput,
     };
 
-    private static readonly Dictionary<string, DType> AlphaTypes = new(StringComparer.Ordinal)
-    {
-        ["f32"] = DType.Float32,
-        ["bf16"] = DType.BFloat16,
-    };
+    private static readonly Dictionary<string, DType> AlphaTypes = ByShortName(DType.Float32, DType.BFloat16);
 
     private static readonly Dictionary<string, DeviceChoice> Devices = new(StringComparer.Ordinal)
     {
@@ -60,6 +56,10 @@ internal static class CommonOptions
         "--repeat", "N",
         "run each timed step N times and report the fastest (the first run includes JIT compilation and, on a device, compiling or loading the kernels)",
         1, minimum: 1);
+
+    /// <summary>The choices of a dtype option, each under its short name (<see cref="DTypes.ShortName"/>: f32, f16, bf16).</summary>
+    public static Dictionary<string, DType> ByShortName(params DType[] dtypes) =>
+        dtypes.ToDictionary(dtype => dtype.ShortName(), StringComparer.Ordinal);
 
     public static IReadOnlyList<Option> All { get; } = [Ratio, K, Epsilon, Seed, Alpha, Layout, Device, Repeat];
 

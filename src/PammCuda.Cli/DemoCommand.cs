@@ -11,17 +11,10 @@ internal static class DemoCommand
     private static readonly Option<int> GradientColumns = ValueOptions.Integer("--grad-cols", "M", "columns of G (outputs of the projection)", 768, minimum: 1);
     private static readonly Option<int> Directions = ValueOptions.Integer("--directions", "D", "number of directions the tokens gather around", 8, minimum: 1);
 
-    private static readonly Dictionary<string, DType> ElementTypes = new(StringComparer.Ordinal)
-    {
-        ["f32"] = DType.Float32,
-        ["f16"] = DType.Float16,
-        ["bf16"] = DType.BFloat16,
-    };
-
     private static readonly Option<Written<DType>> ElementType = ValueOptions.Choice(
         "--dtype", "T",
         "element type of X and G: f32, f16 or bf16 (generated in float32, then rounded to nearest-even; bf16 is what a Q/K/V projection sees under autocast); the products are float32",
-        ElementTypes, "f32");
+        CommonOptions.ByShortName(DType.Float32, DType.Float16, DType.BFloat16), "f32");
 
     private static readonly Option<Written<double>> Noise = ValueOptions.Number(
         "--noise", "S", "relative size of each token's noise, >= 0 (0 puts every token exactly on a direction)",
