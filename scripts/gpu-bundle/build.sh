@@ -93,7 +93,9 @@ mkdir -p "$(dirname "$output")"
 # Written beside the output and renamed, so an interrupted or oversized build leaves no bundle behind.
 partial=$output.partial
 trap 'rm -rf "$work" "$partial"' EXIT
-tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$bundle_name" | xz -9 -T0 > "$partial"
+# 64 MiB blocks: the ~120 MB tar is two blocks that two threads compress side by side (one 192 MiB block of -9 took
+# one core 93 s on a 2-core machine; two take 46 s, for 0.2 MB more).
+tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cf - "$bundle_name" | xz -9 -T0 --block-size=64MiB > "$partial"
 
 size=$(stat -c %s "$partial")
 if [ "$size" -gt "$max_bytes" ]; then
