@@ -13,6 +13,8 @@ bench/results/2026-12-02-train-tiny-cpu-1-thread-calibration.md, which trains as
   makes them better than uniform sampling, not on a bad seed.
 - Uniform-CRS minus PAMM was +0.100, +0.126, +0.095 and +0.080, +0.145, +0.076 (standard deviation 0.027).
   Margin: 0.04 nats, more than one deviation below the smallest seen. This run (seed 0, one thread) gives +0.080.
+Why 200 steps and not fewer: after 100 steps the seed still moves every mode by more than the method does, and in
+one of two seeds Uniform-CRS ended below PAMM (bench/results/2026-12-05-train-tiny-cpu-100-steps-calibration.md).
 """
 
 import json
