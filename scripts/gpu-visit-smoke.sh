@@ -32,6 +32,7 @@ export PAMMCUDA_CUDA_LIBRARY_PATH=none PAMM_COMMIT=smoke PAMM_SMOKE_RUN_SH=$repo
 visit() { bash "$scratch/scripts/gpu-visit.sh" "$scratch/out" "$@" > "$scratch/visit.log" 2>&1; }
 fail() { echo "gpu-visit-smoke: $*" >&2; echo "--- its output:" >&2; cat "$scratch/visit.log" >&2; exit 1; }
 expect_output() { grep -qF -- "$1" "$scratch/visit.log" || fail "expected '$1' in the output"; }
+expect_output_matching() { grep -qE -- "$1" "$scratch/visit.log" || fail "expected a line matching '$1' in the output"; }
 behave() { echo "$1" > "$scratch/artifacts/native/behaviour"; }
 # archive_has ARCHIVE MEMBER TEXT: whether the member holds the text. The member is read whole before grep looks: tar
 # writes as it goes, so `tar ... | grep -q` under pipefail fails whenever grep stops reading first and tar gets SIGPIPE
@@ -68,13 +69,13 @@ child=$(cat "$scratch/artifacts/native/child.pid")
 for _ in $(seq 50); do running "$child" || break; sleep 0.1; done
 if running "$child"; then kill "$child"; fail "a run under the bundle's own time limit outlived the stage's limit"; fi
 
-# The visit's deadline: the first stage gets what is left of 24 s less the 10 s a stage may overrun its limit by, the
-# second is not started.
+# The visit's deadline: the first stage gets what is left of 24 s less the 10 s a stage may overrun its limit by (14 s,
+# or 13 s when a loaded machine took a second to start it: one CI run), the second is not started.
 behave hang
 started=$SECONDS
 if PAMM_VISIT_SECONDS=24 visit c c; then fail "a visit past its deadline exited 0"; fi
 [ $((SECONDS - started)) -le 24 ] || fail "a visit of 24 s ran $((SECONDS - started)) s"
-expect_output ">> c: TIMED OUT after 14 s"
+expect_output_matching '^>> c: TIMED OUT after 1[34] s'
 expect_output ">> c: NOT RUN"
 expect_output "gpu-visit: 2 stages, 2 failed: c c"
 
