@@ -113,6 +113,12 @@ struct pamm_bf16
     static __device__ __forceinline__ unsigned short store(float v) { return pamm_f32_to_bf16(v); }
 };
 
+// A dtype named at run time, where a kernel takes it as an argument rather than as an instance (C# reads these codes
+// from here: PammKernels).
+#define PAMM_DTYPE_F32 0
+#define PAMM_DTYPE_F16 1
+#define PAMM_DTYPE_BF16 2
+
 // Elements of a dtype in one 128-bit word (the unit of the vectorised loops) and how to unpack them.
 #define PAMM_VECTOR_BYTES 16
 template <typename E>

@@ -4,8 +4,15 @@
 //     out = round( (a·β) ⊗ Σ_j L[j, p]·R[j, q]  ⊕  c ⊗ out )        (P × Q, row-major)
 // with L (inner × P) and R (inner × Q) row-major: C (k × n, in its own dtype, widened as it is staged) and B̃ (k × m,
 // float32) for the n × m layout, B̃ and C for m × n. a·β and c come from device memory (`scalars`, written by
-// pamm_reduce_groups), so β never visits the host. One instance per (C's dtype, the output's), `pamm_expand_{c}_{out}`. It replaces a cuBLAS GEMM into a float32 staging block followed by pamm_store_output: one
-// launch, no staging, and the output written once in its own dtype (half the bytes of the float32 product for bf16).
+// pamm_reduce_groups), so β never visits the host. It replaces a cuBLAS GEMM into a float32 staging block followed by
+// pamm_store_output: one launch, no staging, and the output written once in its own dtype (half the bytes of the float32
+// product for bf16).
+//
+// One instance per output dtype, `pamm_expand_{out}`; C's dtype is an argument (`generators_dtype`, a PAMM_DTYPE_*
+// code), switched on as each element of C is staged. That branch is uniform and C is small (k × n, read from L2 by the
+// few blocks that share a tile row), and it makes 3 instances of the 9 (C's dtype × the output's) that instantiating C
+// too gave: NVRTC took 12.3 s for those on one architecture, linear in the instances, which is what a GPU's first product
+// in a fresh kernel cache waits for.
 //
 // Every output element is one fmaf chain over j = 0, 1, … from +0, then one multiply by a·β, one (unfused) add of
 // c·out when c ≠ 0, and one rounding to the output's dtype: a fixed order, bitwise the same on every run, tile and
@@ -49,6 +56,26 @@ __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* targe
         reinterpret_cast<uint4*>(target)[v] = pamm_vector<E>::pack(values + v * width);
 }
 
+// The product's two operands as the staging loops read them: element `index` of a row-major matrix, widened to float32.
+// B̃ is float32; C is in the dtype named at run time.
+struct pamm_expand_reduced
+{
+    const float* __restrict__ data;
+    __device__ __forceinline__ float load(long long index) const { return __ldg(data + index); }
+};
+
+struct pamm_expand_generators
+{
+    const void* __restrict__ data;
+    int dtype;
+    __device__ __forceinline__ float load(long long index) const
+    {
+        if (dtype == PAMM_DTYPE_F32) return __ldg(static_cast<const float*>(data) + index);
+        unsigned short bits = __ldg(static_cast<const unsigned short*>(data) + index);
+        return dtype == PAMM_DTYPE_F16 ? pamm_f16_to_f32(bits) : pamm_bf16_to_f32(bits);
+    }
+};
+
 // The staged slices of L and R, declared once per kernel: both layouts' bodies use the same 12 KiB.
 struct pamm_expand_tiles
 {
@@ -57,8 +84,7 @@ struct pamm_expand_tiles
 };
 
 template <typename L, typename R, typename E>
-__device__ __forceinline__ void pamm_expand(const typename L::storage* __restrict__ left, const typename R::storage* __restrict__ right,
-                                            int inner, int rows, int columns, const float* __restrict__ scalars,
+__device__ __forceinline__ void pamm_expand(L left, R right, int inner, int rows, int columns, const float* __restrict__ scalars,
                                             typename E::storage* __restrict__ output, pamm_expand_tiles& tiles)
 {
     const int thread_columns = PAMM_EXPAND_TILE_COLUMNS / PAMM_EXPAND_THREAD_COLUMNS; // 16 threads across a tile
@@ -78,8 +104,7 @@ __device__ __forceinline__ void pamm_expand(const typename L::storage* __restric
     int left_row = threadIdx.x % PAMM_EXPAND_TILE_ROWS, left_step = threadIdx.x / PAMM_EXPAND_TILE_ROWS;
     int right_column = threadIdx.x % PAMM_EXPAND_TILE_COLUMNS, right_step = threadIdx.x / PAMM_EXPAND_TILE_COLUMNS;
     bool left_inside = first_row + left_row < rows, right_inside = first_column + right_column < columns;
-    const typename L::storage* left_column = left + first_row + left_row;
-    const typename R::storage* right_row = right + first_column + right_column;
+    long long left_column = first_row + left_row, right_row = first_column + right_column;
 
     for (int first_step = 0; first_step < inner; first_step += PAMM_EXPAND_STEPS)
     {
@@ -89,10 +114,10 @@ __device__ __forceinline__ void pamm_expand(const typename L::storage* __restric
         // Each thread stages one row (column) of the tile at every (THREADS / TILE)-th step.
 #pragma unroll
         for (int step = left_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_ROWS)
-            tiles.left[step][left_row] = step < steps && left_inside ? L::load(left_column[(long long)(first_step + step) * rows]) : 0.0f;
+            tiles.left[step][left_row] = step < steps && left_inside ? left.load(left_column + (long long)(first_step + step) * rows) : 0.0f;
 #pragma unroll
         for (int step = right_step; step < PAMM_EXPAND_STEPS; step += PAMM_EXPAND_THREADS / PAMM_EXPAND_TILE_COLUMNS)
-            tiles.right[step][right_column] = step < steps && right_inside ? R::load(right_row[(long long)(first_step + step) * columns]) : 0.0f;
+            tiles.right[step][right_column] = step < steps && right_inside ? right.load(right_row + (long long)(first_step + step) * columns) : 0.0f;
         __syncthreads();
         for (int step = 0; step < steps; ++step)
         {
@@ -135,54 +160,32 @@ __device__ __forceinline__ void pamm_expand(const typename L::storage* __restric
 }
 
 // The product's two layouts: n × m = Cᵀ B̃ (C's n columns are the output's rows), or m × n = B̃ᵀ C.
-template <typename G, typename E>
-__device__ __forceinline__ void pamm_expand_product(const typename G::storage* __restrict__ generators, const float* __restrict__ reduced,
-                                                    int k, int n, int m, int transposed, const float* __restrict__ scalars,
-                                                    typename E::storage* __restrict__ output)
+template <typename E>
+__device__ __forceinline__ void pamm_expand_product(const void* __restrict__ generators, int generators_dtype,
+                                                    const float* __restrict__ reduced, int k, int n, int m, int transposed,
+                                                    const float* __restrict__ scalars, typename E::storage* __restrict__ output)
 {
     __shared__ pamm_expand_tiles tiles;
-    if (transposed == 0) pamm_expand<G, pamm_f32, E>(generators, reduced, k, n, m, scalars, output, tiles);
-    else pamm_expand<pamm_f32, G, E>(reduced, generators, k, m, n, scalars, output, tiles);
+    pamm_expand_generators c = {generators, generators_dtype};
+    pamm_expand_reduced b = {reduced};
+    if (transposed == 0) pamm_expand<pamm_expand_generators, pamm_expand_reduced, E>(c, b, k, n, m, scalars, output, tiles);
+    else pamm_expand<pamm_expand_reduced, pamm_expand_generators, E>(b, c, k, m, n, scalars, output, tiles);
 }
 
-#define PAMM_EXPAND_PARAMETERS(G, T)                                                                                  \
-    const G* __restrict__ generators, const float* __restrict__ reduced, int k, int n, int m, int transposed,          \
-    const float* __restrict__ scalars, T* __restrict__ output
+#define PAMM_EXPAND_PARAMETERS(T)                                                                                     \
+    const void* __restrict__ generators, int generators_dtype, const float* __restrict__ reduced, int k, int n, int m, \
+    int transposed, const float* __restrict__ scalars, T* __restrict__ output
 #define PAMM_EXPAND_ARGUMENTS \
-    generators, reduced, k, n, m, transposed, scalars, output
+    generators, generators_dtype, reduced, k, n, m, transposed, scalars, output
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_f32(PAMM_EXPAND_PARAMETERS(float, float))
-{ pamm_expand_product<pamm_f32, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f32_f32)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32(PAMM_EXPAND_PARAMETERS(float))
+{ pamm_expand_product<pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_f16(PAMM_EXPAND_PARAMETERS(float, unsigned short))
-{ pamm_expand_product<pamm_f32, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f32_f16)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16(PAMM_EXPAND_PARAMETERS(unsigned short))
+{ pamm_expand_product<pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32_bf16(PAMM_EXPAND_PARAMETERS(float, unsigned short))
-{ pamm_expand_product<pamm_f32, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f32_bf16)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_f32(PAMM_EXPAND_PARAMETERS(unsigned short, float))
-{ pamm_expand_product<pamm_f16, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f16_f32)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_f16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
-{ pamm_expand_product<pamm_f16, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f16_f16)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f16_bf16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
-{ pamm_expand_product<pamm_f16, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_f16_bf16)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_f32(PAMM_EXPAND_PARAMETERS(unsigned short, float))
-{ pamm_expand_product<pamm_bf16, pamm_f32>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_bf16_f32)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_f16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
-{ pamm_expand_product<pamm_bf16, pamm_f16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_bf16_f16)
-
-extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16_bf16(PAMM_EXPAND_PARAMETERS(unsigned short, unsigned short))
-{ pamm_expand_product<pamm_bf16, pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_expand_bf16_bf16)
+extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_bf16(PAMM_EXPAND_PARAMETERS(unsigned short))
+{ pamm_expand_product<pamm_bf16>(PAMM_EXPAND_ARGUMENTS); }
+PAMM_EXPORT_KERNEL(pamm_expand_bf16)

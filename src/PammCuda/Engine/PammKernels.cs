@@ -52,14 +52,17 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> ConvertKernels = KernelFamily.PerDType("pamm_convert_to_f32");
     private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
     private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
-    // pamm_expand_{C's dtype}_{the output's}.
-    private static readonly FrozenDictionary<DType, KernelFamily<DType>> ExpandKernels =
-        Enum.GetValues<DType>().ToFrozenDictionary(generatorType => generatorType, generatorType => KernelFamily.PerDType($"pamm_expand_{generatorType.ShortName()}"));
+    // pamm_expand_{the output's dtype}; C's dtype is an argument, a PAMM_DTYPE_* code.
+    private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
     private static readonly KernelFamily<DType> ReduceChunksBFloat16AlphaKernels = KernelFamily.PerDType("pamm_reduce_chunks_alpha_bf16");
     private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
     private static readonly KernelFamily<AssignmentWidth> RadixScatterKernels = KernelFamily.PerAssignmentWidth("pamm_radix_scatter");
+
+    // The codes of the kernels that take a dtype as an argument (PAMM_DTYPE_F32, _F16, _BF16).
+    private static readonly FrozenDictionary<DType, int> DTypeCodes =
+        Enum.GetValues<DType>().ToFrozenDictionary(dtype => dtype, dtype => KernelSources.Constant($"PAMM_DTYPE_{dtype.ShortName().ToUpperInvariant()}"));
 
     /// <summary>Sorted positions per block of the first reduction pass (<c>PAMM_REDUCE_CHUNK</c>).</summary>
     public static readonly int ReduceChunk = KernelSources.Constant("PAMM_REDUCE_CHUNK");
@@ -209,15 +212,19 @@ internal static class PammKernels
     /// The product's last stage, <c>output = round(a·β·Cᵀ B̃ + c·output)</c> (n × m) or <c>round(a·β·B̃ᵀ C + c·output)</c>
     /// (m × n, <see cref="ProductLayout.GradientByInput"/>), row-major in <paramref name="outputType"/>, from C (k × n) in
     /// its own <paramref name="generatorType"/> and B̃ (k × m, float32), with a·β and c read from <paramref name="scalars"/>
-    /// (<see cref="Engine.ProductScalars"/>). One launch for every pair of dtypes.
+    /// (<see cref="Engine.ProductScalars"/>). One launch for every pair of dtypes; the kernel is the output dtype's.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="generatorType"/> is not a <see cref="DType"/>.</exception>
     public static void Expand(IDeviceStream stream, ulong generators, DType generatorType, ulong reduced, int k, int n, int m,
         ProductLayout layout, ulong scalars, DType outputType, ulong output)
     {
+        if (!DTypeCodes.TryGetValue(generatorType, out int generatorCode))
+            throw new ArgumentOutOfRangeException(nameof(generatorType), generatorType, "Not a dtype the kernels read.");
         var (rows, columns) = layout == ProductLayout.InputByGradient ? (n, m) : (m, n);
-        stream.Launch(ExpandKernels[generatorType].For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)),
+        stream.Launch(ExpandKernels.For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)),
             ExpandThreads,
-            KernelArgument.Pointer(generators), KernelArgument.Pointer(reduced), KernelArgument.Int32(k), KernelArgument.Int32(n),
+            KernelArgument.Pointer(generators), KernelArgument.Int32(generatorCode), KernelArgument.Pointer(reduced),
+            KernelArgument.Int32(k), KernelArgument.Int32(n),
             KernelArgument.Int32(m), KernelArgument.Int32(layout == ProductLayout.InputByGradient ? 0 : 1), KernelArgument.Pointer(scalars),
             KernelArgument.Pointer(output));
     }

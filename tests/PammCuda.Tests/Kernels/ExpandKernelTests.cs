@@ -10,8 +10,8 @@ namespace PammCuda.Tests.Kernels;
 /// The product's last stage, <c>pamm_expand</c>: <c>out = round(a·β ⊗ Σ_j L[j,p]·R[j,q] ⊕ c ⊗ out)</c> with (L, R) = (C, B̃)
 /// for the n × m layout and (B̃, C) for m × n, C read in its own dtype, each sum one fused multiply-add chain over j
 /// ascending from +0. Its result is defined to the bit, so it is checked to the bit against that chain computed here with
-/// <see cref="MathF.FusedMultiplyAdd"/>: every generator and output dtype, both layouts, tile edges, with and without the
-/// 128-bit stores, and the old output read only when c ≠ 0.
+/// <see cref="MathF.FusedMultiplyAdd"/>: every generator dtype (an argument of the kernel) and output dtype (its instance),
+/// both layouts, tile edges, with and without the 128-bit stores, and the old output read only when c ≠ 0.
 /// </summary>
 [TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Names))]
 public class ExpandKernelTests(string deviceName) : DeviceFixture(deviceName)
@@ -71,6 +71,15 @@ public class ExpandKernelTests(string deviceName) : DeviceFixture(deviceName)
         var shape = (Rows: 66, Columns: 128, K: 9);
         AssertExpanded<float, float>(ProductLayout.InputByGradient, shape, c: 0.5f, offsetElements: 1);
         AssertExpanded<BFloat16, BFloat16>(ProductLayout.GradientByInput, shape, c: 0.5f, offsetElements: 1);
+    }
+
+    [Test]
+    public void A_generator_dtype_the_kernel_cannot_read_is_refused_before_a_launch()
+    {
+        // C's dtype reaches the kernel as a code it switches on; an undefined one must not be read as bfloat16.
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => PammKernels.Expand(Device.DefaultStream, 0, (DType)3, 0, 1, 1, 1,
+            ProductLayout.InputByGradient, 0, DType.Float32, 0));
+        Assert.That(error!.ParamName, Is.EqualTo("generatorType"));
     }
 
     private void AssertExpanded<TG, T>(ProductLayout layout, (int Rows, int Columns, int K) shape, float c, int offsetElements = 0, T[]? old = null)
