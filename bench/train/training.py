@@ -433,14 +433,41 @@ def compare_side_by_side(runs, data_dir, settings, jobs, after_each_run=None):
     torch.set_num_threads(threads)  # what the record's machine line reports
     # The processes load the corpus; here its description is enough.
     record = _empty_record(corpus.read_meta(data_dir), settings, f", {min(jobs, len(runs))} modes side by side")
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                                initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
+    with side_by_side_pool(jobs, threads) as pool:
         futures = [pool.submit(_train_alone, mode, data_dir, settings, threads) for mode in runs]
         for future in futures:  # in the order asked for, whichever finishes first
             record["runs"].append(future.result())
             if after_each_run is not None:
                 after_each_run(record)
     return record
+
+
+# What the native libraries of a side-by-side worker read as they load. torch.set_num_threads reaches PyTorch's own
+# OpenMP pool only; the OpenBLAS that Debian's PyTorch multiplies with (and PAMM's CPU backend, where present) starts
+# one thread per core unless told otherwise, and .NET's thread pool (PAMM's CPU backend) sizes itself by the cores it
+# is told of. Left alone, two modes on two cores ran four threads that spin-wait for each other: the tiny config's first
+# 100 steps took 380 s instead of 170 s (2026-12-05, 2-core AMD EPYC).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DOTNET_PROCESSOR_COUNT")
+
+
+@contextlib.contextmanager
+def side_by_side_pool(jobs, threads):
+    """
+    A pool of `jobs` fresh processes (spawned: nothing of this process's state but its arguments reaches a run), each
+    with `threads` threads in every library that starts its own (THREAD_VARIABLES), ended with the command.
+    """
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: str(threads) for name in THREAD_VARIABLES})  # spawned workers copy the environment
+    try:
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
+            yield pool
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def check_side_by_side(settings):
