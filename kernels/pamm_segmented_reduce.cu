@@ -37,9 +37,12 @@ __device__ __forceinline__ void pamm_store_piece(float* __restrict__ target, int
         for (int e = 0; e < valid; ++e) target[e] = sums[e];
 }
 
-template <typename E, typename A>
+// α's dtype (float32, or bfloat16 where PammOptions.AlphaType asks) is an argument, a PAMM_DTYPE_* code: α is read once
+// per sorted position into shared memory, before the loop over G, so the branch costs nothing there, and it keeps one
+// instance per G dtype (3, where a template parameter made 6 and twice NVRTC's time).
+template <typename E>
 __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
-                                                   int rows, const typename A::storage* __restrict__ alpha,
+                                                   int rows, const void* __restrict__ alpha, int alpha_dtype,
                                                    const typename E::storage* __restrict__ gradient, int columns,
                                                    float* __restrict__ partials)
 {
@@ -55,7 +58,8 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
         int row = sorted_rows[first + threadIdx.x];
         chunk_keys[threadIdx.x] = sorted_keys[first + threadIdx.x];
         chunk_rows[threadIdx.x] = row;
-        chunk_alpha[threadIdx.x] = A::load(alpha[row]);
+        chunk_alpha[threadIdx.x] = alpha_dtype == PAMM_DTYPE_BF16 ? pamm_bf16_to_f32(static_cast<const unsigned short*>(alpha)[row])
+                                                                   : static_cast<const float*>(alpha)[row];
     }
     __syncthreads();
     long long begin_column = ((long long)blockIdx.y * blockDim.x + threadIdx.x) * width;
@@ -94,36 +98,23 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }
 
-#define PAMM_REDUCE_CHUNKS_PARAMETERS(A, G)                                                                \
+#define PAMM_REDUCE_CHUNKS_PARAMETERS(G)                                                                      \
     const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,                    \
-    const A* __restrict__ alpha, const G* __restrict__ gradient, int columns, float* __restrict__ partials
+    const void* __restrict__ alpha, int alpha_dtype, const G* __restrict__ gradient, int columns, float* __restrict__ partials
 #define PAMM_REDUCE_CHUNKS_ARGUMENTS                                   \
-    sorted_keys, sorted_rows, rows, alpha, gradient, columns, partials
+    sorted_keys, sorted_rows, rows, alpha, alpha_dtype, gradient, columns, partials
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(float, float))
-{ pamm_reduce_chunks<pamm_f32, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(float))
+{ pamm_reduce_chunks<pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f32)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f16(PAMM_REDUCE_CHUNKS_PARAMETERS(float, unsigned short))
-{ pamm_reduce_chunks<pamm_f16, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short))
+{ pamm_reduce_chunks<pamm_f16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_f16)
 
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_bf16(PAMM_REDUCE_CHUNKS_PARAMETERS(float, unsigned short))
-{ pamm_reduce_chunks<pamm_bf16, pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
+extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_bf16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short))
+{ pamm_reduce_chunks<pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
-
-// α stored as bfloat16 (PammOptions.AlphaType), widened once per row into shared memory.
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, float))
-{ pamm_reduce_chunks<pamm_f32, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f32)
-
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_f16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, unsigned short))
-{ pamm_reduce_chunks<pamm_f16, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_f16)
-
-extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_alpha_bf16_bf16(PAMM_REDUCE_CHUNKS_PARAMETERS(unsigned short, unsigned short))
-{ pamm_reduce_chunks<pamm_bf16, pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
-PAMM_EXPORT_KERNEL(pamm_reduce_chunks_alpha_bf16_bf16)
 
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
 // last stage's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.

@@ -48,6 +48,7 @@ internal static class PammKernels
 
     private static readonly KernelFamily<DType> GatherKernels = KernelFamily.PerDType("pamm_gather");
     private static readonly KernelFamily<DType> RowNormsKernels = KernelFamily.PerDType("pamm_row_norms");
+    // pamm_reduce_chunks_{G's dtype}; α's dtype is an argument, a PAMM_DTYPE_* code.
     private static readonly KernelFamily<DType> ReduceChunksKernels = KernelFamily.PerDType("pamm_reduce_chunks");
     private static readonly KernelFamily<DType> ConvertKernels = KernelFamily.PerDType("pamm_convert_to_f32");
     private static readonly KernelFamily<DType> StoreOutputKernels = KernelFamily.PerDType("pamm_store_output");
@@ -56,7 +57,6 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
-    private static readonly KernelFamily<DType> ReduceChunksBFloat16AlphaKernels = KernelFamily.PerDType("pamm_reduce_chunks_alpha_bf16");
     private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
     private static readonly KernelFamily<AssignmentWidth> RadixScatterKernels = KernelFamily.PerAssignmentWidth("pamm_radix_scatter");
 
@@ -180,15 +180,17 @@ internal static class PammKernels
     /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
 
+    /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
     public static void ReduceChunks(IDeviceStream stream, DType gradientType, DType alphaType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
         ulong gradient, int columns, ulong partials)
     {
+        int alphaCode = DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(VectorBytes / gradientType.SizeOf());
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
-        stream.Launch((AlphaIsBFloat16(alphaType) ? ReduceChunksBFloat16AlphaKernels : ReduceChunksKernels).For(gradientType), grid, ReduceThreads,
+        stream.Launch(ReduceChunksKernels.For(gradientType), grid, ReduceThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),
-            KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
+            KernelArgument.Int32(alphaCode), KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
     }
 
     /// <summary>B̃ from the partial sums, and the last stage's a·β and c into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).</summary>
