@@ -119,6 +119,14 @@ struct pamm_bf16
 #define PAMM_DTYPE_F16 1
 #define PAMM_DTYPE_BF16 2
 
+// Element `index` of a read-only array of the dtype `dtype` names (a PAMM_DTYPE_* code), widened to float32.
+__device__ __forceinline__ float pamm_load_dtype(const void* __restrict__ data, int dtype, long long index)
+{
+    if (dtype == PAMM_DTYPE_F32) return __ldg(static_cast<const float*>(data) + index);
+    unsigned short bits = __ldg(static_cast<const unsigned short*>(data) + index);
+    return dtype == PAMM_DTYPE_F16 ? pamm_f16_to_f32(bits) : pamm_bf16_to_f32(bits);
+}
+
 // Elements of a dtype in one 128-bit word (the unit of the vectorised loops) and how to unpack them.
 #define PAMM_VECTOR_BYTES 16
 template <typename E>

@@ -68,12 +68,7 @@ struct pamm_expand_generators
 {
     const void* __restrict__ data;
     int dtype;
-    __device__ __forceinline__ float load(long long index) const
-    {
-        if (dtype == PAMM_DTYPE_F32) return __ldg(static_cast<const float*>(data) + index);
-        unsigned short bits = __ldg(static_cast<const unsigned short*>(data) + index);
-        return dtype == PAMM_DTYPE_F16 ? pamm_f16_to_f32(bits) : pamm_bf16_to_f32(bits);
-    }
+    __device__ __forceinline__ float load(long long index) const { return pamm_load_dtype(data, dtype, index); }
 };
 
 // The staged slices of L and R, declared once per kernel: both layouts' bodies use the same 12 KiB.

@@ -58,8 +58,7 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
         int row = sorted_rows[first + threadIdx.x];
         chunk_keys[threadIdx.x] = sorted_keys[first + threadIdx.x];
         chunk_rows[threadIdx.x] = row;
-        chunk_alpha[threadIdx.x] = alpha_dtype == PAMM_DTYPE_BF16 ? pamm_bf16_to_f32(static_cast<const unsigned short*>(alpha)[row])
-                                                                   : static_cast<const float*>(alpha)[row];
+        chunk_alpha[threadIdx.x] = pamm_load_dtype(alpha, alpha_dtype, row);
     }
     __syncthreads();
     long long begin_column = ((long long)blockIdx.y * blockDim.x + threadIdx.x) * width;
