@@ -105,6 +105,44 @@ public class NvrtcCompileTests
         Assert.That(Directory.GetFiles(_cacheDirectory), Is.Empty, "a failed compile must not be cached");
     }
 
+    /// <summary>Units that differ in a constant, so that each compiles to an image of its own.</summary>
+    private static KeyValuePair<string, string>[] ScaleAddUnits(int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new KeyValuePair<string, string>(
+            $"scale_add_{i}.cu", CudaTestEnvironment.ScaleAddSource.Replace("scaled(x[i], a)", $"scaled(x[i], a) + {i}.0f")))];
+
+    [Test]
+    public void Units_compiled_side_by_side_are_the_one_by_one_images_in_the_units_order()
+    {
+        var units = ScaleAddUnits(6);
+        var target = new ComputeCapability(9, 0);
+        var sideBySide = Compiler().CompileAll(units, target, CudaTestEnvironment.ScaleAddHeaders);
+
+        var oneByOne = new KernelCompiler(new KernelImageCache(Path.Combine(_cacheDirectory, "one-by-one")));
+        Assert.That(sideBySide.Select(image => image.ProgramName), Is.EqualTo(units.Select(unit => unit.Key)));
+        for (int i = 0; i < units.Length; i++)
+        {
+            var alone = oneByOne.Compile(units[i].Value, units[i].Key, target, CudaTestEnvironment.ScaleAddHeaders);
+            Assert.That(sideBySide[i].FromCache, Is.False);
+            Assert.That(sideBySide[i].Bytes.ToArray(), Is.EqualTo(alone.Bytes.ToArray()), units[i].Key);
+        }
+        Assert.That(sideBySide.Select(image => Convert.ToHexString(image.Bytes.Span)).Distinct().Count(), Is.EqualTo(units.Length),
+            "the units differ, so must their images");
+        Assert.That(Compiler().CompileAll(units, target, CudaTestEnvironment.ScaleAddHeaders).Select(image => image.FromCache), Is.All.True);
+    }
+
+    [Test]
+    public void The_first_unit_in_order_that_fails_throws_its_own_log_and_the_others_are_cached()
+    {
+        var units = ScaleAddUnits(5);
+        units[1] = new(units[1].Key, units[1].Value.Replace("+ y[i]", "+ undefined_one"));
+        units[3] = new(units[3].Key, units[3].Value.Replace("+ y[i]", "+ undefined_three"));
+        var exception = Assert.Throws<NvrtcException>(() =>
+            Compiler().CompileAll(units, new ComputeCapability(8, 0), CudaTestEnvironment.ScaleAddHeaders))!;
+        Assert.That(exception.Log, Does.Contain("scale_add_1.cu").And.Contain("undefined_one"));
+        Assert.That(exception.Log, Does.Not.Contain("undefined_three"));
+        Assert.That(Directory.GetFiles(_cacheDirectory, "*.img"), Has.Length.EqualTo(3), "the three units that compile are cached");
+    }
+
     [Test]
     public void Unknown_option_throws_NvrtcException_naming_it()
     {
