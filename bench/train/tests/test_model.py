@@ -13,7 +13,8 @@ import corpus
 import memory
 import modes
 import training
-from model import DenseQKV, Llama, ModelConfig, RMSNorm, RotaryEmbedding, causal_attention, initialise, parameter_count
+from model import (DenseQKV, Llama, ModelConfig, RMSNorm, RotaryEmbedding, causal_attention, initialise, parameter_count,
+                   written_out_causal_attention)
 
 SMALL = ModelConfig(vocab_size=256, d_model=32, n_layers=2, n_heads=4, d_ff=48, context=16)
 
@@ -69,6 +70,28 @@ class ModelTest(unittest.TestCase):
         k2[..., 4:, :] += 1.0
         v2[..., 4:, :] += 1.0
         torch.testing.assert_close(causal_attention(q, k2, v2)[..., :4, :], out[..., :4, :])
+
+    def test_the_written_out_attention_masks_as_masked_fill_does_bit_for_bit(self):
+        # The CI quality test's bounds were measured with masked_fill (test_quality.py): the mask added instead must
+        # give the same outputs and gradients, not merely close ones.
+        def with_masked_fill(q, k, v):
+            scores = (q * (1.0 / math.sqrt(q.shape[-1]))) @ k.transpose(-2, -1)
+            future = torch.ones(q.shape[-2], q.shape[-2], dtype=torch.bool).triu(1)
+            return scores.masked_fill(future, float("-inf")).softmax(-1).to(v.dtype) @ v
+
+        for dtype in (torch.float32, torch.float64):
+            generator = torch.Generator().manual_seed(3)
+            inputs = [torch.randn(2, 3, 37, 8, dtype=dtype, generator=generator) * 4 for _ in range(3)]
+            upstream = torch.randn(2, 3, 37, 8, dtype=dtype, generator=generator)
+            results = []
+            for attention in (written_out_causal_attention, with_masked_fill):
+                leaves = [t.clone().requires_grad_() for t in inputs]
+                out = attention(*leaves)
+                out.backward(upstream)
+                results.append([out.detach()] + [leaf.grad for leaf in leaves])
+            for ours, reference in zip(*results):
+                self.assertTrue(torch.equal(ours, reference), dtype)
+            self.assertTrue(torch.isfinite(results[0][0]).all())
 
     def test_tiny_config_has_about_a_million_parameters(self):
         count = parameter_count(Llama(modes.CONFIGS["tiny"].model(256)))
