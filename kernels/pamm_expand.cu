@@ -56,15 +56,9 @@ __device__ __forceinline__ void pamm_expand_store_run(typename E::storage* targe
         reinterpret_cast<uint4*>(target)[v] = pamm_vector<E>::pack(values + v * width);
 }
 
-// The product's two operands as the staging loops read them: element `index` of a row-major matrix, widened to float32.
-// B̃ is float32; C is in the dtype named at run time.
-struct pamm_expand_reduced
-{
-    const float* __restrict__ data;
-    __device__ __forceinline__ float load(long long index) const { return __ldg(data + index); }
-};
-
-struct pamm_expand_generators
+// The product's two operands as the staging loops read them: element `index` of a row-major matrix in the dtype named at
+// run time (B̃ is float32, C in X's dtype), widened to float32.
+struct pamm_expand_operand
 {
     const void* __restrict__ data;
     int dtype;
@@ -78,9 +72,10 @@ struct pamm_expand_tiles
     float right[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_COLUMNS];
 };
 
-template <typename L, typename R, typename E>
-__device__ __forceinline__ void pamm_expand(L left, R right, int inner, int rows, int columns, const float* __restrict__ scalars,
-                                            typename E::storage* __restrict__ output, pamm_expand_tiles& tiles)
+template <typename E>
+__device__ __forceinline__ void pamm_expand(pamm_expand_operand left, pamm_expand_operand right, int inner, int rows, int columns,
+                                            const float* __restrict__ scalars, typename E::storage* __restrict__ output,
+                                            pamm_expand_tiles& tiles)
 {
     const int thread_columns = PAMM_EXPAND_TILE_COLUMNS / PAMM_EXPAND_THREAD_COLUMNS; // 16 threads across a tile
     int tx = threadIdx.x % thread_columns, ty = threadIdx.x / thread_columns;
@@ -161,10 +156,10 @@ __device__ __forceinline__ void pamm_expand_product(const void* __restrict__ gen
                                                     const float* __restrict__ scalars, typename E::storage* __restrict__ output)
 {
     __shared__ pamm_expand_tiles tiles;
-    pamm_expand_generators c = {generators, generators_dtype};
-    pamm_expand_reduced b = {reduced};
-    if (transposed == 0) pamm_expand<pamm_expand_generators, pamm_expand_reduced, E>(c, b, k, n, m, scalars, output, tiles);
-    else pamm_expand<pamm_expand_reduced, pamm_expand_generators, E>(b, c, k, m, n, scalars, output, tiles);
+    pamm_expand_operand c = {generators, generators_dtype}, b = {reduced, PAMM_DTYPE_F32};
+    // One call with the operands swapped, not a call per layout: two inlined bodies would double what NVRTC compiles.
+    bool swapped = transposed != 0;
+    pamm_expand<E>(swapped ? b : c, swapped ? c : b, k, swapped ? m : n, swapped ? n : m, scalars, output, tiles);
 }
 
 #define PAMM_EXPAND_PARAMETERS(T)                                                                                     \
