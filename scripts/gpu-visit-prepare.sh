@@ -5,7 +5,7 @@
 # stage times below are the first visit's (H200, 2026-12-04, bench/results/2026-12-04-gpu-h200.md): the C test 5 s, the
 # bundle's suite and compute-sanitizer 77 s, the goals benchmarks 57 s (queued about as long), the training program's
 # tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
-# The plan after that visit (kernels changed since: pamm_expand.cu (twice: 2026-12-04, and C's dtype an argument on 2026-12-05),
+# The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
 # the reduction's loads (and α's dtype an argument, 2026-12-05), the sampling's last blocks;
 # none has run on a GPU):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
