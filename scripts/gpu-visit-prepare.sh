@@ -17,8 +17,9 @@
 #      1-2 minutes of the budget): #11's quality question, dense against pamm at llama-60m for equal steps (k = 128 at
 #      64K tokens a step), which also gives both modes' whole-run peak without the old leak:
 #        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
-#          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget <(timeout - 100) / 2.5> --dtype bf16 --val-tokens 262144 --log-every 100' \
+#          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget <(timeout - 100) / 2.5> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
 #          scripts/gpu-visit.sh /tmp/visit-2 train
+#      --eval-every 200: the gap at every 200 steps of the one run as well (a validation pass takes ~0.3 s there).
 #      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; pamm gets the same steps, so
 #      (timeout - 100) / 2.5 leaves pamm room to be 1.5x slower plus start-up, timing and validation; dense's results are
 #      written before pamm starts.

@@ -98,6 +98,29 @@ def markdown_table(results):
     return "\n".join(lines)
 
 
+def validation_curve_table(results):
+    """
+    Validation loss through training (train.py --eval-every) of every run that has a curve, each step a row, with each
+    PAMM-like run's perplexity against dense's at the same step. "" when no run has more than its final point.
+    """
+    runs = [r for r in results["runs"] if len(r.get("val_curve") or []) > 1]
+    if not runs:
+        return ""
+    dense = next((r for r in runs if r["kind"] == "dense"), None)
+    dense_at = {point["step"]: point for point in dense["val_curve"]} if dense else {}
+    steps = sorted({point["step"] for run in runs for point in run["val_curve"]})
+    lines = ["| step | " + " | ".join(f"{run['mode']} val loss" for run in runs) + " |", "| ---: |" + " ---: |" * len(runs)]
+    for step in steps:
+        cells = []
+        for run in runs:
+            point = next((p for p in run["val_curve"] if p["step"] == step), None)
+            reference = dense_at.get(step) if run is not dense else None
+            cells.append("—" if point is None else f"{point['val_loss']:.4f}"
+                         + _relative(point["val_perplexity"], reference and reference["val_perplexity"]))
+        lines.append(f"| {step:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 PERPLEXITY_GOAL = 0.01
 """Issue 11's quality goal: PAMM's validation perplexity within 1 % of dense's at equal steps."""
 
@@ -185,6 +208,10 @@ def markdown(results):
     if goals:
         notes += ["", "The goals for PAMM (issues 11 and 14; set for llama-60m in bf16 on a GPU, a direction elsewhere):",
                   "", goals]
+    curve = validation_curve_table(results)
+    if curve:
+        notes += ["", "Validation loss through the run (`--eval-every`; in brackets, perplexity against dense's at the same "
+                  "step; every point but the last lies inside the learning-rate schedule, not at its end):", "", curve]
     parts = parts_table(results)
     if parts:
         notes += ["", "Where the bytes kept for backward go: each storage charged to the part of the model whose forward "
@@ -200,7 +227,9 @@ def plot(results, path):
             smoothed = [sum(losses[max(0, i - window + 1):i + 1]) / len(losses[max(0, i - window + 1):i + 1])
                         for i in range(len(losses))]
             line, = axis.plot(range(1, len(losses) + 1), smoothed, label=f"{run['mode']} (val {run['val_loss']:.3f})")
-            axis.scatter([len(losses)], [run["val_loss"]], color=line.get_color(), marker="o")
+            curve = run.get("val_curve") or [{"step": len(losses), "val_loss": run["val_loss"]}]
+            axis.plot([p["step"] for p in curve], [p["val_loss"] for p in curve], color=line.get_color(), marker="o",
+                      linestyle=":")
         finite = [min(r["train_loss"]) for r in results["runs"] if math.isfinite(min(r["train_loss"]))]
         if finite:
             axis.set_ylim(min(finite) * 0.95, min(finite) * 1.8)

@@ -64,6 +64,9 @@ def parse_arguments(argv):
     parser.add_argument("--probe-steps", default="auto", help="steps at which gradient errors are measured, e.g. 1,100,200 "
                         "('auto': first, middle and last; 'none')")
     parser.add_argument("--log-every", type=int, default=25, help="progress line every N steps (default: %(default)s)")
+    parser.add_argument("--eval-every", type=int, default=None, metavar="N",
+                        help="also validate every N steps, on the same windows, for the gap's course through one run "
+                             "(left out of tokens/s and peak memory; the steps are the same without it)")
     parser.add_argument("--data", default=str(corpus.DEFAULT_DIR / "bytes"), help="prepared corpus folder (default: %(default)s)")
     parser.add_argument("--out", default=str(checkout.REPOSITORY / "bench" / "results"), help="folder for the JSON, Markdown and PNG")
     parser.add_argument("--name", help="file name stem of the results (default: DATE-train-CONFIG-cpu or -GPU-NAME)")
@@ -75,6 +78,10 @@ def parse_arguments(argv):
         args.steps = 200
     if args.jobs < 1:
         parser.error(f"--jobs {args.jobs}: at least 1")
+    if args.eval_every is not None and args.eval_every < 1:
+        parser.error(f"--eval-every {args.eval_every}: at least 1")
+    if args.eval_every is not None and args.memory_only:
+        parser.error("--memory-only trains nothing; --eval-every is for training")
     if args.memory_only and args.jobs > 1:
         parser.error("--memory-only runs one forward pass per mode; --jobs is for training")
     if args.compile and args.memory_only:
@@ -114,7 +121,8 @@ def main(argv=None):
         raise SystemExit(f"train.py: error: {error}") from None
     settings = training.Settings(config=config, device=device, dtype=dtype, seed=args.seed, steps=args.steps,
                                  time_budget=args.time_budget, warmup_steps=args.warmup_steps, val_tokens=args.val_tokens,
-                                 probe_steps=args.probe_steps, log_every=args.log_every, compile=args.compile)
+                                 probe_steps=args.probe_steps, log_every=args.log_every, eval_every=args.eval_every,
+                                 compile=args.compile)
     where = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-") if device.type == "cuda" else "cpu"
     stem = args.name or f"{datetime.date.today().isoformat()}-{'memory' if args.memory_only else 'train'}-{args.config}-{where}"
     out = pathlib.Path(args.out)

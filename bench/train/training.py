@@ -44,6 +44,7 @@ class Settings:
     val_tokens: int = 262144
     probe_steps: str = "auto"
     log_every: int = 25
+    eval_every: int = None  # also validate every this many steps (the curve through training), outside the timing
     compile: bool = False  # train through torch.compile(model) (Inductor); evaluation and probes stay eager
     log: callable = print_now
 
@@ -307,7 +308,8 @@ def train_one(mode, data, settings, state, steps):
     probes = probe_steps(settings.probe_steps, steps) if mode.uses_pamm else set()
     kept = step_kept_bytes(model, Batches(data.train, config.batch, config.context, settings.seed).next(), settings)
 
-    losses, probe_records, stopwatch, memory_peak = [], [], Stopwatch(device), PeakMemory(device)
+    windows = validation_windows(data.val, config.context, settings.val_tokens)
+    losses, probe_records, val_curve, stopwatch, memory_peak = [], [], [], Stopwatch(device), PeakMemory(device)
     timed_from = min(warmup, steps - 1) + 1  # tokens/s and peak memory over whole steps after warm-up
     began = time.perf_counter()
     for step in range(1, steps + 1):
@@ -336,11 +338,19 @@ def train_one(mode, data, settings, state, steps):
                     else "tokens/s after warm-up")
             log(f"  {mode.label:>12s} step {step:5d}  loss {recent:.4f}  {rate}")
             stopwatch.resume()
+        if settings.eval_every and step % settings.eval_every == 0 and step < steps:
+            # Validation draws no random numbers and changes no weight: the run's steps are the same with or without it.
+            stopwatch.pause()
+            with memory_peak.excluded():
+                val_curve.append(_validation_point(step, *evaluate(model, windows, data.token_bytes, settings, config.batch)))
+            log(f"  {mode.label:>12s} step {step:5d}  val loss {val_curve[-1]['val_loss']:.4f}")
+            stopwatch.resume()
     stopwatch.pause()
     peak = memory_peak.peak()  # before the validation passes, which are not a training step
 
-    windows = validation_windows(data.val, config.context, settings.val_tokens)
     val_loss, bits_per_byte = evaluate(model, windows, data.token_bytes, settings, config.batch)
+    if settings.eval_every:
+        val_curve.append(_validation_point(steps, val_loss, bits_per_byte))
     timed_steps = steps - timed_from + 1
     record = {
         **_run_fields(mode, config),
@@ -348,6 +358,7 @@ def train_one(mode, data, settings, state, steps):
         "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte,
         "val_tokens": int(windows.shape[0] * config.context),
         "train_loss": torch.stack(losses).float().cpu().tolist(),
+        "val_curve": val_curve,
         "tokens_per_second": timed_steps * config.tokens_per_step / stopwatch.total if stopwatch.total > 0 else None,
         "seconds": time.perf_counter() - began,
         "peak_memory_bytes": peak,
@@ -358,6 +369,10 @@ def train_one(mode, data, settings, state, steps):
     log(f"  {mode.label:>12s} done: val loss {val_loss:.4f}, perplexity {math.exp(val_loss):.3f}, "
         f"{bits_per_byte:.4f} bits/byte")
     return record
+
+
+def _validation_point(step, val_loss, bits_per_byte):
+    return {"step": step, "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "val_bits_per_byte": bits_per_byte}
 
 
 def generator_count(mode, config):

@@ -75,6 +75,17 @@ class CommandTest(unittest.TestCase):
         except ImportError:
             pass
 
+    def test_a_validation_curve_is_recorded_and_tabled(self):
+        output = self.run_command("--modes", "dense,pamm", "--steps", "4", "--eval-every", "2", "--probe-steps", "none", "--no-plot")
+        results = json.loads((self.folder / "run.json").read_text())
+        for run in results["runs"]:
+            self.assertEqual([point["step"] for point in run["val_curve"]], [2, 4])
+            self.assertEqual(run["val_curve"][-1]["val_loss"], run["val_loss"])
+        self.assertRegex(output, r"pamm step +2 +val loss [0-9.]+")
+        markdown = (self.folder / "run.md").read_text()
+        self.assertIn("| step | dense val loss | pamm val loss |", markdown)
+        self.assertRegex(markdown, r"\| 2 \| [0-9.]+ \| [0-9.]+ \([-+][0-9.]+ %\) \|")
+
     def test_compiled_training_follows_the_eager_losses(self):
         import torch
         if not hasattr(torch, "compile"):
@@ -214,7 +225,7 @@ class CommandTest(unittest.TestCase):
     def test_bad_arguments_exit_with_a_message(self):
         for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"],
                           ["--jobs", "0"], ["--jobs", "2", "--time-budget", "5"], ["--jobs", "2", "--device", "cuda"],
-                          ["--memory-only", "--jobs", "2"]):
+                          ["--memory-only", "--jobs", "2"], ["--eval-every", "0"], ["--memory-only", "--eval-every", "2"]):
             with self.subTest(arguments=arguments), self.assertRaises(SystemExit), \
                     contextlib.redirect_stderr(io.StringIO()):
                 train.main(arguments)

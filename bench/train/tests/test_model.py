@@ -329,6 +329,21 @@ class ProbeTest(unittest.TestCase):
         self.assertEqual(records["1,3"]["val_loss"], records["none"]["val_loss"])
 
 
+class ValidationCurveTest(unittest.TestCase):
+    def test_validating_during_a_run_changes_none_of_its_steps(self):
+        # PAMM draws its per-step seeds from torch's generator: validation in between must draw nothing and change nothing.
+        config = modes.TrainConfig(d_model=32, n_layers=2, n_heads=4, d_ff=48, context=16, tokens_per_step=256, lr=1e-3)
+        plain, curved = (pamm_run(config, 4, "none", 5, 5000, device=torch.device("cpu"), val_tokens=512, eval_every=every)
+                         for every in (None, 2))
+        self.assertEqual(plain["val_curve"], [])
+        self.assertEqual([point["step"] for point in curved["val_curve"]], [2, 4, 5])
+        self.assertEqual(curved["train_loss"], plain["train_loss"])
+        self.assertEqual(curved["val_loss"], plain["val_loss"])
+        self.assertEqual(curved["val_curve"][-1]["val_loss"], curved["val_loss"])
+        self.assertEqual(curved["val_curve"][0]["val_perplexity"], math.exp(curved["val_curve"][0]["val_loss"]))
+        self.assertNotEqual(curved["val_curve"][0]["val_loss"], curved["val_loss"], "the model trains between the points")
+
+
 class FakeCudaAllocator:
     """PyTorch's CUDA allocator statistics (allocated, peak since the last reset), kept by hand for PeakMemory's tests."""
 

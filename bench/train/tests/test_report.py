@@ -1,4 +1,4 @@
-"""The report's verdicts on the goals set for PAMM: computed from the record alone, exactly."""
+"""The report's tables that judge and compare runs: computed from the record alone, exactly."""
 
 import unittest
 
@@ -43,6 +43,33 @@ class GoalsTableTest(unittest.TestCase):
         self.assertEqual(report.goals_table(record(run("dense", 10.0, None, 1.0), run("crs", 11.0, None, 1.0))), "")
         self.assertEqual(report.goals_table(record(run("pamm", 10.0, None, 1.0))), "")
         self.assertEqual(report.goals_table(record(run("dense", 10.0, 1, 1.0), run("pamm", 10.0, 1, 1.0), memory_only=True)), "")
+
+
+def curve(mode, *points, kind=None):
+    """A run with a validation curve of (step, perplexity) points."""
+    import math
+    return {"mode": mode, "kind": kind or mode.split(":")[0],
+            "val_curve": [{"step": step, "val_loss": math.log(perplexity), "val_perplexity": perplexity} for step, perplexity in points]}
+
+
+class ValidationCurveTableTest(unittest.TestCase):
+    def test_each_step_a_row_and_each_run_against_dense_at_that_step(self):
+        text = report.validation_curve_table(record(
+            curve("dense", (500, 8.0), (1000, 5.0)),
+            curve("pamm", (500, 8.8), (1000, 5.05)),
+            curve("crs", (1000, 6.0))))                     # one point: no curve, no column
+        lines = text.splitlines()
+        self.assertEqual(lines[0], "| step | dense val loss | pamm val loss |")
+        self.assertEqual(lines[1], "| ---: | ---: | ---: |")
+        self.assertEqual(lines[2], "| 500 | 2.0794 | 2.1748 (+10.0 %) |")
+        self.assertEqual(lines[3], "| 1,000 | 1.6094 | 1.6194 (+1.0 %) |")
+        self.assertEqual(len(lines), 4)
+
+    def test_steps_a_run_lacks_and_runs_without_dense(self):
+        lines = report.validation_curve_table(record(curve("pamm", (2, 9.0), (4, 7.0)), curve("crs", (4, 8.0), (6, 7.5)))).splitlines()
+        self.assertEqual(lines[2:], ["| 2 | 2.1972 | — |", "| 4 | 1.9459 | 2.0794 |", "| 6 | — | 2.0149 |"])
+        self.assertEqual(report.validation_curve_table(record(curve("dense", (4, 9.0)), curve("pamm", (4, 9.5)))), "")
+        self.assertEqual(report.validation_curve_table(record({"mode": "dense", "kind": "dense"})), "")  # recorded before curves
 
 
 if __name__ == "__main__":
