@@ -19,7 +19,7 @@
 #        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
 #          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget <(timeout - 100) / 2.5> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
 #          scripts/gpu-visit.sh /tmp/visit-2 train
-#      --eval-every 200: the gap at every 200 steps of the one run as well (a validation pass takes ~0.3 s there).
+#      --eval-every 200: the gap at every 200 steps of the one run as well (a validation pass is four forward passes of a step's size).
 #      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; pamm gets the same steps, so
 #      (timeout - 100) / 2.5 leaves pamm room to be 1.5x slower plus start-up, timing and validation; dense's results are
 #      written before pamm starts.
