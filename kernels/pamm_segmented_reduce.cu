@@ -7,7 +7,9 @@
 //    columns and walks the positions in order, accumulating in registers; when the key changes it
 //    stores the finished piece. The piece of group j in chunk c goes to partial row c + j: groups are
 //    contiguous and sorted, so no two pieces share a row (rows: chunks + k − 1).
-// 2. pamm_reduce_groups: block j adds its group's pieces (chunks ⌊begin/R⌋ … ⌊(end − 1)/R⌋) in chunk order.
+//    Its first column slice also writes where each group starts in the sorted order (group_starts, k + 1 ints).
+// 2. pamm_reduce_groups: block j adds its group's pieces (chunks ⌊begin/R⌋ … ⌊(end − 1)/R⌋) in chunk order,
+//    begin and end read from group_starts.
 // Each sum has one owner and a fixed order: bitwise-deterministic results. A group inside one chunk gets
 // exactly the sequential sum. Reads of G are row-contiguous across the block (coalesced, 128-bit).
 #define PAMM_REDUCE_THREADS 128
@@ -15,17 +17,6 @@
 #define PAMM_REDUCE_GROUP_THREADS 256
 // Rows of G whose 128-bit loads a thread of the first pass issues together (a divisor of PAMM_REDUCE_CHUNK).
 #define PAMM_REDUCE_LOADS_IN_FLIGHT 4
-
-__device__ __forceinline__ int pamm_lower_bound(const int* __restrict__ sorted_keys, int count, int key)
-{
-    int low = 0, high = count;
-    while (low < high)
-    {
-        int middle = low + ((high - low) >> 1);
-        if (sorted_keys[middle] < key) low = middle + 1; else high = middle;
-    }
-    return low;
-}
 
 // `vectorised` needs 16-byte aligned rows (columns % 4 == 0), which also makes `valid` a multiple of 4.
 template <int W>
@@ -44,7 +35,7 @@ template <typename E>
 __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
                                                    int rows, const void* __restrict__ alpha, int alpha_dtype,
                                                    const typename E::storage* __restrict__ gradient, int columns,
-                                                   float* __restrict__ partials)
+                                                   float* __restrict__ partials, int k, int* __restrict__ group_starts)
 {
     __shared__ int chunk_keys[PAMM_REDUCE_CHUNK];
     __shared__ long long chunk_rows[PAMM_REDUCE_CHUNK];
@@ -61,6 +52,18 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
         chunk_alpha[threadIdx.x] = pamm_load_dtype(alpha, alpha_dtype, row);
     }
     __syncthreads();
+    // Where each group starts in the sorted order, group_starts[j] for j = 0 … k (an empty group starts where the next
+    // one does; group_starts[k] = rows), from the keys this block has staged anyway: each entry is written by the one
+    // position the keys pass it at. The second pass reads two of them, where it searched the sorted keys before (two
+    // binary searches of ~log₂ b dependent loads, by one thread, at the start of every block).
+    if (blockIdx.y == 0 && threadIdx.x < count)
+    {
+        int position = (int)first + (int)threadIdx.x, key = chunk_keys[threadIdx.x];
+        int previous = threadIdx.x > 0 ? chunk_keys[threadIdx.x - 1] : position > 0 ? sorted_keys[position - 1] : -1;
+        for (int j = previous + 1; j <= key; ++j) group_starts[j] = position;
+        if (position == rows - 1)
+            for (int j = key + 1; j <= k; ++j) group_starts[j] = rows;
+    }
     long long begin_column = ((long long)blockIdx.y * blockDim.x + threadIdx.x) * width;
     if (begin_column >= columns) return;
     int valid = (int)min((long long)width, columns - begin_column);
@@ -99,9 +102,10 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
 
 #define PAMM_REDUCE_CHUNKS_PARAMETERS(G)                                                                      \
     const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,                    \
-    const void* __restrict__ alpha, int alpha_dtype, const G* __restrict__ gradient, int columns, float* __restrict__ partials
+    const void* __restrict__ alpha, int alpha_dtype, const G* __restrict__ gradient, int columns, float* __restrict__ partials, \
+    int k, int* __restrict__ group_starts
 #define PAMM_REDUCE_CHUNKS_ARGUMENTS                                   \
-    sorted_keys, sorted_rows, rows, alpha, alpha_dtype, gradient, columns, partials
+    sorted_keys, sorted_rows, rows, alpha, alpha_dtype, gradient, columns, partials, k, group_starts
 
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(float))
 { pamm_reduce_chunks<pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
@@ -118,25 +122,19 @@ PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
 // Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
 // last stage's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)
-pamm_reduce_groups(const int* __restrict__ sorted_keys, int rows, const float* __restrict__ partials, int columns, int k,
+pamm_reduce_groups(const int* __restrict__ group_starts, int rows, const float* __restrict__ partials, int columns, int k,
                    float* __restrict__ reduced, const int* __restrict__ dropped, float a, float c, float* __restrict__ scalars)
 {
-    __shared__ int group[2];
     int j = blockIdx.x;
     if (j >= k) return;
     if (j == 0 && blockIdx.y == 0 && threadIdx.x == 0) pamm_write_product_scalars(dropped, rows, a, c, scalars);
-    if (threadIdx.x == 0)
-    {
-        group[0] = pamm_lower_bound(sorted_keys, rows, j);
-        group[1] = pamm_lower_bound(sorted_keys, rows, j + 1);
-    }
-    __syncthreads();
     long long column = (long long)blockIdx.y * blockDim.x + threadIdx.x;
     if (column >= columns) return;
+    int begin = group_starts[j], end = group_starts[j + 1];
     float sum = 0.0f;
-    if (group[0] < group[1])
+    if (begin < end)
     {
-        int first_chunk = group[0] / PAMM_REDUCE_CHUNK, last_chunk = (group[1] - 1) / PAMM_REDUCE_CHUNK;
+        int first_chunk = begin / PAMM_REDUCE_CHUNK, last_chunk = (end - 1) / PAMM_REDUCE_CHUNK;
         for (int chunk = first_chunk; chunk <= last_chunk; ++chunk)
             sum += partials[(long long)(chunk + j) * columns + column];
     }

@@ -34,10 +34,10 @@ public static class StageTraffic
             // Read S, ‖C_j‖² and the row map; write f and α.
             Operation.Assign => word * b * k + word * k + word * b + (f + word) * b,
             Operation.GroupRows => f * b + sorted,
-            // Read G, α and the sorted keys and rows; write the partial sums.
-            Operation.ReduceChunks => b * m * e + word * b + sorted + partials,
-            // Read the partial sums; write B̃.
-            Operation.ReduceGroups => partials + word * k * m,
+            // Read G, α and the sorted keys and rows; write the partial sums and where each group starts.
+            Operation.ReduceChunks => b * m * e + word * b + sorted + partials + word * (k + 1),
+            // Read the group starts and the partial sums; write B̃.
+            Operation.ReduceGroups => word * (k + 1) + partials + word * k * m,
             // Read C (X's dtype) and B̃; write the output in X's dtype (as the stage benchmark runs it).
             Operation.Expand => k * n * e + word * k * m + e * n * m,
             // Read C (float32) and B̃; write the float32 product; for 16-bit, read it back and write the output.

@@ -93,11 +93,13 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
 
 /// <summary>The scratch one approximate product uses (none of it outlives the work that call queues).</summary>
 /// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass.</param>
+/// <param name="GroupStarts">Where each generator's rows start in the sorted order (k + 1 ints), from the first reduction
+/// pass for the second.</param>
 /// <param name="Reduced">B̃, k × m floats.</param>
 /// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this product only: carved when the compressed
 /// activation keeps no plan of its own (caller storage without one), null otherwise.</param>
 /// <param name="Scalars">The last stage's a·β and c (and a 0), written by the second reduction pass.</param>
-internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, ProductPlan? Plan, ProductScalars Scalars)
+internal readonly record struct ProductWorkspace(ulong Partials, ulong GroupStarts, ulong Reduced, ProductPlan? Plan, ProductScalars Scalars)
 {
     /// <summary>
     /// Bytes a product of <paramref name="rows"/> compressed rows (k generators, whatever X's width and dtype) with m
@@ -119,6 +121,7 @@ internal readonly record struct ProductWorkspace(ulong Partials, ulong Reduced, 
 
     private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int k, int gradientColumns, bool transientPlan) =>
         new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
+            GroupStarts: carver.Take(((long)k + 1) * sizeof(int)),
             Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
             Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, k) : null,
             Scalars: new ProductScalars(carver.Take(ProductScalars.Bytes)));

@@ -180,9 +180,13 @@ internal static class PammKernels
     /// <summary>Rows of the partial-sum buffer that <see cref="ReduceChunks"/> writes: one per (chunk, group) piece.</summary>
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
 
+    /// <summary>
+    /// The first reduction pass: per-(chunk, group) partial sums of α_i G_i into <paramref name="partials"/>, and where each
+    /// of the k groups starts in the sorted order into <paramref name="groupStarts"/> (k + 1 ints, the last = rows).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
     public static void ReduceChunks(IDeviceStream stream, DType gradientType, DType alphaType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
-        ulong gradient, int columns, ulong partials)
+        ulong gradient, int columns, ulong partials, int k, ulong groupStarts)
     {
         int alphaCode = DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
@@ -190,14 +194,18 @@ internal static class PammKernels
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
         stream.Launch(ReduceChunksKernels.For(gradientType), grid, ReduceThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),
-            KernelArgument.Int32(alphaCode), KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials));
+            KernelArgument.Int32(alphaCode), KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials),
+            KernelArgument.Int32(k), KernelArgument.Pointer(groupStarts));
     }
 
-    /// <summary>B̃ from the partial sums, and the last stage's a·β and c into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).</summary>
-    public static void ReduceGroups(IDeviceStream stream, ulong sortedKeys, int rows, ulong partials, int columns, int k, ulong reduced,
+    /// <summary>
+    /// B̃ from the partial sums and the group starts that <see cref="ReduceChunks"/> wrote, and the last stage's a·β and c
+    /// into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).
+    /// </summary>
+    public static void ReduceGroups(IDeviceStream stream, ulong groupStarts, int rows, ulong partials, int columns, int k, ulong reduced,
         ulong dropped, float a, float c, ulong scalars) =>
         stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads)), ReduceGroupThreads,
-            KernelArgument.Pointer(sortedKeys), KernelArgument.Int32(rows), KernelArgument.Pointer(partials), KernelArgument.Int32(columns),
+            KernelArgument.Pointer(groupStarts), KernelArgument.Int32(rows), KernelArgument.Pointer(partials), KernelArgument.Int32(columns),
             KernelArgument.Int32(k), KernelArgument.Pointer(reduced), KernelArgument.Pointer(dropped), KernelArgument.Float32(a),
             KernelArgument.Float32(c), KernelArgument.Pointer(scalars));
 

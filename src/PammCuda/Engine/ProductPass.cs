@@ -75,14 +75,17 @@ internal readonly struct ProductPass
     /// <summary>The plan's grouping stage (<see cref="PlanPass.GroupRows"/>).</summary>
     public void GroupRows() => Plan.GroupRows();
 
-    /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i.</summary>
+    /// <summary>First reduction pass: per-(chunk, generator) partial sums of α_i G_i, and where each generator's rows start.</summary>
     public void ReduceChunks() =>
         PammKernels.ReduceChunks(_stream, _gradientType, Compressed.AlphaType, _plan.SortedKeys, _plan.SortedRows, Compressed.Rows, Compressed.Alpha, _gradient,
-            GradientColumns, _workspace.Partials);
+            GradientColumns, _workspace.Partials, Compressed.K, _workspace.GroupStarts);
 
-    /// <summary>Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the last stage (β from η on the device).</summary>
+    /// <summary>
+    /// Second reduction pass: B̃ (k × m float32) from the partial sums, and a·β and c for the last stage (β from η on the
+    /// device). Reads the group starts of the first pass, so it runs after <see cref="ReduceChunks"/> on this workspace.
+    /// </summary>
     public void ReduceGroups() =>
-        PammKernels.ReduceGroups(_stream, _plan.SortedKeys, Compressed.Rows, _workspace.Partials, GradientColumns, Compressed.K,
+        PammKernels.ReduceGroups(_stream, _workspace.GroupStarts, Compressed.Rows, _workspace.Partials, GradientColumns, Compressed.K,
             _workspace.Reduced, Compressed.Dropped, _a, Output.C, _workspace.Scalars.Address);
 
     /// <summary>

@@ -38,12 +38,21 @@ public class ReductionKernelTests(string deviceName) : DeviceFixture(deviceName)
         else AssertReduced<BFloat16>(gradientType, shape, alphaType: DType.BFloat16);
     }
 
-    private void AssertReduced<TG>(DType gradientType, (int Rows, int K, int Columns) shape, DType alphaType) where TG : unmanaged
+    [Test]
+    public void Groups_before_the_first_key_and_after_the_last_are_empty_and_start_where_the_next_does()
+    {
+        // Keys 3 (10 rows), 4 (40 rows, across chunks) and 6 (20 rows) of k = 9: groups 0-2, 5, 7 and 8 are empty.
+        int[] keys = [.. Enumerable.Repeat(3, 10), .. Enumerable.Repeat(4, 40), .. Enumerable.Repeat(6, 20)];
+        AssertReduced<float>(DType.Float32, (Rows: 70, K: 9, Columns: 12), DType.Float32, keys);
+    }
+
+    private void AssertReduced<TG>(DType gradientType, (int Rows, int K, int Columns) shape, DType alphaType, int[]? sortedKeys = null)
+        where TG : unmanaged
     {
         var (rows, k, columns) = shape;
         var random = new Random(rows + k + columns);
         // Keys sorted ascending, skipping some generators (empty groups) and piling rows on others (groups across chunks).
-        int[] keys = Enumerable.Range(0, rows).Select(_ => random.Next(k) / 2 * 2 % k).Order().ToArray();
+        int[] keys = sortedKeys ?? Enumerable.Range(0, rows).Select(_ => random.Next(k) / 2 * 2 % k).Order().ToArray();
         int[] sortedRows = Enumerable.Range(0, rows).OrderBy(_ => random.Next()).ToArray();
         float[] alpha = EngineTestData.Random<float>(1, rows, 3);
         TG[] gradient = EngineTestData.Random<TG>(rows, columns, 4);
@@ -61,10 +70,14 @@ public class ReductionKernelTests(string deviceName) : DeviceFixture(deviceName)
         using var reduced = Device.Allocate<float>((long)k * columns);
         using var scalars = Device.Allocate<float>(3);
         var stream = Device.DefaultStream;
+        using var groupStarts = Device.Allocate<int>(k + 1);
         PammKernels.ReduceChunks(stream, gradientType, alphaType, keysBuffer.Address, rowsBuffer.Address, rows, alphaBuffer.Address,
-            gradientBuffer.Address, columns, partials.Address);
-        PammKernels.ReduceGroups(stream, keysBuffer.Address, rows, partials.Address, columns, k, reduced.Address, 0, 1f, 0f, scalars.Address);
+            gradientBuffer.Address, columns, partials.Address, k, groupStarts.Address);
+        PammKernels.ReduceGroups(stream, groupStarts.Address, rows, partials.Address, columns, k, reduced.Address, 0, 1f, 0f, scalars.Address);
         float[] actual = reduced.ToArray(stream);
+        // Where each group starts: the first position whose key is at least j (an empty group starts where the next does).
+        int[] expectedStarts = [.. Enumerable.Range(0, k + 1).Select(j => keys.Count(key => key < j))];
+        Assert.That(groupStarts.ToArray(stream), Is.EqualTo(expectedStarts), "group starts");
 
         var wrong = Enumerable.Range(0, expected.Length)
             .Where(i => BitConverter.SingleToUInt32Bits(actual[i]) != BitConverter.SingleToUInt32Bits(expected[i]))
