@@ -11,7 +11,7 @@ template <typename F, typename A>
 __device__ __forceinline__ void pamm_assign(const float* __restrict__ similarities, long long first_row, int chunk_rows, int k,
                                             long long similarity_stride, const float* __restrict__ squared_norms,
                                             const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
-                                            const int* __restrict__ row_to_generator,
+                                            const int* __restrict__ row_to_generator, const int* __restrict__ generator_rows,
                                             F* __restrict__ assignment, typename A::storage* __restrict__ alpha, int* __restrict__ dropped)
 {
     int lane = threadIdx.x & 31;
@@ -24,7 +24,8 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
     for (int j = lane; j < k; j += 32) pamm_candidate_offer(best, s[j], j, squared_norms[j]);
     best = pamm_candidate_warp_best(best);
     if (lane == 0)
-        pamm_assign_row<F, A>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, assignment, alpha, dropped);
+        pamm_assign_row<F, A>(row, best, squared_norms, row_squared_norms, keep_threshold_bits, row_to_generator, generator_rows, k,
+                              assignment, alpha, dropped);
 }
 
 // The parameters and the call of every instance (f of type F, α stored as A), written once: each instance below is its
@@ -32,11 +33,11 @@ __device__ __forceinline__ void pamm_assign(const float* __restrict__ similariti
 #define PAMM_ASSIGN_PARAMETERS(F, A)                                                                                     \
     const float* __restrict__ similarities, long long first_row, int chunk_rows, int k, long long similarity_stride,      \
     const float* __restrict__ squared_norms, const float* __restrict__ row_squared_norms,                                 \
-    unsigned long long keep_threshold_bits, const int* __restrict__ row_to_generator, F* __restrict__ assignment,         \
-    A* __restrict__ alpha, int* __restrict__ dropped
+    unsigned long long keep_threshold_bits, const int* __restrict__ row_to_generator,                                    \
+    const int* __restrict__ generator_rows, F* __restrict__ assignment, A* __restrict__ alpha, int* __restrict__ dropped
 #define PAMM_ASSIGN_ARGUMENTS                                                                                            \
     similarities, first_row, chunk_rows, k, similarity_stride, squared_norms, row_squared_norms, keep_threshold_bits,     \
-    row_to_generator, assignment, alpha, dropped
+    row_to_generator, generator_rows, assignment, alpha, dropped
 
 extern "C" __global__ void __launch_bounds__(PAMM_ASSIGN_THREADS) pamm_assign_u8(PAMM_ASSIGN_PARAMETERS(unsigned char, float))
 { pamm_assign<unsigned char, pamm_f32>(PAMM_ASSIGN_ARGUMENTS); }

@@ -69,11 +69,14 @@ template <typename F, typename A>
 __device__ __forceinline__ void pamm_assign_row(long long row, pamm_candidate best, const float* __restrict__ squared_norms,
                                                 const float* __restrict__ row_squared_norms, unsigned long long keep_threshold_bits,
                                                 const int* __restrict__ row_to_generator,
+                                                const int* __restrict__ generator_rows, int k,
                                                 F* __restrict__ assignment, typename A::storage* __restrict__ alpha,
                                                 int* __restrict__ dropped)
 {
+    // The row map is not cleared between compressions (pamm_gather.cu): an entry counts only where it names a generator
+    // whose row is this one, so whatever an earlier compression or nobody left in it cannot make a row a generator.
     int own_generator = row_to_generator[row];
-    if (own_generator >= 0)
+    if (own_generator >= 0 && own_generator < k && generator_rows[own_generator] == row)
     {
         assignment[row] = (F)own_generator;
         alpha[row] = A::store(1.0f);

@@ -1,7 +1,9 @@
 #include "pamm_common.cuh"
 
-// C_j = X[S_j] in X's dtype, ‖C_j‖² in float32, and the row → generator map (filled with -1
-// beforehand) that lets the assignment recognise generator rows. One block per generator; each
+// C_j = X[S_j] in X's dtype, ‖C_j‖² in float32, and the row → generator map entry of each generator row, which lets the
+// assignment recognise generator rows. The map is never cleared: the assignment trusts an entry only where it names a
+// generator whose row is the one it looks up (pamm_assign_rules.cuh), so stale or uninitialised entries of other rows
+// cost nothing, and a compression needs no fill of b ints before this launch. One block per generator; each
 // thread owns 128-bit chunks of the row so the copy is vectorised where X, C and n allow it.
 // Block 0 also writes the constants 1 and 0 that the similarity GEMM reads as its α and β (pointer mode device) into
 // the compression's workspace: so an engine keeps no device memory of its own, and creating one on a stream that is

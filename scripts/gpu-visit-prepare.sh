@@ -6,7 +6,8 @@
 # bundle's suite and compute-sanitizer 77 s, the goals benchmarks 57 s (queued about as long), the training program's
 # tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
 # The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
-# the reduction's loads (and α's dtype an argument, and the group starts from the first pass, 2026-12-05), the sampling's last blocks;
+# the reduction's loads (and α's dtype an argument, and the group starts from the first pass, 2026-12-05), the sampling's last blocks,
+# the assignment's row-map check (2026-12-05);
 # none has run on a GPU):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
 #        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests

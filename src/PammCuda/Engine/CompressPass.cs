@@ -89,15 +89,13 @@ internal readonly struct CompressPass
     }
 
     /// <summary>
-    /// C and ‖C_j‖² gathered, and the generator rows marked in the row map (cleared first); the GEMM constants 1 and 0
-    /// written beside them, for the similarity GEMM that follows.
+    /// C and ‖C_j‖² gathered, and the generator rows marked in the row map; the GEMM constants 1 and 0 written beside
+    /// them, for the similarity GEMM that follows. The map is never cleared (the assignment trusts an entry only where it
+    /// names a generator of that row), which saves a fill of b ints before every gather.
     /// </summary>
-    public void Gather()
-    {
-        _stream.Fill32Async(_workspace.RowToGenerator, uint.MaxValue, Compressed.Rows);
+    public void Gather() =>
         PammKernels.Gather(_stream, Compressed.DType, _x, Compressed.Columns, GeneratorRows, K, Compressed.Generators,
             _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator, _workspace.GemmConstants.Address);
-    }
 
     /// <summary>‖X_i‖² of every row. <see cref="Run"/> runs it only when ε &lt; 1; it can be timed either way.</summary>
     public void RowSquaredNorms() =>
@@ -138,7 +136,7 @@ internal readonly struct CompressPass
     private void AssignRows(ulong similarities, long similarityStride, int first, int count) =>
         PammKernels.Assign(_stream, Compressed.AssignmentWidth, Compressed.AlphaType, similarities, first, count, K, similarityStride,
             _workspace.GeneratorSquaredNorms, TestsNeighbourhood ? _workspace.RowSquaredNorms : 0UL, _keepThreshold,
-            _workspace.RowToGenerator, Compressed.Assignment, Compressed.Alpha, Compressed.Dropped);
+            _workspace.RowToGenerator, GeneratorRows, Compressed.Assignment, Compressed.Alpha, Compressed.Dropped);
 
     private (int First, int Count) ChunkRows(int chunk)
     {

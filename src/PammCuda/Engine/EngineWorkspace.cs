@@ -25,7 +25,8 @@ internal struct WorkspaceCarver(ulong start)
 /// <summary>The scratch one compression uses (none of it outlives the work that call queues).</summary>
 /// <param name="Sampling">Keys, histogram, candidates and tile counts of the multi-block generator sampling (no bytes when b is sampled in one block).</param>
 /// <param name="GeneratorRows">The k generator rows (sampled or explicit), k ints.</param>
-/// <param name="RowToGenerator">Row → generator position or −1, b ints.</param>
+/// <param name="RowToGenerator">Row → generator position, b ints; never cleared, so an entry means something only where
+/// <see cref="GeneratorRows"/> at that position names the row (the gather writes the generators' entries).</param>
 /// <param name="GeneratorSquaredNorms">‖C_j‖², k floats.</param>
 /// <param name="RowSquaredNorms">‖X_i‖², b floats (written only when ε &lt; 1, always reserved so the size does not depend on ε).</param>
 /// <param name="Similarities">One chunk of S = X Cᵀ, chunk rows × k floats (the GEMM path).</param>

@@ -133,7 +133,10 @@ internal static class PammKernels
             KernelArgument.Pointer(generators));
     }
 
-    /// <summary>C, ‖C_j‖² and the row map; also the constants 1 and 0 (two floats) at <paramref name="gemmConstants"/>.</summary>
+    /// <summary>
+    /// C, ‖C_j‖² and the generator rows' entries of the row map (the others are left as they are: the assignment checks an
+    /// entry against the generator rows); also the constants 1 and 0 (two floats) at <paramref name="gemmConstants"/>.
+    /// </summary>
     public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
         ulong generators, ulong squaredNorms, ulong rowToGenerator, ulong gemmConstants) =>
         stream.Launch(GatherKernels.For(dtype), (uint)k, GatherThreads,
@@ -147,13 +150,15 @@ internal static class PammKernels
 
     /// <summary>f, α and the ε test of rows [firstRow, firstRow + chunkRows) from S, whose rows lie <paramref name="similarityStride"/> floats apart.</summary>
     public static void Assign(IDeviceStream stream, AssignmentWidth width, DType alphaType, ulong similarities, long firstRow, int chunkRows, int k,
-        long similarityStride, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong assignment, ulong alpha, ulong dropped) =>
+        long similarityStride, ulong squaredNorms, ulong rowSquaredNorms, double keepThreshold, ulong rowToGenerator, ulong generatorRows,
+        ulong assignment, ulong alpha, ulong dropped) =>
         stream.Launch((AlphaIsBFloat16(alphaType) ? AssignBFloat16AlphaKernels : AssignKernels).For(width), BlocksFor(chunkRows, RowsPerBlock(AssignThreads)), AssignThreads,
             KernelArgument.Pointer(similarities), KernelArgument.Int64(firstRow), KernelArgument.Int32(chunkRows), KernelArgument.Int32(k),
             KernelArgument.Int64(similarityStride), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowSquaredNorms),
             // A double travels as its bits: the kernels take no floating-point parameter wider than float.
             KernelArgument.UInt64(BitConverter.DoubleToUInt64Bits(keepThreshold)),
-            KernelArgument.Pointer(rowToGenerator), KernelArgument.Pointer(assignment), KernelArgument.Pointer(alpha), KernelArgument.Pointer(dropped));
+            KernelArgument.Pointer(rowToGenerator), KernelArgument.Pointer(generatorRows), KernelArgument.Pointer(assignment),
+            KernelArgument.Pointer(alpha), KernelArgument.Pointer(dropped));
 
     public static void RadixHistogram(IDeviceStream stream, AssignmentWidth keyWidth, ulong keys, int count, int tileSize, int tiles, int shift,
         int digits, ulong histogram) =>

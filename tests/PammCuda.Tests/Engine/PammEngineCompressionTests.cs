@@ -156,6 +156,31 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
         });
     }
 
+    /// <summary>
+    /// The row map that marks generator rows is scratch the engine never clears: a second compression on the same engine
+    /// must not take the first one's generator rows for its own, nor count on top of its dropped rows.
+    /// </summary>
+    [Test]
+    public void A_compression_after_another_on_the_same_engine_keeps_nothing_of_its_generators_or_its_count()
+    {
+        const int rows = 90, columns = 8;
+        var x = EngineTestData.Random<float>(rows, columns, 17);
+        var first = new PammOptions { GeneratorIndices = [0, 1, 2, 40], Epsilon = 0.5 };
+        var second = new PammOptions { GeneratorIndices = [10, 20, 30], Epsilon = 0.5 };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(x);
+        using var before = engine.Compress(input, rows, columns, first);
+        using var after = engine.Compress(input, rows, columns, second);
+        var cpu = CompressionResult.Of(CpuPamm.Compress<float>(x, rows, columns, second));
+        var gpu = CompressionResult.Of<float>(after);
+        Assert.That(gpu.Alpha[0], Is.Not.EqualTo(1f), "row 0 was a generator of the first compression only");
+        Assert.That(gpu.DroppedRows, Is.EqualTo(cpu.DroppedRows), "η counts this compression's dropped rows alone");
+        Assert.That(cpu.DroppedRows, Is.Positive, "the test needs dropped rows to count");
+        CompressionComparison.AssertAgree(x, rows, columns, gpu, cpu, nearTiesAreRare: true);
+        Assert.That(CompressionResult.Of<float>(before).DroppedRows,
+            Is.EqualTo(CompressionResult.Of(CpuPamm.Compress<float>(x, rows, columns, first)).DroppedRows));
+    }
+
     [Test]
     public void Compression_is_bitwise_deterministic()
     {
