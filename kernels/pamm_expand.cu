@@ -65,7 +65,7 @@ struct pamm_expand_operand
     __device__ __forceinline__ float load(long long index) const { return pamm_load_dtype(data, dtype, index); }
 };
 
-// The staged slices of L and R, declared once per kernel: both layouts' bodies use the same 12 KiB.
+// The staged slices of L and R (12 KiB), declared once per kernel in pamm_expand_product.
 struct pamm_expand_tiles
 {
     float left[PAMM_EXPAND_STEPS][PAMM_EXPAND_TILE_ROWS];

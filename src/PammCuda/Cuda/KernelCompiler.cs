@@ -73,8 +73,9 @@ internal sealed class KernelCompiler
     /// Compiles <paramref name="units"/> (file name → source) for <paramref name="target"/>, side by side: each unit is an
     /// NVRTC program of its own, and NVRTC compiles distinct programs concurrently, so a device's first use with an empty
     /// cache waits for the slowest unit instead of for their sum, given the cores (NVRTC 11.8 for sm_90 on the 2-core CI
-    /// machine: about 2.6 s each for <c>pamm_expand.cu</c> and <c>pamm_segmented_reduce.cu</c>, 10 s for all in a row). The images are those of <see cref="Compile"/>, bitwise, in the
-    /// order of <paramref name="units"/>; when units fail, the first failing unit in that order throws its own exception.
+    /// machine: about 2.6 s each for <c>pamm_expand.cu</c> and <c>pamm_segmented_reduce.cu</c>, 10 s for all in a row).
+    /// The images are those of <see cref="Compile"/>, bitwise, in the order of <paramref name="units"/>; when units fail,
+    /// the first failing unit in that order throws its own exception.
     /// </summary>
     /// <exception cref="NvrtcException">A unit failed to compile; the message holds its log.</exception>
     internal IReadOnlyList<KernelImage> CompileAll(IReadOnlyList<KeyValuePair<string, string>> units, ComputeCapability target,
