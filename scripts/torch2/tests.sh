@@ -43,7 +43,8 @@ suite() {
     local name=$1 folder=$2 output code=0
     shift 2
     echo "== $name ($folder)"
-    output="$(cd "$folder" && PAMM_TRAIN_QUALITY=${PAMM_TRAIN_QUALITY:-0} "$run" python3 -m unittest "$@" -v 2>&1)" || code=$?
+    # --durations: which tests a slow CI run spent its time in (both roots' Pythons have it, from 3.12 on).
+    output="$(cd "$folder" && PAMM_TRAIN_QUALITY=${PAMM_TRAIN_QUALITY:-0} "$run" python3 -m unittest "$@" -v --durations 8 2>&1)" || code=$?
     echo "$output"
     unittest_summary "$name" "$output" "$code"
 }
