@@ -96,10 +96,11 @@ internal static unsafe class CpuAssignment
             workspace.BestScore.AsSpan(0, count).Fill(-1f);
             workspace.Best.AsSpan(0, count).Fill(-1);
             // S a slice of generators at a time, in ascending j; a later slice replaces the best only when strictly
-            // greater, so ties still go to the smallest j. Generator and zero rows need no similarities, but they are too
-            // rare for skipping them to pay.
+            // greater, so ties still go to the smallest j. Generator and zero rows need no similarities: too rare among
+            // a block's rows for skipping them one by one to pay, but a block of nothing else (k near b) skips S.
             int panelsPerSlice = GeneratorsPerSlice / generators.PanelWidth;
-            for (int firstPanel = 0; firstPanel < generators.Panels; firstPanel += panelsPerSlice)
+            int firstPanelToScore = NeedsSimilarities(workspace, start, count) ? 0 : generators.Panels;
+            for (int firstPanel = firstPanelToScore; firstPanel < generators.Panels; firstPanel += panelsPerSlice)
             {
                 int panels = Math.Min(panelsPerSlice, generators.Panels - firstPanel);
                 int first = firstPanel * generators.PanelWidth, width = Math.Min(panels * generators.PanelWidth, k - first);
@@ -142,6 +143,13 @@ internal static unsafe class CpuAssignment
                 // A row whose scores are all NaN keeps the first eligible generator and a NaN α.
                 Finish(workspace, row, f >= 0 ? f : norms.FirstEligible, f >= 0 ? workspace.BestDot[r] : float.NaN, normSquared);
             }
+        }
+
+        private bool NeedsSimilarities(Workspace workspace, int start, int count)
+        {
+            for (int r = 0; r < count; r++)
+                if (generatorOfRow[start + r] < 0 && workspace.RowNormSquared[r] != 0f) return true;
+            return false;
         }
 
         private void Finish(Workspace workspace, int row, int f, float dot, float rowNormSquared)

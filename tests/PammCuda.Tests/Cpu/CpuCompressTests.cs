@@ -224,7 +224,7 @@ public class CpuCompressTests
         Assert.That(Enumerable.Range(0, k).Select(j => compressed.AssignmentOf(generatorRows[j])), Is.EqualTo(Enumerable.Range(0, k)));
     }
 
-    // k above 65 536 needs 32-bit assignments; with k = b every row is a generator, so this runs fast.
+    // k above 65 536 needs 32-bit assignments; with k = b every row is a generator, so no block computes similarities.
     [Test]
     public void More_than_65536_generators_use_32_bit_assignments()
     {
