@@ -99,8 +99,8 @@ internal static unsafe class CpuAssignment
             // greater, so ties still go to the smallest j. Generator and zero rows need no similarities: too rare among
             // a block's rows for skipping them one by one to pay, but a block of nothing else (k near b) skips S.
             int panelsPerSlice = GeneratorsPerSlice / generators.PanelWidth;
-            int firstPanelToScore = NeedsSimilarities(workspace, start, count) ? 0 : generators.Panels;
-            for (int firstPanel = firstPanelToScore; firstPanel < generators.Panels; firstPanel += panelsPerSlice)
+            int panelsToScore = NeedsSimilarities(workspace, start, count) ? generators.Panels : 0;
+            for (int firstPanel = 0; firstPanel < panelsToScore; firstPanel += panelsPerSlice)
             {
                 int panels = Math.Min(panelsPerSlice, generators.Panels - firstPanel);
                 int first = firstPanel * generators.PanelWidth, width = Math.Min(panels * generators.PanelWidth, k - first);
