@@ -521,10 +521,13 @@ class CompileTests(unittest.TestCase):
         torch.testing.assert_close(loss, reference_loss, rtol=1e-5, atol=1e-6)
         for name, gradient in gradients.items():
             torch.testing.assert_close(gradient, reference_gradients[name], rtol=1e-4, atol=1e-5 * reference_gradients[name].abs().max().item(), msg=name)
-        before = live_compressed()
-        with torch.no_grad():
-            compiled(batch)
-        self.assertEqual(live_compressed(), before)
+        if backend == "aot_eager":
+            # A no_grad pass recompiles every graph (grad mode is guarded): with Inductor that is a second set of C++
+            # compiles, a third of the test's minute on the CPU, for what this cheaper backend shows as well.
+            before = live_compressed()
+            with torch.no_grad():
+                compiled(batch)
+            self.assertEqual(live_compressed(), before)
 
     def test_aot_eager_on_cpu(self):
         self.check_compiled("cpu", "aot_eager")
