@@ -33,7 +33,9 @@
 #   (the working tree travels without .git, hence PAMM_COMMIT)
 # Rehearse it here first (no GPU: GPU tests skip, the benchmarks say "no GPU", training falls back to a short CPU run):
 #   PAMM_REQUIRE_CUDA=0 PAMM_PYTHON=/usr/bin/python3 PAMM_MEMORY_CONFIGS=tiny PAMM_TRAIN_ARGS="--config tiny --steps 10 --modes dense,pamm --val-tokens 4096" \
-#     scripts/gpu-visit.sh /tmp/visit c train tests train-tests goals queued peer python
+#     PAMM_PEER_ARGS="--tokens 4096 --widths 256" scripts/gpu-visit.sh /tmp/visit c train tests train-tests goals queued peer python
+#   (run it without OMP_NUM_THREADS, as a GPU host does: CI sets it to 1 for its lanes, and a test that depended on it
+#   passed in CI and failed in the 2026-12-05 rehearsal)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -27,7 +27,8 @@
 # scratch folder and PAMM_VISIT_ARCHIVE names the one file that comes back: OUT packed as a .tar.gz, rewritten after every
 # stage (so a call cut off keeps the stages before the cut), with visit.log, this script's own output.
 # Overrides: PAMM_REQUIRE_CUDA=0 (a rehearsal without a GPU: CUDA tests skip instead of failing), PAMM_TRAIN_ARGS
-# (replaces the training arguments), PAMM_MEMORY_CONFIGS (the configs of the train stage's --memory-only tables, default
+# (replaces the training arguments), PAMM_PEER_ARGS (added to the peer's: a rehearsal's CPU takes minutes a shape
+# of --quick's, so it names smaller ones), PAMM_MEMORY_CONFIGS (the configs of the train stage's --memory-only tables, default
 # "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
 #
 # Time: device time is the scarce thing, so no stage can take the others' share. Each runs under a limit (below;
@@ -197,7 +198,9 @@ python_tests() { (cd "$root/native/python" && "$python" -m unittest discover -s 
 train_tests() { (cd "$root/bench/train" && "$python" -m unittest discover -s tests -t . -v); }
 
 peer() {
-  "$python" "$root/bench/peer/peer_benchmark.py" --quick --out "$out/peer"
+  local args=()
+  if [ -n "${PAMM_PEER_ARGS:-}" ]; then eval "args=($PAMM_PEER_ARGS)"; fi
+  "$python" "$root/bench/peer/peer_benchmark.py" --quick "${args[@]}" --out "$out/peer"
 }
 
 train() {
