@@ -5,7 +5,8 @@ import sys
 
 sys.path.insert(1, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from repository import (LIBRARY, REPOSITORY, commit, keep_freed_memory, machine, use_all_cores,  # noqa: E402
-                        use_checkout)
+from repository import (LIBRARY, REPOSITORY, commit, keep_freed_memory, machine, openblas_core,  # noqa: E402
+                        use_all_cores, use_checkout)
 
-__all__ = ["LIBRARY", "REPOSITORY", "commit", "keep_freed_memory", "machine", "use_all_cores", "use_checkout"]
+__all__ = ["LIBRARY", "REPOSITORY", "commit", "keep_freed_memory", "machine", "openblas_core", "use_all_cores",
+           "use_checkout"]

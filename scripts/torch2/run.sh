@@ -6,7 +6,7 @@
 # The repository appears at its own path inside the root and the command starts in the current directory, so paths
 # mean the same inside and out. The mounts live in a private mount namespace (unshare) and vanish with the command;
 # nothing stays mounted under artifacts/. Needs root, for unshare and chroot. The environment is reset to a fixed
-# PATH plus the caller's PAMM*, OMP_NUM_THREADS, TORCH* and CI variables; PAMMCUDA_LIB defaults to
+# PATH plus the caller's PAMM*, OMP_NUM_THREADS, OPENBLAS*, TORCH* and CI variables; PAMMCUDA_LIB defaults to
 # artifacts/native/libpammcuda.so (scripts/native-tests.sh builds it), and PAMM_COMMIT to the checkout's HEAD (the
 # root has no git, and results record the commit they come from).
 set -euo pipefail
@@ -27,7 +27,7 @@ environment=(PATH=/usr/bin:/bin HOME=/tmp USER=root LOGNAME=root LANG=C.UTF-8
 for name in $(compgen -e); do
     case "$name" in
         PAMMCUDA_LIB|PAMM_COMMIT) ;;
-        PAMM*|OMP_NUM_THREADS|TORCH*|CI) environment+=("$name=${!name}") ;;
+        PAMM*|OMP_NUM_THREADS|OPENBLAS*|TORCH*|CI) environment+=("$name=${!name}") ;;
     esac
 done
 

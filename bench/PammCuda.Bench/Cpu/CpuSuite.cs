@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using PammCuda.Bench.Harness;
 
 namespace PammCuda.Bench.Cpu;
@@ -16,6 +17,11 @@ public static class CpuSuite
         if (OpenBlas.Shared is { } blas)
         {
             header.Add($"- OpenBLAS: {blas.Configuration}, {blas.Threads} threads");
+            if (blas.SlowKernelsWarning(Avx2.IsSupported && Fma.IsSupported) is { } warning)
+            {
+                Console.WriteLine(warning);
+                header.Add($"- **{warning}**");
+            }
         }
         else
         {

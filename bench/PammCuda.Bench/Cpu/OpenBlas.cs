@@ -19,10 +19,20 @@ public sealed unsafe class OpenBlas
 
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> _sgemm;
 
-    private OpenBlas(nint sgemm, string configuration, int threads)
+    // OpenBLAS's kernel sets that use neither AVX2 nor AVX-512. Prescott's is its generic x86-64 one, which an OpenBLAS older
+    // than the CPU falls back to: Debian 12's 0.3.21 on an Intel Xeon of family 6, model 207 (Emerald Rapids), where its
+    // sgemm then runs at about a fifth of the speed of its SkylakeX kernels (30 against 160 GFLOP/s on one core).
+    private static readonly HashSet<string> KernelsWithoutAvx2 = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Sandybridge", "Atom", "Opteron", "Opteron_SSE3", "Barcelona",
+        "Bobcat", "Bulldozer", "Piledriver", "Steamroller",
+    };
+
+    private OpenBlas(nint sgemm, string configuration, string coreName, int threads)
     {
         _sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)sgemm;
         Configuration = configuration;
+        CoreName = coreName;
         Threads = threads;
     }
 
@@ -35,8 +45,22 @@ public sealed unsafe class OpenBlas
     /// <summary><c>openblas_get_config()</c>: version, target and build options.</summary>
     public string Configuration { get; }
 
+    /// <summary><c>openblas_get_corename()</c>: the kernels it chose for this CPU (or <c>OPENBLAS_CORETYPE</c> named).</summary>
+    public string CoreName { get; }
+
     /// <summary><c>openblas_get_num_threads()</c>.</summary>
     public int Threads { get; }
+
+    /// <summary>
+    /// Why the float32 baseline is slower than this CPU allows, or null: kernels without AVX2 on a CPU with AVX2 and FMA.
+    /// Speedups against such a baseline would be too high.
+    /// </summary>
+    public string? SlowKernelsWarning(bool cpuHasAvx2AndFma) =>
+        cpuHasAvx2AndFma && KernelsWithoutAvx2.Contains(CoreName)
+            ? $"OpenBLAS runs its {CoreName} kernels, without AVX2, on a CPU with AVX2 and FMA (an OpenBLAS older than the CPU " +
+              "falls back to them): the float32 baseline is slower than this CPU allows and the speedups against it too high. " +
+              "Set OPENBLAS_CORETYPE=Haswell (SkylakeX where the CPU has AVX-512) before running the suite."
+            : null;
 
     /// <summary>output = Xᵀ G (columns × gradientColumns) for row-major X (rows × columns) and G (rows × gradientColumns).</summary>
     /// <exception cref="ArgumentException">A span of the wrong length.</exception>
@@ -66,9 +90,12 @@ public sealed unsafe class OpenBlas
         string configuration = NativeLibrary.TryGetExport(handle, "openblas_get_config", out nint getConfig)
             ? Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)getConfig)()) ?? "unknown"
             : "unknown";
+        string coreName = NativeLibrary.TryGetExport(handle, "openblas_get_corename", out nint getCoreName)
+            ? Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)getCoreName)()) ?? "unknown"
+            : "unknown";
         int threads = NativeLibrary.TryGetExport(handle, "openblas_get_num_threads", out nint getThreads)
             ? ((delegate* unmanaged<int>)getThreads)()
             : 0;
-        return (new OpenBlas(sgemm, configuration, threads), "");
+        return (new OpenBlas(sgemm, configuration, coreName, threads), "");
     }
 }

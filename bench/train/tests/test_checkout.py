@@ -1,8 +1,13 @@
-"""What the training program sets up in its process: freed memory kept for the next step on the CPU."""
+"""What the training program sets up in its process (freed memory kept for the next step on the CPU), and what a CPU
+result records of the machine (the OpenBLAS kernels torch computes with)."""
 
+import os
+import platform
 import subprocess
 import sys
 import unittest
+
+import torch
 
 import checkout
 
@@ -43,6 +48,37 @@ class KeepFreedMemoryTest(unittest.TestCase):
         kept, returned = faults_of_late_steps(True), faults_of_late_steps(False)
         self.assertGreaterEqual(returned, 5 * 2 * 20, "without it glibc should hand the blocks back and fault them in")
         self.assertLess(kept, 32, f"{kept} page faults in five steps whose memory the heap kept")
+
+
+# A fresh interpreter: OpenBLAS reads OPENBLAS_CORETYPE when it loads, with torch.
+MACHINE = """
+import sys
+sys.path.insert(0, {folder!r})
+import checkout, torch
+print(checkout.openblas_core())
+print(checkout.machine(torch.device("cpu")))
+"""
+
+
+def openblas_core_and_machine(coretype):
+    folder = str(checkout.REPOSITORY / "bench" / "train")
+    environment = dict(os.environ, OPENBLAS_CORETYPE=coretype, OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-c", MACHINE.format(folder=folder)], env=environment,
+                            capture_output=True, text=True, check=True)
+    return result.stdout.splitlines()
+
+
+@unittest.skipUnless(platform.machine() == "x86_64" and checkout.openblas_core() is not None,
+                     "torch computes with OpenBLAS on x86-64 here (Debian's torch) and not elsewhere")
+class OpenBlasCoreTest(unittest.TestCase):
+    def test_names_the_kernels_openblas_was_told_to_use(self):
+        # Prescott's are OpenBLAS's generic x86-64 kernels (SSE3): every x86-64 CPU this runs on has them.
+        core, machine = openblas_core_and_machine("Prescott")
+        self.assertEqual(core, "Prescott")
+        self.assertRegex(machine, r", 1 thread, OpenBLAS Prescott kernels$")
+
+    def test_names_the_kernels_of_this_process(self):
+        self.assertIn(f"OpenBLAS {checkout.openblas_core()} kernels", checkout.machine(torch.device("cpu")))
 
 
 if __name__ == "__main__":
