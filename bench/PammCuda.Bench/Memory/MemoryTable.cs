@@ -64,7 +64,7 @@ public static class MemoryTable
         var rule = new StringBuilder("| --- | ---: | ---: | ---: | ---: |");
         foreach (var (d, alpha) in Columns)
         {
-            string name = alpha == DType.Float32 ? $"1/{d}" : $"1/{d}, α {AlphaName(alpha)}";
+            string name = alpha == DType.Float32 ? $"1/{d}" : $"1/{d}, α {alpha.ShortName()}";
             header.Append(CultureInfo.InvariantCulture, $" PAMM r = {name} | ratio {name} |");
             rule.Append(" ---: | ---: |");
         }
@@ -93,6 +93,4 @@ public static class MemoryTable
         }
         return row.ToString();
     }
-
-    private static string AlphaName(DType alpha) => alpha == DType.BFloat16 ? "bf16" : alpha.ToString();
 }

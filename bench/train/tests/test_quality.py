@@ -36,6 +36,8 @@ import sys
 import tempfile
 import unittest
 
+from pammcuda import _native
+
 STEPS = 200
 VAL_TOKENS = 65536
 SEED = 0
@@ -74,17 +76,9 @@ def calibrated_blas(environment=os.environ, machine=platform.machine(), flags=No
     """
     if "OPENBLAS_CORETYPE" in environment or machine not in ("x86_64", "AMD64"):
         return {}
-    flags = cpu_flags() if flags is None else flags
+    # pammcuda reads them to check that its library runs on this CPU (None where there is no /proc/cpuinfo)
+    flags = (_native._cpu_flags() or set()) if flags is None else flags
     return {"OPENBLAS_CORETYPE": CALIBRATED_OPENBLAS_KERNELS} if {"avx2", "fma"} <= flags else {}
-
-
-def cpu_flags():
-    """This CPU's flags from /proc/cpuinfo; none where there is no such file."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return set(next(line for line in cpuinfo if line.startswith("flags")).split(":", 1)[1].split())
-    except (OSError, StopIteration):
-        return set()
 
 
 class CalibratedBlasTest(unittest.TestCase):
