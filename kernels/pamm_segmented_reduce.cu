@@ -77,11 +77,11 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
         // The next rows' loads are all issued before the first is used (a position past the chunk loads the last row
         // again, unused), so each thread keeps several reads of G in flight instead of one: the pass is bound by
         // bandwidth, not by one load's latency. The sums below are the same, in the same order.
-        float values[PAMM_REDUCE_LOADS_IN_FLIGHT][pamm_vector<E>::width];
+        uint4 words[PAMM_REDUCE_LOADS_IN_FLIGHT];
 #pragma unroll
         for (int u = 0; u < PAMM_REDUCE_LOADS_IN_FLIGHT; ++u)
-            pamm_load_chunk<E>(gradient + chunk_rows[min(base + u, count - 1)] * (long long)columns + begin_column, valid, vectorised,
-                               values[u]);
+            words[u] = pamm_load_word<E>(gradient + chunk_rows[min(base + u, count - 1)] * (long long)columns + begin_column, valid,
+                                         vectorised);
 #pragma unroll
         for (int u = 0; u < PAMM_REDUCE_LOADS_IN_FLIGHT; ++u)
         {
@@ -93,8 +93,9 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
                 for (int e = 0; e < width; ++e) sums[e] = 0.0f;
                 group = chunk_keys[position];
             }
-            float coefficient = chunk_alpha[position];
-            for (int e = 0; e < width; ++e) sums[e] += coefficient * values[u][e];
+            float coefficient = chunk_alpha[position], values[pamm_vector<E>::width];
+            pamm_vector<E>::unpack(words[u], values);
+            for (int e = 0; e < width; ++e) sums[e] += coefficient * values[e];
         }
     }
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);

@@ -74,6 +74,35 @@ public class NvrtcCompileTests
 
     private const int MaxSpillBytes = 64;
 
+    /// <summary>
+    /// The reduction's first pass is the product's one read of G, bound by the bytes in flight, so its occupancy is part
+    /// of its design: each instance fits at least 8 blocks an SM by registers (65,536 of them, allocated 8 a thread at a
+    /// time), enough for the 1,024 blocks of b = 16 384, m = 2048 in bf16 to run in one wave on a 132-SM H100 or H200.
+    /// With its loads in flight unpacked to float the bf16 instance took 70 registers on sm_90 (76 on sm_80): 7 blocks,
+    /// 924 in a wave and a tail of 100.
+    /// </summary>
+    [TestCase(80)]
+    [TestCase(90)]
+    public void The_reductions_pass_over_G_fits_eight_blocks_an_SM(int architecture)
+    {
+        const int registersPerSm = 65_536, allocationUnit = 8, blocksWanted = 8;
+        int threads = KernelSources.Constant("PAMM_REDUCE_THREADS");
+        const string unit = "pamm_segmented_reduce.cu";
+        var image = NvrtcCompiler.Compile(KernelSources.TranslationUnits.Single(u => u.Key == unit).Value, unit, KernelSources.Headers,
+            $"sm_{architecture}", KernelCompiler.Options.Append("--ptxas-options=-v"));
+
+        var registers = System.Text.RegularExpressions.Regex.Matches(image.Log,
+                @"Compiling entry function '(pamm_reduce_chunks_\w+)'.*?Used (\d+) registers", System.Text.RegularExpressions.RegexOptions.Singleline)
+            .ToDictionary(m => m.Groups[1].Value, m => Bytes(m.Groups[2]));
+        Assert.That(registers.Keys, Is.EquivalentTo(new[] { "pamm_reduce_chunks_f32", "pamm_reduce_chunks_f16", "pamm_reduce_chunks_bf16" }), image.Log);
+        foreach (var (kernel, used) in registers)
+        {
+            int allocated = (used + allocationUnit - 1) / allocationUnit * allocationUnit;
+            Assert.That(registersPerSm / (allocated * threads), Is.GreaterThanOrEqualTo(blocksWanted),
+                $"{kernel} on sm_{architecture} uses {used} registers a thread");
+        }
+    }
+
     [TestCase(80)]
     [TestCase(90)]
     public void Own_kernel_with_in_memory_header_compiles_to_a_cubin(int architecture)
