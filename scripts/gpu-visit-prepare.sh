@@ -6,8 +6,10 @@
 # bundle's suite and compute-sanitizer 77 s, the goals benchmarks 57 s (queued about as long), the training program's
 # tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
 # The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
-# the reduction's loads (and α's dtype an argument, and the group starts from the first pass, 2026-12-05), the sampling's last blocks,
-# the assignment's row-map check (2026-12-05);
+# the reduction's loads (and α's dtype an argument, and the group starts from the first pass, and the loads held as
+# 128-bit words for 9 blocks an SM, 2026-12-05), the sampling's last blocks,
+# the assignment's row-map check (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
+# StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction);
 # none has run on a GPU):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
 #        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests

@@ -60,4 +60,14 @@ public class GpuStageBenchmarks() : GpuStageBenchmarksBase(typeof(GpuStageBenchm
     [Benchmark]
     [Measures(Operation.ExpandByCublas)]
     public void StageExpandByCublas() => Time(nameof(StageExpandByCublas), LastStageByCublas);
+
+    /// <summary>The other sort-free product, in the place of the grouping: the dense assignment Pᵀ from f and α.</summary>
+    [Benchmark]
+    [Measures(Operation.AssignmentMatrix)]
+    public void StageAssignmentMatrix() => Time(nameof(StageAssignmentMatrix), AssignmentMatrix);
+
+    /// <summary>The other sort-free product, in the place of both reduction passes: B̃ = Pᵀ G by one cuBLAS GEMM.</summary>
+    [Benchmark]
+    [Measures(Operation.ReduceByGemm)]
+    public void StageReduceByGemm() => Time(nameof(StageReduceByGemm), ReduceByGemm);
 }

@@ -27,6 +27,12 @@ public abstract class GpuStageBenchmarksBase(Type declared, IEnumerable<DType> d
     /// <summary>The last stage as it was before <c>pamm_expand</c> (cuBLAS and, for 16-bit outputs, a rounding pass).</summary>
     private protected Action LastStageByCublas => Workload.LastStageByCublas;
 
+    /// <summary>The other sort-free product's dense assignment Pᵀ, built from f and α.</summary>
+    private protected Action AssignmentMatrix => Workload.AssignmentMatrix;
+
+    /// <summary>The other sort-free product's B̃ = Pᵀ G, one cuBLAS GEMM.</summary>
+    private protected Action ReduceByGemm => Workload.ReduceByGemm;
+
     private GpuStageWorkload Workload => _workload ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     /// <summary>Uploads the inputs and runs the whole pipeline once (which also compiles the kernels).</summary>

@@ -14,11 +14,14 @@ internal sealed class GpuStageWorkload : IDisposable
 {
     private readonly List<IDisposable> _owned;
 
-    private GpuStageWorkload(CompressPass compress, ProductPass product, Action lastStageByCublas, List<IDisposable> owned)
+    private GpuStageWorkload(CompressPass compress, ProductPass product, Action lastStageByCublas, Action assignmentMatrix, Action reduceByGemm,
+        List<IDisposable> owned)
     {
         Compress = compress;
         Product = product;
         LastStageByCublas = lastStageByCublas;
+        AssignmentMatrix = assignmentMatrix;
+        ReduceByGemm = reduceByGemm;
         _owned = owned;
     }
 
@@ -34,6 +37,18 @@ internal sealed class GpuStageWorkload : IDisposable
     /// pass. Kept so that one GPU run says which of the two is faster at each shape (kernels/README.md, "The last stage").
     /// </summary>
     public Action LastStageByCublas { get; }
+
+    /// <summary>
+    /// The other sort-free product's stage in the place of the plan (<see cref="AssignmentMatrixProduct"/>): Pᵀ (k × b in
+    /// G's dtype) built from the compression's f and α. Built once at setup, so <see cref="ReduceByGemm"/> can run alone.
+    /// </summary>
+    public Action AssignmentMatrix { get; }
+
+    /// <summary>
+    /// The other sort-free product's stage in the place of the two reduction passes: B̃ = Pᵀ G as one cuBLAS GEMM, into a
+    /// B̃ of its own. Kept so that one GPU run says which form of B̃ is faster at each shape (kernels/README.md).
+    /// </summary>
+    public Action ReduceByGemm { get; }
 
     /// <summary>Uploads the inputs, runs the whole pipeline once and waits for the device.</summary>
     /// <exception cref="InvalidOperationException">A dtype the GPU suite does not run.</exception>
@@ -78,8 +93,14 @@ internal sealed class GpuStageWorkload : IDisposable
             var product = engine.PrepareProduct(parts, gradient.Address, width, dtype, output.Address, dtype, ProductLayout.InputByGradient,
                 1f, 0f, productScratch);
             var lastStageByCublas = FormerLastStage(device, stream, owned, parts, productScratch.Reduced, rows, width, k, output.Address, dtype);
+            var matrix = Own(owned, device.Allocate<byte>(AssignmentMatrixProduct.MatrixBytes(rows, k, dtype)));
+            var reducedByGemm = Own(owned, device.Allocate<float>((long)k * width));
+            Action assignmentMatrix = () => AssignmentMatrixProduct.BuildMatrix(stream, parts, dtype, matrix.Address);
+            var gemm = AssignmentMatrixProduct.Reduce(matrix.Address, rows, k, gradient.Address, width, dtype,
+                compress.GemmConstants.One, compress.GemmConstants.Zero, reducedByGemm.Address);
+            assignmentMatrix();
             stream.Synchronize();
-            return new GpuStageWorkload(compress, product, lastStageByCublas, owned);
+            return new GpuStageWorkload(compress, product, lastStageByCublas, assignmentMatrix, () => stream.Gemm(gemm), owned);
         }
         catch
         {

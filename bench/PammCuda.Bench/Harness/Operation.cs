@@ -52,6 +52,18 @@ public enum Operation
     ExpandByCublas,
 
     /// <summary>
+    /// The product's other sort-free form (design §8), in the place of the grouping: the dense assignment Pᵀ (k × b in G's
+    /// dtype) from f and α. Not run by the engine: read against <see cref="GroupRows"/>.
+    /// </summary>
+    AssignmentMatrix,
+
+    /// <summary>
+    /// The same form in the place of both reduction passes: B̃ = Pᵀ G by one cuBLAS GEMM. Not run by the engine: read
+    /// against <see cref="ReduceChunks"/> and <see cref="ReduceGroups"/> together.
+    /// </summary>
+    ReduceByGemm,
+
+    /// <summary>
     /// The forward Q/K/V projection as a framework runs it: one GEMM of X (b × n) with the stacked weight
     /// [W_q; W_k; W_v] (3n × n), output b × 3n in X's type. The reference of <see cref="QkvGemmWithCompression"/>.
     /// </summary>

@@ -9,7 +9,7 @@ namespace PammCuda.Bench.Harness;
 public static class StageTraffic
 {
     /// <summary>True for the stages this class counts bytes of.</summary>
-    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.ExpandByCublas;
+    public static bool Covers(Operation operation) => operation is >= Operation.Gather and <= Operation.ReduceByGemm;
 
     /// <summary>The minimum bytes of <paramref name="operation"/> on <paramref name="shape"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="operation"/> is not a stage, or the shape has no ratio.</exception>
@@ -42,6 +42,10 @@ public static class StageTraffic
             Operation.Expand => k * n * e + word * k * m + e * n * m,
             // Read C (float32) and B̃; write the float32 product; for 16-bit, read it back and write the output.
             Operation.ExpandByCublas => word * k * n + word * k * m + word * n * m + (e == word ? 0 : word * n * m + e * n * m),
+            // Read f and α (float32); write Pᵀ, k × b in G's dtype.
+            Operation.AssignmentMatrix => (f + word) * b + e * k * b,
+            // Read G and Pᵀ; write B̃.
+            Operation.ReduceByGemm => b * m * e + e * k * b + word * k * m,
             _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Not a pipeline stage."),
         };
     }

@@ -45,6 +45,7 @@ internal static class PammKernels
     private static readonly uint ExpandThreads = Threads("PAMM_EXPAND_THREADS");
     private static readonly uint ExpandTileRows = Threads("PAMM_EXPAND_TILE_ROWS");
     private static readonly uint ExpandTileColumns = Threads("PAMM_EXPAND_TILE_COLUMNS");
+    private static readonly uint AssignmentMatrixThreads = Threads("PAMM_ASSIGNMENT_MATRIX_THREADS");
 
     private static readonly KernelFamily<DType> GatherKernels = KernelFamily.PerDType("pamm_gather");
     private static readonly KernelFamily<DType> RowNormsKernels = KernelFamily.PerDType("pamm_row_norms");
@@ -55,6 +56,8 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> StoreColumnsKernels = KernelFamily.PerDType("pamm_store_columns");
     // pamm_expand_{the output's dtype}; C's dtype is an argument, a PAMM_DTYPE_* code.
     private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
+    // pamm_assignment_matrix_{P's dtype}; f's width and α's dtype are arguments.
+    private static readonly KernelFamily<DType> AssignmentMatrixKernels = KernelFamily.PerDType("pamm_assignment_matrix");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
     private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
@@ -242,6 +245,26 @@ internal static class PammKernels
             KernelArgument.Int32(k), KernelArgument.Int32(n),
             KernelArgument.Int32(m), KernelArgument.Int32(layout == ProductLayout.InputByGradient ? 0 : 1), KernelArgument.Pointer(scalars),
             KernelArgument.Pointer(output));
+    }
+
+    /// <summary>
+    /// Pᵀ (k × rows, row-major, <paramref name="matrixType"/>) with Pᵀ[j, i] = α_i where f(i) = j and 0 elsewhere: the dense
+    /// assignment of <see cref="AssignmentMatrixProduct"/>, α rounded once to <paramref name="matrixType"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// α stored as neither float32 nor bfloat16, an undefined <paramref name="assignmentWidth"/> or <paramref name="matrixType"/>.
+    /// </exception>
+    public static void AssignmentMatrix(IDeviceStream stream, AssignmentWidth assignmentWidth, ulong assignment, DType alphaType, ulong alpha,
+        int rows, int k, DType matrixType, ulong matrix)
+    {
+        int alphaCode = DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
+        if (!Enum.IsDefined(assignmentWidth))
+            throw new ArgumentOutOfRangeException(nameof(assignmentWidth), assignmentWidth, "Not a width the kernels read.");
+        if (!DTypeCodes.ContainsKey(matrixType))
+            throw new ArgumentOutOfRangeException(nameof(matrixType), matrixType, "Not a dtype the kernels write.");
+        stream.Launch(AssignmentMatrixKernels.For(matrixType), BlocksFor(rows, AssignmentMatrixThreads), AssignmentMatrixThreads,
+            KernelArgument.Pointer(assignment), KernelArgument.Int32(assignmentWidth.Bytes()), KernelArgument.Pointer(alpha),
+            KernelArgument.Int32(alphaCode), KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.Pointer(matrix));
     }
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sourceType"/> is float32 (nothing to widen) or unknown.</exception>
