@@ -7,7 +7,9 @@
 // thread owns 128-bit chunks of the row so the copy is vectorised where X, C and n allow it.
 // Block 0 also writes the constants 1 and 0 that the similarity GEMM reads as its α and β (pointer mode device) into
 // the compression's workspace: so an engine keeps no device memory of its own, and creating one on a stream that is
-// being captured into a CUDA graph allocates nothing.
+// being captured into a CUDA graph allocates nothing. And it zeroes the dropped count η (`dropped`, when not null),
+// which the assignment only counts up, and only when ε < 1: with ε ≥ 1 (the default) no fill of η precedes the
+// assignment, one queued operation fewer per compression.
 #define PAMM_GATHER_THREADS 256
 
 template <typename E>
@@ -15,7 +17,7 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
                                             const int* __restrict__ generator_rows, int k,
                                             typename E::storage* __restrict__ generators,
                                             float* __restrict__ squared_norms, int* __restrict__ row_to_generator,
-                                            float* __restrict__ gemm_constants)
+                                            float* __restrict__ gemm_constants, int* __restrict__ dropped)
 {
     __shared__ float reduce_scratch[32];
     typedef typename E::storage T;
@@ -25,6 +27,7 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
     {
         gemm_constants[0] = 1.0f;
         gemm_constants[1] = 0.0f;
+        if (dropped) *dropped = 0;
     }
     if (j >= k) return;
     long long row = generator_rows[j];
@@ -55,9 +58,9 @@ __device__ __forceinline__ void pamm_gather(const typename E::storage* __restric
 #define PAMM_GATHER_PARAMETERS(T)                                                                     \
     const T* __restrict__ x, int columns, const int* __restrict__ generator_rows, int k,              \
     T* __restrict__ generators, float* __restrict__ squared_norms, int* __restrict__ row_to_generator, \
-    float* __restrict__ gemm_constants
+    float* __restrict__ gemm_constants, int* __restrict__ dropped
 #define PAMM_GATHER_ARGUMENTS                                                                  \
-    x, columns, generator_rows, k, generators, squared_norms, row_to_generator, gemm_constants
+    x, columns, generator_rows, k, generators, squared_norms, row_to_generator, gemm_constants, dropped
 
 extern "C" __global__ void __launch_bounds__(PAMM_GATHER_THREADS) pamm_gather_f32(PAMM_GATHER_PARAMETERS(float))
 { pamm_gather<pamm_f32>(PAMM_GATHER_ARGUMENTS); }

@@ -21,7 +21,7 @@ public enum Operation
     /// <summary>Copy of X and of G: reads and writes both; the bandwidth limit.</summary>
     Copy,
 
-    /// <summary>Stage: gather of C and ‖C_j‖², with the row map cleared and marked.</summary>
+    /// <summary>Stage: gather of C and ‖C_j‖², the generator rows marked in the row map, and η zeroed.</summary>
     Gather,
 
     /// <summary>Stage: ‖X_i‖² of every row (run by the engine only when ε &lt; 1).</summary>

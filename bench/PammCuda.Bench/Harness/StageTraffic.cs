@@ -26,8 +26,8 @@ public static class StageTraffic
         long partials = word * PammKernels.ReducePieces(shape.Rows, (int)k) * m;
         return operation switch
         {
-            // Read k rows of X; write C, ‖C_j‖² and the row map (cleared, then marked).
-            Operation.Gather => 2 * k * n * e + word * k + word * b,
+            // Read k rows of X; write C, ‖C_j‖², the generators' entries of the row map and η.
+            Operation.Gather => 2 * k * n * e + word * k + word * k + word,
             Operation.RowSquaredNorms => b * n * e + word * b,
             // Read X and C; write S (b × k float32).
             Operation.Similarities => b * n * e + k * n * e + word * b * k,

@@ -90,12 +90,13 @@ internal readonly struct CompressPass
 
     /// <summary>
     /// C and ‖C_j‖² gathered, and the generator rows marked in the row map; the GEMM constants 1 and 0 written beside
-    /// them, for the similarity GEMM that follows. The map is never cleared (the assignment trusts an entry only where it
-    /// names a generator of that row), which saves a fill of b ints before every gather.
+    /// them, for the similarity GEMM that follows, and η = 0, which the assignment counts up only when ε &lt; 1. The map
+    /// is never cleared (the assignment trusts an entry only where it names a generator of that row), which saves a fill
+    /// of b ints before every gather.
     /// </summary>
     public void Gather() =>
         PammKernels.Gather(_stream, Compressed.DType, _x, Compressed.Columns, GeneratorRows, K, Compressed.Generators,
-            _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator, _workspace.GemmConstants.Address);
+            _workspace.GeneratorSquaredNorms, _workspace.RowToGenerator, _workspace.GemmConstants.Address, Compressed.Dropped);
 
     /// <summary>‖X_i‖² of every row. <see cref="Run"/> runs it only when ε &lt; 1; it can be timed either way.</summary>
     public void RowSquaredNorms() =>
@@ -111,26 +112,33 @@ internal readonly struct CompressPass
     }
 
     /// <summary>
-    /// f, α and the ε test of one chunk from its similarities. The first chunk zeroes η before it counts, so that η is
-    /// one compression's count however often this stage runs.
+    /// f, α and the ε test of one chunk from its similarities. With ε &lt; 1 the first chunk zeroes η before it counts, so
+    /// that η is one compression's count however often this stage runs; with ε ≥ 1 nothing is counted and η stays the 0
+    /// that <see cref="Gather"/> wrote, with no fill queued.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunk"/> outside [0, <see cref="SimilarityChunks"/>).</exception>
     public void Assign(int chunk)
     {
         var (first, count) = ChunkRows(chunk);
-        if (chunk == 0) _stream.Fill32Async(Compressed.Dropped, 0u, 1);
+        if (chunk == 0) ResetDroppedCount();
         AssignRows(_workspace.Similarities, K, first, count);
     }
 
     /// <summary>
     /// f, α, the ε test and η of every row at once from similarities computed elsewhere: row i's k similarities start at
     /// <paramref name="similarities"/> + i·<paramref name="similarityStride"/> floats (the fused projection's
-    /// <c>[X Wᵀ | X Cᵀ]</c>, whose S follows the m projection columns). Zeroes η first.
+    /// <c>[X Wᵀ | X Cᵀ]</c>, whose S follows the m projection columns). Zeroes η first where ε &lt; 1 (see <see cref="Assign"/>).
     /// </summary>
     public void AssignAllRows(ulong similarities, long similarityStride)
     {
-        _stream.Fill32Async(Compressed.Dropped, 0u, 1);
+        ResetDroppedCount();
         AssignRows(similarities, similarityStride, 0, Compressed.Rows);
+    }
+
+    // Only the ε test counts η; without it the assignment leaves η as the gather wrote it.
+    private void ResetDroppedCount()
+    {
+        if (TestsNeighbourhood) _stream.Fill32Async(Compressed.Dropped, 0u, 1);
     }
 
     private void AssignRows(ulong similarities, long similarityStride, int first, int count) =>

@@ -138,14 +138,15 @@ internal static class PammKernels
 
     /// <summary>
     /// C, ‖C_j‖² and the generator rows' entries of the row map (the others are left as they are: the assignment checks an
-    /// entry against the generator rows); also the constants 1 and 0 (two floats) at <paramref name="gemmConstants"/>.
+    /// entry against the generator rows); also the constants 1 and 0 (two floats) at <paramref name="gemmConstants"/>,
+    /// and η = 0 at <paramref name="dropped"/> unless it is null.
     /// </summary>
     public static void Gather(IDeviceStream stream, DType dtype, ulong x, int columns, ulong generatorRows, int k,
-        ulong generators, ulong squaredNorms, ulong rowToGenerator, ulong gemmConstants) =>
+        ulong generators, ulong squaredNorms, ulong rowToGenerator, ulong gemmConstants, ulong dropped) =>
         stream.Launch(GatherKernels.For(dtype), (uint)k, GatherThreads,
             KernelArgument.Pointer(x), KernelArgument.Int32(columns), KernelArgument.Pointer(generatorRows), KernelArgument.Int32(k),
             KernelArgument.Pointer(generators), KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(rowToGenerator),
-            KernelArgument.Pointer(gemmConstants));
+            KernelArgument.Pointer(gemmConstants), KernelArgument.Pointer(dropped));
 
     public static void RowSquaredNorms(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong squaredNorms) =>
         stream.Launch(RowNormsKernels.For(dtype), BlocksFor(rows, RowsPerBlock(RowNormsThreads)), RowNormsThreads,

@@ -181,6 +181,37 @@ public class PammEngineCompressionTests(string deviceName) : DeviceFixture(devic
             Is.EqualTo(CompressionResult.Of(CpuPamm.Compress<float>(x, rows, columns, first)).DroppedRows));
     }
 
+    /// <summary>
+    /// The gather zeroes η; the assignment counts it up only when ε &lt; 1, and only then queues a fill of its own (so that
+    /// the stage can run again alone). With ε ≥ 1, the default, a compression queues the sampling, the gather, the
+    /// similarity GEMM and the assignment, nothing else, and η reads 0 from storage that held garbage.
+    /// </summary>
+    [TestCase(double.PositiveInfinity, 0)]
+    [TestCase(0.5, 1)]
+    public void Eta_is_zeroed_by_the_gather_and_filled_again_only_where_the_assignment_counts(double epsilon, int fills)
+    {
+        const int rows = 300, columns = 8, k = 9;
+        var x = EngineTestData.Random<float>(rows, columns, 23);
+        var options = new PammOptions { K = k, Seed = 4, Epsilon = epsilon };
+        using var stream = new CountingStream(Device.DefaultStream);
+        using var engine = new PammEngine(Device, options, stream);
+        using var input = Upload(x);
+        using var storage = Upload(Enumerable.Repeat((byte)0xff, (int)PammEngine.CompressedStorageBytes(rows, columns, k, DType.Float32)).ToArray());
+        stream.ClearLaunches();
+        using var compressed = engine.CompressInto(input, rows, columns, options, storage);
+        string[] kernels = epsilon < 1
+            ? ["pamm_sample_block", "pamm_gather_f32", "pamm_row_norms_f32", "pamm_assign_u8"]
+            : ["pamm_sample_block", "pamm_gather_f32", "pamm_assign_u8"];
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.Launches, Is.EqualTo(kernels));
+            Assert.That(stream.Gemms, Is.EqualTo(1), "the similarity GEMM");
+            Assert.That(stream.Fills, Is.EqualTo(fills));
+            Assert.That(compressed.ReadDroppedRows(), Is.EqualTo(CpuPamm.Compress<float>(x, rows, columns, options).DroppedRows));
+        });
+        if (epsilon < 1) Assert.That(compressed.ReadDroppedRows(), Is.Positive, "the test needs dropped rows to count");
+    }
+
     [Test]
     public void Compression_is_bitwise_deterministic()
     {

@@ -22,11 +22,12 @@ public class KernelContractTests
         {
             Assert.That(gather.LaunchBoundsThreads, Is.EqualTo(KernelSources.Constant("PAMM_GATHER_THREADS")));
             Assert.That(gather.Parameters.Select(p => p.Name),
-                Is.EqualTo(new[] { "x", "columns", "generator_rows", "k", "generators", "squared_norms", "row_to_generator", "gemm_constants" }));
+                Is.EqualTo(new[] { "x", "columns", "generator_rows", "k", "generators", "squared_norms", "row_to_generator", "gemm_constants", "dropped" }));
             Assert.That(gather.Parameters.Select(p => p.Kind), Is.EqualTo(new[]
             {
                 KernelParameterKind.Pointer, KernelParameterKind.Int32, KernelParameterKind.Pointer, KernelParameterKind.Int32,
                 KernelParameterKind.Pointer, KernelParameterKind.Pointer, KernelParameterKind.Pointer, KernelParameterKind.Pointer,
+                KernelParameterKind.Pointer,
             }));
             Assert.That(KernelSources.Declarations["pamm_assign_u16"].Parameters.Select(p => p.Kind),
                 Has.Exactly(2).EqualTo(KernelParameterKind.Int64).And.Exactly(1).EqualTo(KernelParameterKind.UInt64));
@@ -122,6 +123,7 @@ public class KernelContractTests
         [
             KernelArgument.Pointer(16), KernelArgument.Int32(4), KernelArgument.Pointer(32), KernelArgument.Int32(2),
             KernelArgument.Pointer(48), KernelArgument.Pointer(64), KernelArgument.Pointer(80), KernelArgument.Pointer(96),
+            KernelArgument.Pointer(112),
         ];
         Assert.That(() => gather.CheckLaunch(threads, right), Throws.Nothing);
 
@@ -130,7 +132,7 @@ public class KernelContractTests
         KernelArgument[] wider = [right[0], KernelArgument.Int64(4), .. right[2..]];
         Assert.Multiple(() =>
         {
-            Assert.That(() => gather.CheckLaunch(threads, missing), Throws.InvalidOperationException.With.Message.Contains("takes 8 arguments"));
+            Assert.That(() => gather.CheckLaunch(threads, missing), Throws.InvalidOperationException.With.Message.Contains("takes 9 arguments"));
             Assert.That(() => gather.CheckLaunch(threads, swapped), Throws.InvalidOperationException.With.Message.Contains("argument 1 (columns)"));
             Assert.That(() => gather.CheckLaunch(threads, wider), Throws.InvalidOperationException.With.Message.Contains("Int32 but was given Int64"));
             Assert.That(() => gather.CheckLaunch(threads / 2, right), Throws.InvalidOperationException.With.Message.Contains("__launch_bounds__"));

@@ -20,11 +20,15 @@ internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
     /// <summary>GEMMs queued so far.</summary>
     public int Gemms { get; private set; }
 
-    /// <summary>Forgets the launches and GEMMs counted so far.</summary>
+    /// <summary>Fills (memsets) queued so far.</summary>
+    public int Fills { get; private set; }
+
+    /// <summary>Forgets the launches, GEMMs and fills counted so far.</summary>
     public void ClearLaunches()
     {
         _launches.Clear();
         Gemms = 0;
+        Fills = 0;
     }
 
     public IComputeDevice Device => inner.Device;
@@ -37,9 +41,17 @@ internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
 
     public void DownloadAsync(void* destination, ulong source, long bytes) => inner.DownloadAsync(destination, source, bytes);
 
-    public void Fill32Async(ulong destination, uint value, long count) => inner.Fill32Async(destination, value, count);
+    public void Fill32Async(ulong destination, uint value, long count)
+    {
+        Fills++;
+        inner.Fill32Async(destination, value, count);
+    }
 
-    public void Fill8Async(ulong destination, byte value, long bytes) => inner.Fill8Async(destination, value, bytes);
+    public void Fill8Async(ulong destination, byte value, long bytes)
+    {
+        Fills++;
+        inner.Fill8Async(destination, value, bytes);
+    }
 
     public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments)
     {
