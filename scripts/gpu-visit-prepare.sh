@@ -8,7 +8,7 @@
 # The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
 # the reduction's loads (and α's dtype an argument, and the group starts from the first pass, and the loads held as
 # 128-bit words for 9 blocks an SM, 2026-12-05), the sampling's last blocks,
-# the assignment's row-map check (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
+# the assignment's row-map check and the gather's zeroing of η (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
 # StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction);
 # none has run on a GPU):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
