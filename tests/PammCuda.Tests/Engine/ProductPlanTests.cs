@@ -39,6 +39,7 @@ public class ProductPlanTests(string deviceName) : DeviceFixture(deviceName)
             Assert.That(stream.Launches, Is.EqualTo(new[] { "pamm_radix_histogram_u8", "pamm_radix_scan", "pamm_radix_scatter_u8" }
                 .Concat(product)));
             Assert.That(stream.Gemms, Is.EqualTo(0), "the last stage is a kernel of ours, whatever the output's dtype");
+            Assert.That(stream.Fills, Is.EqualTo(0), "nothing is cleared before the plan or the product");
         });
 
         for (int later = 2; later <= 3; later++)
@@ -47,6 +48,7 @@ public class ProductPlanTests(string deviceName) : DeviceFixture(deviceName)
             engine.ApproxMatmul(compressed, gradient.Address, GradientColumns, DType.BFloat16, target, outputType);
             Assert.That(stream.Launches, Is.EqualTo(product), $"product {later}");
             Assert.That(stream.Gemms, Is.EqualTo(0), $"product {later}");
+            Assert.That(stream.Fills, Is.EqualTo(0), $"product {later}");
         }
     }
 
