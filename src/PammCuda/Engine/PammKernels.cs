@@ -197,7 +197,7 @@ internal static class PammKernels
     public static void ReduceChunks(IDeviceStream stream, DType gradientType, DType alphaType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
         ulong gradient, int columns, ulong partials, int k, ulong groupStarts)
     {
-        int alphaCode = DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
+        int alphaCode = AlphaCode(alphaType);
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(VectorBytes / gradientType.SizeOf());
         var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
@@ -258,7 +258,7 @@ internal static class PammKernels
     public static void AssignmentMatrix(IDeviceStream stream, AssignmentWidth assignmentWidth, ulong assignment, DType alphaType, ulong alpha,
         int rows, int k, DType matrixType, ulong matrix)
     {
-        int alphaCode = DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
+        int alphaCode = AlphaCode(alphaType);
         if (!Enum.IsDefined(assignmentWidth))
             throw new ArgumentOutOfRangeException(nameof(assignmentWidth), assignmentWidth, "Not a width the kernels read.");
         if (!DTypeCodes.ContainsKey(matrixType))
@@ -289,6 +289,10 @@ internal static class PammKernels
 
     /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
     private static bool AlphaIsBFloat16(DType alphaType) => CompressedSize.AlphaBytesPerRow(alphaType) == 2;
+
+    /// <summary>The PAMM_DTYPE_* code of α's storage, for the kernels that read α through pamm_load_dtype.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
+    private static int AlphaCode(DType alphaType) => DTypeCodes[AlphaIsBFloat16(alphaType) ? DType.BFloat16 : DType.Float32];
 
     private static DType SixteenBit(DType dtype, string name) =>
         dtype is DType.Float16 or DType.BFloat16 ? dtype : throw new ArgumentOutOfRangeException(name, dtype, "A 16-bit dtype is needed here.");
