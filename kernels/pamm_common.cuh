@@ -300,3 +300,27 @@ __device__ __forceinline__ void pamm_write_product_scalars(const int* __restrict
     scalars[1] = c;
     scalars[2] = 0.0f;
 }
+
+// A batch of products: up to PAMM_MAX_BATCHED_PRODUCTS products of one compression (the weight gradients of Q, K and V,
+// which share X), each stage one launch for all of them, product z in the blocks of blockIdx.z. The products share
+// the gradient's dtype, the output's dtype and layout, a and c; each has its own G, column count m_z and output. Their
+// scratch (partial sums, B̃) lies side by side: product z's starts pamm_batch_offset columns into the batch's, every
+// range before it padded to PAMM_BATCH_COLUMN_ALIGNMENT columns so that each product's float4 stores stay 16-byte
+// aligned. A single product is a batch of one, so each stage has one kernel.
+#define PAMM_MAX_BATCHED_PRODUCTS 3
+#define PAMM_BATCH_COLUMN_ALIGNMENT 4
+
+// This block's product's value among the batch's three (blockIdx.z is uniform, so the pick costs no divergence).
+template <typename T>
+__device__ __forceinline__ T pamm_batch_pick(T first, T second, T third)
+{
+    return blockIdx.z == 0 ? first : blockIdx.z == 1 ? second : third;
+}
+
+// The column where this block's product's scratch starts in the batch's (the third product's count is never needed).
+__device__ __forceinline__ long long pamm_batch_offset(int columns0, int columns1)
+{
+    const long long a = PAMM_BATCH_COLUMN_ALIGNMENT;
+    long long padded0 = (columns0 + a - 1) / a * a, padded1 = (columns1 + a - 1) / a * a;
+    return blockIdx.z == 0 ? 0 : blockIdx.z == 1 ? padded0 : padded0 + padded1;
+}

@@ -83,6 +83,9 @@ __device__ __forceinline__ void pamm_expand(pamm_expand_operand left, pamm_expan
     unsigned int column_tiles = (unsigned int)((columns + PAMM_EXPAND_TILE_COLUMNS - 1) / PAMM_EXPAND_TILE_COLUMNS);
     int first_row = (int)(blockIdx.x / column_tiles) * PAMM_EXPAND_TILE_ROWS;
     int first_column = (int)(blockIdx.x % column_tiles) * PAMM_EXPAND_TILE_COLUMNS;
+    // The grid spans a batch's largest output: a smaller product's blocks past its last tile have nothing to write.
+    // (The whole block returns, before any barrier.)
+    if (first_row >= rows) return;
 
     float sums[PAMM_EXPAND_THREAD_ROWS][PAMM_EXPAND_THREAD_COLUMNS];
 #pragma unroll
@@ -149,24 +152,32 @@ __device__ __forceinline__ void pamm_expand(pamm_expand_operand left, pamm_expan
     }
 }
 
-// The product's two layouts: n × m = Cᵀ B̃ (C's n columns are the output's rows), or m × n = B̃ᵀ C.
+// The product's two layouts: n × m = Cᵀ B̃ (C's n columns are the output's rows), or m × n = B̃ᵀ C. A batch of products
+// (pamm_common.cuh) shares C: product z (grid.z) has its own m, B̃ (at its offset in the batch's) and output.
 template <typename E>
 __device__ __forceinline__ void pamm_expand_product(const void* __restrict__ generators, int generators_dtype,
-                                                    const float* __restrict__ reduced, int k, int n, int m, int transposed,
-                                                    const float* __restrict__ scalars, typename E::storage* __restrict__ output)
+                                                    const float* __restrict__ reduced, int k, int n, int m0, int m1, int m2,
+                                                    int transposed, const float* __restrict__ scalars,
+                                                    typename E::storage* __restrict__ output0,
+                                                    typename E::storage* __restrict__ output1,
+                                                    typename E::storage* __restrict__ output2)
 {
     __shared__ pamm_expand_tiles tiles;
+    int m = pamm_batch_pick(m0, m1, m2);
+    typename E::storage* __restrict__ output = pamm_batch_pick(output0, output1, output2);
+    reduced += (long long)k * pamm_batch_offset(m0, m1);
     pamm_expand_operand c = {generators, generators_dtype}, b = {reduced, PAMM_DTYPE_F32};
     // One call with the operands swapped, not a call per layout: two inlined bodies would double what NVRTC compiles.
     bool swapped = transposed != 0;
     pamm_expand<E>(swapped ? b : c, swapped ? c : b, k, swapped ? m : n, swapped ? n : m, scalars, output, tiles);
 }
 
-#define PAMM_EXPAND_PARAMETERS(T)                                                                                     \
-    const void* __restrict__ generators, int generators_dtype, const float* __restrict__ reduced, int k, int n, int m, \
-    int transposed, const float* __restrict__ scalars, T* __restrict__ output
+#define PAMM_EXPAND_PARAMETERS(T)                                                                                        \
+    const void* __restrict__ generators, int generators_dtype, const float* __restrict__ reduced, int k, int n, int m0,   \
+    int m1, int m2, int transposed, const float* __restrict__ scalars, T* __restrict__ output0, T* __restrict__ output1, \
+    T* __restrict__ output2
 #define PAMM_EXPAND_ARGUMENTS \
-    generators, generators_dtype, reduced, k, n, m, transposed, scalars, output
+    generators, generators_dtype, reduced, k, n, m0, m1, m2, transposed, scalars, output0, output1, output2
 
 extern "C" __global__ void __launch_bounds__(PAMM_EXPAND_THREADS) pamm_expand_f32(PAMM_EXPAND_PARAMETERS(float))
 { pamm_expand_product<pamm_f32>(PAMM_EXPAND_ARGUMENTS); }

@@ -12,11 +12,20 @@
 //    begin and end read from group_starts.
 // Each sum has one owner and a fixed order: bitwise-deterministic results. A group inside one chunk gets
 // exactly the sequential sum. Reads of G are row-contiguous across the block (coalesced, 128-bit).
+// Both passes take a batch of products (pamm_common.cuh): grid.z is the product, grid.y spans the widest one's column
+// slices (a narrower product's blocks past its columns return), and each product's partial sums and B̃ lie at its
+// offset in the batch's scratch. The sorted order and group_starts are the compression's, the same for every product.
 #define PAMM_REDUCE_THREADS 128
 #define PAMM_REDUCE_CHUNK 32
 #define PAMM_REDUCE_GROUP_THREADS 256
 // Rows of G whose 128-bit loads a thread of the first pass issues together (a divisor of PAMM_REDUCE_CHUNK).
 #define PAMM_REDUCE_LOADS_IN_FLIGHT 4
+
+// Rows of partial sums a product's first pass writes: one per (chunk, group) piece, chunks + k − 1 (PammKernels.ReducePieces).
+__device__ __forceinline__ long long pamm_reduce_pieces(int rows, int k)
+{
+    return ((long long)rows + PAMM_REDUCE_CHUNK - 1) / PAMM_REDUCE_CHUNK + k - 1;
+}
 
 // `vectorised` needs 16-byte aligned rows (columns % 4 == 0), which also makes `valid` a multiple of 4.
 template <int W>
@@ -34,9 +43,14 @@ __device__ __forceinline__ void pamm_store_piece(float* __restrict__ target, int
 template <typename E>
 __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows,
                                                    int rows, const void* __restrict__ alpha, int alpha_dtype,
-                                                   const typename E::storage* __restrict__ gradient, int columns,
-                                                   float* __restrict__ partials, int k, int* __restrict__ group_starts)
+                                                   const typename E::storage* __restrict__ gradient0,
+                                                   const typename E::storage* __restrict__ gradient1,
+                                                   const typename E::storage* __restrict__ gradient2, int columns0, int columns1,
+                                                   int columns2, float* __restrict__ partials, int k, int* __restrict__ group_starts)
 {
+    const typename E::storage* __restrict__ gradient = pamm_batch_pick(gradient0, gradient1, gradient2);
+    int columns = pamm_batch_pick(columns0, columns1, columns2);
+    partials += pamm_reduce_pieces(rows, k) * pamm_batch_offset(columns0, columns1);
     __shared__ int chunk_keys[PAMM_REDUCE_CHUNK];
     __shared__ long long chunk_rows[PAMM_REDUCE_CHUNK];
     __shared__ float chunk_alpha[PAMM_REDUCE_CHUNK];
@@ -56,7 +70,7 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     // one does; group_starts[k] = rows), from the keys this block has staged anyway: each entry is written by the one
     // position the keys pass it at. The second pass reads two of them, where it searched the sorted keys before (two
     // binary searches of ~log₂ b dependent loads, by one thread, at the start of every block).
-    if (blockIdx.y == 0 && threadIdx.x < count)
+    if (blockIdx.y == 0 && blockIdx.z == 0 && threadIdx.x < count)
     {
         int position = (int)first + (int)threadIdx.x, key = chunk_keys[threadIdx.x];
         int previous = threadIdx.x > 0 ? chunk_keys[threadIdx.x - 1] : position > 0 ? sorted_keys[position - 1] : -1;
@@ -101,12 +115,14 @@ __device__ __forceinline__ void pamm_reduce_chunks(const int* __restrict__ sorte
     pamm_store_piece(partials + (long long)(chunk + group) * columns + begin_column, valid, columns % 4 == 0, sums);
 }
 
-#define PAMM_REDUCE_CHUNKS_PARAMETERS(G)                                                                      \
-    const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,                    \
-    const void* __restrict__ alpha, int alpha_dtype, const G* __restrict__ gradient, int columns, float* __restrict__ partials, \
-    int k, int* __restrict__ group_starts
-#define PAMM_REDUCE_CHUNKS_ARGUMENTS                                   \
-    sorted_keys, sorted_rows, rows, alpha, alpha_dtype, gradient, columns, partials, k, group_starts
+#define PAMM_REDUCE_CHUNKS_PARAMETERS(G)                                                                              \
+    const int* __restrict__ sorted_keys, const int* __restrict__ sorted_rows, int rows,                            \
+    const void* __restrict__ alpha, int alpha_dtype, const G* __restrict__ gradient0, const G* __restrict__ gradient1, \
+    const G* __restrict__ gradient2, int columns0, int columns1, int columns2, float* __restrict__ partials, int k,     \
+    int* __restrict__ group_starts
+#define PAMM_REDUCE_CHUNKS_ARGUMENTS                                                                                \
+    sorted_keys, sorted_rows, rows, alpha, alpha_dtype, gradient0, gradient1, gradient2, columns0, columns1, columns2, \
+    partials, k, group_starts
 
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_chunks_f32(PAMM_REDUCE_CHUNKS_PARAMETERS(float))
 { pamm_reduce_chunks<pamm_f32>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
@@ -120,15 +136,21 @@ extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_THREADS) pamm_reduce_ch
 { pamm_reduce_chunks<pamm_bf16>(PAMM_REDUCE_CHUNKS_ARGUMENTS); }
 PAMM_EXPORT_KERNEL(pamm_reduce_chunks_bf16)
 
-// Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS): an empty group gets B̃_j = 0. The first thread also writes the
-// last stage's scalars a·β and c (pamm_write_product_scalars): one launch fewer per product than a kernel of their own.
+// Grid (k, column slices of PAMM_REDUCE_GROUP_THREADS, products): an empty group gets B̃_j = 0. The first thread also
+// writes the last stage's scalars a·β and c (pamm_write_product_scalars), which the batch's products share: one launch
+// fewer per product than a kernel of their own.
 extern "C" __global__ void __launch_bounds__(PAMM_REDUCE_GROUP_THREADS)
-pamm_reduce_groups(const int* __restrict__ group_starts, int rows, const float* __restrict__ partials, int columns, int k,
-                   float* __restrict__ reduced, const int* __restrict__ dropped, float a, float c, float* __restrict__ scalars)
+pamm_reduce_groups(const int* __restrict__ group_starts, int rows, const float* __restrict__ partials, int columns0,
+                   int columns1, int columns2, int k, float* __restrict__ reduced, const int* __restrict__ dropped, float a,
+                   float c, float* __restrict__ scalars)
 {
     int j = blockIdx.x;
     if (j >= k) return;
-    if (j == 0 && blockIdx.y == 0 && threadIdx.x == 0) pamm_write_product_scalars(dropped, rows, a, c, scalars);
+    if (j == 0 && blockIdx.y == 0 && blockIdx.z == 0 && threadIdx.x == 0) pamm_write_product_scalars(dropped, rows, a, c, scalars);
+    int columns = pamm_batch_pick(columns0, columns1, columns2);
+    long long offset = pamm_batch_offset(columns0, columns1);
+    partials += pamm_reduce_pieces(rows, k) * offset;
+    reduced += (long long)k * offset;
     long long column = (long long)blockIdx.y * blockDim.x + threadIdx.x;
     if (column >= columns) return;
     int begin = group_starts[j], end = group_starts[j + 1];

@@ -303,6 +303,64 @@ internal static unsafe class CudaExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_approx_matmul_batch(pamm_engine engine, pamm_compressed compressed, int32_t count, const void *const *grads, const int32_t *grad_cols, pamm_dtype grad_dtype, void *const *outs, pamm_dtype out_dtype, pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_batch))]
+    public static PammStatus pamm_approx_matmul_batch(nint engine, nint compressed, int count, nint* grads, int* gradCols, int gradDtype, nint* outs,
+        int outDtype, int layout, float a, float c, nint workspace, nuint workspaceBytes)
+    {
+        try
+        {
+            // As for one product: everything the handle and the arguments decide is checked before the engine is looked up.
+            CompressedHandle handle = HandleTable.Get<CompressedHandle>(compressed, "compressed", HandleKinds.Compressed);
+            Span<BatchedProduct> products = stackalloc BatchedProduct[PammEngine.MaxBatchedProducts];
+            products = products[..BatchProducts(count, grads, gradCols, outs, products)];
+            DType gradientType = NativeArguments.ToDType(gradDtype, "grad_dtype");
+            DType outputType = NativeArguments.ToDType(outDtype, "out_dtype");
+            ProductLayout productLayout = NativeArguments.ToLayout(layout, "layout");
+            Span<int> widths = stackalloc int[products.Length];
+            for (int i = 0; i < products.Length; i++) widths[i] = products[i].GradientColumns;
+            CallerMemory.CheckWorkspace(workspace, workspaceBytes, BatchWorkspaceBytes(handle, widths), "pamm_approx_matmul_batch_workspace_bytes");
+            EngineHandle owner = HandleTable.Get<EngineHandle>(engine, "engine", HandleKinds.Engine);
+            CheckUsableBy(handle, owner);
+            owner.Engine.ApproxMatmulBatch((GpuCompressedActivation)handle.Activation, products, gradientType, outputType, productLayout, a, c,
+                (ulong)workspace, CallerMemory.ToLong(workspaceBytes));
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// The C arrays of a batch as <see cref="BatchedProduct"/>s in <paramref name="products"/>, checked naming the C
+    /// argument and element (<c>grads[1]</c>); returns the count.
+    /// </summary>
+    private static int BatchProducts(int count, nint* grads, int* gradCols, nint* outs, Span<BatchedProduct> products)
+    {
+        if (count < 1 || count > PammEngine.MaxBatchedProducts)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 1 and {PammEngine.MaxBatchedProducts} (PAMM_MAX_BATCHED_PRODUCTS).");
+        NativeArguments.NotNull(grads, "grads");
+        NativeArguments.NotNull(gradCols, "grad_cols");
+        NativeArguments.NotNull(outs, "outs");
+        for (int i = 0; i < count; i++)
+        {
+            NativeArguments.NotNull(grads[i], $"grads[{i}]");
+            NativeArguments.Positive(gradCols[i], $"grad_cols[{i}]");
+            NativeArguments.NotNull(outs[i], $"outs[{i}]");
+            products[i] = new BatchedProduct((ulong)grads[i], gradCols[i], (ulong)outs[i]);
+        }
+        return count;
+    }
+
+    /// <summary>The workspace a device batch of the handle needs now; for a host handle, what any batch of its shapes may need.</summary>
+    private static long BatchWorkspaceBytes(CompressedHandle handle, ReadOnlySpan<int> widths)
+    {
+        if (handle.Activation is GpuCompressedActivation gpu) return PammEngine.ApproxMatmulBatchWorkspaceBytes(gpu, widths);
+        ICompressedActivation activation = handle.Activation;
+        return PammEngine.ApproxMatmulBatchWorkspaceBytes(activation.Rows, activation.Columns, activation.K, activation.DType, widths);
+    }
+
     /// <summary><c>pamm_status pamm_compressed_prepare_products(pamm_engine engine, pamm_compressed compressed, void *plan, size_t plan_bytes)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_compressed_prepare_products))]
     public static PammStatus pamm_compressed_prepare_products(nint engine, nint compressed, nint plan, nuint planBytes)

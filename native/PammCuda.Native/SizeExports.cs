@@ -107,6 +107,29 @@ internal static unsafe class SizeExports
         }
     }
 
+    /// <summary><c>pamm_status pamm_approx_matmul_batch_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t count, const int32_t *grad_cols, int32_t planned, size_t *bytes)</c></summary>
+    [UnmanagedCallersOnly(EntryPoint = nameof(pamm_approx_matmul_batch_workspace_bytes))]
+    public static PammStatus pamm_approx_matmul_batch_workspace_bytes(int rows, int cols, int k, int dtype, int count, int* gradCols, int planned, nuint* bytes)
+    {
+        try
+        {
+            NativeArguments.NotNull(bytes, "bytes");
+            DType type = CheckShapes(rows, cols, k, dtype);
+            if (count < 1 || count > PammEngine.MaxBatchedProducts)
+                throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 1 and {PammEngine.MaxBatchedProducts} (PAMM_MAX_BATCHED_PRODUCTS).");
+            NativeArguments.NotNull(gradCols, "grad_cols");
+            var widths = new ReadOnlySpan<int>(gradCols, count);
+            for (int i = 0; i < count; i++) NativeArguments.Positive(widths[i], $"grad_cols[{i}]");
+            if (planned is not (0 or 1)) throw new ArgumentOutOfRangeException(nameof(planned), planned, "planned must be 0 or 1.");
+            *bytes = (nuint)PammEngine.ApproxMatmulBatchWorkspaceBytes(rows, cols, k, type, widths, planned == 1);
+            return ExportErrors.Success();
+        }
+        catch (Exception e)
+        {
+            return ExportErrors.Fail(e);
+        }
+    }
+
     /// <summary><c>pamm_status pamm_project_and_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, int32_t projection_cols, size_t *bytes)</c></summary>
     [UnmanagedCallersOnly(EntryPoint = nameof(pamm_project_and_compress_workspace_bytes))]
     public static PammStatus pamm_project_and_compress_workspace_bytes(int rows, int cols, int k, int projectionCols, nuint* bytes)

@@ -86,6 +86,11 @@ extern "C" {
 /* pamm_cpu_vector_bits exists: the SIMD width the CPU backend runs at (added within ABI version 2). */
 #define PAMM_HAS_CPU_VECTOR_BITS 1
 
+/* pamm_approx_matmul_batch and pamm_approx_matmul_batch_workspace_bytes exist: up to PAMM_MAX_BATCHED_PRODUCTS
+   products of one compression (the weight gradients of Q, K and V) in one call, each stage one launch for all of
+   them (added within ABI version 2). */
+#define PAMM_HAS_BATCHED_PRODUCTS 1
+
 /* pamm_project_and_compress_split_into exists: the one-GEMM projection into one output per projection (Q, K, V
    each in an allocation of its own), so a framework frees each when its last use ends (added within ABI version 2). */
 #define PAMM_HAS_SPLIT_PROJECTION 1
@@ -303,6 +308,32 @@ pamm_status pamm_product_plan_bytes(int32_t rows, int32_t cols, int32_t k, pamm_
    the stream has passed the products. A handle that has a plan already (its own, or from an earlier call) is
    PAMM_ERROR_INVALID_ARGUMENT. Nothing waits. */
 pamm_status pamm_compressed_prepare_products(pamm_engine engine, pamm_compressed compressed, void *plan, size_t plan_bytes);
+
+/* ---- Batched products (PAMM_HAS_BATCHED_PRODUCTS) -----------------------------------------------
+   The projections of Q, K and V read one input, so their weight gradients are three products of one compression
+   with three gradients. pamm_approx_matmul_batch computes them in one pass: the rows are grouped once (or the plan
+   is reused) and each stage is one launch for all the products, three launches in all with a plan where three
+   pamm_approx_matmul calls queue nine. Every output is bitwise what its own pamm_approx_matmul writes. */
+
+/* The most products one pamm_approx_matmul_batch takes. */
+#define PAMM_MAX_BATCHED_PRODUCTS 3
+
+/* *bytes = the workspace of pamm_approx_matmul_batch over a compressed rows x cols activation with k generators of
+   dtype, for `count` products whose gradients have grad_cols[0 .. count-1] columns (any gradient and output dtype).
+   planned = 0: with room to group the rows (enough for any handle of these shapes); planned = 1: without it, for a
+   handle that has a plan or lies in its engine's storage. Arithmetic only. */
+pamm_status pamm_approx_matmul_batch_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, int32_t count,
+                                                     const int32_t *grad_cols, int32_t planned, size_t *bytes);
+
+/* For i = 0 .. count-1 (1 <= count <= PAMM_MAX_BATCHED_PRODUCTS): outs[i] = a * P_i + c * outs[i], where P_i
+   approximates X^T G_i (or G_i^T X, by layout) from the compressed X, as pamm_approx_matmul computes it. grads[i]:
+   device matrix rows x grad_cols[i] of grad_dtype; outs[i]: device matrix of out_dtype in the layout's shape, none
+   overlapping another. The products share grad_dtype, out_dtype, layout, a and c; grad_cols may differ (grouped-query
+   attention's narrower K and V). Scratch from `workspace` (workspace_bytes >= pamm_approx_matmul_batch_workspace_bytes;
+   NULL and 0 use the engine's own). The arrays are read during the call only. Nothing waits. */
+pamm_status pamm_approx_matmul_batch(pamm_engine engine, pamm_compressed compressed, int32_t count, const void *const *grads,
+                                     const int32_t *grad_cols, pamm_dtype grad_dtype, void *const *outs, pamm_dtype out_dtype,
+                                     pamm_layout layout, float a, float c, void *workspace, size_t workspace_bytes);
 
 /* ---- Projection and compression from one GEMM (PAMM_HAS_PROJECT_AND_COMPRESS) ----------------
    A training step's forward pass multiplies X by the stacked weight W = [W_q; W_k; W_v] (projection_cols

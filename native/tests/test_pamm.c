@@ -814,6 +814,143 @@ static void test_compress_into_argument_errors(void) {
     free(g);
 }
 
+/* pamm_approx_matmul_batch's sizes and every argument it checks before an engine: what the C arrays hold is named by
+   element (grads[1], grad_cols[2]). */
+static void test_batch_argument_errors(void) {
+    enum { ROWS = 64, COLS = 8, K = 4 };
+    float *x = random_matrix(ROWS, COLS, 81), *g = random_matrix(ROWS, 12, 82);
+    float outs_host[3][COLS * 12];
+    pamm_options options = options_with_k(K);
+    int32_t widths[3] = {12, 9, 9};
+    size_t one = 0, batch_one = 0, batch = 0, padded = 0, planned = 0, bytes = 0;
+    /* A batch of one needs what one product needs; 12 + 9 + 9 columns, the middle one padded to 12, what one of 33. */
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 12, PAMM_FLOAT32, &one));
+    CHECK_OK(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 1, widths, 0, &batch_one));
+    CHECK(batch_one == one, "a batch of one needs %zu bytes, one product %zu", batch_one, one);
+    CHECK_OK(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, widths, 0, &batch));
+    CHECK_OK(pamm_approx_matmul_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 12 + 12 + 9, PAMM_FLOAT32, &padded));
+    CHECK(batch == padded, "a batch of 12, 9, 9 columns needs %zu bytes, one product of 33 %zu", batch, padded);
+    CHECK_OK(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, widths, 1, &planned));
+    CHECK(planned < batch, "a planned batch needs %zu bytes, less than %zu", planned, batch);
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 0, widths, 0, &bytes), PAMM_ERROR_INVALID_ARGUMENT,
+                "pamm_approx_matmul_batch_workspace_bytes: count");
+    /* The header's most products is the library's: that many are taken, one more is refused. */
+    int32_t most[PAMM_MAX_BATCHED_PRODUCTS + 1];
+    for (int i = 0; i <= PAMM_MAX_BATCHED_PRODUCTS; i++) most[i] = 4;
+    CHECK_OK(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_MAX_BATCHED_PRODUCTS, most, 0, &bytes));
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, PAMM_MAX_BATCHED_PRODUCTS + 1, most, 0, &bytes),
+                PAMM_ERROR_INVALID_ARGUMENT, "count");
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, NULL, 0, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "grad_cols");
+    int32_t zero_width[3] = {12, 9, 0};
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, zero_width, 0, &bytes), PAMM_ERROR_INVALID_ARGUMENT,
+                "grad_cols[2]");
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, widths, 2, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "planned");
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, ROWS + 1, PAMM_FLOAT32, 3, widths, 0, &bytes), PAMM_ERROR_INVALID_ARGUMENT, "k");
+    CHECK_ERROR(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, 3, widths, 0, NULL), PAMM_ERROR_INVALID_ARGUMENT, "bytes");
+
+    /* Host blocks stand in for device memory: nothing reads them before the engine is checked. */
+    unsigned char *workspace = aligned_alloc(256, (batch + 255) / 256 * 256);
+    pamm_compressed host = NULL;
+    CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &host));
+    const void *grads[3] = {g, g, g};
+    void *outs[3] = {outs_host[0], outs_host[1], outs_host[2]};
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0,
+                                         workspace, batch - 1),
+                PAMM_ERROR_INVALID_ARGUMENT, "pamm_approx_matmul_batch: workspace");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 0, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "count");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, NULL, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "grads");
+    const void *missing_grad[3] = {g, NULL, g};
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, missing_grad, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0,
+                                         NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "grads[1]");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, zero_width, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0,
+                                         NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "grad_cols[2]");
+    void *missing_out[3] = {NULL, outs_host[1], outs_host[2]};
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, PAMM_FLOAT32, missing_out, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0,
+                                         NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "outs[0]");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, (pamm_dtype)5, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "grad_dtype");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, (pamm_layout)7, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "layout");
+    /* Everything right but the engine, with a workspace of the size it was told and with the engine's own. */
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0,
+                                         workspace, batch),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, host, 3, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "engine");
+    CHECK_ERROR(pamm_approx_matmul_batch(NULL, NULL, 3, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT, 1, 0, NULL, 0),
+                PAMM_ERROR_INVALID_ARGUMENT, "compressed");
+    CHECK_OK(pamm_compressed_free(host));
+    free(workspace);
+    free(x);
+    free(g);
+}
+
+/* On a GPU: the three products of a batch are bit for bit what three pamm_approx_matmul calls write, with gradients of
+   different widths (grouped-query attention's K and V narrower than Q), in the engine's workspace and in the caller's. */
+static void test_gpu_batched_products(void) {
+    enum { ROWS = 700, COLS = 24, K = 13, MQ = 40, MKV = 10, COUNT = 3 };
+    cuda_driver cuda;
+    if (!open_gpu(&cuda, "pamm_approx_matmul_batch runs")) return;
+    const int32_t widths[COUNT] = {MQ, MKV, MKV};
+    float *x = clustered_matrix(ROWS, COLS, 8, 0.05f, 91);
+    pamm_options options = options_with_k(K);
+    options.seed = 17;
+    unsigned long long dx = device_copy_of(&cuda, x, (size_t)ROWS * COLS), dg[COUNT] = {0}, batched[COUNT] = {0}, separate[COUNT] = {0};
+    float *g[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        g[i] = random_matrix(ROWS, widths[i], 92 + (uint64_t)i);
+        dg[i] = device_copy_of(&cuda, g[i], (size_t)ROWS * widths[i]);
+        CHECK(cuda.mem_alloc(&batched[i], sizeof(float) * COLS * widths[i]) == 0 && cuda.mem_alloc(&separate[i], sizeof(float) * COLS * widths[i]) == 0,
+              "cuMemAlloc of the outputs");
+    }
+    pamm_engine engine = NULL;
+    pamm_compressed compressed = NULL;
+    CHECK_OK(pamm_engine_create(0, NULL, &options, &engine));
+    CHECK_OK(pamm_compress_with_options(engine, (const void *)(uintptr_t)dx, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+    const void *grads[COUNT];
+    void *outs[COUNT];
+    for (int i = 0; i < COUNT; i++) {
+        grads[i] = (const void *)(uintptr_t)dg[i];
+        outs[i] = (void *)(uintptr_t)batched[i];
+    }
+    size_t workspace_bytes = 0;
+    unsigned long long workspace = 0;
+    CHECK_OK(pamm_approx_matmul_batch_workspace_bytes(ROWS, COLS, K, PAMM_FLOAT32, COUNT, widths, 1, &workspace_bytes));
+    CHECK(cuda.mem_alloc(&workspace, workspace_bytes) == 0, "cuMemAlloc of the workspace");
+    for (int round = 0; round < 2; round++) {
+        /* Round 0 in the engine's workspace (the batch builds the handle's plan), round 1 in the caller's planned-size one. */
+        CHECK_OK(pamm_approx_matmul_batch(engine, compressed, COUNT, grads, widths, PAMM_FLOAT32, outs, PAMM_FLOAT32, PAMM_GRADIENT_BY_INPUT,
+                                          1, 0, round == 0 ? NULL : (void *)(uintptr_t)workspace, round == 0 ? 0 : workspace_bytes));
+        for (int i = 0; i < COUNT; i++) {
+            float expected[COLS * MQ], actual[COLS * MQ];
+            size_t count = (size_t)COLS * widths[i];
+            CHECK_OK(pamm_approx_matmul(engine, compressed, grads[i], widths[i], PAMM_FLOAT32, (void *)(uintptr_t)separate[i], PAMM_FLOAT32,
+                                        PAMM_GRADIENT_BY_INPUT, 1, 0));
+            CHECK(cuda.ctx_synchronize() == 0 && cuda.memcpy_dtoh(expected, separate[i], sizeof(float) * count) == 0 &&
+                  cuda.memcpy_dtoh(actual, batched[i], sizeof(float) * count) == 0, "reading product %d", i);
+            CHECK(memcmp(actual, expected, sizeof(float) * count) == 0, "round %d: batched product %d differs from its own (max |diff| %g)",
+                  round, i, max_abs_difference(actual, expected, count));
+        }
+    }
+    CHECK_OK(pamm_compressed_free(compressed));
+    CHECK_OK(pamm_engine_destroy(engine));
+    for (int i = 0; i < COUNT; i++) {
+        cuda.mem_free(dg[i]);
+        cuda.mem_free(batched[i]);
+        cuda.mem_free(separate[i]);
+        free(g[i]);
+    }
+    cuda.mem_free(workspace);
+    cuda.mem_free(dx);
+    close_gpu(&cuda);
+    free(x);
+}
+
 /* On a GPU: compress_into caller storage and workspace gives bit for bit what the engine's own memory gives; the
    handle does not own its storage (the test frees it itself); info does not wait, reading eta does; two engines
    share one device; a compress_into handle serves another engine of the device. */
@@ -1222,7 +1359,9 @@ int main(void) {
     test_sizes();
     test_cpu_compress_into();
     test_compress_into_argument_errors();
+    test_batch_argument_errors();
     test_gpu_compress_into();
+    test_gpu_batched_products();
     test_gpu_leaves_callers_context();
     test_project_and_compress_argument_errors();
     test_split_projection_argument_errors();

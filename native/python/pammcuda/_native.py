@@ -19,6 +19,9 @@ RUNTIME = 6
 INPUT_BY_GRADIENT = 0
 GRADIENT_BY_INPUT = 1
 
+# The most products one pamm_approx_matmul_batch takes (PAMM_MAX_BATCHED_PRODUCTS).
+MAX_BATCHED_PRODUCTS = 3
+
 
 class PammError(RuntimeError):
     """A pamm_* call failed; `status` is its pamm_status and the message is pamm_last_error()."""
@@ -81,6 +84,9 @@ _SIGNATURES = {
     "pamm_compressed_prepare_products": (_status, [_ptr, _ptr, _ptr, _size]),
     "pamm_compress_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, ctypes.POINTER(Options), _ptr, _size, _ptr, _size, ctypes.POINTER(_ptr)]),
     "pamm_approx_matmul_with_workspace": (_status, [_ptr, _ptr] + _product + [_ptr, _size]),
+    "pamm_approx_matmul_batch_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, _i32, ctypes.POINTER(_i32), _i32, ctypes.POINTER(_size)]),
+    "pamm_approx_matmul_batch": (_status, [_ptr, _ptr, _i32, ctypes.POINTER(_ptr), ctypes.POINTER(_i32), _i32, ctypes.POINTER(_ptr), _i32, _i32,
+                                           _f32, _f32, _ptr, _size]),
     "pamm_compressed_read_dropped_rows": (_status, [_ptr, ctypes.POINTER(_i32)]),
     "pamm_project_and_compress_workspace_bytes": (_status, [_i32, _i32, _i32, _i32, ctypes.POINTER(_size)]),
     "pamm_project_and_compress_into": (_status, [_ptr, _ptr, _i32, _i32, _i32, _ptr, _i32, _ptr, ctypes.POINTER(Options), _ptr, _size,

@@ -51,6 +51,18 @@ def _product(shape, storage, plan, grad, out_dtype):
                              _native.GRADIENT_BY_INPUT, out_dtype)
 
 
+def _products(shape, storage, plan, grads, out_dtypes):
+    """
+    The weight gradients grad_i^T x of several gradients of one input (Q's, K's, V's): one batched op, on CUDA one pass
+    for all of them, where they share a dtype and their outputs one; else one product each. The same values either way.
+    """
+    _refuse_double_backward()
+    if len({g.dtype for g in grads}) == 1 and len(set(out_dtypes)) == 1:
+        return ops.approx_matmul_batch(storage, plan, grads, shape.rows, shape.cols, shape.ratio, shape.k, shape.dtype, shape.alpha_dtype,
+                                       _native.GRADIENT_BY_INPUT, out_dtypes[0])
+    return [_product(shape, storage, plan, g, out_dtype) for g, out_dtype in zip(grads, out_dtypes)]
+
+
 def _plan(shape, storage):
     """The plan the products of Q, K and V share on CUDA (the rows grouped once); None on the CPU, which needs none."""
     if not storage.is_cuda:
@@ -170,7 +182,8 @@ _project_and_compress = ops.project_and_compress
 class PammQKVFunction(torch.autograd.Function):
     """
     q, k, v = x Wq^T + bq, x Wk^T + bk, x Wv^T + bv. One compression of x serves the three weight
-    gradients in backward (and, on CUDA, one plan of it: the rows are grouped once). options and seed as for
+    gradients in backward (on CUDA one batched pass over one plan of it: the rows are grouped once, and each stage is one
+    launch for the three products). options and seed as for
     PammLinearFunction. fused_projection=True: where _fuses_projection allows, q, k, v and the compression come from one
     GEMM of x with [Wq; Wk; Wv; C] (see PammQKV); else three linears and a compression.
     """
@@ -213,10 +226,10 @@ class PammQKVFunction(torch.autograd.Function):
         if any(ctx.needs_input_grad[1:4]):
             storage = ctx.saved_tensors[3]
             plan = _plan(ctx.storage_shape, storage)
-            weight_grads = [
-                _product(ctx.storage_shape, storage, plan, g, w.dtype) if needed else None
-                for g, w, needed in zip(grads, weights, ctx.needs_input_grad[1:4])
-            ]
+            wanted = [i for i, needed in enumerate(ctx.needs_input_grad[1:4]) if needed]
+            products = _products(ctx.storage_shape, storage, plan, [grads[i] for i in wanted], [weights[i].dtype for i in wanted])
+            for i, product in zip(wanted, products):
+                weight_grads[i] = product
         bias_grads = [
             g.sum(0).to(w.dtype) if needed else None
             for g, w, needed in zip(grads, weights, ctx.needs_input_grad[4:7])

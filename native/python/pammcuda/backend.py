@@ -161,6 +161,25 @@ def matmul_workspace_bytes(rows, cols, k, dtype, grad_cols, out_dtype, planned=F
     return _size(function, rows, cols, k, dtype_code(dtype, "dtype"), grad_cols, dtype_code(out_dtype, "out_dtype"))
 
 
+def matmul_batch_workspace_bytes(rows, cols, k, dtype, grad_cols, planned=False):
+    """
+    Bytes of workspace Compressed.matmul_batch uses on CUDA for gradients of grad_cols (a sequence of column counts, one
+    per product) and a compressed rows x cols activation: about what one product as wide as all of them needs.
+    planned as for matmul_workspace_bytes.
+    """
+    return _batch_size(rows, cols, k, dtype_code(dtype, "dtype"), tuple(int(m) for m in grad_cols), 1 if planned else 0)
+
+
+@_layout_cache
+def _batch_size(rows, cols, k, dtype, grad_cols, planned):
+    # _size's cache keys on its arguments, which a ctypes array is not: the widths come as a tuple.
+    value = ctypes.c_size_t()
+    widths = (ctypes.c_int32 * len(grad_cols))(*grad_cols)
+    _native.check(_native.lib().pamm_approx_matmul_batch_workspace_bytes(rows, cols, k, dtype, len(grad_cols), widths, planned,
+                                                                         ctypes.byref(value)))
+    return value.value
+
+
 def product_plan_bytes(rows, cols, k, dtype):
     """
     Bytes of the plan the CUDA products of one compressed rows x cols activation share (its rows grouped by
@@ -266,11 +285,7 @@ class Compressed:
         builds the plan every later product of this compression reuses (`plan`, a tensor of product_plan_bytes from the
         caching allocator, freed with this object), so the products of Q, K and V sort the rows once.
         """
-        _check_matrix(grad, "grad")
-        if grad.device != self.device:
-            raise ValueError(f"grad is on {grad.device}, the compressed activation on {self.device}")
-        if grad.shape[0] != self.rows:
-            raise ValueError(f"grad has {grad.shape[0]} rows, the compressed activation {self.rows}")
+        self._check_gradient(grad, "grad")
         out_dtype = out_dtype or grad.dtype
         out_code = dtype_code(out_dtype, "out")
         m = grad.shape[1]
@@ -292,6 +307,51 @@ class Compressed:
         _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
                                                                   ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
         return out
+
+    def matmul_batch(self, grads, layout=_native.GRADIENT_BY_INPUT, out_dtype=None, *, workspace=None):
+        """
+        matmul of each gradient of `grads` (1 to MAX_BATCHED_PRODUCTS tensors of this activation's rows, one dtype; their
+        columns may differ), as a list of new tensors: the weight gradients of Q, K and V, whose projections share this
+        input. On CUDA one library call computes them all, each stage one launch for every product (the plan built first
+        if there is none), and each result is bitwise what matmul gives for its gradient; `workspace` as for matmul, of at
+        least matmul_batch_workspace_bytes(..., planned=True). On the CPU the products run one after another.
+        """
+        grads = list(grads)
+        if not 1 <= len(grads) <= _native.MAX_BATCHED_PRODUCTS:
+            raise ValueError(f"grads holds {len(grads)} tensors; a batch takes 1 to {_native.MAX_BATCHED_PRODUCTS}")
+        for index, grad in enumerate(grads):
+            self._check_gradient(grad, f"grads[{index}]")
+            if grad.dtype != grads[0].dtype:
+                raise ValueError(f"grads[{index}] is {grad.dtype}, grads[0] {grads[0].dtype}: a batch's gradients share one dtype")
+        out_dtype = out_dtype or grads[0].dtype
+        out_code = dtype_code(out_dtype, "out")
+        widths = [grad.shape[1] for grad in grads]
+        needed = matmul_batch_workspace_bytes(self.rows, self.cols, self.k, self.dtype, widths, planned=self._engine is not None)
+        if workspace is not None:
+            _check_block(workspace, "workspace", self.device, needed, "pammcuda.matmul_batch_workspace_bytes")
+        if self._engine is None:
+            return [self.matmul(grad, layout, out_dtype) for grad in grads]
+        outs = [torch.empty((m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m), dtype=out_dtype, device=self.device)
+                for m in widths]
+        engine = self._engine_for_products()
+        self._plan_on(engine).record_stream(engine.stream)
+        if workspace is None:
+            workspace = _new_block(needed, self.device)
+        count = len(grads)
+        grad_pointers = (ctypes.c_void_p * count)(*(grad.data_ptr() for grad in grads))
+        out_pointers = (ctypes.c_void_p * count)(*(out.data_ptr() for out in outs))
+        _native.check(self._lib.pamm_approx_matmul_batch(
+            engine.handle, self._handle, count, grad_pointers, (ctypes.c_int32 * count)(*widths), dtype_code(grads[0].dtype, "grads"),
+            out_pointers, out_code, layout, 1.0, 0.0, ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
+        return outs
+
+    def _check_gradient(self, grad, name):
+        """A gradient this activation can multiply: a matrix of its rows on its device."""
+        _check_matrix(grad, name)
+        if grad.device != self.device:
+            raise ValueError(f"{name} is on {grad.device}, the compressed activation on {self.device}")
+        if grad.shape[0] != self.rows:
+            raise ValueError(f"{name} has {grad.shape[0]} rows, the compressed activation {self.rows}")
 
     def prepare_products(self):
         """

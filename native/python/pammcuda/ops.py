@@ -11,11 +11,14 @@ PyTorch's caching allocator owns every byte. On CUDA the ops run on the current 
     ys, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype)  # CUDA
     plan = torch.ops.pammcuda.prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype)             # CUDA
     out = torch.ops.pammcuda.approx_matmul(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
+    outs = torch.ops.pammcuda.approx_matmul_batch(storage, plan, grads, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
 
 x is a contiguous (rows, cols) matrix and grad a (rows, m) one; seed a 0-d int64 tensor (drawn inside a compiled graph like any random number);
 ratio and k are PammOptions' (k = 0: from the ratio), and every op resolves the same k from them and the rows; dtype is
 x's; layout is GRADIENT_BY_INPUT (out is grad^T x, a weight gradient) or INPUT_BY_GRADIENT (x^T grad). plan is None,
 or what prepare_products built for this storage, so that the products of Q, K and V group the rows once.
+approx_matmul_batch is approx_matmul of each of 1 to 3 gradients of one dtype (Q's, K's and V's), each output bitwise
+the same: on CUDA one library call, each stage one launch for all of them.
 """
 
 import torch
@@ -32,6 +35,8 @@ _SCHEMAS = {
                         "ScalarType alpha_dtype) -> Tensor",
     "approx_matmul": "approx_matmul(Tensor storage, Tensor? plan, Tensor grad, int rows, int cols, float ratio, int k, ScalarType dtype, "
                      "ScalarType alpha_dtype, int layout, ScalarType out_dtype) -> Tensor",
+    "approx_matmul_batch": "approx_matmul_batch(Tensor storage, Tensor? plan, Tensor[] grads, int rows, int cols, float ratio, int k, "
+                           "ScalarType dtype, ScalarType alpha_dtype, int layout, ScalarType out_dtype) -> Tensor[]",
 }
 
 
@@ -104,6 +109,17 @@ def _approx_matmul_fake(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_
     return grad.new_empty(shape, dtype=out_dtype)
 
 
+def _approx_matmul_batch(storage, plan, grads, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
+    for grad in grads:
+        _check_grad(grad, rows)
+    compressed = backend.open_compressed(storage, rows, cols, resolved_k(ratio, k, rows), dtype, alpha_dtype, plan)
+    return compressed.matmul_batch(grads, layout=layout, out_dtype=out_dtype)
+
+
+def _approx_matmul_batch_fake(storage, plan, grads, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype):
+    return [_approx_matmul_fake(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype) for grad in grads]
+
+
 def _register(name, kernel, fake):
     _LIBRARY.define(_SCHEMAS[name])
     for dispatch_key in ("CPU", "CUDA"):
@@ -118,8 +134,10 @@ _register("compress", _compress, _compress_fake)
 _register("project_and_compress", _project_and_compress, _project_and_compress_fake)
 _register("prepare_products", _prepare_products, _prepare_products_fake)
 _register("approx_matmul", _approx_matmul, _approx_matmul_fake)
+_register("approx_matmul_batch", _approx_matmul_batch, _approx_matmul_batch_fake)
 
 compress = torch.ops.pammcuda.compress
 project_and_compress = torch.ops.pammcuda.project_and_compress
 prepare_products = torch.ops.pammcuda.prepare_products
 approx_matmul = torch.ops.pammcuda.approx_matmul
+approx_matmul_batch = torch.ops.pammcuda.approx_matmul_batch

@@ -132,6 +132,7 @@ class HeaderAgreementTests(unittest.TestCase):
         self.assertEqual(self.enums["pamm_dtype"],
                          {"PAMM_" + str(dtype).removeprefix("torch.").upper(): code for dtype, code in backend._DTYPES.items()})
         self.assertEqual(int(self.defines["PAMM_ABI_VERSION"]), _native.ABI_VERSION)
+        self.assertEqual(int(self.defines["PAMM_MAX_BATCHED_PRODUCTS"]), _native.MAX_BATCHED_PRODUCTS)
 
     def test_the_reader_spells_a_declaration_out_and_refuses_what_it_cannot_read(self):
         functions, structs, enums, _ = parse_header(

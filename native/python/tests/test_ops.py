@@ -55,6 +55,39 @@ class CpuOpTests(unittest.TestCase):
                 self.assertEqual(actual.dtype, out_dtype)
                 self.assertTrue(torch.equal(bits(actual), bits(expected)), f"layout {layout}, out {out_dtype}")
 
+    def test_approx_matmul_batch_gives_each_gradient_its_own_product_bitwise(self):
+        x = torch.randn(257, 16, dtype=torch.bfloat16)
+        grads = [torch.randn(257, m, dtype=torch.bfloat16) for m in (9, 4, 4)]
+        storage = ops.compress(x, SEED, 1 / 16, 0, INF, torch.float32)
+        arguments = (257, 16, 1 / 16, 0, torch.bfloat16, torch.float32)
+        for layout in (pammcuda.GRADIENT_BY_INPUT, pammcuda.INPUT_BY_GRADIENT):
+            for count in (1, 3):
+                actual = ops.approx_matmul_batch(storage, None, grads[:count], *arguments, layout, torch.bfloat16)
+                self.assertEqual(len(actual), count)
+                for grad, product in zip(grads, actual):
+                    expected = ops.approx_matmul(storage, None, grad, *arguments, layout, torch.bfloat16)
+                    self.assertEqual((product.shape, product.dtype), (expected.shape, torch.bfloat16))
+                    self.assertTrue(torch.equal(bits(product), bits(expected)), f"layout {layout}, {count} products")
+
+    def test_approx_matmul_batch_refuses_bad_batches_naming_them(self):
+        x = torch.randn(64, 8)
+        storage = ops.compress(x, SEED, 0.0, 4, INF, torch.float32)
+        grad = torch.randn(64, 3)
+        arguments = (64, 8, 0.0, 4, torch.float32, torch.float32, pammcuda.GRADIENT_BY_INPUT, torch.float32)
+        with self.assertRaisesRegex(ValueError, "grads holds 0 tensors; a batch takes 1 to 3"):
+            ops.approx_matmul_batch(storage, None, [], *arguments)
+        with self.assertRaisesRegex(ValueError, "grads holds 4 tensors"):
+            ops.approx_matmul_batch(storage, None, [grad] * 4, *arguments)
+        with self.assertRaisesRegex(ValueError, r"grads\[1\] is torch.bfloat16, grads\[0\] torch.float32"):
+            ops.approx_matmul_batch(storage, None, [grad, grad.bfloat16()], *arguments)
+        with self.assertRaisesRegex(ValueError, "grad must be a 2-D tensor of the compressed input's 64 rows"):
+            ops.approx_matmul_batch(storage, None, [grad, grad[:48]], *arguments)
+        compressed = pammcuda.open_compressed(storage, 64, 8, 4, torch.float32)
+        with self.assertRaisesRegex(ValueError, r"grads\[2\] must be a contiguous 2-D tensor"):
+            compressed.matmul_batch([grad, grad, grad.T])
+        with self.assertRaisesRegex(ValueError, "workspace"):
+            compressed.matmul_batch([grad], workspace=torch.empty(1, dtype=torch.uint8))
+
     def test_seeds_pick_the_generators(self):
         x, grad = torch.randn(200, 8), torch.randn(200, 3)
         same = [product(ops.compress(x, torch.tensor(5), 0.0, 10, INF, torch.float32), grad, 8, 10) for _ in range(2)]
@@ -152,6 +185,8 @@ class FakeImplementationTests(unittest.TestCase):
             plan = ops.prepare_products(storage, rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16)
             ys, fused_storage = ops.project_and_compress(x, [torch.empty(size, cols, dtype=torch.bfloat16, device="meta")
                                                              for size in (5, 3, 4)], SEED, 1 / 64, 0, INF, torch.float32)
+            batch = ops.approx_matmul_batch(storage, plan, [grad, grad[:, :3]], rows, cols, 1 / 64, 0, torch.bfloat16, torch.bfloat16,
+                                            pammcuda.GRADIENT_BY_INPUT, torch.bfloat16)
         self.assertEqual((storage.device.type, storage.dtype), ("meta", torch.uint8))
         self.assertEqual(storage.numel(), pammcuda.storage_bytes(rows, cols, k, torch.bfloat16, torch.bfloat16))
         self.assertEqual((weight_grad.shape, weight_grad.dtype), ((7, cols), torch.float32))
@@ -159,6 +194,7 @@ class FakeImplementationTests(unittest.TestCase):
         self.assertEqual(plan.numel(), pammcuda.product_plan_bytes(rows, cols, k, torch.bfloat16))
         self.assertEqual([(y.shape, y.dtype) for y in ys], [((rows, size), torch.bfloat16) for size in (5, 3, 4)])
         self.assertEqual(fused_storage.numel(), pammcuda.storage_bytes(rows, cols, k, torch.bfloat16))
+        self.assertEqual([(y.shape, y.dtype, y.device.type) for y in batch], [((7, cols), torch.bfloat16, "meta"), ((3, cols), torch.bfloat16, "meta")])
 
     def test_a_real_compression_has_the_fake_size(self):
         for rows, cols, ratio, k in ((300, 24, 0.0, 12), (4096, 8, 1 / 512, 0), (70, 3, 1.0, 0)):
@@ -177,6 +213,8 @@ class TraceableOpTests(unittest.TestCase):
         torch.library.opcheck(ops.compress, (x, SEED, 0.0, 8, 0.5, torch.float32), test_utils=checks)
         torch.library.opcheck(ops.approx_matmul, (storage, None, grad, 128, 16, 0.0, 8, torch.float32, torch.float32,
                                                   pammcuda.GRADIENT_BY_INPUT, torch.float32), test_utils=checks)
+        torch.library.opcheck(ops.approx_matmul_batch, (storage, None, [grad, grad[:, :2].contiguous()], 128, 16, 0.0, 8, torch.float32,
+                                                        torch.float32, pammcuda.GRADIENT_BY_INPUT, torch.float32), test_utils=checks)
 
     def check_compiles_without_graph_breaks(self, device, fused_projection=False, backend="aot_eager"):
         torch.manual_seed(0)
@@ -260,6 +298,21 @@ class CudaOpTests(unittest.TestCase):
         expected = pammcuda.compress(x, pammcuda.PammOptions(ratio=1 / 64, seed=17)).matmul(grad, out_dtype=torch.float32)
         for actual in (*with_plan, without):
             self.assertTrue(torch.equal(bits(actual), bits(expected)))
+
+    def test_a_batch_is_one_library_call_and_each_product_is_its_own_bitwise(self):
+        from unittest import mock
+        from pammcuda import _native
+        x = torch.randn(4096, 64, device="cuda", dtype=torch.bfloat16)
+        grads = [torch.randn(4096, m, device="cuda", dtype=torch.bfloat16) for m in (64, 16, 16)]
+        storage = ops.compress(x, SEED, 1 / 64, 0, INF, torch.float32)
+        plan = ops.prepare_products(storage, 4096, 64, 1 / 64, 0, torch.bfloat16, torch.float32)
+        arguments = (4096, 64, 1 / 64, 0, torch.bfloat16, torch.float32, pammcuda.GRADIENT_BY_INPUT, torch.bfloat16)
+        ops.approx_matmul_batch(storage, plan, grads, *arguments)
+        with mock.patch.object(_native, "check", wraps=_native.check) as check:
+            batch = ops.approx_matmul_batch(storage, plan, grads, *arguments)
+        self.assertEqual(check.call_count, 2, "pamm_compressed_open and pamm_approx_matmul_batch")
+        for grad, product in zip(grads, batch):
+            self.assertTrue(torch.equal(bits(product), bits(ops.approx_matmul(storage, plan, grad, *arguments))))
 
     def test_project_and_compress_gives_the_exact_projection_and_the_compress_storage_size(self):
         x = torch.randn(512, 32, device="cuda", dtype=torch.bfloat16)

@@ -320,6 +320,32 @@ class PammQKVTests(unittest.TestCase):
         gc.collect()
         self.assertIsNone(storage())
 
+    def test_backward_multiplies_the_needed_weight_gradients_in_one_batch(self):
+        # The three weight gradients come from one batched op (on CUDA one library pass); a frozen weight is left out of
+        # it, and each gradient is what its own product gives.
+        from pammcuda import autograd, ops
+        rows, d_model = 128, 16
+        x, grads = torch.randn(rows, d_model), [torch.randn(rows, m) for m in (8, 4, 4)]
+        for frozen in (None, 1):
+            torch.manual_seed(3)
+            qkv = pammcuda.PammQKV(d_model, 8, 4, 4, ratio=1 / 8)  # K and V narrower, as in grouped-query attention
+            if frozen is not None:
+                (qkv.q, qkv.k, qkv.v)[frozen].weight.requires_grad_(False)
+            outputs = qkv(x)
+            storage = pammcuda.saved_compression(outputs[0].grad_fn).storage
+            with mock.patch.object(autograd.ops, "approx_matmul_batch", wraps=ops.approx_matmul_batch) as batch:
+                torch.autograd.backward(outputs, grads)
+            self.assertEqual(batch.call_count, 1)
+            batched = batch.call_args.args[2]
+            wanted = [i for i in range(3) if i != frozen]
+            self.assertEqual([g.shape[1] for g in batched], [(8, 4, 4)[i] for i in wanted], f"frozen {frozen}")
+            for i in wanted:
+                expected = ops.approx_matmul(storage, None, grads[i], rows, d_model, 1 / 8, 0, torch.float32, torch.float32,
+                                             pammcuda.GRADIENT_BY_INPUT, torch.float32)
+                self.assertTrue(torch.equal((qkv.q, qkv.k, qkv.v)[i].weight.grad, expected), f"projection {i}, frozen {frozen}")
+            if frozen is not None:
+                self.assertIsNone((qkv.q, qkv.k, qkv.v)[frozen].weight.grad)
+
     def test_attention_block_trains(self):
         # A student learns a teacher block's outputs on token embeddings (rows on a few lines, as in language models).
         generator = torch.Generator().manual_seed(11)

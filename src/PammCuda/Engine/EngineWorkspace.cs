@@ -92,38 +92,39 @@ internal readonly record struct ProjectionWorkspace(CompressWorkspace Compress, 
             carver.Take((long)rows * ((long)projectionColumns + k) * sizeof(float)));
 }
 
-/// <summary>The scratch one approximate product uses (none of it outlives the work that call queues).</summary>
-/// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass.</param>
+/// <summary>The scratch one pass of approximate products uses (none of it outlives the work that call queues).</summary>
+/// <param name="Partials">Per-(chunk, generator) partial sums of the first reduction pass, every product's side by side.</param>
 /// <param name="GroupStarts">Where each generator's rows start in the sorted order (k + 1 ints), from the first reduction
 /// pass for the second.</param>
-/// <param name="Reduced">B̃, k × m floats.</param>
-/// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this product only: carved when the compressed
+/// <param name="Reduced">Each product's B̃, k × m floats, side by side.</param>
+/// <param name="Plan">Room for a <see cref="ProductPlan"/> built for this pass only: carved when the compressed
 /// activation keeps no plan of its own (caller storage without one), null otherwise.</param>
 /// <param name="Scalars">The last stage's a·β and c (and a 0), written by the second reduction pass.</param>
 internal readonly record struct ProductWorkspace(ulong Partials, ulong GroupStarts, ulong Reduced, ProductPlan? Plan, ProductScalars Scalars)
 {
     /// <summary>
-    /// Bytes a product of <paramref name="rows"/> compressed rows (k generators, whatever X's width and dtype) with m
-    /// gradient columns needs; <paramref name="transientPlan"/> adds room for a plan built for this product alone.
+    /// Bytes the products of <paramref name="rows"/> compressed rows (k generators, whatever X's width and dtype) need
+    /// whose scratch spans <paramref name="scratchColumns"/> columns (one product's m, or
+    /// <see cref="ProductBatch.ScratchColumns"/>); <paramref name="transientPlan"/> adds room for a plan built for them alone.
     /// </summary>
-    public static long Bytes(int rows, int k, int gradientColumns, bool transientPlan)
+    public static long Bytes(int rows, int k, long scratchColumns, bool transientPlan)
     {
         var carver = new WorkspaceCarver(0);
-        Carve(ref carver, rows, k, gradientColumns, transientPlan);
+        Carve(ref carver, rows, k, scratchColumns, transientPlan);
         return carver.Used;
     }
 
     /// <summary>The parts inside the block at <paramref name="start"/>, which holds at least <see cref="Bytes"/> bytes.</summary>
-    public static ProductWorkspace At(ulong start, int rows, int k, int gradientColumns, bool transientPlan)
+    public static ProductWorkspace At(ulong start, int rows, int k, long scratchColumns, bool transientPlan)
     {
         var carver = new WorkspaceCarver(start);
-        return Carve(ref carver, rows, k, gradientColumns, transientPlan);
+        return Carve(ref carver, rows, k, scratchColumns, transientPlan);
     }
 
-    private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int k, int gradientColumns, bool transientPlan) =>
-        new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * gradientColumns * sizeof(float)),
+    private static ProductWorkspace Carve(ref WorkspaceCarver carver, int rows, int k, long scratchColumns, bool transientPlan) =>
+        new(Partials: carver.Take(PammKernels.ReducePieces(rows, k) * scratchColumns * sizeof(float)),
             GroupStarts: carver.Take(((long)k + 1) * sizeof(int)),
-            Reduced: carver.Take((long)k * gradientColumns * sizeof(float)),
+            Reduced: carver.Take(k * scratchColumns * sizeof(float)),
             Plan: transientPlan ? ProductPlan.Carve(ref carver, rows, k) : null,
             Scalars: new ProductScalars(carver.Take(ProductScalars.Bytes)));
 }

@@ -510,8 +510,9 @@ public sealed class PammEngine : IDisposable
         CheckBuffer(gradient, (long)compressed.Rows * gradientColumns, nameof(gradient));
         CheckBuffer(output, (long)compressed.Columns * gradientColumns, nameof(output));
         if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
-        var scratch = ProductScratch(compressed, gradientColumns, workspace?.Address ?? 0, workspace?.Length ?? 0);
-        ApproxMatmulCore(compressed, gradient.Address, gradientColumns, gradientType, output.Address, outputType, layout, a, c, scratch);
+        var batch = ProductBatch.One(gradient.Address, gradientColumns, output.Address);
+        var scratch = ProductScratch(compressed, batch, workspace?.Address ?? 0, workspace?.Length ?? 0);
+        ApproxMatmulCore(compressed, batch, gradientType, outputType, layout, a, c, scratch);
     }
 
     /// <summary>
@@ -535,8 +536,114 @@ public sealed class PammEngine : IDisposable
         CheckDType(outputType, nameof(outputType));
         CheckGradientColumns(gradientColumns);
         CheckLayout(layout);
-        var scratch = ProductScratch(compressed, gradientColumns, workspace, workspaceBytes);
-        ApproxMatmulCore(compressed, gradient, gradientColumns, gradientType, output, outputType, layout, a, c, scratch);
+        var batch = ProductBatch.One(gradient, gradientColumns, output);
+        var scratch = ProductScratch(compressed, batch, workspace, workspaceBytes);
+        ApproxMatmulCore(compressed, batch, gradientType, outputType, layout, a, c, scratch);
+    }
+
+    /// <summary>
+    /// Up to <see cref="MaxBatchedProducts"/> products of one compressed X in one pass: for each product z,
+    /// <c>output_z = a·β·Cᵀ B̃_z + c·output_z</c> (n × m_z, or its transpose for <see cref="ProductLayout.GradientByInput"/>),
+    /// approximating <c>a·Xᵀ G_z + c·output_z</c>, with G_z row-major <c>compressed.Rows</c> × m_z. The weight gradients
+    /// of Q, K and V, whose projections share X: each stage is one launch for all of them, three launches in all once
+    /// the compression has its plan (nine as three <see cref="ApproxMatmul(GpuCompressedActivation, ulong, int, DType, ulong, DType, ProductLayout, float, float, ulong, long)"/>
+    /// calls), and every output is bitwise what its own call writes. The products share the gradients' dtype, the
+    /// outputs' dtype and layout, a and c; the widths m_z may differ (grouped-query attention's narrower K and V).
+    /// </summary>
+    /// <remarks>
+    /// Scratch comes from <paramref name="workspace"/> (at least <see cref="ApproxMatmulBatchWorkspaceBytes(GpuCompressedActivation, ReadOnlySpan{int})"/>
+    /// bytes, valid until the stream has passed this call) or, with 0 and 0, from the engine. The outputs must not
+    /// overlap one another (each is written once; the gradients are only read and may overlap anything but an output).
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
+    /// <exception cref="ArgumentException">A null gradient or output; two outputs that overlap; a compressed activation of another engine; a workspace too small.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No products or more than <see cref="MaxBatchedProducts"/>; a product's columns outside [1, <see cref="MaxGradientColumns"/>]; an unknown dtype or layout.</exception>
+    /// <exception cref="ObjectDisposedException">The engine or <paramref name="compressed"/> was disposed.</exception>
+    public void ApproxMatmulBatch(GpuCompressedActivation compressed, ReadOnlySpan<BatchedProduct> products, DType gradientType,
+        DType outputType, ProductLayout layout = ProductLayout.InputByGradient, float a = 1f, float c = 0f, ulong workspace = 0,
+        long workspaceBytes = 0)
+    {
+        ThrowIfDisposed();
+        CheckCompressed(compressed);
+        CheckDType(gradientType, nameof(gradientType));
+        CheckDType(outputType, nameof(outputType));
+        CheckLayout(layout);
+        CheckBatch(products, compressed.Columns, outputType);
+        var batch = ProductBatch.Of(products);
+        var scratch = ProductScratch(compressed, batch, workspace, workspaceBytes);
+        ApproxMatmulCore(compressed, batch, gradientType, outputType, layout, a, c, scratch);
+    }
+
+    /// <summary>The most products one <see cref="ApproxMatmulBatch"/> takes (Q, K and V: 3).</summary>
+    public static int MaxBatchedProducts => ProductBatch.Capacity;
+
+    /// <summary>
+    /// Bytes of workspace <see cref="ApproxMatmulBatch"/> needs for products of these widths from a compressed
+    /// <paramref name="rows"/> × <paramref name="columns"/> input with <paramref name="k"/> generators of
+    /// <paramref name="dtype"/> (any gradient and output dtype). <paramref name="planned"/> as for
+    /// <see cref="ApproxMatmulWorkspaceBytes(int, int, int, DType, int, DType, bool)"/>: without room to group the rows.
+    /// About what one product as wide as all of them together needs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A shape below 1, k outside [1, rows], an unknown dtype, no widths or more than <see cref="MaxBatchedProducts"/>, or a width outside [1, <see cref="MaxGradientColumns"/>].</exception>
+    public static long ApproxMatmulBatchWorkspaceBytes(int rows, int columns, int k, DType dtype, ReadOnlySpan<int> gradientColumns,
+        bool planned = false)
+    {
+        CheckSizes(rows, columns, k);
+        CheckDType(dtype, nameof(dtype));
+        CheckBatchWidths(gradientColumns);
+        return ProductWorkspace.Bytes(rows, k, ProductBatch.ScratchColumnsOf(gradientColumns), transientPlan: !planned);
+    }
+
+    /// <summary>
+    /// Bytes of workspace <see cref="ApproxMatmulBatch"/> of <paramref name="compressed"/> with products of these widths
+    /// needs now: without room for grouping its rows when it has a plan or will build one in the engine's storage.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="compressed"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No widths or more than <see cref="MaxBatchedProducts"/>, or a width outside [1, <see cref="MaxGradientColumns"/>].</exception>
+    public static long ApproxMatmulBatchWorkspaceBytes(GpuCompressedActivation compressed, ReadOnlySpan<int> gradientColumns)
+    {
+        ArgumentNullException.ThrowIfNull(compressed);
+        return ApproxMatmulBatchWorkspaceBytes(compressed.Rows, compressed.Columns, compressed.K, compressed.DType, gradientColumns,
+            planned: !NeedsTransientPlan(compressed));
+    }
+
+    private static void CheckBatchWidths(ReadOnlySpan<int> gradientColumns)
+    {
+        if (gradientColumns.Length is < 1 or > ProductBatch.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns.Length,
+                $"A batch holds 1 to {ProductBatch.Capacity} products.");
+        foreach (int columns in gradientColumns) CheckGradientColumns(columns);
+    }
+
+    /// <summary>
+    /// A batch's products, before any work: 1 to <see cref="MaxBatchedProducts"/>, each with non-null pointers and a width
+    /// in range, and outputs (n × m_z elements of <paramref name="outputType"/>) that do not overlap.
+    /// </summary>
+    private static void CheckBatch(ReadOnlySpan<BatchedProduct> products, int n, DType outputType)
+    {
+        if (products.Length is < 1 or > ProductBatch.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(products), products.Length, $"A batch holds 1 to {ProductBatch.Capacity} products.");
+        for (int i = 0; i < products.Length; i++)
+        {
+            var product = products[i];
+            if (product.Gradient == 0) throw new ArgumentException($"products[{i}].Gradient is a null pointer.", nameof(products));
+            if (product.Output == 0) throw new ArgumentException($"products[{i}].Output is a null pointer.", nameof(products));
+            if (product.GradientColumns < 1 || product.GradientColumns > MaxGradientColumns)
+                throw new ArgumentOutOfRangeException(nameof(products), product.GradientColumns,
+                    $"products[{i}].GradientColumns must be between 1 and {MaxGradientColumns}.");
+        }
+        for (int i = 0; i < products.Length; i++)
+            for (int j = 0; j < i; j++)
+                if (Overlap(products[i], products[j], n, outputType.SizeOf()))
+                    throw new ArgumentException($"The outputs of products {j} and {i} overlap; each product needs an output of its own.",
+                        nameof(products));
+    }
+
+    private static bool Overlap(BatchedProduct first, BatchedProduct second, int n, int elementBytes)
+    {
+        ulong firstEnd = first.Output + (ulong)((long)n * first.GradientColumns * elementBytes);
+        ulong secondEnd = second.Output + (ulong)((long)n * second.GradientColumns * elementBytes);
+        return first.Output < secondEnd && second.Output < firstEnd;
     }
 
     /// <summary>
@@ -650,14 +757,15 @@ public sealed class PammEngine : IDisposable
         CompressWorkspace.At(_scratch.Workspace.Ensure(CompressWorkspace.Bytes(rows, columns, k)), rows, columns, k);
 
     /// <summary>The product's scratch: in the caller's workspace (checked here, before any work) or in the engine's own.</summary>
-    private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, int gradientColumns, ulong workspace, long workspaceBytes)
+    private ProductWorkspace ProductScratch(GpuCompressedActivation compressed, in ProductBatch batch, ulong workspace, long workspaceBytes)
     {
         int rows = compressed.Rows, k = compressed.K;
         bool transientPlan = NeedsTransientPlan(compressed);
-        long needed = ProductWorkspace.Bytes(rows, k, gradientColumns, transientPlan);
-        CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace), nameof(ApproxMatmulWorkspaceBytes), optional: true);
+        long needed = ProductWorkspace.Bytes(rows, k, batch.ScratchColumns, transientPlan);
+        CheckCallerBlock(workspace, workspaceBytes, needed, nameof(workspace),
+            batch.Count == 1 ? nameof(ApproxMatmulWorkspaceBytes) : nameof(ApproxMatmulBatchWorkspaceBytes), optional: true);
         ulong start = workspace != 0 ? workspace : _scratch.Workspace.Ensure(needed);
-        return ProductWorkspace.At(start, rows, k, gradientColumns, transientPlan);
+        return ProductWorkspace.At(start, rows, k, batch.ScratchColumns, transientPlan);
     }
 
     private void CompressCore(ulong x, GpuCompressedActivation compressed, PammOptions options, in CompressWorkspace scratch) =>
@@ -677,8 +785,7 @@ public sealed class PammEngine : IDisposable
     internal ProductPass PrepareProduct(CompressedParts compressed, ulong gradient, int gradientColumns, DType gradientType,
         ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch) =>
         new(Stream, compressed, scratch.Plan ?? throw new ArgumentException("The stage benchmark's workspace has no room for a plan.", nameof(scratch)),
-            buildsPlan: true, gradient, gradientColumns, gradientType,
-            new ProductOutput(output, outputType, layout, c), a, scratch);
+            buildsPlan: true, ProductBatch.One(gradient, gradientColumns, output), gradientType, outputType, layout, a, c, scratch);
 
     /// <summary>
     /// The device address of the explicit generator rows of <paramref name="options"/> (uploaded at construction, or
@@ -711,12 +818,12 @@ public sealed class PammEngine : IDisposable
     }
 
     /// <summary>
-    /// The product, with the compression's plan: the one it keeps; else, for an engine-owned compression, one built now in a
+    /// The products, with the compression's plan: the one it keeps; else, for an engine-owned compression, one built now in a
     /// block of the engine's pool and kept for the next products; else (caller storage without a plan) one built in
-    /// <paramref name="scratch"/> for this product only.
+    /// <paramref name="scratch"/> for these products only.
     /// </summary>
-    private void ApproxMatmulCore(GpuCompressedActivation compressed, ulong gradient, int gradientColumns, DType gradientType,
-        ulong output, DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch)
+    private void ApproxMatmulCore(GpuCompressedActivation compressed, in ProductBatch batch, DType gradientType,
+        DType outputType, ProductLayout layout, float a, float c, in ProductWorkspace scratch)
     {
         if (compressed.Plan is null && compressed.OwnsStorage)
         {
@@ -734,8 +841,8 @@ public sealed class PammEngine : IDisposable
         bool transientPlan = compressed.Plan is null;
         // ProductScratch carved room for a plan exactly when the compression has none by now.
         var plan = compressed.Plan ?? scratch.Plan!.Value;
-        new ProductPass(Stream, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, gradient, gradientColumns,
-            gradientType, new ProductOutput(output, outputType, layout, c), a, scratch).Run();
+        new ProductPass(Stream, CompressedParts.Of(compressed), plan, buildsPlan: transientPlan, batch, gradientType, outputType,
+            layout, a, c, scratch).Run();
     }
 
     /// <summary>Queues the plan's stages into <paramref name="plan"/> and keeps it with <paramref name="compressed"/>.</summary>

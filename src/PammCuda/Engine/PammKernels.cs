@@ -190,31 +190,37 @@ internal static class PammKernels
     public static long ReducePieces(int rows, int k) => (rows + (long)ReduceChunk - 1) / ReduceChunk + k - 1;
 
     /// <summary>
-    /// The first reduction pass: per-(chunk, group) partial sums of α_i G_i into <paramref name="partials"/>, and where each
-    /// of the k groups starts in the sorted order into <paramref name="groupStarts"/> (k + 1 ints, the last = rows).
+    /// The first reduction pass of every product of <paramref name="batch"/> in one launch: per-(chunk, group) partial sums
+    /// of α_i G_i into <paramref name="partials"/> (product z's at its <see cref="ProductBatch.ScratchOffset"/> times
+    /// <see cref="ReducePieces"/>), and where each of the k groups starts in the sorted order into
+    /// <paramref name="groupStarts"/> (k + 1 ints, the last = rows).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
     public static void ReduceChunks(IDeviceStream stream, DType gradientType, DType alphaType, ulong sortedKeys, ulong sortedRows, int rows, ulong alpha,
-        ulong gradient, int columns, ulong partials, int k, ulong groupStarts)
+        in ProductBatch batch, ulong partials, int k, ulong groupStarts)
     {
         int alphaCode = AlphaCode(alphaType);
         // Each thread owns one 128-bit chunk of columns: 4 float32 or 8 16-bit elements.
         uint columnsPerBlock = ReduceThreads * (uint)(VectorBytes / gradientType.SizeOf());
-        var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(columns, columnsPerBlock));
+        var grid = new Dim3(BlocksFor(rows, (uint)ReduceChunk), BlocksFor(batch.MaxColumns, columnsPerBlock), (uint)batch.Count);
         stream.Launch(ReduceChunksKernels.For(gradientType), grid, ReduceThreads,
             KernelArgument.Pointer(sortedKeys), KernelArgument.Pointer(sortedRows), KernelArgument.Int32(rows), KernelArgument.Pointer(alpha),
-            KernelArgument.Int32(alphaCode), KernelArgument.Pointer(gradient), KernelArgument.Int32(columns), KernelArgument.Pointer(partials),
-            KernelArgument.Int32(k), KernelArgument.Pointer(groupStarts));
+            KernelArgument.Int32(alphaCode), KernelArgument.Pointer(batch[0].Gradient), KernelArgument.Pointer(batch[1].Gradient),
+            KernelArgument.Pointer(batch[2].Gradient), KernelArgument.Int32(batch[0].GradientColumns), KernelArgument.Int32(batch[1].GradientColumns),
+            KernelArgument.Int32(batch[2].GradientColumns), KernelArgument.Pointer(partials), KernelArgument.Int32(k), KernelArgument.Pointer(groupStarts));
     }
 
     /// <summary>
-    /// B̃ from the partial sums and the group starts that <see cref="ReduceChunks"/> wrote, and the last stage's a·β and c
-    /// into <paramref name="scalars"/> (β from the count at <paramref name="dropped"/>).
+    /// B̃ of every product of <paramref name="batch"/> (k × m_z float32 at product z's <see cref="ProductBatch.ScratchOffset"/>
+    /// times k in <paramref name="reduced"/>) from the partial sums and the group starts that <see cref="ReduceChunks"/>
+    /// wrote, and the last stage's a·β and c, which the products share, into <paramref name="scalars"/> (β from the count
+    /// at <paramref name="dropped"/>).
     /// </summary>
-    public static void ReduceGroups(IDeviceStream stream, ulong groupStarts, int rows, ulong partials, int columns, int k, ulong reduced,
+    public static void ReduceGroups(IDeviceStream stream, ulong groupStarts, int rows, ulong partials, in ProductBatch batch, int k, ulong reduced,
         ulong dropped, float a, float c, ulong scalars) =>
-        stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(columns, ReduceGroupThreads)), ReduceGroupThreads,
-            KernelArgument.Pointer(groupStarts), KernelArgument.Int32(rows), KernelArgument.Pointer(partials), KernelArgument.Int32(columns),
+        stream.Launch("pamm_reduce_groups", new Dim3((uint)k, BlocksFor(batch.MaxColumns, ReduceGroupThreads), (uint)batch.Count), ReduceGroupThreads,
+            KernelArgument.Pointer(groupStarts), KernelArgument.Int32(rows), KernelArgument.Pointer(partials),
+            KernelArgument.Int32(batch[0].GradientColumns), KernelArgument.Int32(batch[1].GradientColumns), KernelArgument.Int32(batch[2].GradientColumns),
             KernelArgument.Int32(k), KernelArgument.Pointer(reduced), KernelArgument.Pointer(dropped), KernelArgument.Float32(a),
             KernelArgument.Float32(c), KernelArgument.Pointer(scalars));
 
@@ -228,24 +234,29 @@ internal static class PammKernels
             KernelArgument.Pointer(scalars));
 
     /// <summary>
-    /// The product's last stage, <c>output = round(a·β·Cᵀ B̃ + c·output)</c> (n × m) or <c>round(a·β·B̃ᵀ C + c·output)</c>
-    /// (m × n, <see cref="ProductLayout.GradientByInput"/>), row-major in <paramref name="outputType"/>, from C (k × n) in
-    /// its own <paramref name="generatorType"/> and B̃ (k × m, float32), with a·β and c read from <paramref name="scalars"/>
-    /// (<see cref="Engine.ProductScalars"/>). One launch for every pair of dtypes; the kernel is the output dtype's.
+    /// The last stage of every product of <paramref name="batch"/>, <c>output_z = round(a·β·Cᵀ B̃_z + c·output_z)</c>
+    /// (n × m_z) or <c>round(a·β·B̃_zᵀ C + c·output_z)</c> (m_z × n, <see cref="ProductLayout.GradientByInput"/>), row-major
+    /// in <paramref name="outputType"/>, from C (k × n) in its own <paramref name="generatorType"/> and each B̃_z (k × m_z,
+    /// float32, at its <see cref="ProductBatch.ScratchOffset"/> times k in <paramref name="reduced"/>), with a·β and c
+    /// read from <paramref name="scalars"/> (<see cref="Engine.ProductScalars"/>). One launch for every pair of dtypes
+    /// (the kernel is the output dtype's), its grid the largest output's tiles for each product.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="generatorType"/> is not a <see cref="DType"/>.</exception>
-    public static void Expand(IDeviceStream stream, ulong generators, DType generatorType, ulong reduced, int k, int n, int m,
-        ProductLayout layout, ulong scalars, DType outputType, ulong output)
+    public static void Expand(IDeviceStream stream, ulong generators, DType generatorType, ulong reduced, int k, int n, in ProductBatch batch,
+        ProductLayout layout, ulong scalars, DType outputType)
     {
         if (!DTypeCodes.TryGetValue(generatorType, out int generatorCode))
             throw new ArgumentOutOfRangeException(nameof(generatorType), generatorType, "Not a dtype the kernels read.");
+        // Either layout has one tile row or column per 64 or 128 of n and of m: the most tiles are the widest product's.
+        int m = batch.MaxColumns;
         var (rows, columns) = layout == ProductLayout.InputByGradient ? (n, m) : (m, n);
-        stream.Launch(ExpandKernels.For(outputType), checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)),
-            ExpandThreads,
+        stream.Launch(ExpandKernels.For(outputType),
+            new Dim3(checked(BlocksFor(columns, ExpandTileColumns) * BlocksFor(rows, ExpandTileRows)), 1, (uint)batch.Count), ExpandThreads,
             KernelArgument.Pointer(generators), KernelArgument.Int32(generatorCode), KernelArgument.Pointer(reduced),
-            KernelArgument.Int32(k), KernelArgument.Int32(n),
-            KernelArgument.Int32(m), KernelArgument.Int32(layout == ProductLayout.InputByGradient ? 0 : 1), KernelArgument.Pointer(scalars),
-            KernelArgument.Pointer(output));
+            KernelArgument.Int32(k), KernelArgument.Int32(n), KernelArgument.Int32(batch[0].GradientColumns),
+            KernelArgument.Int32(batch[1].GradientColumns), KernelArgument.Int32(batch[2].GradientColumns),
+            KernelArgument.Int32(layout == ProductLayout.InputByGradient ? 0 : 1), KernelArgument.Pointer(scalars),
+            KernelArgument.Pointer(batch[0].Output), KernelArgument.Pointer(batch[1].Output), KernelArgument.Pointer(batch[2].Output));
     }
 
     /// <summary>

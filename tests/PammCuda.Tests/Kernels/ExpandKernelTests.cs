@@ -77,8 +77,8 @@ public class ExpandKernelTests(string deviceName) : DeviceFixture(deviceName)
     public void A_generator_dtype_the_kernel_cannot_read_is_refused_before_a_launch()
     {
         // C's dtype reaches the kernel as a code it switches on; an undefined one must not be read as bfloat16.
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => PammKernels.Expand(Device.DefaultStream, 0, (DType)3, 0, 1, 1, 1,
-            ProductLayout.InputByGradient, 0, DType.Float32, 0));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => PammKernels.Expand(Device.DefaultStream, 0, (DType)3, 0, 1, 1,
+            ProductBatch.One(0, 1, 0), ProductLayout.InputByGradient, 0, DType.Float32));
         Assert.That(error!.ParamName, Is.EqualTo("generatorType"));
     }
 
@@ -100,8 +100,8 @@ public class ExpandKernelTests(string deviceName) : DeviceFixture(deviceName)
         using var output = Device.Allocate<T>(old.Length + offsetElements);
         output.CopyFrom([.. new T[offsetElements], .. old]);
         ulong target = output.Address + (ulong)(offsetElements * Marshal.SizeOf<T>());
-        PammKernels.Expand(Device.DefaultStream, generatorBuffer.Address, DTypes.Of<TG>(), reducedBuffer.Address, shape.K, n, m, layout,
-            scalars.Address, DTypes.Of<T>(), target);
+        PammKernels.Expand(Device.DefaultStream, generatorBuffer.Address, DTypes.Of<TG>(), reducedBuffer.Address, shape.K, n,
+            ProductBatch.One(0, m, target), layout, scalars.Address, DTypes.Of<T>());
         T[] actual = output.ToArray(Device.DefaultStream)[offsetElements..];
 
         var wrong = Enumerable.Range(0, expected.Length)

@@ -71,9 +71,11 @@ public class ReductionKernelTests(string deviceName) : DeviceFixture(deviceName)
         using var scalars = Device.Allocate<float>(3);
         var stream = Device.DefaultStream;
         using var groupStarts = Device.Allocate<int>(k + 1);
+        // Only the reductions run: the batch's output is never written.
+        var batch = ProductBatch.One(gradientBuffer.Address, columns, output: 0);
         PammKernels.ReduceChunks(stream, gradientType, alphaType, keysBuffer.Address, rowsBuffer.Address, rows, alphaBuffer.Address,
-            gradientBuffer.Address, columns, partials.Address, k, groupStarts.Address);
-        PammKernels.ReduceGroups(stream, groupStarts.Address, rows, partials.Address, columns, k, reduced.Address, 0, 1f, 0f, scalars.Address);
+            batch, partials.Address, k, groupStarts.Address);
+        PammKernels.ReduceGroups(stream, groupStarts.Address, rows, partials.Address, batch, k, reduced.Address, 0, 1f, 0f, scalars.Address);
         float[] actual = reduced.ToArray(stream);
         // Where each group starts: the first position whose key is at least j (an empty group starts where the next does).
         int[] expectedStarts = [.. Enumerable.Range(0, k + 1).Select(j => keys.Count(key => key < j))];

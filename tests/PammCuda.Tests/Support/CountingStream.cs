@@ -10,12 +10,16 @@ namespace PammCuda.Tests.Support;
 internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
 {
     private readonly List<string> _launches = [];
+    private readonly List<Dim3> _grids = [];
 
     /// <summary>Host waits so far.</summary>
     public int Synchronizations { get; private set; }
 
     /// <summary>The kernels launched so far, by name, in order.</summary>
     public IReadOnlyList<string> Launches => _launches;
+
+    /// <summary>The grid of each launch in <see cref="Launches"/>.</summary>
+    public IReadOnlyList<Dim3> Grids => _grids;
 
     /// <summary>GEMMs queued so far.</summary>
     public int Gemms { get; private set; }
@@ -27,6 +31,7 @@ internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
     public void ClearLaunches()
     {
         _launches.Clear();
+        _grids.Clear();
         Gemms = 0;
         Fills = 0;
     }
@@ -56,6 +61,7 @@ internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
     public void Launch(DeviceKernel kernel, Dim3 grid, Dim3 block, int dynamicSharedBytes, void** arguments)
     {
         _launches.Add(kernel.Name);
+        _grids.Add(grid);
         inner.Launch(kernel, grid, block, dynamicSharedBytes, arguments);
     }
 
