@@ -214,7 +214,14 @@ def relative_errors(outputs, references):
 
 # ---------------------------------------------------------------------------------------------------- methods
 
-class ExactMethod:
+class Method:
+    """What every method does with one layer's three gradients: one product each, unless it has a batched form."""
+
+    def products(self, state, grads):
+        return [self.product(state, grad) for grad in grads]
+
+
+class ExactMethod(Method):
     """
     cuBLAS's (on the CPU, PyTorch's) exact product Gᵀ X, float32 sums rounded once to G's type; it keeps X itself.
     On the CPU, PyTorch's own 16-bit GEMM does not sum in float32 on every processor (torch 1.13 without AVX-512
@@ -235,7 +242,7 @@ class ExactMethod:
         return state.numel() * state.element_size()
 
 
-class PeerMethod:
+class PeerMethod(Method):
     """PAMM in plain PyTorch (torch_pamm), a fresh torch.randperm sample at every compression."""
 
     name = "peer"
@@ -254,8 +261,11 @@ class PeerMethod:
         return state.stored_bytes
 
 
-class PammcudaMethod:
-    """pammcuda's engine (its CPU backend on the CPU): compress, then Compressed.matmul ([out, in] layout)."""
+class PammcudaMethod(Method):
+    """
+    pammcuda's engine (its CPU backend on the CPU): compress, then Compressed.matmul ([out, in] layout); a layer's three
+    products in one Compressed.matmul_batch, as PammQKV's backward runs them (on CUDA one pass, each stage one launch).
+    """
 
     name = "pammcuda"
 
@@ -269,14 +279,16 @@ class PammcudaMethod:
     def product(self, state, grad):
         return state.matmul(grad)
 
+    def products(self, state, grads):
+        return state.matmul_batch(grads)
+
     def stored_bytes(self, state):
         return state.stored_bytes
 
 
 def layer(method, x, grads):
     """One layer's backward through PAMM: compress X once, then the Q, K and V weight gradients from it."""
-    state = method.compress(x)
-    return [method.product(state, grad) for grad in grads]
+    return method.products(method.compress(x), grads)
 
 
 # ---------------------------------------------------------------------------------------------------- one case
@@ -415,7 +427,7 @@ def markdown(record):
         markdown_table(record["cases"]),
         "",
         "- **peer**: PAMM written as a PyTorch user would (`bench/peer/torch_pamm.py`: `randperm`, `mm`, `argmax`, "
-        "`index_add_`, `mm`); **pammcuda**: `pammcuda.compress` + `Compressed.matmul`; **exact**: `torch.mm(G.t(), X)` "
+        "`index_add_`, `mm`); **pammcuda**: `pammcuda.compress` + `Compressed.matmul` (a layer's three products: one `Compressed.matmul_batch`); **exact**: `torch.mm(G.t(), X)` "
         "(cuBLAS on CUDA). All write the m × n weight gradient in the inputs' type.",
         "- **compress + 3 products**: one layer's Q, K and V weight gradients from one compression (exact: three "
         "products). **vs exact / vs peer**: their time over this one's (above 1: this one is faster).",

@@ -11,7 +11,7 @@ namespace PammCuda.Bench.Columns;
 /// </summary>
 public sealed class SpeedupColumn(TimeBasis basis) : CaseColumn(
     "vs exact",
-    "Speedup over the reference exact GEMM of the same dtype (×1 for ApproxMatmul, ×3 for CompressAndQkv: three exact products)",
+    "Speedup over the reference exact GEMM of the same dtype (×1 for ApproxMatmul, ×3 for CompressAndQkv and CompressAndQkvBatched: three exact products)",
     4)
 {
     /// <inheritdoc/>
@@ -20,7 +20,7 @@ public sealed class SpeedupColumn(TimeBasis basis) : CaseColumn(
         int exactProducts = measured.Operation switch
         {
             Operation.ApproxMatmul => 1,
-            Operation.CompressAndQkv => 3,
+            Operation.CompressAndQkv or Operation.CompressAndQkvBatched => 3,
             _ => 0,
         };
         if (exactProducts == 0)

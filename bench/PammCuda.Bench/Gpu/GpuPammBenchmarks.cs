@@ -6,7 +6,7 @@ namespace PammCuda.Bench.Gpu;
 /// <summary>
 /// The engine's operations on the device, each timed by device events per invocation (see <see cref="DeviceTimer"/>):
 /// generator sampling (the kernels alone, on the path the engine takes for b), compression, one approximate product, and one
-/// layer's compression + Q/K/V products.
+/// layer's compression + Q/K/V products, as three products and as one batched pass.
 /// </summary>
 public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
 {
@@ -58,6 +58,12 @@ public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
     [Benchmark]
     [Measures(Operation.CompressAndQkv)]
     public void CompressAndQkv() => Timer.TimeAndDispose(Samples(nameof(CompressAndQkv)), Workload.CompressAndQkv);
+
+    /// <summary>Compression, then the Q, K and V products in one batched pass (as <c>PammQKV</c> runs them).</summary>
+    [Benchmark]
+    [Measures(Operation.CompressAndQkvBatched)]
+    public void CompressAndQkvBatched() =>
+        Timer.TimeAndDispose(Samples(nameof(CompressAndQkvBatched)), Workload.CompressAndQkvBatched);
 
     private List<double> Samples(string method) => CaseRecords.DeviceTimes(new CaseKey(Shape, method));
 

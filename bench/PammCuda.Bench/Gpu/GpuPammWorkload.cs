@@ -17,6 +17,7 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
     private readonly DeviceBuffer<T> _x;
     private readonly DeviceBuffer<T>[] _gradients;
     private readonly DeviceBuffer<T>[] _outputs;
+    private readonly BatchedProduct[] _qkv;
     private readonly GpuCompressedActivation _compressed;
     private readonly DeviceBuffer<int> _generators;
     private readonly DeviceBuffer<byte> _samplingScratch;
@@ -39,6 +40,7 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
         foreach (var buffer in _gradients)
             buffer.CopyFrom(gradient, stream);
         _outputs = [.. Enumerable.Range(0, 3).Select(_ => device.Allocate<T>((long)width * width))];
+        _qkv = [.. Enumerable.Range(0, 3).Select(i => new BatchedProduct(_gradients[i].Address, width, _outputs[i].Address))];
         _compressed = _engine.Compress(_x, rows, width);
         // Sampling's output and scratch, allocated here so that its timing holds the kernels alone.
         _generators = device.Allocate<int>(_compressed.K);
@@ -65,6 +67,15 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
         var compressed = _engine.Compress(_x, _rows, _width);
         for (int projection = 0; projection < 3; projection++)
             _engine.ApproxMatmul(compressed, _gradients[projection], _width, _outputs[projection]);
+        return compressed;
+    }
+
+    /// <inheritdoc/>
+    public IDisposable CompressAndQkvBatched()
+    {
+        var compressed = _engine.Compress(_x, _rows, _width);
+        var dtype = DTypes.Of<T>();
+        _engine.ApproxMatmulBatch(compressed, _qkv, dtype, dtype);
         return compressed;
     }
 

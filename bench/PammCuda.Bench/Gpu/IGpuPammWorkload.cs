@@ -20,4 +20,7 @@ public interface IGpuPammWorkload : IDisposable
 
     /// <summary>Compresses X, then three approximate products against the Q, K and V gradients; returns the compressed form.</summary>
     IDisposable CompressAndQkv();
+
+    /// <summary>Compresses X, then the three products in one batched pass; returns the compressed form.</summary>
+    IDisposable CompressAndQkvBatched();
 }

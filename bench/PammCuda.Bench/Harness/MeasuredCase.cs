@@ -47,7 +47,7 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
         {
             Operation.Compress => input + stored,
             Operation.ApproxMatmul => input + stored + output,
-            Operation.CompressAndQkv => input + stored + 3 * (input + stored + output),
+            Operation.CompressAndQkv or Operation.CompressAndQkvBatched => input + stored + 3 * (input + stored + output),
             Operation.ExactGemm => 2 * input + output,
             Operation.Copy => 2 * (2 * input),
             Operation.SampleGenerators => null,

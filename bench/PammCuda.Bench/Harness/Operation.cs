@@ -12,6 +12,12 @@ public enum Operation
     /// <summary>One attention layer's backward use: compress X once, then three approximate products (Q, K, V).</summary>
     CompressAndQkv,
 
+    /// <summary>
+    /// <see cref="CompressAndQkv"/> with the three products in one batched pass (<c>ApproxMatmulBatch</c>: each stage one
+    /// launch for all three), as <c>PammQKV</c>'s backward runs them. Compared with the same three exact products.
+    /// </summary>
+    CompressAndQkvBatched,
+
     /// <summary>Exact Xᵀ G by a BLAS GEMM: reads X and G, writes n × m.</summary>
     ExactGemm,
 
