@@ -9,7 +9,9 @@
 # the reduction's loads (and α's dtype an argument, and the group starts from the first pass, and the loads held as
 # 128-bit words for 9 blocks an SM, 2026-12-05), the sampling's last blocks,
 # the assignment's row-map check and the gather's zeroing of η (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
-# StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction);
+# StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction), and both reductions and
+# pamm_expand taking Q, K and V as one batch in grid.z (timed by GpuPammBenchmarks.CompressAndQkvBatched, the C test's
+# test_gpu_batched_products, and the peer script's pammcuda layer);
 # none has run on a GPU):
 #   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
 #        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests
