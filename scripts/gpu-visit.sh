@@ -6,7 +6,8 @@
 #                                            (default: c train tests train-tests goals queued peer python, the order of importance)
 #
 #   tests   the bundle's .NET test suite and compute-sanitizer                               ~3 min on an H100
-#   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options
+#   c       the C ABI test (native/tests/test_pamm.c) on the GPU: caller memory, shared devices, per-call options,
+#           batched products; then again under compute-sanitizer memcheck
 #   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
 #                                                                                   ~4 min on an H200 (227 s, 2026-12-04)
 #   train-tests  the training program's tests on CUDA (a step's peak memory, PAMM against dense; compiled training) ~2 min
@@ -45,7 +46,7 @@ script=$root/scripts/gpu-visit.sh
 declare -A function_of=([tests]=tests [c]=c_abi_test [python]=python_tests [train-tests]=train_tests [peer]=peer [train]=train
   [goals]=goals [queued]=queued_goals [bench]=bench)
 stage_names="tests, c, python, train-tests, peer, train, goals, queued, bench"
-declare -A limit_of=([tests]=360 [c]=90 [python]=420 [train-tests]=300 [peer]=240 [train]=900 [goals]=300 [queued]=300 [bench]=570)
+declare -A limit_of=([tests]=360 [c]=180 [python]=420 [train-tests]=300 [peer]=240 [train]=900 [goals]=300 [queued]=300 [bench]=570)
 if [ "${1:-}" = --one-stage ]; then  # internal: how stage() runs one stage in a process group of its own, under timeout
   one_stage=$2 out=$3
 else
@@ -190,7 +191,21 @@ bench() { PAMM_STEPS=bench bundle all-bench --quick; }
 
 c_abi_test() {
   # Built by gpu-visit-prepare.sh against the carried library; its build-time rpath points elsewhere.
-  LD_LIBRARY_PATH=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$root/artifacts/native/test_pamm"
+  local library_path=$root/artifacts/native${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} status sanitizer
+  LD_LIBRARY_PATH=$library_path "$root/artifacts/native/test_pamm"
+  status=$?
+  # Again under memcheck: its GPU tests run the batched products with every product slot (grid.z 0-2, unequal widths),
+  # which the bundle's sanitizer workload (the CLI demo, one product at a time) does not.
+  sanitizer=$(command -v compute-sanitizer || ls -d /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | sort -rV | head -n 1)
+  if [ -z "$sanitizer" ]; then
+    echo "c: compute-sanitizer not found; the C test ran without memcheck"
+  else
+    LD_LIBRARY_PATH=$library_path "$sanitizer" --tool memcheck --error-exitcode 9 "$root/artifacts/native/test_pamm" > "$out/c-memcheck.log" 2>&1
+    local memcheck=$?
+    echo "c: memcheck of the C test: exit $memcheck ($(grep -c 'Invalid\|ERROR SUMMARY: [1-9]' "$out/c-memcheck.log") error lines; c-memcheck.log)"
+    [ $memcheck -eq 0 ] || status=1
+  fi
+  return $status
 }
 
 python_tests() { (cd "$root/native/python" && "$python" -m unittest discover -s tests -v); }
