@@ -9,7 +9,8 @@ from ._native import (PammArgumentError, PammCudaUnavailableError, PammError, Pa
                       INPUT_BY_GRADIENT, cpu_vector_bits, cuda_device_references, library_path, live_compressed_count, live_handle_count)
 from . import ops
 from .autograd import PammLinearFunction, PammProjectionFunction, PammQKVFunction, saved_compression
-from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_workspace_bytes,
+from .backend import (Compressed, PammOptions, compress, compress_workspace_bytes, cuda_available, matmul_batch_workspace_bytes,
+                      matmul_workspace_bytes,
                       open_compressed, product_plan_bytes, project_and_compress, project_and_compress_workspace_bytes,
                       resolve_k, storage_bytes)
 from .convert import Conversion, PammSharedLinear, SharedCompression, conversions, convert, is_converted, unconvert
@@ -27,7 +28,7 @@ __all__ = [
     "PammError", "PammHandleError", "PammLinear", "PammLinearFunction", "PammOptions", "PammProjectionFunction",
     "PammQKV", "PammQKVFunction", "PammSharedLinear", "SharedCompression", "compress", "compress_workspace_bytes",
     "conversions", "convert", "cpu_vector_bits", "cuda_available", "cuda_device_references", "is_converted", "library_path",
-    "live_compressed_count", "live_handle_count", "matmul_workspace_bytes", "open_compressed", "ops", "product_plan_bytes",
+    "live_compressed_count", "live_handle_count", "matmul_batch_workspace_bytes", "matmul_workspace_bytes", "open_compressed", "ops", "product_plan_bytes",
     "project_and_compress", "project_and_compress_workspace_bytes", "resolve_k", "saved_compression", "storage_bytes",
     "unconvert", "version",
 ]

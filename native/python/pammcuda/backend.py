@@ -293,19 +293,11 @@ class Compressed:
         needed = matmul_workspace_bytes(self.rows, self.cols, self.k, self.dtype, m, out_dtype, planned=self._engine is not None)
         if workspace is not None:
             _check_block(workspace, "workspace", self.device, needed, "pammcuda.matmul_workspace_bytes")
-        shape = (m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m)
-        out = torch.empty(shape, dtype=out_dtype, device=grad.device)
-        product = (ctypes.c_void_p(grad.data_ptr()), m, dtype_code(grad.dtype, "grad"),
-                   ctypes.c_void_p(out.data_ptr()), out_code, layout, 1.0, 0.0)
-        if self._engine is None:
-            _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, *product))
-            return out
-        engine = self._engine_for_products()
-        self._plan_on(engine).record_stream(engine.stream)
-        if workspace is None:
-            workspace = _new_block(needed, self.device)
-        _native.check(self._lib.pamm_approx_matmul_with_workspace(engine.handle, self._handle, *product,
-                                                                  ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
+        if self._engine is not None:
+            return self._device_products([grad], layout, out_dtype, workspace, needed)[0]
+        out = self._new_output(m, layout, out_dtype)
+        _native.check(self._lib.pamm_cpu_approx_matmul(self._handle, ctypes.c_void_p(grad.data_ptr()), m, dtype_code(grad.dtype, "grad"),
+                                                       ctypes.c_void_p(out.data_ptr()), out_code, layout, 1.0, 0.0))
         return out
 
     def matmul_batch(self, grads, layout=_native.GRADIENT_BY_INPUT, out_dtype=None, *, workspace=None):
@@ -324,25 +316,36 @@ class Compressed:
             if grad.dtype != grads[0].dtype:
                 raise ValueError(f"grads[{index}] is {grad.dtype}, grads[0] {grads[0].dtype}: a batch's gradients share one dtype")
         out_dtype = out_dtype or grads[0].dtype
-        out_code = dtype_code(out_dtype, "out")
+        dtype_code(out_dtype, "out")
         widths = [grad.shape[1] for grad in grads]
         needed = matmul_batch_workspace_bytes(self.rows, self.cols, self.k, self.dtype, widths, planned=self._engine is not None)
         if workspace is not None:
             _check_block(workspace, "workspace", self.device, needed, "pammcuda.matmul_batch_workspace_bytes")
         if self._engine is None:
             return [self.matmul(grad, layout, out_dtype) for grad in grads]
-        outs = [torch.empty((m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m), dtype=out_dtype, device=self.device)
-                for m in widths]
+        return self._device_products(grads, layout, out_dtype, workspace, needed)
+
+    def _new_output(self, m, layout, out_dtype):
+        shape = (m, self.cols) if layout == _native.GRADIENT_BY_INPUT else (self.cols, m)
+        return torch.empty(shape, dtype=out_dtype, device=self.device)
+
+    def _device_products(self, grads, layout, out_dtype, workspace, needed):
+        """
+        The CUDA products of checked gradients of one dtype, as new tensors: one pamm_approx_matmul_batch on the current
+        stream (a single product is a batch of one), the plan built first if there is none, scratch from `workspace` or
+        a new block of `needed` bytes.
+        """
+        outs = [self._new_output(grad.shape[1], layout, out_dtype) for grad in grads]
         engine = self._engine_for_products()
         self._plan_on(engine).record_stream(engine.stream)
         if workspace is None:
             workspace = _new_block(needed, self.device)
         count = len(grads)
-        grad_pointers = (ctypes.c_void_p * count)(*(grad.data_ptr() for grad in grads))
-        out_pointers = (ctypes.c_void_p * count)(*(out.data_ptr() for out in outs))
         _native.check(self._lib.pamm_approx_matmul_batch(
-            engine.handle, self._handle, count, grad_pointers, (ctypes.c_int32 * count)(*widths), dtype_code(grads[0].dtype, "grads"),
-            out_pointers, out_code, layout, 1.0, 0.0, ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
+            engine.handle, self._handle, count, (ctypes.c_void_p * count)(*(grad.data_ptr() for grad in grads)),
+            (ctypes.c_int32 * count)(*(grad.shape[1] for grad in grads)), dtype_code(grads[0].dtype, "grad"),
+            (ctypes.c_void_p * count)(*(out.data_ptr() for out in outs)), dtype_code(out_dtype, "out"), layout, 1.0, 0.0,
+            ctypes.c_void_p(workspace.data_ptr()), workspace.numel()))
         return outs
 
     def _check_gradient(self, grad, name):

@@ -85,8 +85,13 @@ class CpuOpTests(unittest.TestCase):
         compressed = pammcuda.open_compressed(storage, 64, 8, 4, torch.float32)
         with self.assertRaisesRegex(ValueError, r"grads\[2\] must be a contiguous 2-D tensor"):
             compressed.matmul_batch([grad, grad, grad.T])
-        with self.assertRaisesRegex(ValueError, "workspace"):
-            compressed.matmul_batch([grad], workspace=torch.empty(1, dtype=torch.uint8))
+        needed = pammcuda.matmul_batch_workspace_bytes(64, 8, 4, torch.float32, [3, 3])
+        self.assertEqual(needed, pammcuda.matmul_workspace_bytes(64, 8, 4, torch.float32, 4 + 3, torch.float32),
+                         "the first product's 3 columns padded to 4, then the last one's 3")
+        with self.assertRaisesRegex(ValueError, rf"workspace holds 1 bytes; these shapes need {needed}"):
+            compressed.matmul_batch([grad, grad], workspace=torch.empty(1, dtype=torch.uint8))
+        with self.assertRaisesRegex(pammcuda.PammArgumentError, "grad_cols"):
+            pammcuda.matmul_batch_workspace_bytes(64, 8, 4, torch.float32, [3, 0])
 
     def test_seeds_pick_the_generators(self):
         x, grad = torch.randn(200, 8), torch.randn(200, 3)
