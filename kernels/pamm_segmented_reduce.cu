@@ -20,6 +20,8 @@
 #define PAMM_REDUCE_GROUP_THREADS 256
 // Rows of G whose 128-bit loads a thread of the first pass issues together (a divisor of PAMM_REDUCE_CHUNK).
 #define PAMM_REDUCE_LOADS_IN_FLIGHT 4
+// Partial sums a thread of the second pass loads before it adds them (in order).
+#define PAMM_REDUCE_GROUP_LOADS 16
 
 // Rows of partial sums a product's first pass writes: one per (chunk, group) piece, chunks + k − 1 (PammKernels.ReducePieces).
 __device__ __forceinline__ long long pamm_reduce_pieces(int rows, int k)
@@ -158,8 +160,19 @@ pamm_reduce_groups(const int* __restrict__ group_starts, int rows, const float* 
     if (begin < end)
     {
         int first_chunk = begin / PAMM_REDUCE_CHUNK, last_chunk = (end - 1) / PAMM_REDUCE_CHUNK;
-        for (int chunk = first_chunk; chunk <= last_chunk; ++chunk)
-            sum += partials[(long long)(chunk + j) * columns + column];
+        // The pieces' addresses are known up front, so their loads are issued PAMM_REDUCE_GROUP_LOADS at a time and
+        // then added in chunk order: one memory round trip per 16 pieces instead of one per 4 (what the compiler's
+        // unrolling gave), where a group spans b / k / 32 chunks, 16 or 17 at r = 1/512 whatever b is.
+        for (int chunk = first_chunk; chunk <= last_chunk; chunk += PAMM_REDUCE_GROUP_LOADS)
+        {
+            float pieces[PAMM_REDUCE_GROUP_LOADS];
+#pragma unroll
+            for (int u = 0; u < PAMM_REDUCE_GROUP_LOADS; ++u) // past the group: its last piece again, unused
+                pieces[u] = partials[(long long)(min(chunk + u, last_chunk) + j) * columns + column];
+#pragma unroll
+            for (int u = 0; u < PAMM_REDUCE_GROUP_LOADS; ++u)
+                if (chunk + u <= last_chunk) sum += pieces[u];
+        }
     }
     reduced[(long long)j * columns + column] = sum;
 }

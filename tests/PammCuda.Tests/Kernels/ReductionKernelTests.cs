@@ -18,7 +18,8 @@ namespace PammCuda.Tests.Kernels;
 public class ReductionKernelTests(string deviceName) : DeviceFixture(deviceName)
 {
     // (rows, k, columns): one row; a chunk's tail; groups spanning several chunks and empty groups (k > distinct keys);
-    // columns that are and are not a multiple of the 4 or 8 elements of a 128-bit load.
+    // columns that are and are not a multiple of the 4 or 8 elements of a 128-bit load; at 1000 rows a group of about
+    // 21 chunks, more than the second pass loads at once (PAMM_REDUCE_GROUP_LOADS, 16).
     private static readonly (int Rows, int K, int Columns)[] Shapes = [(1, 1, 1), (37, 5, 8), (300, 7, 13), (257, 40, 64), (1000, 3, 1030)];
 
     [TestCaseSource(nameof(Shapes))]
