@@ -7,7 +7,7 @@
 # tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
 # The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
 # the reduction's loads (and α's dtype an argument, and the group starts from the first pass, and the loads held as
-# 128-bit words for 9 blocks an SM, 2026-12-05), the sampling's last blocks,
+# 128-bit words for 9 blocks an SM, 2026-12-05; the second pass's loads 16 at a time), the sampling's last blocks,
 # the assignment's row-map check and the gather's zeroing of η (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
 # StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction), and both reductions and
 # pamm_expand taking Q, K and V as one batch in grid.z (timed by GpuPammBenchmarks.CompressAndQkvBatched, the C test's
