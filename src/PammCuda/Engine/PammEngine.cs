@@ -574,6 +574,50 @@ public sealed class PammEngine : IDisposable
         ApproxMatmulCore(compressed, batch, gradientType, outputType, layout, a, c, scratch);
     }
 
+    /// <summary>
+    /// The batch on device buffers: product z multiplies <paramref name="gradients"/>[z] (<c>compressed.Rows</c> ×
+    /// <paramref name="gradientColumns"/>[z]) into <paramref name="outputs"/>[z], as
+    /// <see cref="ApproxMatmulBatch(GpuCompressedActivation, ReadOnlySpan{BatchedProduct}, DType, DType, ProductLayout, float, float, ulong, long)"/>
+    /// does, with every buffer checked (device, size, not disposed) before any work. Scratch from
+    /// <paramref name="workspace"/> (at least <see cref="ApproxMatmulBatchWorkspaceBytes(GpuCompressedActivation, ReadOnlySpan{int})"/>
+    /// bytes) or, when it is null, from the engine.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">A null argument or buffer.</exception>
+    /// <exception cref="ArgumentException">Spans of different lengths; a buffer too small, of another device or of an unsupported type; two outputs that are one buffer; a compressed activation of another engine.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">No products or more than <see cref="MaxBatchedProducts"/>; a width outside [1, <see cref="MaxGradientColumns"/>]; an unknown layout.</exception>
+    /// <exception cref="ObjectDisposedException">The engine, a buffer or <paramref name="compressed"/> was disposed.</exception>
+    public void ApproxMatmulBatch<TG, TOut>(GpuCompressedActivation compressed, ReadOnlySpan<DeviceBuffer<TG>> gradients,
+        ReadOnlySpan<int> gradientColumns, ReadOnlySpan<DeviceBuffer<TOut>> outputs, ProductLayout layout = ProductLayout.InputByGradient,
+        float a = 1f, float c = 0f, DeviceBuffer<byte>? workspace = null)
+        where TG : unmanaged where TOut : unmanaged
+    {
+        ThrowIfDisposed();
+        CheckCompressed(compressed);
+        var gradientType = DTypeOf<TG>(nameof(gradients));
+        var outputType = DTypeOf<TOut>(nameof(outputs));
+        if (gradientColumns.Length is < 1 or > ProductBatch.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns.Length, $"A batch holds 1 to {ProductBatch.Capacity} products.");
+        if (gradients.Length != gradientColumns.Length || outputs.Length != gradientColumns.Length)
+            throw new ArgumentException($"gradients ({gradients.Length}), gradientColumns ({gradientColumns.Length}) and outputs ({outputs.Length}) " +
+                "must name as many products.", nameof(gradientColumns));
+        Span<BatchedProduct> products = stackalloc BatchedProduct[ProductBatch.Capacity];
+        products = products[..gradientColumns.Length];
+        for (int i = 0; i < products.Length; i++)
+        {
+            int m = gradientColumns[i];
+            if (m < 1 || m > MaxGradientColumns)
+                throw new ArgumentOutOfRangeException(nameof(gradientColumns), m, $"gradientColumns[{i}] must be between 1 and {MaxGradientColumns}.");
+            CheckBuffer(gradients[i], (long)compressed.Rows * m, $"gradients[{i}]");
+            CheckBuffer(outputs[i], (long)compressed.Columns * m, $"outputs[{i}]");
+            for (int j = 0; j < i; j++)
+                if (ReferenceEquals(outputs[j], outputs[i]))
+                    throw new ArgumentException($"outputs[{j}] and outputs[{i}] are one buffer; each product needs an output of its own.", nameof(outputs));
+            products[i] = new BatchedProduct(gradients[i].Address, m, outputs[i].Address);
+        }
+        if (workspace is not null) CheckBuffer(workspace, 0, nameof(workspace));
+        ApproxMatmulBatch(compressed, products, gradientType, outputType, layout, a, c, workspace?.Address ?? 0, workspace?.Length ?? 0);
+    }
+
     /// <summary>The most products one <see cref="ApproxMatmulBatch"/> takes (Q, K and V: 3).</summary>
     public static int MaxBatchedProducts => ProductBatch.Capacity;
 

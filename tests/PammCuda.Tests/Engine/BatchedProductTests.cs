@@ -174,6 +174,57 @@ public class BatchedProductTests(string deviceName) : DeviceFixture(deviceName)
         Assert.That(() => engine.ApproxMatmulBatch(compressed, three, DType.Float32, DType.Float32), Throws.TypeOf<ObjectDisposedException>());
     }
 
+    [Test]
+    public void The_buffer_overload_checks_every_buffer_and_writes_what_the_pointer_overload_writes()
+    {
+        int[] widths = [16, 8, 8];
+        using var engine = new PammEngine(Device, new PammOptions { K = 20, Seed = 14 });
+        using var input = Upload(EngineTestData.Random<BFloat16>(Rows, Columns, 15));
+        using var compressed = engine.Compress(input, Rows, Columns);
+        // The gradients Products makes from seed 16: the same values in both batches.
+        var gradients = widths.Select((m, i) => Upload(EngineTestData.Random<BFloat16>(Rows, m, 16 + 2 * i))).ToArray();
+        var outputs = widths.Select(m => Device.Allocate<float>((long)Columns * m)).ToArray();
+        using var byPointer = new Products<BFloat16>(this, widths, seed: 16);
+        using var small = Device.Allocate<float>((long)Columns * widths[2] - 1);
+        try
+        {
+            engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, widths, outputs, ProductLayout.GradientByInput);
+            engine.ApproxMatmulBatch(compressed, byPointer.Batch, DType.BFloat16, DType.BFloat16, ProductLayout.GradientByInput);
+            for (int i = 0; i < widths.Length; i++)
+            {
+                float[] expected = [.. byPointer.Read(i, engine.Stream).Select(ElementConvert.ToSingle)];
+                // The pointer batch wrote bf16 and this one float32: the same float32 sums, rounded once or not at all.
+                Assert.That(outputs[i].ToArray(engine.Stream).Select(v => (float)(BFloat16)v), Is.EqualTo(expected), $"product {i}");
+            }
+            Assert.Multiple(() =>
+            {
+                void Refused<TException>(Action call, string parameter, string message) where TException : Exception =>
+                    Assert.That(() => call(), Throws.InstanceOf<TException>().With.Message.Contains(message)
+                        .And.Property("ParamName").EqualTo(parameter), message);
+                Refused<ArgumentException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, widths.AsSpan(0, 2), outputs),
+                    "gradientColumns", "must name as many products");
+                Refused<ArgumentException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, widths, [outputs[0], outputs[1], small]),
+                    "outputs[2]", "the shapes need 80");
+                Refused<ArgumentException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, [16, 8, 9], outputs),
+                    "gradients[2]", "the shapes need 2700");
+                Refused<ArgumentException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, widths, [outputs[0], outputs[1], outputs[1]]),
+                    "outputs", "outputs[1] and outputs[2] are one buffer");
+                Refused<ArgumentOutOfRangeException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, [16, 0, 8], outputs),
+                    "gradientColumns", "gradientColumns[1]");
+                Refused<ArgumentOutOfRangeException>(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, [], [], []),
+                    "gradientColumns", "1 to 3");
+                Refused<ArgumentException>(() => engine.ApproxMatmulBatch<int, float>(compressed, [], [8], []), "gradients", "Int32");
+            });
+            gradients[1].Dispose();
+            Assert.That(() => engine.ApproxMatmulBatch<BFloat16, float>(compressed, gradients, widths, outputs), Throws.TypeOf<ObjectDisposedException>());
+        }
+        finally
+        {
+            foreach (var buffer in gradients) buffer.Dispose();
+            foreach (var buffer in outputs) buffer.Dispose();
+        }
+    }
+
     private void AssertBatchAgrees<T>(ProductLayout layout, int k, int[] widths) where T : unmanaged
     {
         var dtype = DTypes.Of<T>();
