@@ -338,8 +338,7 @@ internal static unsafe class CudaExports
     /// </summary>
     private static int BatchProducts(int count, nint* grads, int* gradCols, nint* outs, Span<BatchedProduct> products)
     {
-        if (count < 1 || count > PammEngine.MaxBatchedProducts)
-            throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 1 and {PammEngine.MaxBatchedProducts} (PAMM_MAX_BATCHED_PRODUCTS).");
+        NativeArguments.BatchCount(count);
         NativeArguments.NotNull(grads, "grads");
         NativeArguments.NotNull(gradCols, "grad_cols");
         NativeArguments.NotNull(outs, "outs");

@@ -1,3 +1,5 @@
+using PammCuda.Engine;
+
 namespace PammCuda.Native;
 
 /// <summary>Checks of raw C arguments; every failure names the C parameter.</summary>
@@ -11,6 +13,14 @@ internal static unsafe class NativeArguments
     public static void NotNull(nint pointer, string name)
     {
         if (pointer == 0) throw new ArgumentNullException(name, $"{name} is NULL.");
+    }
+
+    /// <summary>A batch's product count: 1 to <c>PAMM_MAX_BATCHED_PRODUCTS</c>.</summary>
+    public static void BatchCount(int count)
+    {
+        if (count < 1 || count > PammEngine.MaxBatchedProducts)
+            throw new ArgumentOutOfRangeException(nameof(count), count,
+                $"count must be between 1 and {PammEngine.MaxBatchedProducts} (PAMM_MAX_BATCHED_PRODUCTS).");
     }
 
     public static void Positive(int value, string name)

@@ -115,8 +115,7 @@ internal static unsafe class SizeExports
         {
             NativeArguments.NotNull(bytes, "bytes");
             DType type = CheckShapes(rows, cols, k, dtype);
-            if (count < 1 || count > PammEngine.MaxBatchedProducts)
-                throw new ArgumentOutOfRangeException(nameof(count), count, $"count must be between 1 and {PammEngine.MaxBatchedProducts} (PAMM_MAX_BATCHED_PRODUCTS).");
+            NativeArguments.BatchCount(count);
             NativeArguments.NotNull(gradCols, "grad_cols");
             var widths = new ReadOnlySpan<int>(gradCols, count);
             for (int i = 0; i < count; i++) NativeArguments.Positive(widths[i], $"grad_cols[{i}]");

@@ -595,8 +595,7 @@ public sealed class PammEngine : IDisposable
         CheckCompressed(compressed);
         var gradientType = DTypeOf<TG>(nameof(gradients));
         var outputType = DTypeOf<TOut>(nameof(outputs));
-        if (gradientColumns.Length is < 1 or > ProductBatch.Capacity)
-            throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns.Length, $"A batch holds 1 to {ProductBatch.Capacity} products.");
+        CheckBatchWidths(gradientColumns);
         if (gradients.Length != gradientColumns.Length || outputs.Length != gradientColumns.Length)
             throw new ArgumentException($"gradients ({gradients.Length}), gradientColumns ({gradientColumns.Length}) and outputs ({outputs.Length}) " +
                 "must name as many products.", nameof(gradientColumns));
@@ -605,8 +604,6 @@ public sealed class PammEngine : IDisposable
         for (int i = 0; i < products.Length; i++)
         {
             int m = gradientColumns[i];
-            if (m < 1 || m > MaxGradientColumns)
-                throw new ArgumentOutOfRangeException(nameof(gradientColumns), m, $"gradientColumns[{i}] must be between 1 and {MaxGradientColumns}.");
             CheckBuffer(gradients[i], (long)compressed.Rows * m, $"gradients[{i}]");
             CheckBuffer(outputs[i], (long)compressed.Columns * m, $"outputs[{i}]");
             for (int j = 0; j < i; j++)
@@ -656,7 +653,10 @@ public sealed class PammEngine : IDisposable
         if (gradientColumns.Length is < 1 or > ProductBatch.Capacity)
             throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns.Length,
                 $"A batch holds 1 to {ProductBatch.Capacity} products.");
-        foreach (int columns in gradientColumns) CheckGradientColumns(columns);
+        for (int i = 0; i < gradientColumns.Length; i++)
+            if (gradientColumns[i] < 1 || gradientColumns[i] > MaxGradientColumns)
+                throw new ArgumentOutOfRangeException(nameof(gradientColumns), gradientColumns[i],
+                    $"gradientColumns[{i}] must be between 1 and {MaxGradientColumns}.");
     }
 
     /// <summary>

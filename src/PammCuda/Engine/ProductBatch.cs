@@ -47,9 +47,9 @@ internal readonly struct ProductBatch
     /// <summary>The column where product <paramref name="index"/>'s scratch starts (the kernels' <c>pamm_batch_offset</c>).</summary>
     public long ScratchOffset(int index)
     {
-        long offset = 0;
-        for (int i = 0; i < index; i++) offset += Padded(_products[i].GradientColumns);
-        return offset;
+        Span<int> widths = stackalloc int[Capacity];
+        for (int i = 0; i < index; i++) widths[i] = _products[i].GradientColumns;
+        return PaddedSum(widths[..index]);
     }
 
     /// <summary>One product.</summary>
@@ -71,14 +71,15 @@ internal readonly struct ProductBatch
     }
 
     /// <summary>The columns a batch of these gradient widths spans in scratch (see <see cref="ScratchColumns"/>).</summary>
-    public static long ScratchColumnsOf(ReadOnlySpan<int> gradientColumns)
+    public static long ScratchColumnsOf(ReadOnlySpan<int> gradientColumns) => PaddedSum(gradientColumns[..^1]) + gradientColumns[^1];
+
+    /// <summary>The columns of these products' scratch ranges, each padded to the kernels' alignment.</summary>
+    private static long PaddedSum(ReadOnlySpan<int> gradientColumns)
     {
         long columns = 0;
-        for (int i = 0; i < gradientColumns.Length - 1; i++) columns += Padded(gradientColumns[i]);
-        return columns + gradientColumns[^1];
+        foreach (int width in gradientColumns) columns += (width + (long)ColumnAlignment - 1) / ColumnAlignment * ColumnAlignment;
+        return columns;
     }
-
-    private static long Padded(int columns) => (columns + (long)ColumnAlignment - 1) / ColumnAlignment * ColumnAlignment;
 
     [InlineArray(Capacity)]
     private struct Slots
