@@ -47,6 +47,9 @@ fi
 
 mkdir -p "$root"
 for deb in "$apt_dir"/archives/*.deb; do dpkg-deb -x "$deb" "$root"; done
+# The packages are not needed once unpacked (a root is rebuilt only from a fresh download); removing them halves what
+# a root leaves on disk, which matters on a CI machine that builds two.
+rm -f "$apt_dir"/archives/*.deb
 # What dpkg's maintainer scripts would have done: the merged-/usr links, the BLAS alternative, /bin/sh, the
 # dynamic linker's cache, a writable /tmp, a user name (PyTorch's compile cache asks for one) and the CA bundle that
 # pip loads when it starts (update-ca-certificates would write it; this machine's is the same Mozilla set).
