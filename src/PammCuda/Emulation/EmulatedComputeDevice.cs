@@ -27,6 +27,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     private readonly Dictionary<string, DeviceKernel> _kernels = new(StringComparer.Ordinal);
     private readonly Lock _kernelLock = new();
     private readonly int _workerThreads;
+    private readonly uint _orderSeed;
     private EmulatedKernelLibrary? _library;
     private volatile bool _disposed;
 
@@ -45,14 +46,29 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     {
     }
 
+    /// <summary>A device running the kernels of <c>kernels/*.cu</c> with a block's threads taking their turns in <paramref name="threadOrder"/>.</summary>
+    /// <param name="threadOrder">The order of the turns (the race check: see <see cref="EmulatedThreadOrder"/>).</param>
+    /// <param name="orderSeed">What <see cref="EmulatedThreadOrder.Shuffled"/> draws its permutations from; unused by the other orders.</param>
+    /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
+    internal EmulatedComputeDevice(EmulatedThreadOrder threadOrder, uint orderSeed = 0)
+        : this(KernelSources.TranslationUnits, KernelSources.Headers, cache: null, threadOrder, orderSeed)
+    {
+    }
+
     /// <summary>A device running kernels of the given sources (file name → text), which follow the kernel conventions of <c>kernels/</c>.</summary>
     /// <param name="translationUnits">The <c>*.cu</c> files; each exports its kernels with <c>PAMM_EXPORT_KERNEL</c>.</param>
     /// <param name="headers">Headers the translation units include by bare file name.</param>
     /// <param name="cache">Where compiled libraries are kept; the default cache when null.</param>
+    /// <param name="threadOrder">The order in which a block's threads take their turns (see <see cref="EmulatedThreadOrder"/>).</param>
+    /// <param name="orderSeed">What <see cref="EmulatedThreadOrder.Shuffled"/> draws its permutations from.</param>
     /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threadOrder"/> is not an order.</exception>
     internal EmulatedComputeDevice(IReadOnlyList<KeyValuePair<string, string>> translationUnits,
-        IReadOnlyList<KeyValuePair<string, string>> headers, KernelImageCache? cache = null)
+        IReadOnlyList<KeyValuePair<string, string>> headers, KernelImageCache? cache = null,
+        EmulatedThreadOrder threadOrder = EmulatedThreadOrder.Ascending, uint orderSeed = 0)
     {
+        if (!Enum.IsDefined(threadOrder))
+            throw new ArgumentOutOfRangeException(nameof(threadOrder), threadOrder, "Not an order of the emulated device.");
         ArgumentNullException.ThrowIfNull(translationUnits);
         ArgumentNullException.ThrowIfNull(headers);
         _compiler = HostCompiler.TryFind(out var reason) ?? throw new DeviceUnavailableException(reason);
@@ -60,6 +76,8 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
         _headers = headers;
         _cache = cache ?? new KernelImageCache();
         _workerThreads = Math.Clamp(Environment.ProcessorCount, 1, MaxWorkerThreads);
+        ThreadOrder = threadOrder;
+        _orderSeed = orderSeed;
         DefaultStream = new EmulatedStream(this, 0, ownedByDevice: true);
     }
 
@@ -70,7 +88,17 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     public string CacheKey => EmulatedKernelLibrary.KeyOf(_compiler, _translationUnits, _headers);
 
     /// <inheritdoc/>
-    public string Name => $"emulated ({_compiler.ShortName}, {_workerThreads} worker threads)";
+    public string Name => $"emulated ({_compiler.ShortName}, {_workerThreads} worker threads{OrderSuffix})";
+
+    /// <summary>The order in which a block's threads take their turns.</summary>
+    internal EmulatedThreadOrder ThreadOrder { get; }
+
+    private string OrderSuffix => ThreadOrder switch
+    {
+        EmulatedThreadOrder.Descending => ", threads in descending order",
+        EmulatedThreadOrder.Shuffled => $", threads shuffled by seed {_orderSeed}",
+        _ => "",
+    };
 
     /// <inheritdoc/>
     public bool IsEmulated => true;
@@ -178,6 +206,8 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
             BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
             DynamicSharedBytes = dynamicSharedBytes,
             WorkerThreads = _workerThreads,
+            ThreadOrder = ThreadOrder,
+            OrderSeed = _orderSeed,
         };
         var launch = (delegate* unmanaged<EmulatedLaunchConfig*, void**, int>)kernel.Handle;
         if (launch(&config, arguments) != 0) throw new EmulatedKernelException(kernel.Name, _library!.LastError());

@@ -14,4 +14,6 @@ internal struct EmulatedLaunchConfig
     public uint BlockZ;
     public int DynamicSharedBytes;
     public int WorkerThreads;
+    public EmulatedThreadOrder ThreadOrder;
+    public uint OrderSeed;
 }

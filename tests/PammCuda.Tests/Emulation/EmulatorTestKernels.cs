@@ -159,8 +159,36 @@ internal static class EmulatorTestKernels
         PAMM_EXPORT_KERNEL(emu_first_unit)
         """;
 
+    // What EmulatedThreadOrder changes: the order of a block's turns, and what a missing barrier then reads.
+    public const string TurnOrder = """
+        #include "emu_test_common.cuh"
+
+        // Each thread's place in its block's turns in two rounds: after the first barrier and after the second.
+        extern "C" __global__ void __launch_bounds__(1024) emu_turn_order(unsigned int* out)
+        {
+            __shared__ unsigned int taken[2];
+            if (threadIdx.x == 0) { taken[0] = 0; taken[1] = 0; }
+            __syncthreads();
+            unsigned int* slot = out + 2 * (blockIdx.x * blockDim.x + threadIdx.x);
+            slot[0] = atomicAdd(&taken[0], 1u);
+            __syncthreads();
+            slot[1] = atomicAdd(&taken[1], 1u);
+        }
+        PAMM_EXPORT_KERNEL(emu_turn_order)
+
+        // The next thread's shared value, read with or without the barrier that orders the read after its write.
+        extern "C" __global__ void __launch_bounds__(1024) emu_neighbour(int* out, int synchronised)
+        {
+            PAMM_DYNAMIC_SHARED(int, value);
+            value[threadIdx.x] = (int)threadIdx.x + 1;
+            if (synchronised) __syncthreads();
+            out[blockIdx.x * blockDim.x + threadIdx.x] = value[(threadIdx.x + 1) % blockDim.x];
+        }
+        PAMM_EXPORT_KERNEL(emu_neighbour)
+        """;
+
     public static IReadOnlyList<KeyValuePair<string, string>> TranslationUnits =>
-        [new("emu_features.cu", Features + FirstUnitHelper), new("emu_second.cu", SecondUnit)];
+        [new("emu_features.cu", Features + FirstUnitHelper), new("emu_second.cu", SecondUnit), new("emu_order.cu", TurnOrder)];
 
     public static IReadOnlyList<KeyValuePair<string, string>> Headers => [new("emu_test_common.cuh", CommonHeader)];
 }

@@ -43,6 +43,10 @@ struct pamm_emu_launch_config {
     unsigned int block[3];
     int dynamic_shared_bytes;
     int worker_threads;
+    // The order in which a block's threads take their turns between barriers and warp collectives
+    // (EmulatedThreadOrder: 0 ascending, 1 descending, 2 shuffled anew each round by order_seed).
+    int thread_order;
+    unsigned int order_seed;
 };
 
 // The state of the CUDA thread running now; the runtime points pamm_emu_current at it before

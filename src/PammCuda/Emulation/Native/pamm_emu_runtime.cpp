@@ -5,6 +5,12 @@
 // barrier or a warp collective or returns. When no fiber can run, the scheduler completes the warp
 // collectives whose lanes have all arrived, then releases __syncthreads once every live thread waits at
 // it; when neither can happen the block is deadlocked, and that is reported as an error instead of a hang.
+//
+// The order of the turns in a round is the launch's thread_order: ascending thread index, descending, or
+// a fresh permutation every round. A kernel free of shared-memory races writes the same bits in every
+// order; one that reads what another thread of its block writes without a barrier or warp collective
+// between them (a missing __syncthreads, or a warp assumed to run in lockstep) reads it in one order
+// and misses it in another, so running the same work under two orders and comparing is a race check.
 #include "pamm_emu.h"
 
 // The runtime is ordinary C++: libstdc++ spells __attribute__((__noinline__)), which the CUDA macro breaks.
@@ -31,6 +37,9 @@ namespace {
 
 constexpr int kMaxThreadsPerBlock = 1024;
 constexpr int kWarpSize = 32;
+
+// pamm_emu_launch_config::thread_order (EmulatedThreadOrder in C#).
+enum ThreadOrder { kAscending = 0, kDescending = 1, kShuffled = 2 };
 // Kernels keep their locals in registers on a GPU; 128 KiB of fiber stack leaves room for -O2 frames,
 // and only the pages a fiber touches are ever committed.
 constexpr std::size_t kStackBytes = 128 * 1024;
@@ -145,6 +154,8 @@ struct Grid {
 // later launches) and the block's dynamic shared memory.
 struct Worker {
     std::unique_ptr<Fiber[]> fibers{new Fiber[kMaxThreadsPerBlock]()};
+    // The thread indices in the order of this round's turns.
+    std::unique_ptr<int[]> turns{new int[kMaxThreadsPerBlock]()};
     std::size_t page_bytes = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
     void* dynamic_shared = nullptr;
     std::size_t dynamic_shared_capacity = 0;
@@ -367,6 +378,34 @@ bool release_block_barrier(Worker& worker, int threads)
     return true;
 }
 
+// SplitMix64's finaliser: a well-mixed 64-bit value from any input, so that neighbouring (seed, block,
+// round) triples give unrelated permutations.
+std::uint64_t mix64(std::uint64_t value)
+{
+    value += 0x9e3779b97f4a7c15ull;
+    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ull;
+    value = (value ^ (value >> 27)) * 0x94d049bb133111ebull;
+    return value ^ (value >> 31);
+}
+
+// The order of the turns of one round of a block (see the top of this file).
+void order_turns(Worker& worker, const pamm_emu_launch_config& config, int threads, unsigned long long block,
+                 unsigned long long round)
+{
+    int* turns = worker.turns.get();
+    for (int i = 0; i < threads; i++) turns[i] = config.thread_order == kDescending ? threads - 1 - i : i;
+    if (config.thread_order != kShuffled) return;
+    // Fisher-Yates with a counter-based stream: the same seed gives the same turns, whatever worker runs the block.
+    std::uint64_t key = mix64(mix64(mix64(config.order_seed) ^ block) ^ round);
+    for (int i = threads - 1; i > 0; i--) {
+        key = mix64(key);
+        int j = static_cast<int>(key % static_cast<std::uint64_t>(i + 1));
+        int swapped = turns[i];
+        turns[i] = turns[j];
+        turns[j] = swapped;
+    }
+}
+
 bool run_block(Worker& worker, const Grid& grid, unsigned long long linear)
 {
     const pamm_emu_launch_config& config = *grid.config;
@@ -389,10 +428,11 @@ bool run_block(Worker& worker, const Grid& grid, unsigned long long linear)
             return false;
         }
     }
-    for (;;) {
+    for (unsigned long long round = 0;; round++) {
+        order_turns(worker, config, threads, linear, round);
         bool alive = false;
-        for (int thread = 0; thread < threads; thread++) {
-            Fiber& fiber = worker.fibers[thread];
+        for (int turn = 0; turn < threads; turn++) {
+            Fiber& fiber = worker.fibers[worker.turns[turn]];
             if (fiber.status == FiberStatus::Runnable) switch_to(worker, fiber);
             if (worker.failed) return false;
             alive |= fiber.status != FiberStatus::Exited;
