@@ -45,6 +45,35 @@ public sealed class EmulatedKernelFaultTests : EmulatedDeviceFixture
         Assert.That(fault!.Message, Does.Contain("thread (5,0,0) executed __trap()"));
     }
 
+    [Test]
+    public void A_write_far_from_every_buffer_fails_the_launch_naming_the_thread_and_the_address_and_the_device_goes_on()
+    {
+        using var output = Device.Allocate<int>(64);
+        const ulong wild = 0x10;
+        var fault = Assert.Throws<EmulatedKernelException>(() => LaunchWith("emu_wild_write", 2, 32, 0, [output.Address, wild], []));
+        Assert.Multiple(() =>
+        {
+            Assert.That(fault!.KernelName, Is.EqualTo("emu_wild_write"));
+            Assert.That(fault.Message, Does.Contain("block (1,0,0)").And.Contain("thread (7,0,0)")
+                .And.Contain("accessed memory that is not mapped or not writable, at address 0x10"));
+        });
+        // The process, the device and the host's own null checks carry on.
+        LaunchWith("emu_wild_write", 2, 32, 0, [output.Address, output.Address], []);
+        Assert.That(output.ToArray(), Has.All.EqualTo(1));
+        object? nothing = null;
+        Assert.Throws<NullReferenceException>(() => nothing!.GetHashCode());
+    }
+
+    [Test]
+    public void A_fiber_that_overflows_its_stack_fails_the_launch()
+    {
+        using var output = Device.Allocate<int>(32);
+        var fault = Assert.Throws<EmulatedKernelException>(() => LaunchWith("emu_stack_overflow", 1, 32, 0, [output.Address], [1_000]));
+        Assert.That(fault!.Message, Does.Contain("block (0,0,0)").And.Contain("thread (2,0,0) overflowed its fiber stack"));
+        LaunchWith("emu_stack_overflow", 1, 32, 0, [output.Address], [3]);
+        Assert.That(output.ToArray()[2], Is.EqualTo(3 + 2 + 1 + 0));
+    }
+
     private static readonly object[] BadLaunches =
     [
         new object[] { new Dim3(0), new Dim3(32), 0, "grid.X" },

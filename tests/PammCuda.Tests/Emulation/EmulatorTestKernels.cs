@@ -132,6 +132,28 @@ internal static class EmulatorTestKernels
             out[threadIdx.x] = 1;
         }
         PAMM_EXPORT_KERNEL(emu_trap)
+
+        // A store through a pointer far from any buffer (a wild write), by one thread of one block.
+        extern "C" __global__ void __launch_bounds__(32) emu_wild_write(int* out, unsigned long long address)
+        {
+            if (blockIdx.x == 1 && threadIdx.x == 7) *reinterpret_cast<volatile int*>(address) = 1;
+            out[blockIdx.x * blockDim.x + threadIdx.x] = 1;
+        }
+        PAMM_EXPORT_KERNEL(emu_wild_write)
+
+        // Recursion deep enough to run a fiber's stack into its guard page (a GPU would report a stack overflow).
+        __device__ __noinline__ int emu_deep(volatile int depth)
+        {
+            volatile char frame[4096];
+            frame[0] = (char)depth;
+            return depth == 0 ? frame[0] : emu_deep(depth - 1) + frame[0];
+        }
+
+        extern "C" __global__ void __launch_bounds__(32) emu_stack_overflow(int* out, int depth)
+        {
+            out[threadIdx.x] = threadIdx.x == 2 ? emu_deep(depth) : 0;
+        }
+        PAMM_EXPORT_KERNEL(emu_stack_overflow)
         """;
 
     // A second unit defining a helper and a shared array of the same names as the first: under NVRTC each .cu

@@ -16,6 +16,8 @@
 // The runtime is ordinary C++: libstdc++ spells __attribute__((__noinline__)), which the CUDA macro breaks.
 #undef __noinline__
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -161,6 +164,11 @@ struct Worker {
     std::size_t dynamic_shared_capacity = 0;
     FiberContext scheduler;
     Fiber* running = nullptr;
+    // The OS thread running blocks now, while `active`: how the fault handler knows a worker thread.
+    pthread_t os_thread{};
+    std::atomic<bool> active{false};
+    // Where the fault handler runs: a fiber that overflowed its stack has none left.
+    std::unique_ptr<char[]> signal_stack;
     const Grid* grid = nullptr;
     char error[1024];
     bool failed = false;
@@ -446,10 +454,91 @@ bool run_block(Worker& worker, const Grid& grid, unsigned long long linear)
     }
 }
 
+// ---- faults inside a kernel -----------------------------------------------------------------------
+// A write far from every buffer's guard, or a fiber overflowing its stack into the guard page, raises SIGSEGV (or
+// SIGBUS) on a worker thread. While a grid runs, a handler turns it into a failed launch that names the kernel, the
+// block, the thread and the address, as __trap() does, instead of ending the process: the fiber is abandoned (as a
+// trapped one is) and the scheduler fails its block. A fault on any other thread goes to the handler this one
+// replaced: the .NET runtime turns its own into NullReferenceException.
+constexpr std::size_t kSignalStackBytes = 64 * 1024;
+struct sigaction replaced_segv, replaced_bus;
+
+Worker* faulting_worker()
+{
+    // Not thread-local storage: reading this library's TLS on a thread that never touched it may allocate.
+    pthread_t self = pthread_self();
+    for (const std::unique_ptr<Worker>& worker : worker_pool)
+        if (worker->active.load(std::memory_order_acquire) && pthread_equal(worker->os_thread, self)) return worker.get();
+    return nullptr;
+}
+
+void pass_on(int signal, siginfo_t* info, void* context)
+{
+    const struct sigaction& replaced = signal == SIGBUS ? replaced_bus : replaced_segv;
+    if (replaced.sa_flags & SA_SIGINFO) {
+        replaced.sa_sigaction(signal, info, context);
+    } else if (replaced.sa_handler == SIG_DFL) {
+        // Returning re-runs the faulting instruction, which then ends the process as it would have without us.
+        struct sigaction fallback{};
+        fallback.sa_handler = SIG_DFL;
+        sigaction(signal, &fallback, nullptr);
+    } else if (replaced.sa_handler != SIG_IGN) {
+        replaced.sa_handler(signal);
+    }
+}
+
+void on_fault(int signal, siginfo_t* info, void* context)
+{
+    Worker* worker = faulting_worker();
+    if (!worker || !worker->running) {
+        pass_on(signal, info, context);
+        return;
+    }
+    Fiber& fiber = *worker->running;
+    const uint3& t = fiber.state.thread_idx;
+    auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+    auto guard = reinterpret_cast<std::uintptr_t>(fiber.stack);
+    const char* what = address - guard < worker->page_bytes ? "overflowed its fiber stack"
+                       : signal == SIGBUS                   ? "made an access the memory cannot serve (SIGBUS)"
+                                                            : "accessed memory that is not mapped or not writable";
+    fail_block(*worker, "thread (%u,%u,%u) %s, at address 0x%llx", t.x, t.y, t.z, what, static_cast<unsigned long long>(address));
+    fiber.status = FiberStatus::Exited;
+    // SA_NODEFER left the signal unblocked, so leaving the handler without returning leaves the thread as it was.
+    switch_context(fiber.context, worker->scheduler);
+    __builtin_unreachable();
+}
+
+// Installs the fault handler for the life of a grid; restores the replaced ones after it.
+struct FaultHandlers {
+    FaultHandlers()
+    {
+        struct sigaction action{};
+        action.sa_sigaction = on_fault;
+        action.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+        sigemptyset(&action.sa_mask);
+        sigaction(SIGSEGV, &action, &replaced_segv);
+        sigaction(SIGBUS, &action, &replaced_bus);
+    }
+    ~FaultHandlers()
+    {
+        sigaction(SIGSEGV, &replaced_segv, nullptr);
+        sigaction(SIGBUS, &replaced_bus, nullptr);
+    }
+    FaultHandlers(const FaultHandlers&) = delete;
+    FaultHandlers& operator=(const FaultHandlers&) = delete;
+};
+
 void run_blocks(Worker& worker, Grid& grid)
 {
     current_worker = &worker;
     worker.grid = &grid;
+    if (!worker.signal_stack) worker.signal_stack.reset(new char[kSignalStackBytes]);
+    stack_t signal_stack{};
+    signal_stack.ss_sp = worker.signal_stack.get();
+    signal_stack.ss_size = kSignalStackBytes;
+    sigaltstack(&signal_stack, nullptr);
+    worker.os_thread = pthread_self();
+    worker.active.store(true, std::memory_order_release);
     while (!grid.failed.load(std::memory_order_relaxed)) {
         unsigned long long block = grid.next_block.fetch_add(1, std::memory_order_relaxed);
         if (block >= grid.block_count) break;
@@ -457,6 +546,9 @@ void run_blocks(Worker& worker, Grid& grid)
         std::lock_guard<std::mutex> lock(grid.error_mutex);
         if (!grid.failed.exchange(true)) grid.error = worker.error;
     }
+    worker.active.store(false, std::memory_order_release);
+    signal_stack.ss_flags = SS_DISABLE;
+    sigaltstack(&signal_stack, nullptr);
     current_worker = nullptr;
 }
 
@@ -531,12 +623,15 @@ extern "C" int pamm_emu_run_grid(const pamm_emu_launch_config* config, const cha
     unsigned long long wanted = config->worker_threads < 1 ? 1ull : static_cast<unsigned long long>(config->worker_threads);
     std::size_t workers = static_cast<std::size_t>(wanted < grid.block_count ? wanted : grid.block_count);
     std::vector<std::thread> threads;
+    std::optional<FaultHandlers> fault_handlers;
     try {
         while (worker_pool.size() < workers) worker_pool.push_back(std::make_unique<Worker>());
         for (std::size_t i = 0; i < workers; i++)
             if (!prepare_worker(*worker_pool[i], static_cast<std::size_t>(config->dynamic_shared_bytes)))
                 return fail_launch(kernel, "out of memory for dynamic shared memory");
         threads.reserve(workers);
+        // From here until the threads are joined the pool does not change, so the handler may walk it.
+        fault_handlers.emplace();
         for (std::size_t i = 0; i < workers; i++) threads.emplace_back(run_blocks, std::ref(*worker_pool[i]), std::ref(grid));
     } catch (const std::exception& exception) {
         grid.failed = true;
