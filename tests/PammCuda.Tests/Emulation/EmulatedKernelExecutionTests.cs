@@ -44,6 +44,18 @@ public sealed class EmulatedKernelExecutionTests : EmulatedDeviceFixture
         Assert.That(sum.ToArray()[0], Is.EqualTo((ulong)n * (ulong)(n + 1) / 2));
     }
 
+    [Test]
+    public void Static_shared_memory_starts_a_launch_as_0xFF_bytes_not_as_what_the_last_launch_left_or_zeros()
+    {
+        using var output = Device.Allocate<int>(64);
+        LaunchWith("emu_static_shared", 1, 32, 0, [output.Address], [1]);
+        Assert.That(output.ToArray().Chunk(2).Select(pair => (pair[0], BitConverter.Int32BitsToSingle(pair[1]))), Has.All.EqualTo((5, 1.5f)));
+
+        // Read without a write: what a GPU leaves there is anything, so the emulator gives what shows (-1, NaN).
+        LaunchWith("emu_static_shared", 1, 32, 0, [output.Address], [0]);
+        Assert.That(output.ToArray(), Has.All.EqualTo(-1));
+    }
+
     [TestCase(64)]
     [TestCase(1024)]
     public void Dynamic_shared_memory_block_reduction_sums_exactly(int threads)

@@ -133,6 +133,18 @@ internal static class EmulatorTestKernels
         }
         PAMM_EXPORT_KERNEL(emu_trap)
 
+        // Static shared memory that a launch reads, having written it only if asked to.
+        extern "C" __global__ void __launch_bounds__(32) emu_static_shared(int* out, int write)
+        {
+            __shared__ int word;
+            __shared__ float value;
+            if (write && threadIdx.x == 0) { word = 5; value = 1.5f; }
+            __syncthreads();
+            out[2 * threadIdx.x] = word;
+            out[2 * threadIdx.x + 1] = __float_as_int(value);
+        }
+        PAMM_EXPORT_KERNEL(emu_static_shared)
+
         // A store through a pointer far from any buffer (a wild write), by one thread of one block.
         extern "C" __global__ void __launch_bounds__(32) emu_wild_write(int* out, unsigned long long address)
         {

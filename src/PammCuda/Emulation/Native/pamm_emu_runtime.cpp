@@ -16,6 +16,8 @@
 // The runtime is ordinary C++: libstdc++ spells __attribute__((__noinline__)), which the CUDA macro breaks.
 #undef __noinline__
 
+#include <dlfcn.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -32,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 __thread pamm_emu_thread_state* pamm_emu_current = nullptr;
@@ -501,7 +504,17 @@ void on_fault(int signal, siginfo_t* info, void* context)
     const char* what = address - guard < worker->page_bytes ? "overflowed its fiber stack"
                        : signal == SIGBUS                   ? "made an access the memory cannot serve (SIGBUS)"
                                                             : "accessed memory that is not mapped or not writable";
-    fail_block(*worker, "thread (%u,%u,%u) %s, at address 0x%llx", t.x, t.y, t.z, what, static_cast<unsigned long long>(address));
+    // Where in which library the faulting instruction is: `addr2line -e <library> <offset>` names the kernel's line
+    // (the emulator's libraries are built with -g, in the kernel cache).
+    char where[512] = "";
+#if defined(__x86_64__)
+    auto instruction = static_cast<std::uintptr_t>(static_cast<ucontext_t*>(context)->uc_mcontext.gregs[REG_RIP]);
+    Dl_info library;
+    if (dladdr(reinterpret_cast<void*>(instruction), &library) && library.dli_fname)
+        snprintf(where, sizeof where, " (instruction at %s+0x%llx)", library.dli_fname,
+                 static_cast<unsigned long long>(instruction - reinterpret_cast<std::uintptr_t>(library.dli_fbase)));
+#endif
+    fail_block(*worker, "thread (%u,%u,%u) %s, at address 0x%llx%s", t.x, t.y, t.z, what, static_cast<unsigned long long>(address), where);
     fiber.status = FiberStatus::Exited;
     // SA_NODEFER left the signal unblocked, so leaving the handler without returning leaves the thread as it was.
     switch_context(fiber.context, worker->scheduler);
@@ -528,9 +541,58 @@ struct FaultHandlers {
     FaultHandlers& operator=(const FaultHandlers&) = delete;
 };
 
+// ---- static shared memory ------------------------------------------------------------------------
+// Static __shared__ variables are this library's thread-locals, and each launch's worker threads are new, so they
+// would start every launch as zeros: a kernel that reads one before any thread wrote it (a counter taken to start at
+// zero) would work here and fail on a GPU, whose shared memory holds whatever was there. So a worker fills this
+// library's thread-local block with 0xFF (NaN in every float type, -1 in integers, as dynamic shared memory) before
+// its first block; the blocks that follow it on the same worker find what the previous one left, as on a GPU. The
+// runtime's own thread-locals are left out of the fill (last_error and its guard are never used on a worker). Not a
+// save and restore around one fill: the compiler may take current_worker, whose address is never taken elsewhere, to
+// be out of a memset's reach, and drop the restore (it did).
+struct ThreadLocalBlock {
+    void* address = nullptr;
+    std::size_t bytes = 0;
+};
+
+int find_thread_local_block(dl_phdr_info* info, std::size_t, void* found)
+{
+    auto self = reinterpret_cast<ElfW(Addr)>(&find_thread_local_block);
+    bool ours = false;
+    const ElfW(Phdr)* tls = nullptr;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)& header = info->dlpi_phdr[i];
+        if (header.p_type == PT_TLS) tls = &header;
+        if (header.p_type == PT_LOAD && self - (info->dlpi_addr + header.p_vaddr) < header.p_memsz) ours = true;
+    }
+    if (!ours) return 0;
+    if (tls && info->dlpi_tls_data) *static_cast<ThreadLocalBlock*>(found) = {info->dlpi_tls_data, tls->p_memsz};
+    return 1;
+}
+
+void poison_static_shared()
+{
+    ThreadLocalBlock block;
+    dl_iterate_phdr(find_thread_local_block, &block);
+    if (!block.address) return;
+    auto* begin = static_cast<char*>(block.address);
+    char* end = begin + block.bytes;
+    char* kept[2] = {reinterpret_cast<char*>(&current_worker), reinterpret_cast<char*>(&pamm_emu_current)};
+    if (kept[1] < kept[0]) std::swap(kept[0], kept[1]);
+    char* from = begin;
+    for (char* variable : kept) {
+        if (variable < from || variable >= end) continue; // not in this block (cannot happen; never fill over it)
+        memset(from, 0xff, static_cast<std::size_t>(variable - from));
+        from = variable + sizeof(void*);
+    }
+    memset(from, 0xff, static_cast<std::size_t>(end - from));
+}
+
 void run_blocks(Worker& worker, Grid& grid)
 {
+    // The first use of a thread-local here also makes this thread's block of them, which the poisoning looks up.
     current_worker = &worker;
+    poison_static_shared();
     worker.grid = &grid;
     if (!worker.signal_stack) worker.signal_stack.reset(new char[kSignalStackBytes]);
     stack_t signal_stack{};
