@@ -46,12 +46,13 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     {
     }
 
-    /// <summary>A device running the kernels of <c>kernels/*.cu</c> with a block's threads taking their turns in <paramref name="threadOrder"/>.</summary>
-    /// <param name="threadOrder">The order of the turns (the race check: see <see cref="EmulatedThreadOrder"/>).</param>
-    /// <param name="orderSeed">What <see cref="EmulatedThreadOrder.Shuffled"/> draws its permutations from; unused by the other orders.</param>
+    /// <summary>A device running the kernels of <c>kernels/*.cu</c> in <paramref name="executionOrder"/>.</summary>
+    /// <param name="executionOrder">The order of the blocks and of a block's turns (the race check: see <see cref="EmulatedExecutionOrder"/>).</param>
+    /// <param name="orderSeed">What <see cref="EmulatedExecutionOrder.Shuffled"/> draws its permutations from; unused by the other orders.</param>
+    /// <param name="workerThreads">OS threads that run blocks side by side; 0 for one a processor (at most 16). One runs the blocks one after another, in the order.</param>
     /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
-    internal EmulatedComputeDevice(EmulatedThreadOrder threadOrder, uint orderSeed = 0)
-        : this(KernelSources.TranslationUnits, KernelSources.Headers, cache: null, threadOrder, orderSeed)
+    internal EmulatedComputeDevice(EmulatedExecutionOrder executionOrder, uint orderSeed = 0, int workerThreads = 0)
+        : this(KernelSources.TranslationUnits, KernelSources.Headers, cache: null, executionOrder, orderSeed, workerThreads)
     {
     }
 
@@ -59,24 +60,27 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     /// <param name="translationUnits">The <c>*.cu</c> files; each exports its kernels with <c>PAMM_EXPORT_KERNEL</c>.</param>
     /// <param name="headers">Headers the translation units include by bare file name.</param>
     /// <param name="cache">Where compiled libraries are kept; the default cache when null.</param>
-    /// <param name="threadOrder">The order in which a block's threads take their turns (see <see cref="EmulatedThreadOrder"/>).</param>
-    /// <param name="orderSeed">What <see cref="EmulatedThreadOrder.Shuffled"/> draws its permutations from.</param>
+    /// <param name="executionOrder">The order of the blocks and of a block's turns (see <see cref="EmulatedExecutionOrder"/>).</param>
+    /// <param name="orderSeed">What <see cref="EmulatedExecutionOrder.Shuffled"/> draws its permutations from.</param>
+    /// <param name="workerThreads">OS threads that run blocks side by side; 0 for one a processor (at most 16).</param>
     /// <exception cref="DeviceUnavailableException">No C++ compiler was found.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="threadOrder"/> is not an order.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="executionOrder"/> is not an order, or <paramref name="workerThreads"/> is outside [0, 16].</exception>
     internal EmulatedComputeDevice(IReadOnlyList<KeyValuePair<string, string>> translationUnits,
         IReadOnlyList<KeyValuePair<string, string>> headers, KernelImageCache? cache = null,
-        EmulatedThreadOrder threadOrder = EmulatedThreadOrder.Ascending, uint orderSeed = 0)
+        EmulatedExecutionOrder executionOrder = EmulatedExecutionOrder.Ascending, uint orderSeed = 0, int workerThreads = 0)
     {
-        if (!Enum.IsDefined(threadOrder))
-            throw new ArgumentOutOfRangeException(nameof(threadOrder), threadOrder, "Not an order of the emulated device.");
+        if (!Enum.IsDefined(executionOrder))
+            throw new ArgumentOutOfRangeException(nameof(executionOrder), executionOrder, "Not an order of the emulated device.");
+        if (workerThreads < 0 || workerThreads > MaxWorkerThreads)
+            throw new ArgumentOutOfRangeException(nameof(workerThreads), workerThreads, $"Between 0 (one a processor) and {MaxWorkerThreads}.");
         ArgumentNullException.ThrowIfNull(translationUnits);
         ArgumentNullException.ThrowIfNull(headers);
         _compiler = HostCompiler.TryFind(out var reason) ?? throw new DeviceUnavailableException(reason);
         _translationUnits = translationUnits;
         _headers = headers;
         _cache = cache ?? new KernelImageCache();
-        _workerThreads = Math.Clamp(Environment.ProcessorCount, 1, MaxWorkerThreads);
-        ThreadOrder = threadOrder;
+        _workerThreads = workerThreads > 0 ? workerThreads : Math.Clamp(Environment.ProcessorCount, 1, MaxWorkerThreads);
+        ExecutionOrder = executionOrder;
         _orderSeed = orderSeed;
         DefaultStream = new EmulatedStream(this, 0, ownedByDevice: true);
     }
@@ -90,13 +94,13 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     /// <inheritdoc/>
     public string Name => $"emulated ({_compiler.ShortName}, {_workerThreads} worker threads{OrderSuffix})";
 
-    /// <summary>The order in which a block's threads take their turns.</summary>
-    internal EmulatedThreadOrder ThreadOrder { get; }
+    /// <summary>The order in which the blocks run and a block's threads take their turns.</summary>
+    internal EmulatedExecutionOrder ExecutionOrder { get; }
 
-    private string OrderSuffix => ThreadOrder switch
+    private string OrderSuffix => ExecutionOrder switch
     {
-        EmulatedThreadOrder.Descending => ", threads in descending order",
-        EmulatedThreadOrder.Shuffled => $", threads shuffled by seed {_orderSeed}",
+        EmulatedExecutionOrder.Descending => ", blocks and threads in descending order",
+        EmulatedExecutionOrder.Shuffled => $", blocks and threads shuffled by seed {_orderSeed}",
         _ => "",
     };
 
@@ -206,7 +210,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
             BlockX = block.X, BlockY = block.Y, BlockZ = block.Z,
             DynamicSharedBytes = dynamicSharedBytes,
             WorkerThreads = _workerThreads,
-            ThreadOrder = ThreadOrder,
+            ExecutionOrder = ExecutionOrder,
             OrderSeed = _orderSeed,
         };
         var launch = (delegate* unmanaged<EmulatedLaunchConfig*, void**, int>)kernel.Handle;

@@ -14,6 +14,6 @@ internal struct EmulatedLaunchConfig
     public uint BlockZ;
     public int DynamicSharedBytes;
     public int WorkerThreads;
-    public EmulatedThreadOrder ThreadOrder;
+    public EmulatedExecutionOrder ExecutionOrder;
     public uint OrderSeed;
 }

@@ -193,7 +193,7 @@ internal static class EmulatorTestKernels
         PAMM_EXPORT_KERNEL(emu_first_unit)
         """;
 
-    // What EmulatedThreadOrder changes: the order of a block's turns, and what a missing barrier then reads.
+    // What EmulatedExecutionOrder changes: the order of the blocks and of a block's turns, and what a missing barrier then reads.
     public const string TurnOrder = """
         #include "emu_test_common.cuh"
 
@@ -209,6 +209,13 @@ internal static class EmulatorTestKernels
             slot[1] = atomicAdd(&taken[1], 1u);
         }
         PAMM_EXPORT_KERNEL(emu_turn_order)
+
+        // Each block's place in the order the blocks ran in.
+        extern "C" __global__ void __launch_bounds__(1024) emu_block_order(unsigned int* ticket, unsigned int* out)
+        {
+            if (threadIdx.x == 0) out[blockIdx.x] = atomicAdd(ticket, 1u);
+        }
+        PAMM_EXPORT_KERNEL(emu_block_order)
 
         // The next thread's shared value, read with or without the barrier that orders the read after its write.
         extern "C" __global__ void __launch_bounds__(1024) emu_neighbour(int* out, int synchronised)

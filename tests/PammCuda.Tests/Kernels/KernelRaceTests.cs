@@ -8,19 +8,21 @@ using PammCuda.Tests.Support;
 namespace PammCuda.Tests.Kernels;
 
 /// <summary>
-/// The emulator's race check over every kernel of <c>kernels/</c>: each workload runs with a block's threads taking their
-/// turns in ascending order, in descending order and in two shuffled orders (<see cref="EmulatedThreadOrder"/>), and must
-/// write the same bits each time. A kernel that reads what another thread of its block writes with no barrier or warp
+/// The emulator's race check over every kernel of <c>kernels/</c>: each workload runs with the blocks, and a block's threads'
+/// turns, in ascending order, in descending order and in two shuffled orders (<see cref="EmulatedExecutionOrder"/>), and
+/// must write the same bits each time. A kernel that reads what another thread of its block writes with no barrier or warp
 /// collective between them (a missing <c>__syncthreads</c>, a warp assumed to run in lockstep, a write that races a
-/// read of the same shared slot) reads it in one order and misses it in another. Together the workloads launch every
+/// read of the same shared slot) reads it in one order and misses it in another, and one whose result depends on which
+/// blocks run first (an atomically built list used as it is) gets another result. Together the workloads launch every
 /// kernel the sources export, which the last test holds them to, so a new kernel without a workload fails here.
 /// compute-sanitizer's racecheck does this on a GPU; this runs wherever the emulator does, in CI.
 /// </summary>
 [Requires(Need.Compiler)]
 public class KernelRaceTests
 {
-    private static readonly (EmulatedThreadOrder Order, uint Seed)[] OtherOrders =
-        [(EmulatedThreadOrder.Descending, 0), (EmulatedThreadOrder.Shuffled, 1), (EmulatedThreadOrder.Shuffled, 2)];
+    // One worker thread runs the blocks exactly in the order; the default (one a processor) also runs them side by side.
+    private static readonly (EmulatedExecutionOrder Order, uint Seed, int WorkerThreads)[] OtherOrders =
+        [(EmulatedExecutionOrder.Descending, 0, 1), (EmulatedExecutionOrder.Shuffled, 1, 1), (EmulatedExecutionOrder.Shuffled, 2, 0)];
 
     private EmulatedComputeDevice? _ascending;
     private readonly List<EmulatedComputeDevice> _others = [];
@@ -54,8 +56,8 @@ public class KernelRaceTests
     public void CreateDevices()
     {
         if (Requirements.Missing(Need.Compiler) is not null) return; // [Requires] skips each test
-        _ascending = new EmulatedComputeDevice(EmulatedThreadOrder.Ascending);
-        foreach (var (order, seed) in OtherOrders) _others.Add(new EmulatedComputeDevice(order, seed));
+        _ascending = new EmulatedComputeDevice(EmulatedExecutionOrder.Ascending);
+        foreach (var (order, seed, workers) in OtherOrders) _others.Add(new EmulatedComputeDevice(order, seed, workers));
     }
 
     [OneTimeTearDown]
@@ -66,7 +68,7 @@ public class KernelRaceTests
     }
 
     [TestCaseSource(nameof(WorkloadNames))]
-    public void A_workload_writes_the_same_bits_whatever_order_a_blocks_threads_take_their_turns_in(string workload)
+    public void A_workload_writes_the_same_bits_whatever_order_the_blocks_and_their_threads_run_in(string workload)
     {
         var run = Workloads[workload];
         byte[] expected = run(_ascending!, _ascending!.DefaultStream);
@@ -97,12 +99,12 @@ public class KernelRaceTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(_ascending!.ThreadOrder, Is.EqualTo(EmulatedThreadOrder.Ascending));
-            Assert.That(_others.Select(device => device.ThreadOrder), Is.EqualTo(OtherOrders.Select(order => order.Order)));
+            Assert.That(_ascending!.ExecutionOrder, Is.EqualTo(EmulatedExecutionOrder.Ascending));
+            Assert.That(_others.Select(device => device.ExecutionOrder), Is.EqualTo(OtherOrders.Select(order => order.Order)));
             Assert.That(_others[0].Name, Does.Contain("descending"));
             Assert.That(_others[2].Name, Does.Contain("seed 2"));
-            Assert.That(() => new EmulatedComputeDevice((EmulatedThreadOrder)3),
-                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("threadOrder"));
+            Assert.That(() => new EmulatedComputeDevice((EmulatedExecutionOrder)3),
+                Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("executionOrder"));
         });
     }
 

@@ -43,9 +43,10 @@ struct pamm_emu_launch_config {
     unsigned int block[3];
     int dynamic_shared_bytes;
     int worker_threads;
-    // The order in which a block's threads take their turns between barriers and warp collectives
-    // (EmulatedThreadOrder: 0 ascending, 1 descending, 2 shuffled anew each round by order_seed).
-    int thread_order;
+    // The order in which blocks are handed to the workers and a block's threads take their turns between
+    // barriers and warp collectives (EmulatedExecutionOrder: 0 ascending, 1 descending, 2 shuffled by order_seed:
+    // the blocks once a launch, the turns anew each round).
+    int execution_order;
     unsigned int order_seed;
 };
 

@@ -6,11 +6,14 @@
 // collectives whose lanes have all arrived, then releases __syncthreads once every live thread waits at
 // it; when neither can happen the block is deadlocked, and that is reported as an error instead of a hang.
 //
-// The order of the turns in a round is the launch's thread_order: ascending thread index, descending, or
+// The order of the turns in a round is the launch's execution_order: ascending thread index, descending, or
 // a fresh permutation every round. A kernel free of shared-memory races writes the same bits in every
 // order; one that reads what another thread of its block writes without a barrier or warp collective
 // between them (a missing __syncthreads, or a warp assumed to run in lockstep) reads it in one order
 // and misses it in another, so running the same work under two orders and comparing is a race check.
+// The same order hands out the blocks (descending, or a permutation of the grid), so that a result that
+// depends on which blocks run first (an atomically built list, a "last block" taken to be the highest)
+// shows too.
 #include "pamm_emu.h"
 
 // The runtime is ordinary C++: libstdc++ spells __attribute__((__noinline__)), which the CUDA macro breaks.
@@ -44,8 +47,8 @@ namespace {
 constexpr int kMaxThreadsPerBlock = 1024;
 constexpr int kWarpSize = 32;
 
-// pamm_emu_launch_config::thread_order (EmulatedThreadOrder in C#).
-enum ThreadOrder { kAscending = 0, kDescending = 1, kShuffled = 2 };
+// pamm_emu_launch_config::execution_order (EmulatedExecutionOrder in C#).
+enum ExecutionOrder { kAscending = 0, kDescending = 1, kShuffled = 2 };
 // Kernels keep their locals in registers on a GPU; 128 KiB of fiber stack leaves room for -O2 frames,
 // and only the pages a fiber touches are ever committed.
 constexpr std::size_t kStackBytes = 128 * 1024;
@@ -151,6 +154,8 @@ struct Grid {
     void** args;
     unsigned long long block_count;
     std::atomic<unsigned long long> next_block{0};
+    // The shuffled order's blocks: ticket t runs block (stride·t + offset) mod block_count, stride prime to it.
+    unsigned long long stride = 1, offset = 0;
     std::atomic<bool> failed{false};
     std::mutex error_mutex;
     std::string error;
@@ -399,13 +404,46 @@ std::uint64_t mix64(std::uint64_t value)
     return value ^ (value >> 31);
 }
 
+unsigned long long greatest_common_divisor(unsigned long long a, unsigned long long b)
+{
+    while (b != 0) {
+        unsigned long long rest = a % b;
+        a = b;
+        b = rest;
+    }
+    return a;
+}
+
+// The shuffled order's permutation of the grid's blocks: an affine map with a stride prime to the block count.
+void shuffle_blocks(Grid& grid)
+{
+    unsigned long long count = grid.block_count;
+    if (grid.config->execution_order != kShuffled || count < 2) return;
+    std::uint64_t key = mix64(mix64(grid.config->order_seed) ^ count);
+    unsigned long long stride = 1 + key % (count - 1);
+    while (greatest_common_divisor(stride, count) != 1) stride = stride % (count - 1) + 1;
+    grid.stride = stride;
+    grid.offset = mix64(key) % count;
+}
+
+// The block that the ticket-th hand-out runs.
+unsigned long long block_of_ticket(const Grid& grid, unsigned long long ticket)
+{
+    switch (grid.config->execution_order) {
+    case kDescending: return grid.block_count - 1 - ticket;
+    case kShuffled:
+        return static_cast<unsigned long long>((static_cast<unsigned __int128>(grid.stride) * ticket + grid.offset) % grid.block_count);
+    default: return ticket;
+    }
+}
+
 // The order of the turns of one round of a block (see the top of this file).
 void order_turns(Worker& worker, const pamm_emu_launch_config& config, int threads, unsigned long long block,
                  unsigned long long round)
 {
     int* turns = worker.turns.get();
-    for (int i = 0; i < threads; i++) turns[i] = config.thread_order == kDescending ? threads - 1 - i : i;
-    if (config.thread_order != kShuffled) return;
+    for (int i = 0; i < threads; i++) turns[i] = config.execution_order == kDescending ? threads - 1 - i : i;
+    if (config.execution_order != kShuffled) return;
     // Fisher-Yates with a counter-based stream: the same seed gives the same turns, whatever worker runs the block.
     std::uint64_t key = mix64(mix64(mix64(config.order_seed) ^ block) ^ round);
     for (int i = threads - 1; i > 0; i--) {
@@ -602,9 +640,9 @@ void run_blocks(Worker& worker, Grid& grid)
     worker.os_thread = pthread_self();
     worker.active.store(true, std::memory_order_release);
     while (!grid.failed.load(std::memory_order_relaxed)) {
-        unsigned long long block = grid.next_block.fetch_add(1, std::memory_order_relaxed);
-        if (block >= grid.block_count) break;
-        if (run_block(worker, grid, block)) continue;
+        unsigned long long ticket = grid.next_block.fetch_add(1, std::memory_order_relaxed);
+        if (ticket >= grid.block_count) break;
+        if (run_block(worker, grid, block_of_ticket(grid, ticket))) continue;
         std::lock_guard<std::mutex> lock(grid.error_mutex);
         if (!grid.failed.exchange(true)) grid.error = worker.error;
     }
@@ -682,6 +720,7 @@ extern "C" int pamm_emu_run_grid(const pamm_emu_launch_config* config, const cha
     grid.body = body;
     grid.args = args;
     grid.block_count = static_cast<unsigned long long>(config->grid[0]) * config->grid[1] * config->grid[2];
+    shuffle_blocks(grid);
     unsigned long long wanted = config->worker_threads < 1 ? 1ull : static_cast<unsigned long long>(config->worker_threads);
     std::size_t workers = static_cast<std::size_t>(wanted < grid.block_count ? wanted : grid.block_count);
     std::vector<std::thread> threads;
