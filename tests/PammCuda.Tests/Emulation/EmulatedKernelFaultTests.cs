@@ -69,6 +69,50 @@ public sealed class EmulatedKernelFaultTests : EmulatedDeviceFixture
     }
 
     [Test]
+    public void A_null_dereference_on_another_thread_while_a_grid_runs_is_still_the_hosts_NullReferenceException()
+    {
+        // The kernels' fault handler is installed while a grid runs; a fault on a thread that is not one of its workers
+        // must reach the .NET runtime's handler, which makes the NullReferenceException (a fault that it lost would end
+        // the process here).
+        const int elements = 1 << 20;
+        using var input = Upload(new float[elements]);
+        using var output = Device.Allocate<float>(elements);
+        int launching = 0, caughtWhileLaunching = 0;
+        bool stop = false;
+        var other = new Thread(() =>
+        {
+            object? nothing = null;
+            while (!Volatile.Read(ref stop))
+            {
+                try
+                {
+                    nothing!.GetHashCode();
+                }
+                catch (NullReferenceException)
+                {
+                    if (Volatile.Read(ref launching) == 1) Interlocked.Increment(ref caughtWhileLaunching);
+                }
+            }
+        });
+        other.Start();
+        try
+        {
+            for (int i = 0; i < 200 && Volatile.Read(ref caughtWhileLaunching) < 100; i++)
+            {
+                Volatile.Write(ref launching, 1);
+                LaunchWith("emu_copy", 1024, 256, 0, [input.Address, output.Address], [elements]);
+                Volatile.Write(ref launching, 0);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref stop, true);
+            other.Join();
+        }
+        Assert.That(caughtWhileLaunching, Is.GreaterThan(0), "null dereferences caught on the other thread while grids ran");
+    }
+
+    [Test]
     public void A_fiber_that_overflows_its_stack_fails_the_launch()
     {
         using var output = Device.Allocate<int>(32);
