@@ -92,7 +92,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     public string CacheKey => EmulatedKernelLibrary.KeyOf(_compiler, _translationUnits, _headers);
 
     /// <inheritdoc/>
-    public string Name => $"emulated ({_compiler.ShortName}, {_workerThreads} worker threads{OrderSuffix})";
+    public string Name => $"emulated ({_compiler.ShortName}, {_workerThreads} worker thread{(_workerThreads == 1 ? "" : "s")}{OrderSuffix})";
 
     /// <summary>The order in which the blocks run and a block's threads take their turns.</summary>
     internal EmulatedExecutionOrder ExecutionOrder { get; }

@@ -105,6 +105,11 @@ public class KernelRaceTests
             Assert.That(_others[2].Name, Does.Contain("seed 2"));
             Assert.That(() => new EmulatedComputeDevice((EmulatedExecutionOrder)3),
                 Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("executionOrder"));
+            foreach (int workers in new[] { -1, 17 })
+                Assert.That(() => new EmulatedComputeDevice(EmulatedExecutionOrder.Ascending, 0, workers),
+                    Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("workerThreads"));
+            using var one = new EmulatedComputeDevice(EmulatedExecutionOrder.Ascending, 0, workerThreads: 1);
+            Assert.That(one.Name, Does.Contain("1 worker thread,").Or.EndsWith("1 worker thread)"));
         });
     }
 
