@@ -130,7 +130,7 @@ public class KernelRaceTests
     {
         const int rows = 700;
         int k = options.K!.Value;
-        var dtype = DTypeOf<T>();
+        var dtype = DTypes.Of<T>();
         using var engine = new PammEngine(device, options, stream);
         using var input = Upload(device, stream, EngineTestData.Random<T>(rows, columns, seed: k + widths.Length));
         using var storage = device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, columns, k, dtype, options.AlphaType));
@@ -214,7 +214,7 @@ public class KernelRaceTests
         using var input = Upload(device, stream, EngineTestData.Random<T>(rows, columns, 8));
         using var weight = Upload(device, stream, EngineTestData.Random<T>(m + k, columns, 9));
         using var projection = device.Allocate<T>((long)rows * m);
-        using var storage = device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, columns, k, DTypeOf<T>()));
+        using var storage = device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, columns, k, DTypes.Of<T>()));
         using var compressed = engine.ProjectAndCompressInto(input, rows, columns, weight, m, projection, options, storage);
         return [.. Bytes(projection.ToArray(stream)), .. storage.ToArray(stream)];
     }
@@ -248,7 +248,4 @@ public class KernelRaceTests
     }
 
     private static byte[] Bytes<T>(T[] values) where T : unmanaged => MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-
-    private static DType DTypeOf<T>() where T : unmanaged =>
-        typeof(T) == typeof(float) ? DType.Float32 : typeof(T) == typeof(Half) ? DType.Float16 : DType.BFloat16;
 }

@@ -441,6 +441,8 @@ unsigned long long block_of_ticket(const Grid& grid, unsigned long long ticket)
 void order_turns(Worker& worker, const pamm_emu_launch_config& config, int threads, unsigned long long block,
                  unsigned long long round)
 {
+    // Ascending and descending turns are the same every round: laid out at the first only.
+    if (round > 0 && config.execution_order != kShuffled) return;
     int* turns = worker.turns.get();
     for (int i = 0; i < threads; i++) turns[i] = config.execution_order == kDescending ? threads - 1 - i : i;
     if (config.execution_order != kShuffled) return;
