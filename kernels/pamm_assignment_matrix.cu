@@ -12,14 +12,6 @@
 // code) are arguments, read once a thread: one instance per dtype of P.
 #define PAMM_ASSIGNMENT_MATRIX_THREADS 256
 
-// f(row), from an assignment of `bytes` bytes a row (the widths AssignmentWidth names).
-__device__ __forceinline__ int pamm_load_assignment(const void* __restrict__ assignment, int bytes, long long row)
-{
-    if (bytes == 1) return static_cast<const unsigned char*>(assignment)[row];
-    if (bytes == 2) return static_cast<const unsigned short*>(assignment)[row];
-    return static_cast<const int*>(assignment)[row];
-}
-
 template <typename E>
 __device__ __forceinline__ void pamm_assignment_matrix(const void* __restrict__ assignment, int assignment_bytes,
                                                        const void* __restrict__ alpha, int alpha_dtype, int rows, int k,

@@ -127,6 +127,22 @@ __device__ __forceinline__ float pamm_load_dtype(const void* __restrict__ data, 
     return dtype == PAMM_DTYPE_F16 ? pamm_f16_to_f32(bits) : pamm_bf16_to_f32(bits);
 }
 
+// f(row), from an assignment of `bytes` bytes a row (the widths AssignmentWidth names).
+__device__ __forceinline__ int pamm_load_assignment(const void* __restrict__ assignment, int bytes, long long row)
+{
+    if (bytes == 1) return static_cast<const unsigned char*>(assignment)[row];
+    if (bytes == 2) return static_cast<const unsigned short*>(assignment)[row];
+    return static_cast<const int*>(assignment)[row];
+}
+
+// Stores `value` at data[index] in the dtype a PAMM_DTYPE_* code names (round to nearest even for 16-bit types).
+__device__ __forceinline__ void pamm_store_dtype(void* __restrict__ data, int dtype, long long index, float value)
+{
+    if (dtype == PAMM_DTYPE_F16) static_cast<unsigned short*>(data)[index] = pamm_f32_to_f16(value);
+    else if (dtype == PAMM_DTYPE_BF16) static_cast<unsigned short*>(data)[index] = pamm_f32_to_bf16(value);
+    else static_cast<float*>(data)[index] = value;
+}
+
 // Elements of a dtype in one 128-bit word (the unit of the vectorised loops) and how to unpack them.
 #define PAMM_VECTOR_BYTES 16
 template <typename E>

@@ -28,6 +28,16 @@ public sealed record PammOptions
     /// </summary>
     public DType AlphaType { get; init; } = DType.Float32;
 
+    /// <summary>
+    /// Refines the generators after the assignment, beyond the paper's PAMM (default false): each generator C_j becomes the
+    /// α-weighted sum of the rows assigned to it, Σ_{f(i)=j} α_i X_i, scaled to C_j's norm (one power-iteration step towards
+    /// the principal direction of its rows), and every row's α is fitted to its refined generator again. f, η, β and the
+    /// stored size do not change, and neither does the product; the represented rows α_i·C_f(i) move closer to X (never
+    /// farther, in the sum of squares, before rounding), so the product's error falls. It costs one more read of X for the
+    /// sums and one for the new α. Generator rows are then no longer represented exactly (α = 1 holds only without it).
+    /// </summary>
+    public bool RefineGenerators { get; init; }
+
     /// <summary>Explicit generator rows (distinct, each in [0, b)), used in the given order instead of sampling; k is their count.</summary>
     public IReadOnlyList<int>? GeneratorIndices { get; init; }
 

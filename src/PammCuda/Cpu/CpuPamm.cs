@@ -26,6 +26,8 @@ namespace PammCuda.Cpu;
 /// <item>ε condition, in double: csim² = s² / (‖X_i‖² ‖C_f‖²); the row is dropped iff csim² &lt; 1 − ε²
 /// (so every ε ≥ 1 keeps every row, and a NaN csim² keeps it). With no eligible generator csim² = 0.
 /// A dropped row keeps its f but gets α = 0. η counts dropped rows and β = b / (b − η), 0 when every row is dropped.</item>
+/// <item>α is rounded to its storage type (<see cref="PammOptions.AlphaType"/>). With <see cref="PammOptions.RefineGenerators"/>
+/// the generators and α are then refined (<see cref="CpuGeneratorRefinement"/>) and α rounded again.</item>
 /// </list>
 /// <para><b>Approximate product</b> with G (b × m): B̃_j = Σ_{f(i)=j} α_i G_i in float32, each element summed over
 /// ascending i (dropped rows add 0·G_i, so NaN and ∞ in G still propagate); then, with s = (float)(a·β),
@@ -83,9 +85,20 @@ public static unsafe class CpuPamm
         int dropped;
         fixed (T* px = x)
             dropped = CpuAssignment.Assign(px, rows, columns, packedGenerators, generatorRows, options.Epsilon, assignment, alpha, parallelOptions);
-        if (options.AlphaType == DType.BFloat16)
-            for (int row = 0; row < rows; row++) alpha[row] = (float)(BFloat16)alpha[row]; // nearest-even, as the GPU's pamm_f32_to_bf16
+        if (options.AlphaType == DType.BFloat16) RoundToBFloat16(alpha);
+        if (options.RefineGenerators)
+        {
+            fixed (T* px = x)
+                CpuGeneratorRefinement.Refine(px, rows, columns, generators, k, assignment, alpha, parallelOptions);
+            if (options.AlphaType == DType.BFloat16) RoundToBFloat16(alpha);
+        }
         return new CpuCompressedActivation<T>(rows, columns, k, generators, assignment, alpha, dropped, options.AlphaType);
+    }
+
+    // Nearest-even, as the GPU's pamm_f32_to_bf16.
+    private static void RoundToBFloat16(float[] alpha)
+    {
+        for (int row = 0; row < alpha.Length; row++) alpha[row] = (float)(BFloat16)alpha[row];
     }
 
     /// <summary>

@@ -22,14 +22,15 @@ internal static class AssignmentMatrixProduct
     /// <summary>
     /// B̃ = Pᵀ G (row-major k × m, float32) into <paramref name="reduced"/>: G row-major b × m, Pᵀ from <see cref="BuildMatrix"/>.
     /// Column-major, that is B̃ᵀ (m × k) = Gᵀ (m × b) · P (b × k), neither operand transposed. No TF32 for float32 G: the
-    /// reduction passes sum in full float32 too. <paramref name="one"/> and <paramref name="zero"/> are the device's floats 1 and 0.
+    /// reduction passes sum in full float32 too. <paramref name="one"/> is the device's float 1 and <paramref name="beta"/>
+    /// its float 0, or 1 to add the product to what <paramref name="reduced"/> holds (the sums of a matrix built in row chunks).
     /// </summary>
     public static GemmDescriptor Reduce(ulong matrix, int rows, int k, ulong gradient, int columns, DType gradientType,
-        ulong one, ulong zero, ulong reduced) =>
+        ulong one, ulong beta, ulong reduced) =>
         new(GemmOperation.None, GemmOperation.None, columns, k, rows,
             one,
             gradient, gradientType, columns,
             matrix, gradientType, rows,
-            zero,
+            beta,
             reduced, DType.Float32, columns);
 }

@@ -1,3 +1,4 @@
+using PammCuda.Cpu;
 using PammCuda.Devices;
 
 namespace PammCuda.Engine;
@@ -38,6 +39,7 @@ internal readonly struct CompressPass
         GeneratorRows = explicitGeneratorRows ?? workspace.GeneratorRows;
         _seed = options.Seed;
         TestsNeighbourhood = options.Epsilon < 1;
+        RefinesGenerators = options.RefineGenerators;
         _keepThreshold = 1 - options.Epsilon * options.Epsilon;
         SimilarityChunkRows = SimilarityChunking.ChunkRows(compressed.Rows, compressed.Columns, compressed.K);
     }
@@ -56,6 +58,11 @@ internal readonly struct CompressPass
 
     /// <summary>ε &lt; 1: the ε test needs the row norms, so <see cref="RowSquaredNorms"/> is a stage of <see cref="Run"/>.</summary>
     public bool TestsNeighbourhood { get; }
+
+    /// <summary>
+    /// <see cref="PammOptions.RefineGenerators"/>: <see cref="RefineGenerators()"/> is a stage of <see cref="Run"/>, after the assignment.
+    /// </summary>
+    public bool RefinesGenerators { get; }
 
     /// <summary>The GEMM constants 1 and 0 in the workspace, written by <see cref="Gather"/>.</summary>
     public GemmConstants GemmConstants => _workspace.GemmConstants;
@@ -78,6 +85,7 @@ internal readonly struct CompressPass
             Similarities(chunk);
             Assign(chunk);
         }
+        if (RefinesGenerators) RefineGenerators();
     }
 
     /// <summary>Generator sampling: the k generator rows, ascending.</summary>
@@ -133,6 +141,35 @@ internal readonly struct CompressPass
     {
         ResetDroppedCount();
         AssignRows(similarities, similarityStride, 0, Compressed.Rows);
+    }
+
+    /// <summary>
+    /// Generator refinement (<see cref="CpuGeneratorRefinement"/> gives the rules) over the similarity chunk, which the
+    /// assignment no longer needs: D = Pᵀ X chunk by chunk (the dense assignment of a chunk's rows, in X's dtype, and one
+    /// GEMM adding Pᵀ X of those rows into the sums), then C turned to D at its norm and α fitted to it again.
+    /// </summary>
+    public void RefineGenerators() => RefineGenerators(_workspace.Similarities, SimilarityChunkRows);
+
+    /// <summary>
+    /// Generator refinement with the dense assignment of up to <paramref name="chunkRows"/> rows at a time in
+    /// <paramref name="matrixScratch"/> (k × chunkRows elements of X's dtype: what a similarity chunk of as many rows holds).
+    /// </summary>
+    public void RefineGenerators(ulong matrixScratch, int chunkRows)
+    {
+        var parts = Compressed;
+        int elementBytes = parts.DType.SizeOf(), assignmentBytes = parts.AssignmentWidth.Bytes(), alphaBytes = parts.AlphaType.SizeOf();
+        for (int first = 0; first < parts.Rows; first += chunkRows)
+        {
+            int count = Math.Min(chunkRows, parts.Rows - first);
+            PammKernels.AssignmentMatrix(_stream, parts.AssignmentWidth, parts.Assignment + (ulong)first * (ulong)assignmentBytes, parts.AlphaType,
+                parts.Alpha + (ulong)first * (ulong)alphaBytes, count, K, parts.DType, matrixScratch);
+            _stream.Gemm(AssignmentMatrixProduct.Reduce(matrixScratch, count, K, _x + (ulong)first * (ulong)parts.Columns * (ulong)elementBytes,
+                parts.Columns, parts.DType, GemmConstants.One, first == 0 ? GemmConstants.Zero : GemmConstants.One, _workspace.GeneratorSums));
+        }
+        PammKernels.RefineGenerators(_stream, parts.DType, _workspace.GeneratorSums, K, parts.Columns, parts.Generators,
+            _workspace.GeneratorSquaredNorms);
+        PammKernels.RefitAlpha(_stream, parts.DType, _x, parts.Rows, parts.Columns, parts.Generators, _workspace.GeneratorSquaredNorms,
+            parts.AssignmentWidth, parts.Assignment, parts.AlphaType, parts.Alpha);
     }
 
     // Only the ε test counts η; without it the assignment leaves η as the gather wrote it.

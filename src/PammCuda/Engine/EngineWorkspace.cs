@@ -31,9 +31,11 @@ internal struct WorkspaceCarver(ulong start)
 /// <param name="RowSquaredNorms">‖X_i‖², b floats (written only when ε &lt; 1, always reserved so the size does not depend on ε).</param>
 /// <param name="Similarities">One chunk of S = X Cᵀ, chunk rows × k floats (the GEMM path).</param>
 /// <param name="GemmConstants">1 and 0 for the similarity GEMM, written by the gather.</param>
+/// <param name="GeneratorSums">D = Pᵀ X, k × n floats, for generator refinement (always reserved, so the size does not
+/// depend on the option; k·n floats are the generators' own size in float32).</param>
 internal readonly record struct CompressWorkspace(
     ulong Sampling, ulong GeneratorRows, ulong RowToGenerator, ulong GeneratorSquaredNorms, ulong RowSquaredNorms, ulong Similarities,
-    GemmConstants GemmConstants)
+    GemmConstants GemmConstants, ulong GeneratorSums)
 {
     /// <summary>Bytes a compression of rows × columns to k generators needs.</summary>
     public static long Bytes(int rows, int columns, int k)
@@ -63,7 +65,8 @@ internal readonly record struct CompressWorkspace(
             GeneratorSquaredNorms: carver.Take((long)k * sizeof(float)),
             RowSquaredNorms: carver.Take((long)rows * sizeof(float)),
             Similarities: similarityChunk ? carver.Take((long)SimilarityChunking.ChunkRows(rows, columns, k) * k * sizeof(float)) : 0,
-            GemmConstants: new GemmConstants(carver.Take(GemmConstants.Bytes)));
+            GemmConstants: new GemmConstants(carver.Take(GemmConstants.Bytes)),
+            GeneratorSums: carver.Take((long)k * columns * sizeof(float)));
     }
 }
 

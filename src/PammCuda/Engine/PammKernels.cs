@@ -46,6 +46,8 @@ internal static class PammKernels
     private static readonly uint ExpandTileRows = Threads("PAMM_EXPAND_TILE_ROWS");
     private static readonly uint ExpandTileColumns = Threads("PAMM_EXPAND_TILE_COLUMNS");
     private static readonly uint AssignmentMatrixThreads = Threads("PAMM_ASSIGNMENT_MATRIX_THREADS");
+    private static readonly uint RefineThreads = Threads("PAMM_REFINE_THREADS");
+    private static readonly uint RefitThreads = Threads("PAMM_REFIT_THREADS");
 
     private static readonly KernelFamily<DType> GatherKernels = KernelFamily.PerDType("pamm_gather");
     private static readonly KernelFamily<DType> RowNormsKernels = KernelFamily.PerDType("pamm_row_norms");
@@ -58,6 +60,9 @@ internal static class PammKernels
     private static readonly KernelFamily<DType> ExpandKernels = KernelFamily.PerDType("pamm_expand");
     // pamm_assignment_matrix_{P's dtype}; f's width and α's dtype are arguments.
     private static readonly KernelFamily<DType> AssignmentMatrixKernels = KernelFamily.PerDType("pamm_assignment_matrix");
+    // Generator refinement, one instance per dtype of X; f's width and α's dtype are arguments of the α fit.
+    private static readonly KernelFamily<DType> RefineGeneratorsKernels = KernelFamily.PerDType("pamm_refine_generators");
+    private static readonly KernelFamily<DType> RefitAlphaKernels = KernelFamily.PerDType("pamm_refit_alpha");
     private static readonly KernelFamily<AssignmentWidth> AssignKernels = KernelFamily.PerAssignmentWidth("pamm_assign");
     private static readonly KernelFamily<AssignmentWidth> AssignBFloat16AlphaKernels = KernelFamily.PerAssignmentWidth("pamm_assign_alpha_bf16");
     private static readonly KernelFamily<AssignmentWidth> RadixHistogramKernels = KernelFamily.PerAssignmentWidth("pamm_radix_histogram");
@@ -277,6 +282,29 @@ internal static class PammKernels
         stream.Launch(AssignmentMatrixKernels.For(matrixType), BlocksFor(rows, AssignmentMatrixThreads), AssignmentMatrixThreads,
             KernelArgument.Pointer(assignment), KernelArgument.Int32(assignmentWidth.Bytes()), KernelArgument.Pointer(alpha),
             KernelArgument.Int32(alphaCode), KernelArgument.Int32(rows), KernelArgument.Int32(k), KernelArgument.Pointer(matrix));
+    }
+
+    /// <summary>
+    /// Each generator C_j (k × <paramref name="columns"/>, row-major, <paramref name="dtype"/>) turned to its row of
+    /// <paramref name="sums"/> (D = Pᵀ X, float32) at its norm, and its new ‖C_j‖² over the old in
+    /// <paramref name="squaredNorms"/>; a generator whose scale is not a positive finite number stays (pamm_refine_generators).
+    /// </summary>
+    public static void RefineGenerators(IDeviceStream stream, DType dtype, ulong sums, int k, int columns, ulong generators, ulong squaredNorms) =>
+        stream.Launch(RefineGeneratorsKernels.For(dtype), (uint)k, RefineThreads,
+            KernelArgument.Pointer(sums), KernelArgument.Int32(columns), KernelArgument.Pointer(generators), KernelArgument.Pointer(squaredNorms));
+
+    /// <summary>
+    /// α_i ← ⟨X_i, C_f(i)⟩ / ‖C_f(i)‖² for every row whose α is not 0, stored in <paramref name="alphaType"/> (pamm_refit_alpha, a warp a row).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">α stored as neither float32 nor bfloat16.</exception>
+    public static void RefitAlpha(IDeviceStream stream, DType dtype, ulong x, int rows, int columns, ulong generators, ulong squaredNorms,
+        AssignmentWidth assignmentWidth, ulong assignment, DType alphaType, ulong alpha)
+    {
+        int alphaCode = AlphaCode(alphaType);
+        stream.Launch(RefitAlphaKernels.For(dtype), BlocksFor(rows, RowsPerBlock(RefitThreads)), RefitThreads,
+            KernelArgument.Pointer(x), KernelArgument.Int32(rows), KernelArgument.Int32(columns), KernelArgument.Pointer(generators),
+            KernelArgument.Pointer(squaredNorms), KernelArgument.Pointer(assignment), KernelArgument.Int32(assignmentWidth.Bytes()),
+            KernelArgument.Pointer(alpha), KernelArgument.Int32(alphaCode));
     }
 
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="sourceType"/> is float32 (nothing to widen) or unknown.</exception>

@@ -74,6 +74,7 @@ internal readonly struct ProjectionCompressPass
         ProjectionGemm();
         StoreProjection();
         Assign();
+        if (Compress.RefinesGenerators) RefineGenerators();
     }
 
     /// <summary>C (as stored in the compressed form) into the last k rows of the stacked weight.</summary>
@@ -118,4 +119,11 @@ internal readonly struct ProjectionCompressPass
     /// <summary>f, α, the ε test and η from the k similarity columns of the GEMM output.</summary>
     public void Assign() =>
         Compress.AssignAllRows(_workspace.Projection + (ulong)ProjectionColumns * sizeof(float), GemmOutputStride);
+
+    /// <summary>
+    /// Generator refinement (<see cref="CompressPass.RefineGenerators(ulong, int)"/>) with the dense assignment of all rows in
+    /// the GEMM output, which the store and the assignment have read by then: k × b elements of X's dtype fit in its
+    /// b × (m + k) floats.
+    /// </summary>
+    public void RefineGenerators() => Compress.RefineGenerators(_workspace.Projection, Parts.Rows);
 }

@@ -48,6 +48,13 @@ public class KernelRaceTests
         ["projection with compression, every dtype"] = (device, stream) =>
             [.. Project<float>(device, stream), .. Project<Half>(device, stream), .. Project<BFloat16>(device, stream)],
         ["dense assignment matrix, every dtype"] = AssignmentMatrices,
+        ["refined generators, every dtype"] = (device, stream) =>
+        [
+            .. CompressAndMultiply<float>(device, stream, 264, new PammOptions { K = 20, Seed = 6, Epsilon = 0.5, RefineGenerators = true }, [], default),
+            .. CompressAndMultiply<Half>(device, stream, 40, new PammOptions { K = 300, Seed = 7, RefineGenerators = true }, [], default),
+            .. CompressAndMultiply<BFloat16>(device, stream, 136,
+                new PammOptions { K = 20, Seed = 8, AlphaType = DType.BFloat16, RefineGenerators = true }, [12], ProductLayout.GradientByInput),
+        ],
     };
 
     public static IEnumerable<string> WorkloadNames => Workloads.Keys;
