@@ -2,9 +2,11 @@
 The training modes compared, and the model configurations.
 
 A mode is written `name` or `name:key=value[:key=value]` on the command line, e.g. `pamm`, `pamm:r=1/128`,
-`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`: the options change PAMM's ratio r,
-generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
-Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection).
+`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`, `pamm:refine`: the options change PAMM's
+ratio r, generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
+Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection); `refine`
+refines the generators after the assignment (refine_generators, beyond the paper's PAMM: the same bytes kept, a
+smaller gradient error, one more read of the input in the forward pass).
 `pamm-all:layers=down` or `pamm-all:layers=out+gate_up` puts PAMM on Q/K/V and only the named ones of the other
 layers (out, gate_up, down; all three by default), to see which of them costs what.
 """
@@ -71,6 +73,7 @@ class Mode:
     epsilon: float = math.inf
     alpha_dtype: torch.dtype = torch.float32
     fused_projection: bool = False
+    refine_generators: bool = False
     label: str = ""
     other_layers: tuple = OTHER_LAYERS  # pamm-all only: which of OTHER_LAYERS use PAMM
 
@@ -79,7 +82,8 @@ class Mode:
         return self.kind in ("pamm", "crs", "pamm-all")
 
     def pamm_options(self):
-        return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon, alpha_dtype=self.alpha_dtype)
+        return dict(ratio=self.ratio, k=self.k, epsilon=0.0 if self.kind == "crs" else self.epsilon, alpha_dtype=self.alpha_dtype,
+                    refine_generators=self.refine_generators)
 
     def reported_options(self):
         """pamm_options() as a report can hold them: α's dtype by its name in a mode (f32, bf16)."""
@@ -111,12 +115,14 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
     kind, _, options = text.strip().partition(":")
     if kind not in DESCRIPTIONS:
         raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
-    ratio, k, epsilon, alpha_dtype, fused = default_ratio, default_k, default_epsilon, torch.float32, False
+    ratio, k, epsilon, alpha_dtype, fused, refine = default_ratio, default_k, default_epsilon, torch.float32, False, False
     other_layers = OTHER_LAYERS
     for option in filter(None, options.split(":")):
         key, _, value = option.partition("=")
         if key == "fused" and not value:
             fused = True
+        elif key == "refine" and not value:
+            refine = True
         elif key == "layers":
             other_layers = parse_other_layers(value, text, kind)
         elif key in ("r", "ratio"):
@@ -132,10 +138,10 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
                 raise ValueError(f"alpha={value} in mode '{text}': α is stored as {' or '.join(ALPHA_DTYPES)}")
             alpha_dtype = ALPHA_DTYPES[value]
         else:
-            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha=, fused or, for pamm-all, layers=)")
+            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha=, fused, refine or, for pamm-all, layers=)")
     if options and kind in ("dense", "checkpoint"):
         raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
-    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, label=text.strip(), other_layers=other_layers)
+    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, refine, label=text.strip(), other_layers=other_layers)
 
 
 def parse_other_layers(value, text, kind):

@@ -7,7 +7,7 @@ namespace PammCuda.Native;
 internal static unsafe class GeneralExports
 {
     /// <summary>PAMM_ABI_VERSION of pamm.h; incremented on every incompatible change.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     private static readonly byte* VersionText = AllocateForever(typeof(GeneralExports).Assembly.GetName().Version?.ToString(3) ?? "0.0.0");
 

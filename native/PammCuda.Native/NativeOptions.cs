@@ -11,6 +11,7 @@ internal struct NativeOptions
     public double Epsilon;
     public ulong Seed;
     public int AlphaDType;
+    public int RefineGenerators;
 
     public static NativeOptions Default => new()
     {
@@ -19,6 +20,7 @@ internal struct NativeOptions
         Epsilon = double.PositiveInfinity,
         Seed = 0,
         AlphaDType = NativeArguments.ToCode(DType.Float32),
+        RefineGenerators = 0,
     };
 
     /// <summary>The options, checked on their own; failures name the C field.</summary>
@@ -30,7 +32,14 @@ internal struct NativeOptions
             throw new ArgumentOutOfRangeException("options->ratio", Ratio, $"options->ratio = {Ratio} must be in (0, 1] when options->k is 0.");
         if (!(Epsilon >= 0))
             throw new ArgumentOutOfRangeException("options->epsilon", Epsilon, $"options->epsilon = {Epsilon} must be >= 0 (INFINITY keeps every row).");
-        return new PammOptions { Ratio = Ratio, K = K == 0 ? null : K, Epsilon = Epsilon, Seed = Seed, AlphaType = AlphaTypeOf(AlphaDType, "options->alpha_dtype") };
+        if (RefineGenerators is not (0 or 1))
+            throw new ArgumentOutOfRangeException("options->refine_generators", RefineGenerators,
+                $"options->refine_generators = {RefineGenerators} must be 0 or 1.");
+        return new PammOptions
+        {
+            Ratio = Ratio, K = K == 0 ? null : K, Epsilon = Epsilon, Seed = Seed, AlphaType = AlphaTypeOf(AlphaDType, "options->alpha_dtype"),
+            RefineGenerators = RefineGenerators == 1,
+        };
     }
 
     /// <summary>The options for an input of <paramref name="rows"/> rows: also checks k against it.</summary>

@@ -48,8 +48,9 @@ extern "C" {
 /* Incremented on every incompatible change of this header. Additions (new functions) leave it as it is
    and are announced by a PAMM_HAS_* macro below, which a caller can test with #ifdef.
    2: pamm_options.alpha_dtype and pamm_compressed_info.alpha_dtype were added (both structs grew), and
-      pamm_compressed_storage_bytes takes the alpha_dtype the storage is laid out for. */
-#define PAMM_ABI_VERSION 2
+      pamm_compressed_storage_bytes takes the alpha_dtype the storage is laid out for.
+   3: pamm_options.refine_generators was added (the struct grew). */
+#define PAMM_ABI_VERSION 3
 
 /* pamm_compress_with_options exists (options given per call; added within ABI version 1). */
 #define PAMM_HAS_COMPRESS_WITH_OPTIONS 1
@@ -140,6 +141,11 @@ typedef struct pamm_options {
     /* How the coefficients alpha are stored: PAMM_FLOAT32 (the default, 4 bytes a row) or PAMM_BFLOAT16 (2 bytes a row,
        rounded to nearest-even: each represented row moves by at most 2^-8 of itself). Added in ABI version 2. */
     pamm_dtype alpha_dtype;
+    /* 1: refine the generators after the assignment, beyond the paper's PAMM: each becomes the alpha-weighted sum of
+       the rows assigned to it, at its own norm, and every row's alpha is fitted to it again. The stored form and its
+       size do not change; the product's error falls, for one more read of X for the sums and one for alpha. 0 (the
+       default): the paper's PAMM. Any other value is refused. Added in ABI version 3. */
+    int32_t refine_generators;
 } pamm_options;
 
 /* What a compressed activation holds. */
@@ -175,7 +181,8 @@ const char *pamm_last_error(void);
 /* The enumerator's name, e.g. "PAMM_ERROR_INVALID_ARGUMENT"; "PAMM_STATUS_UNKNOWN" for other values. Static storage. */
 const char *pamm_status_name(pamm_status status);
 
-/* Fills *options with the defaults: ratio 1/512, k 0, epsilon INFINITY, seed 0, alpha_dtype PAMM_FLOAT32. */
+/* Fills *options with the defaults: ratio 1/512, k 0, epsilon INFINITY, seed 0, alpha_dtype PAMM_FLOAT32,
+   refine_generators 0. */
 pamm_status pamm_options_init(pamm_options *options);
 
 /* ---- CUDA availability and devices ---------------------------------------------------------- */

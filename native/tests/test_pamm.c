@@ -136,9 +136,10 @@ static void test_options_init(void) {
     memset(&options, 0xFF, sizeof options);
     CHECK_OK(pamm_options_init(&options));
     CHECK(fabs(options.ratio - 1.0 / 512.0) < 1e-15, "default ratio %g", options.ratio);
-    CHECK(options.k == 0 && isinf(options.epsilon) && options.epsilon > 0 && options.seed == 0 && options.alpha_dtype == PAMM_FLOAT32,
-          "defaults k=%d epsilon=%g seed=%llu alpha_dtype=%d", options.k, options.epsilon, (unsigned long long)options.seed,
-          (int)options.alpha_dtype);
+    CHECK(options.k == 0 && isinf(options.epsilon) && options.epsilon > 0 && options.seed == 0 && options.alpha_dtype == PAMM_FLOAT32 &&
+          options.refine_generators == 0,
+          "defaults k=%d epsilon=%g seed=%llu alpha_dtype=%d refine_generators=%d", options.k, options.epsilon,
+          (unsigned long long)options.seed, (int)options.alpha_dtype, (int)options.refine_generators);
     CHECK_ERROR(pamm_options_init(NULL), PAMM_ERROR_INVALID_ARGUMENT, "options");
 }
 
@@ -306,6 +307,38 @@ static void test_approximation_error(void) {
     CHECK_OK(pamm_compressed_free(compressed));
     free(noise);
     free(clustered);
+    free(g);
+}
+
+/* options.refine_generators = 1 turns each generator to its rows' weighted sum: the same stored size and a smaller
+   error on lines with noise; values other than 0 and 1 are refused, naming the field. */
+static void test_refine_generators(void) {
+    enum { ROWS = 512, COLS = 32, GCOLS = 16, K = 16 };
+    float *x = clustered_matrix(ROWS, COLS, 8, 0.3f, 11), *g = random_matrix(ROWS, GCOLS, 12);
+    float approx[COLS * GCOLS], exact[COLS * GCOLS];
+    CHECK_OK(pamm_cpu_exact_matmul(x, ROWS, COLS, PAMM_FLOAT32, g, GCOLS, PAMM_FLOAT32, exact, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+    pamm_options options = options_with_k(K);
+    options.seed = 3;
+    double error[2];
+    int64_t stored[2];
+    for (int refine = 0; refine <= 1; refine++) {
+        options.refine_generators = refine;
+        pamm_compressed compressed = NULL;
+        CHECK_OK(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed));
+        CHECK_OK(pamm_cpu_approx_matmul(compressed, g, GCOLS, PAMM_FLOAT32, approx, PAMM_FLOAT32, PAMM_INPUT_BY_GRADIENT, 1, 0));
+        pamm_compressed_info info;
+        CHECK_OK(pamm_compressed_get_info(compressed, &info));
+        stored[refine] = info.stored_bytes;
+        error[refine] = relative_error(approx, exact, COLS * GCOLS);
+        CHECK_OK(pamm_compressed_free(compressed));
+    }
+    printf("info: relative error, 8 lines + 30%% noise, k = %d of %d: %.4f, with refined generators %.4f\n", K, ROWS, error[0], error[1]);
+    CHECK(error[1] < error[0], "refined generators: error %g, not below %g", error[1], error[0]);
+    CHECK(stored[1] == stored[0], "refined generators store %lld bytes, not %lld", (long long)stored[1], (long long)stored[0]);
+    options.refine_generators = 2;
+    pamm_compressed compressed = NULL;
+    CHECK_ERROR(pamm_cpu_compress(x, ROWS, COLS, PAMM_FLOAT32, &options, &compressed), PAMM_ERROR_INVALID_ARGUMENT, "options->refine_generators");
+    free(x);
     free(g);
 }
 
@@ -1354,6 +1387,7 @@ int main(void) {
     test_approximation_error();
     test_determinism();
     test_bfloat16();
+    test_refine_generators();
     test_argument_errors();
     test_compress_with_options();
     test_sizes();

@@ -259,12 +259,20 @@ class ModeParsingTest(unittest.TestCase):
         self.assertTrue(modes.parse_mode("pamm:k=8:fused").fused_projection)
         self.assertFalse(modes.parse_mode("pamm").fused_projection)
         self.assertTrue(modes.parse_mode("pamm:fused").reported_options()["fused_projection"])
+        self.assertTrue(modes.parse_mode("pamm:k=8:refine").pamm_options()["refine_generators"])
+        self.assertFalse(modes.parse_mode("pamm").pamm_options()["refine_generators"])
+        self.assertTrue(modes.parse_mode("pamm-all:refine").reported_options()["refine_generators"])
 
     def test_fused_reaches_the_qkv_layers_only(self):
         model = small_model("pamm-all", k=2, fused_projection=True)
         qkv = modes.kept_input_modules(model)
         self.assertTrue(qkv and all(layer.fused_projection for layer in qkv))
         self.assertFalse(any(layer.fused_projection for layer in modes.kept_input_modules(small_model("pamm", k=2))))
+
+    def test_refine_reaches_every_pamm_layer(self):
+        layers = modes.pamm_modules(small_model("pamm-all", k=2, refine_generators=True))
+        self.assertTrue(layers and all(layer.sampling.options.refine_generators for _, layer in layers))
+        self.assertFalse(any(layer.sampling.options.refine_generators for _, layer in modes.pamm_modules(small_model("pamm", k=2))))
 
     def test_pamm_all_layers_name_which_other_layers_use_pamm(self):
         self.assertEqual(modes.parse_mode("pamm-all").other_layers, ("out", "gate_up", "down"))
@@ -282,6 +290,7 @@ class ModeParsingTest(unittest.TestCase):
         for text, message in (("sparse", "unknown mode"), ("pamm:q=2", "unknown option"), ("dense:k=4", "no PAMM"),
                               ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16"),
                               ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM"),
+                              ("pamm:refine=yes", "unknown option 'refine=yes'"), ("dense:refine", "no PAMM"),
                               ("crs:eps=0.5", "crs is PAMM at ε = 0"),
                               ("pamm:layers=down", "pamm-all's option"), ("pamm-all:layers=up", "out, gate_up, down"),
                               ("pamm-all:layers=", "out, gate_up, down"), ("pamm-all:layers=out+", "out, gate_up, down")):

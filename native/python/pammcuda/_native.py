@@ -45,7 +45,7 @@ class PammCudaUnavailableError(PammError):
 
 class Options(ctypes.Structure):
     _fields_ = [("ratio", ctypes.c_double), ("k", ctypes.c_int32), ("epsilon", ctypes.c_double), ("seed", ctypes.c_uint64),
-                ("alpha_dtype", ctypes.c_int32)]
+                ("alpha_dtype", ctypes.c_int32), ("refine_generators", ctypes.c_int32)]
 
 
 class CompressedInfo(ctypes.Structure):
@@ -103,7 +103,7 @@ _SIGNATURES = {
     "pamm_cpu_vector_bits": (_status, [ctypes.POINTER(_i32)]),
 }
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 
 def library_path():

@@ -73,7 +73,7 @@ def _plan(shape, storage):
 def _compress(ctx, x2d, options, seed):
     """Compresses x2d with the ops; the storage is the caller's to save for backward, its shape goes on ctx."""
     ctx.storage_shape = _StorageShape.of(x2d, options)
-    return ops.compress(x2d, seed, options.ratio, options.k, options.epsilon, options.alpha_dtype)
+    return ops.compress(x2d, seed, options.ratio, options.k, options.epsilon, options.alpha_dtype, options.refine_generators)
 
 
 def saved_compression(node):
@@ -203,7 +203,7 @@ class PammQKVFunction(torch.autograd.Function):
             # views of one output would keep q and k alive with it.
             ctx.storage_shape = _StorageShape.of(x2d, options)
             outputs, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
-                                                     options.alpha_dtype)
+                                                     options.alpha_dtype, options.refine_generators)
             ctx.save_for_backward(*weights, storage)
             return tuple(output.view(*x.shape[:-1], output.shape[1]) for output in outputs)
         linear = torch.nn.functional.linear

@@ -28,7 +28,8 @@ SUPPORTED_DTYPES = tuple(_DTYPES)
 class PammOptions:
     """
     How activations are compressed (pamm_options): a ratio or an explicit k, epsilon, the sampling seed, and how the
-    coefficients alpha are stored (torch.float32, or torch.bfloat16 for 2 bytes a row instead of 4).
+    coefficients alpha are stored (torch.float32, or torch.bfloat16 for 2 bytes a row instead of 4). refine_generators=True
+    refines the generators after the assignment (beyond the paper's PAMM; pamm.h's pamm_options.refine_generators).
     """
 
     ratio: float = 1.0 / 512.0
@@ -36,6 +37,7 @@ class PammOptions:
     epsilon: float = math.inf
     seed: int = 0
     alpha_dtype: torch.dtype = torch.float32
+    refine_generators: bool = False
 
     def to_native(self):
         seed = _unsigned_seed(self.seed)
@@ -43,6 +45,7 @@ class PammOptions:
         _native.check(_native.lib().pamm_options_init(ctypes.byref(options)))
         options.ratio, options.k, options.epsilon, options.seed = self.ratio, self.k, self.epsilon, seed
         options.alpha_dtype = dtype_code(self.alpha_dtype, "alpha_dtype")
+        options.refine_generators = 1 if self.refine_generators else 0
         return options
 
 

@@ -197,8 +197,8 @@ def _candidate_groups(model, attention, fused, mlp):
                 yield from ((kind, [(prefix + name, children[name])]) for name in names if name in children)
 
 
-def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha_dtype=torch.float32, attention=True, fused=True,
-            mlp=False):
+def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha_dtype=torch.float32, refine_generators=False,
+            attention=True, fused=True, mlp=False):
     """
     Converts `model`'s attention projections in place to PAMM, and returns it.
 
@@ -206,14 +206,15 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha
     fused: a fused Q/K/V projection (qkv_proj, Wqkv, c_attn, query_key_value) compresses its own input.
     mlp: gate_proj and up_proj of one parent share one compression, and with fused a fused gate_up_proj compresses its
     own input (off by default; the paper compresses Q/K/V).
-    ratio, k, epsilon, seed, alpha_dtype: the compression options, as for PammLinear (seed=None: a fresh seed at every pass).
+    ratio, k, epsilon, seed, alpha_dtype, refine_generators: the compression options, as for PammLinear (seed=None: a fresh
+    seed at every pass).
 
     Only modules whose class is exactly nn.Linear, or transformers' Conv1D, are converted: a subclass (a LoRA or
     quantized layer, say) is left alone with a warning, as are weights of a dtype PAMM does not take. Modules that
     are already converted are skipped, so converting twice changes nothing. pammcuda.conversions(model) lists
     what was converted; pammcuda.unconvert(model) restores the original classes.
     """
-    check_options(ratio, k, epsilon, seed, alpha_dtype)
+    check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
     converted_any = False
     for kind, members in _candidate_groups(model, attention, fused, mlp):
         members = [(name, module) for name, module in members if not is_converted(module)]
@@ -226,7 +227,7 @@ def convert(model, ratio=1.0 / 512.0, *, k=0, epsilon=math.inf, seed=None, alpha
                 warnings.warn(f"pammcuda.convert leaves {name} alone: it {reason}", stacklevel=2)
         if not convertible:
             continue
-        shared = SharedCompression(kind, _Sampling(ratio, k, epsilon, seed, alpha_dtype))
+        shared = SharedCompression(kind, _Sampling(ratio, k, epsilon, seed, alpha_dtype, refine_generators))
         for module in convertible:
             module.pamm_compression = shared
             module.__class__ = _converted_class(type(module))

@@ -8,7 +8,7 @@ import torch
 from . import _compat, autograd, backend
 
 
-def check_options(ratio, k, epsilon, seed, alpha_dtype):
+def check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators=False):
     """The options' own checks, when a layer is built or a model converted rather than at the first training step."""
     if not 0.0 < ratio <= 1.0:
         raise ValueError(f"ratio must be in (0, 1], got {ratio}")
@@ -20,6 +20,8 @@ def check_options(ratio, k, epsilon, seed, alpha_dtype):
         raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
     if alpha_dtype not in (torch.float32, torch.bfloat16):
         raise ValueError(f"alpha_dtype must be torch.float32 or torch.bfloat16, got {alpha_dtype!r}")
+    if not isinstance(refine_generators, bool):
+        raise ValueError(f"refine_generators must be True or False, got {refine_generators!r}")
 
 
 class _Sampling:
@@ -29,11 +31,11 @@ class _Sampling:
     torch.manual_seed keeps a run reproducible; a given seed samples with that seed at every pass.
     """
 
-    def __init__(self, ratio, k, epsilon, seed, alpha_dtype=torch.float32):
-        check_options(ratio, k, epsilon, seed, alpha_dtype)
+    def __init__(self, ratio, k, epsilon, seed, alpha_dtype=torch.float32, refine_generators=False):
+        check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
         self.resample = seed is None
         self.options = backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=0 if seed is None else seed,
-                                           alpha_dtype=alpha_dtype)
+                                           alpha_dtype=alpha_dtype, refine_generators=refine_generators)
 
     def next_seed(self):
         """
@@ -55,7 +57,7 @@ class _Sampling:
     def __repr__(self):
         if self.resample:
             return (f"ratio={self.options.ratio}, k={self.options.k}, epsilon={self.options.epsilon}, seed=fresh per pass, "
-                    f"alpha_dtype={self.options.alpha_dtype}")
+                    f"alpha_dtype={self.options.alpha_dtype}, refine_generators={self.options.refine_generators}")
         return repr(self.options)
 
 
@@ -95,13 +97,15 @@ class PammLinear(torch.nn.Linear):
     instead of the input: the forward output and the input gradient are exact, the weight gradient approximate.
     With ratio=1 the weight gradient is the exact one. seed=None samples other rows at every forward pass (seeds drawn
     from torch's default generator); an integer seed samples the same rows of a same-shaped batch at every pass.
-    alpha_dtype=torch.bfloat16 stores the coefficients in 2 bytes a row instead of 4.
+    alpha_dtype=torch.bfloat16 stores the coefficients in 2 bytes a row instead of 4. refine_generators=True goes beyond
+    the paper's PAMM: each generator is turned to the alpha-weighted sum of its rows (at its own norm) and alpha fitted to
+    it again, which lowers the weight gradient's error for one more read of x in the forward pass; what is kept is the same.
     """
 
     def __init__(self, in_features, out_features, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf, seed=None,
-                 alpha_dtype=torch.float32, device=None, dtype=None):
+                 alpha_dtype=torch.float32, refine_generators=False, device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
-        self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype)
+        self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
 
     def forward(self, x):
         if not (torch.is_grad_enabled() and self.weight.requires_grad and _has_rows(x)):
@@ -115,7 +119,7 @@ class PammLinear(torch.nn.Linear):
 class PammQKV(torch.nn.Module):
     """
     The Q, K and V projections of attention, d_model -> (q, k, v), with one PAMM compression of the
-    shared input for the three weight gradients. seed and alpha_dtype as for PammLinear.
+    shared input for the three weight gradients. seed, alpha_dtype and refine_generators as for PammLinear.
 
     fused_projection=True computes, on CUDA without bias, q, k, v and the compression's similarities in ONE GEMM of x
     with [Wq; Wk; Wv; C] (pammcuda.project_and_compress), so x is read once. Its GEMM writes float32 (the similarities
@@ -126,11 +130,11 @@ class PammQKV(torch.nn.Module):
     """
 
     def __init__(self, d_model, d_q, d_k=None, d_v=None, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf,
-                 seed=None, alpha_dtype=torch.float32, fused_projection=False, device=None, dtype=None):
+                 seed=None, alpha_dtype=torch.float32, refine_generators=False, fused_projection=False, device=None, dtype=None):
         super().__init__()
         sizes = (d_q, d_k or d_q, d_v or d_q)
         self.q, self.k, self.v = (torch.nn.Linear(d_model, size, bias, device=device, dtype=dtype) for size in sizes)
-        self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype)
+        self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
         self.fused_projection = fused_projection
 
     def forward(self, x):

@@ -7,8 +7,8 @@ the dtypes, and opened again wherever it is multiplied. Nothing else lives betwe
 torch.compile can put the ops in a graph (their fake implementations give the output shapes without data), and
 PyTorch's caching allocator owns every byte. On CUDA the ops run on the current stream and never wait.
 
-    storage = torch.ops.pammcuda.compress(x, seed, ratio, k, epsilon, alpha_dtype)
-    ys, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype)  # CUDA
+    storage = torch.ops.pammcuda.compress(x, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False)
+    ys, storage = torch.ops.pammcuda.project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False)  # CUDA
     plan = torch.ops.pammcuda.prepare_products(storage, rows, cols, ratio, k, dtype, alpha_dtype)             # CUDA
     out = torch.ops.pammcuda.approx_matmul(storage, plan, grad, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
     outs = torch.ops.pammcuda.approx_matmul_batch(storage, plan, grads, rows, cols, ratio, k, dtype, alpha_dtype, layout, out_dtype)
@@ -28,9 +28,10 @@ from . import _native, backend
 _LIBRARY = torch.library.Library("pammcuda", "DEF")
 
 _SCHEMAS = {
-    "compress": "compress(Tensor x, Tensor seed, float ratio, int k, float epsilon, ScalarType alpha_dtype) -> Tensor",
+    "compress": "compress(Tensor x, Tensor seed, float ratio, int k, float epsilon, ScalarType alpha_dtype, "
+                "bool refine_generators=False) -> Tensor",
     "project_and_compress": "project_and_compress(Tensor x, Tensor[] weights, Tensor seed, float ratio, int k, float epsilon, "
-                            "ScalarType alpha_dtype) -> (Tensor[], Tensor)",
+                            "ScalarType alpha_dtype, bool refine_generators=False) -> (Tensor[], Tensor)",
     "prepare_products": "prepare_products(Tensor storage, int rows, int cols, float ratio, int k, ScalarType dtype, "
                         "ScalarType alpha_dtype) -> Tensor",
     "approx_matmul": "approx_matmul(Tensor storage, Tensor? plan, Tensor grad, int rows, int cols, float ratio, int k, ScalarType dtype, "
@@ -40,9 +41,10 @@ _SCHEMAS = {
 }
 
 
-def _options(seed, ratio, k, epsilon, alpha_dtype):
+def _options(seed, ratio, k, epsilon, alpha_dtype, refine_generators):
     # The int64 tensor holds the bits of the unsigned 64-bit seed (see modules._Sampling.next_seed).
-    return backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=int(seed) % 2**64, alpha_dtype=alpha_dtype)
+    return backend.PammOptions(ratio=ratio, k=k, epsilon=epsilon, seed=int(seed) % 2**64, alpha_dtype=alpha_dtype,
+                               refine_generators=refine_generators)
 
 
 def resolved_k(ratio, k, rows):
@@ -56,23 +58,23 @@ def _check_seed(seed):
         raise TypeError(f"seed must be a 0-d torch.int64 CPU tensor, got {seed!r}")
 
 
-def _compress(x, seed, ratio, k, epsilon, alpha_dtype):
+def _compress(x, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False):
     _check_seed(seed)
-    return backend.compress(x, _options(seed, ratio, k, epsilon, alpha_dtype)).storage
+    return backend.compress(x, _options(seed, ratio, k, epsilon, alpha_dtype, refine_generators)).storage
 
 
-def _compress_fake(x, seed, ratio, k, epsilon, alpha_dtype):
+def _compress_fake(x, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False):
     rows, cols = int(x.shape[0]), int(x.shape[1])
     return x.new_empty(backend.storage_bytes(rows, cols, resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)
 
 
-def _project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype):
+def _project_and_compress(x, weights, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False):
     _check_seed(seed)
-    outputs, compressed = backend.project_and_compress(x, list(weights), _options(seed, ratio, k, epsilon, alpha_dtype))
+    outputs, compressed = backend.project_and_compress(x, list(weights), _options(seed, ratio, k, epsilon, alpha_dtype, refine_generators))
     return outputs, compressed.storage
 
 
-def _project_and_compress_fake(x, weights, seed, ratio, k, epsilon, alpha_dtype):
+def _project_and_compress_fake(x, weights, seed, ratio, k, epsilon, alpha_dtype, refine_generators=False):
     rows, cols = int(x.shape[0]), int(x.shape[1])
     outputs = [x.new_empty((rows, int(w.shape[0]))) for w in weights]
     storage = x.new_empty(backend.storage_bytes(rows, cols, resolved_k(ratio, k, rows), x.dtype, alpha_dtype), dtype=torch.uint8)

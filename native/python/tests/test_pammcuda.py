@@ -435,9 +435,9 @@ class PammQKVOneGemmPathTests(unittest.TestCase):
     def test_the_one_gemm_plumbing_gives_the_three_linear_results(self):
         from pammcuda import autograd
 
-        def stand_in(x, weights, seed, ratio, k, epsilon, alpha_dtype):
+        def stand_in(x, weights, seed, ratio, k, epsilon, alpha_dtype, refine_generators):
             # What the library computes, on the CPU: x Wq^T, x Wk^T, x Wv^T and compress(x).
-            return [x @ w.T for w in weights], pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype)
+            return [x @ w.T for w in weights], pammcuda.ops.compress(x, seed, ratio, k, epsilon, alpha_dtype, refine_generators)
 
         qkv = pammcuda.PammQKV(12, 8, d_k=4, d_v=6, bias=False, k=9, seed=3, fused_projection=True)
         x = torch.randn(2, 15, 12)
