@@ -42,6 +42,11 @@ internal static class CommonOptions
         "how the coefficients alpha are stored: f32 (4 bytes a row) or bf16 (2 bytes a row, rounded to nearest-even)",
         AlphaTypes, "f32");
 
+    public static readonly Option<bool> Refine = new("--refine")
+    {
+        Description = "refine the generators after the assignment (beyond the paper's PAMM): each becomes the alpha-weighted sum of its rows at its own norm and alpha is fitted to it again; the same bytes are kept, the error falls, X is read twice more",
+    };
+
     public static readonly Option<Written<ProductLayout>> Layout = ValueOptions.Choice(
         "--layout", "L",
         "in-by-grad: O = X^T G (n x m); grad-by-in: O^T = G^T X (m x n, the [out, in] layout of a weight gradient)",
@@ -61,7 +66,7 @@ internal static class CommonOptions
     public static Dictionary<string, DType> ByShortName(params DType[] dtypes) =>
         dtypes.ToDictionary(dtype => dtype.ShortName(), StringComparer.Ordinal);
 
-    public static IReadOnlyList<Option> All { get; } = [Ratio, K, Epsilon, Seed, Alpha, Layout, Device, Repeat];
+    public static IReadOnlyList<Option> All { get; } = [Ratio, K, Epsilon, Seed, Alpha, Refine, Layout, Device, Repeat];
 
     /// <summary>How <c>--layout</c> spells <paramref name="layout"/>.</summary>
     public static string LayoutName(ProductLayout layout) => Layouts.First(pair => pair.Value == layout).Key;

@@ -3,8 +3,8 @@ using System.CommandLine;
 namespace PammCuda.Cli;
 
 /// <summary>The values of the <see cref="CommonOptions"/> of one command line.</summary>
-internal sealed record PammSettings(double Ratio, int? K, double Epsilon, ulong Seed, DType AlphaType, ProductLayout Layout, DeviceChoice Device,
-    int Repeat)
+internal sealed record PammSettings(double Ratio, int? K, double Epsilon, ulong Seed, DType AlphaType, bool RefineGenerators, ProductLayout Layout,
+    DeviceChoice Device, int Repeat)
 {
     public static PammSettings From(ParseResult result)
     {
@@ -16,6 +16,7 @@ internal sealed record PammSettings(double Ratio, int? K, double Epsilon, ulong 
             result.GetValue(CommonOptions.Epsilon).Value,
             result.GetValue(CommonOptions.Seed),
             result.GetValue(CommonOptions.Alpha).Value,
+            result.GetValue(CommonOptions.Refine),
             result.GetValue(CommonOptions.Layout).Value,
             result.GetValue(CommonOptions.Device).Value,
             result.GetValue(CommonOptions.Repeat));
@@ -26,6 +27,6 @@ internal sealed record PammSettings(double Ratio, int? K, double Epsilon, ulong 
     {
         if (K > rows)
             throw new UsageException($"--k must be in [1, {rows}] (the rows of X), got {K}");
-        return new PammOptions { Ratio = Ratio, K = K, Epsilon = Epsilon, Seed = Seed, AlphaType = AlphaType };
+        return new PammOptions { Ratio = Ratio, K = K, Epsilon = Epsilon, Seed = Seed, AlphaType = AlphaType, RefineGenerators = RefineGenerators };
     }
 }

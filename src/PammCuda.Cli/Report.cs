@@ -18,7 +18,7 @@ internal static class Report
         Line(output, "X", $"{x.Describe()}");
         Line(output, "G", $"{g.Describe()}");
         Line(output, "product", $"{CommonOptions.LayoutName(settings.Layout)}: {formula}, {productRows} x {productColumns} f32");
-        Line(output, "k", $"{compressed.K} generators ({(double)compressed.K / x.Rows:G4} of the rows), epsilon {Number(settings.Epsilon)}, seed {settings.Seed}, alpha {settings.AlphaType.ShortName()}, dropped rows {compressed.ReadDroppedRows()}, beta {compressed.ReadBeta():G6}");
+        Line(output, "k", $"{compressed.K} generators ({(double)compressed.K / x.Rows:G4} of the rows), epsilon {Number(settings.Epsilon)}, seed {settings.Seed}, alpha {settings.AlphaType.ShortName()}{(settings.RefineGenerators ? ", refined generators" : "")}, dropped rows {compressed.ReadDroppedRows()}, beta {compressed.ReadBeta():G6}");
         Line(output, "memory", $"dense X {Bytes(compressed.DenseBytes)}; stored {Bytes(compressed.StoredBytes)} for C, f, alpha and eta: {compressed.CompressionRatio:F1}x less");
         Line(output, "error", $"||O~ - {formula}||_F / ||{formula}||_F = {error:E3}");
         // NaN or infinity in X or G reach both products, as in any GEMM, and leave nothing to compare: say so.

@@ -409,7 +409,7 @@ public class PammCommandTests
             // scripts/package-test.sh looks for both commands in the installed tool's help.
             Assert.That(run.Output, Does.Contain("pamm demo --help").And.Contain("pamm run --help"));
             foreach (string option in CommonOptions)
-                Assert.That(run.Output, Does.Match($@"(?m)^  {option} <"), option);
+                Assert.That(run.Output, Does.Match($@"(?m)^  {option} "), option);
             Assert.That(run.Output, Does.Contain("[default: 1/512]").And.Contain("[default: auto]"));
             Assert.That(run.Output, Does.Contain("Exit codes: 0 done, 1 failed"));
             Assert.That(run.Output.Split('\n'), Has.All.Length.LessThanOrEqualTo(100));
@@ -439,6 +439,19 @@ public class PammCommandTests
         var bad = PammCommand.Run([.. SmallDemo, "--alpha", "f16"]);
         Assert.That(bad.ExitCode, Is.EqualTo(2));
         Assert.That(bad.Error.Trim(), Is.EqualTo("pamm: --alpha must be one of f32, bf16, got 'f16'"));
+    }
+
+    [Test]
+    public void Refined_generators_keep_the_bytes_and_lower_the_error()
+    {
+        var plain = PammCommand.Run([.. SmallDemo, "--noise", "0.3", "--device", "cpu"]);
+        var refined = PammCommand.Run([.. SmallDemo, "--noise", "0.3", "--device", "cpu", "--refine"]);
+        Assert.That(plain.ExitCode, Is.EqualTo(0), plain.Error);
+        Assert.That(refined.ExitCode, Is.EqualTo(0), refined.Error);
+        Assert.That(refined.Line("k"), Does.Contain("alpha f32, refined generators, dropped rows 0"));
+        Assert.That(plain.Line("k"), Does.Not.Contain("refined"));
+        Assert.That(refined.Line("memory"), Is.EqualTo(plain.Line("memory")));
+        Assert.That(refined.RelativeError(), Is.LessThan(plain.RelativeError()));
     }
 
     [Test]
@@ -508,7 +521,7 @@ public class PammCommandTests
         Assert.That(run.Error, Does.Contain("@no_such_file.npy"));
     }
 
-    private static readonly string[] CommonOptions = ["--ratio", "--k", "--epsilon", "--seed", "--layout", "--device", "--repeat"];
+    private static readonly string[] CommonOptions = ["--ratio", "--k", "--epsilon", "--seed", "--refine", "--layout", "--device", "--repeat"];
 
     private static void AssertOneLine(string text, string start)
     {
