@@ -19,15 +19,16 @@
 #      rest on a second try of this call), then what they cost (goals, and queued: the device's own time), the C test,
 #      and the training program's tests (the step-peak test that failed on the first visit, with the leak fixed since).
 #   2. At once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one costs
-#      1-2 minutes of the budget): #11's quality question, dense against pamm at llama-60m for equal steps (k = 128 at
-#      64K tokens a step), which also gives both modes' whole-run peak without the old leak:
+#      1-2 minutes of the budget): #11's quality question, dense against pamm and pamm with refined generators
+#      (PammOptions.RefineGenerators, 2026-12-06: a third of the gap on the CPU's tiny model) at llama-60m for equal steps
+#      (k = 128 at 64K tokens a step), which also gives the modes' whole-run peak without the old leak:
 #        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
-#          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm --time-budget <(timeout - 100) / 2.5> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
+#          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm,pamm:refine --time-budget <(timeout - 100) / 3.6> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
 #          scripts/gpu-visit.sh /tmp/visit-2 train
 #      --eval-every 200: the gap at every 200 steps of the one run as well (a validation pass is four forward passes of a step's size).
-#      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; pamm gets the same steps, so
-#      (timeout - 100) / 2.5 leaves pamm room to be 1.5x slower plus start-up, timing and validation; dense's results are
-#      written before pamm starts.
+#      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; the PAMM modes get the same
+#      steps, so (timeout - 100) / 3.6 leaves each room to be 1.3x slower plus start-up, timing and validation; each
+#      mode's results are written before the next starts.
 #   Left for the visit after: the five-mode table at 30 s a mode (train), peer, python.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.

@@ -5,7 +5,8 @@ namespace PammCuda.Bench.Gpu;
 
 /// <summary>
 /// The engine's operations on the device, each timed by device events per invocation (see <see cref="DeviceTimer"/>):
-/// generator sampling (the kernels alone, on the path the engine takes for b), compression, one approximate product, and one
+/// generator sampling (the kernels alone, on the path the engine takes for b), compression (also with refined generators),
+/// one approximate product, and one
 /// layer's compression + Q/K/V products, as three products and as one batched pass.
 /// </summary>
 public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
@@ -48,6 +49,11 @@ public class GpuPammBenchmarks() : CompressionBenchmarks(ShapeSets.Gpu)
     [Benchmark]
     [Measures(Operation.Compress)]
     public void Compress() => Timer.TimeAndDispose(Samples(nameof(Compress)), Workload.Compress);
+
+    /// <summary>Compression of X with refined generators: what the option adds to <see cref="Compress"/>.</summary>
+    [Benchmark]
+    [Measures(Operation.CompressRefined)]
+    public void CompressRefined() => Timer.TimeAndDispose(Samples(nameof(CompressRefined)), Workload.CompressRefined);
 
     /// <summary>One approximate product from the compressed X.</summary>
     [Benchmark]

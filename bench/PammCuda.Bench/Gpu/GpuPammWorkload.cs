@@ -59,6 +59,9 @@ public sealed class GpuPammWorkload<T> : IGpuPammWorkload where T : unmanaged
     public IDisposable Compress() => _engine.Compress(_x, _rows, _width);
 
     /// <inheritdoc/>
+    public IDisposable CompressRefined() => _engine.Compress(_x, _rows, _width, _engine.Options with { RefineGenerators = true });
+
+    /// <inheritdoc/>
     public void ApproxMatmul() => _engine.ApproxMatmul(_compressed, _gradients[0], _width, _outputs[0]);
 
     /// <inheritdoc/>

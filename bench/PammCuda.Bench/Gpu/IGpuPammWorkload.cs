@@ -15,6 +15,9 @@ public interface IGpuPammWorkload : IDisposable
     /// <summary>Compresses X; returns the compressed form.</summary>
     IDisposable Compress();
 
+    /// <summary>Compresses X with refined generators (<see cref="PammOptions.RefineGenerators"/>); returns the compressed form.</summary>
+    IDisposable CompressRefined();
+
     /// <summary>One approximate product Xᵀ G from the compressed X.</summary>
     void ApproxMatmul();
 

@@ -46,6 +46,7 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
         return Operation switch
         {
             Operation.Compress => input + stored,
+            Operation.CompressRefined => 3 * input + stored,
             Operation.ApproxMatmul => input + stored + output,
             Operation.CompressAndQkv or Operation.CompressAndQkvBatched => input + stored + 3 * (input + stored + output),
             Operation.ExactGemm => 2 * input + output,

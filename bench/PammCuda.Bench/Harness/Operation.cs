@@ -6,6 +6,12 @@ public enum Operation
     /// <summary>PAMM compression of X (b × n): reads X, writes the compressed form.</summary>
     Compress,
 
+    /// <summary>
+    /// <see cref="Compress"/> with refined generators (<see cref="PammOptions.RefineGenerators"/>): reads X twice more
+    /// (the generators' sums and the new α) and rewrites C and α.
+    /// </summary>
+    CompressRefined,
+
     /// <summary>PAMM's approximate Xᵀ G from a compressed X: reads G and the compressed form, writes n × m.</summary>
     ApproxMatmul,
 
