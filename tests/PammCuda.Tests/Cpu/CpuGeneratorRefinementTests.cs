@@ -9,21 +9,8 @@ namespace PammCuda.Tests.Cpu;
 /// </summary>
 public class CpuGeneratorRefinementTests
 {
-    // Three columns, generators rows 0 and 4. Group 0: rows 0–2 (α 1, 1, 1) and row 3, orthogonal to every generator
-    // (α 0), and the zero row 5 (α 0). So D_0 = [15, 20, 0], at C_0's norm 5: [3, 4, 0]. Group 1: rows 4 and 6 (α 1, −2):
-    // D_1 = [0, 0, 10], at C_1's norm 2: C_1 itself. Every value is exact in float32, float16 and bfloat16.
-    private static readonly float[] Small =
-    [
-        5, 0, 0,
-        5, 10, 0,
-        5, 10, 0,
-        0, 1, 0,
-        0, 0, 2,
-        0, 0, 0,
-        0, 0, -4,
-    ];
-
-    private static readonly PammOptions SmallOptions = new() { GeneratorIndices = [0, 4], RefineGenerators = true };
+    private static readonly float[] Small = RefinementExample;
+    private static readonly PammOptions SmallOptions = RefinementExampleOptions;
 
     [Test]
     public void A_generator_becomes_the_weighted_sum_of_its_rows_at_its_norm_and_alpha_is_fitted_again_float32() =>
@@ -46,9 +33,8 @@ public class CpuGeneratorRefinementTests
         {
             Assert.That(plain.Generators.ToArray().Select(ElementConvert.ToSingle), Is.EqualTo(new float[] { 5, 0, 0, 0, 0, 2 }));
             Assert.That(plain.Alpha.ToArray(), Is.EqualTo(new float[] { 1, 1, 1, 0, 1, 0, -2 }));
-            Assert.That(refined.Generators.ToArray().Select(ElementConvert.ToSingle), Is.EqualTo(new float[] { 3, 4, 0, 0, 0, 2 }));
-            // ⟨X_i, [3, 4, 0]⟩ / 25: 15/25 and 55/25 as float32 divisions; rows with α = 0 keep it.
-            Assert.That(refined.Alpha.ToArray(), Is.EqualTo(new[] { 15f / 25f, 55f / 25f, 55f / 25f, 0f, 1f, 0f, -2f }));
+            Assert.That(refined.Generators.ToArray().Select(ElementConvert.ToSingle), Is.EqualTo(RefinementExampleGenerators));
+            Assert.That(refined.Alpha.ToArray(), Is.EqualTo(RefinementExampleAlpha));
             Assert.That(Assignments(refined), Is.EqualTo(new[] { 0, 0, 0, 0, 1, 0, 1 }));
             Assert.That(Assignments(refined), Is.EqualTo(Assignments(plain)));
             Assert.That(refined.StoredBytes, Is.EqualTo(plain.StoredBytes));

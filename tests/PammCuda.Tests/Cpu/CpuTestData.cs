@@ -12,6 +12,32 @@ internal static class CpuTestData
     /// <summary>Unit roundoff of bfloat16, 2⁻⁸.</summary>
     public const double BFloat16Roundoff = 1.0 / (1 << 8);
 
+    /// <summary>
+    /// Generator refinement's worked example, 7 rows of 3 columns, with generators rows 0 and 4. Group 0: rows 0–2 (α 1, 1, 1),
+    /// row 3, orthogonal to every generator (α 0), and the zero row 5 (α 0); so D_0 = [15, 20, 0], at C_0's norm 5:
+    /// [3, 4, 0], and α = 15/25 and 55/25. Group 1: rows 4 and 6 (α 1, −2): D_1 = [0, 0, 10], at C_1's norm 2: C_1 itself.
+    /// Every sum, norm, scale and quotient is exact in float32, and every value in float16 and bfloat16 too.
+    /// </summary>
+    public static readonly float[] RefinementExample =
+    [
+        5, 0, 0,
+        5, 10, 0,
+        5, 10, 0,
+        0, 1, 0,
+        0, 0, 2,
+        0, 0, 0,
+        0, 0, -4,
+    ];
+
+    /// <summary>The options of <see cref="RefinementExample"/>: generators rows 0 and 4, refined.</summary>
+    public static readonly PammOptions RefinementExampleOptions = new() { GeneratorIndices = [0, 4], RefineGenerators = true };
+
+    /// <summary>The refined generators of <see cref="RefinementExample"/>.</summary>
+    public static readonly float[] RefinementExampleGenerators = [3, 4, 0, 0, 0, 2];
+
+    /// <summary>The refined α of <see cref="RefinementExample"/> (float32 divisions; rows with α = 0 keep it).</summary>
+    public static readonly float[] RefinementExampleAlpha = [15f / 25f, 55f / 25f, 55f / 25f, 0f, 1f, 0f, -2f];
+
     public static float[] Gaussian(int rows, int columns, int seed)
     {
         var random = new Random(seed);

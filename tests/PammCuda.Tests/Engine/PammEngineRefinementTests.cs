@@ -1,6 +1,7 @@
 using PammCuda.Cpu;
 using PammCuda.Devices;
 using PammCuda.Engine;
+using PammCuda.Tests.Cpu;
 using PammCuda.Tests.Support;
 
 namespace PammCuda.Tests.Engine;
@@ -13,18 +14,6 @@ namespace PammCuda.Tests.Engine;
 [TestFixtureSource(typeof(TestDevices), nameof(TestDevices.Names))]
 public class PammEngineRefinementTests(string deviceName) : DeviceFixture(deviceName)
 {
-    // CpuGeneratorRefinementTests' example: every sum, norm, scale and quotient of it is exact in float32.
-    private static readonly float[] Small =
-    [
-        5, 0, 0,
-        5, 10, 0,
-        5, 10, 0,
-        0, 1, 0,
-        0, 0, 2,
-        0, 0, 0,
-        0, 0, -4,
-    ];
-
     [TestCase(DType.Float32)]
     [TestCase(DType.Float16)]
     [TestCase(DType.BFloat16)]
@@ -40,16 +29,16 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
 
     private void AssertSmallExample<T>() where T : unmanaged
     {
-        T[] x = Small.Select(ElementConvert.FromSingle<T>).ToArray();
-        var options = new PammOptions { GeneratorIndices = [0, 4], RefineGenerators = true };
+        T[] x = CpuTestData.RefinementExample.Select(ElementConvert.FromSingle<T>).ToArray();
+        var options = CpuTestData.RefinementExampleOptions;
         using var engine = new PammEngine(Device);
         using var input = Upload(x);
         using var compressed = engine.Compress(input, 7, 3, options);
         var cpu = CpuPamm.Compress<T>(x, 7, 3, options);
         Assert.Multiple(() =>
         {
-            Assert.That(compressed.CopyGenerators<T>().Select(ElementConvert.ToSingle), Is.EqualTo(new float[] { 3, 4, 0, 0, 0, 2 }));
-            Assert.That(compressed.CopyAlpha(), Is.EqualTo(new[] { 15f / 25f, 55f / 25f, 55f / 25f, 0f, 1f, 0f, -2f }));
+            Assert.That(compressed.CopyGenerators<T>().Select(ElementConvert.ToSingle), Is.EqualTo(CpuTestData.RefinementExampleGenerators));
+            Assert.That(compressed.CopyAlpha(), Is.EqualTo(CpuTestData.RefinementExampleAlpha));
             Assert.That(compressed.CopyAlpha(), Is.EqualTo(cpu.Alpha.ToArray()));
             Assert.That(compressed.CopyAssignment(), Is.EqualTo(new[] { 0, 0, 0, 0, 1, 0, 1 }));
         });
@@ -123,14 +112,14 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
     public void Refinement_keeps_f_eta_and_the_norms_and_lowers_the_products_error()
     {
         const int rows = 2048, columns = 48, gradientColumns = 32;
-        float[] x = Cpu.CpuTestData.Clustered(rows, columns, 12, 0.4, 70), g = Cpu.CpuTestData.Gaussian(rows, gradientColumns, 71);
+        float[] x = CpuTestData.Clustered(rows, columns, 12, 0.4, 70), g = CpuTestData.Gaussian(rows, gradientColumns, 71);
         var options = new PammOptions { K = 16, Seed = 5, Epsilon = 0.8 };
         using var engine = new PammEngine(Device);
         using var input = Upload(x);
         using var gradient = Upload(g);
         using var plain = engine.Compress(input, rows, columns, options);
         using var refined = engine.Compress(input, rows, columns, options with { RefineGenerators = true });
-        double[] exact = Cpu.CpuTestData.Product(x, rows, columns, g, gradientColumns);
+        double[] exact = CpuTestData.Product(x, rows, columns, g, gradientColumns);
         var plainGenerators = plain.CopyGenerators<float>();
         var refinedGenerators = refined.CopyGenerators<float>();
         Assert.Multiple(() =>
@@ -145,8 +134,8 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
                 Assert.That(Norm(EngineTestData.Widen<float>(refinedGenerators.AsSpan(j * columns, columns))),
                     Is.EqualTo(Norm(EngineTestData.Widen<float>(plainGenerators.AsSpan(j * columns, columns)))).Within(2 * (columns + 4) * Math.Pow(2, -24) * 100).Percent,
                     $"‖C_{j}‖");
-            double before = Cpu.CpuTestData.RelativeFrobeniusError(Product(engine, plain, gradient, columns, gradientColumns), exact);
-            double after = Cpu.CpuTestData.RelativeFrobeniusError(Product(engine, refined, gradient, columns, gradientColumns), exact);
+            double before = CpuTestData.RelativeFrobeniusError(Product(engine, plain, gradient, columns, gradientColumns), exact);
+            double after = CpuTestData.RelativeFrobeniusError(Product(engine, refined, gradient, columns, gradientColumns), exact);
             Assert.That(after, Is.LessThan(before), "‖Õ − XᵀG‖ / ‖XᵀG‖");
         });
     }
@@ -164,7 +153,7 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
         Assert.Multiple(() =>
         {
             Assert.That(second.CopyGenerators<BFloat16>(), Is.EqualTo(first.CopyGenerators<BFloat16>()));
-            Assert.That(Cpu.CpuTestData.Bits(second.CopyAlpha()), Is.EqualTo(Cpu.CpuTestData.Bits(first.CopyAlpha())));
+            Assert.That(CpuTestData.Bits(second.CopyAlpha()), Is.EqualTo(CpuTestData.Bits(first.CopyAlpha())));
         });
     }
 
