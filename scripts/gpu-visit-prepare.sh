@@ -20,7 +20,7 @@
 #      and the training program's tests (the step-peak test that failed on the first visit, with the leak fixed since).
 #   2. At once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one costs
 #      1-2 minutes of the budget): #11's quality question, dense against pamm and pamm with refined generators
-#      (PammOptions.RefineGenerators, 2026-12-06: a third of the gap on the CPU's tiny model) at llama-60m for equal steps
+#      (PammOptions.RefineGenerators, 2026-12-06: about half of the gap on the CPU's tiny model) at llama-60m for equal steps
 #      (k = 128 at 64K tokens a step), which also gives the modes' whole-run peak without the old leak:
 #        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
 #          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm,pamm:refine --time-budget <(timeout - 100) / 3.6> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
