@@ -266,7 +266,7 @@ pamm_status pamm_resolve_k(const pamm_options *options, int32_t rows, int32_t *k
 pamm_status pamm_compressed_storage_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, pamm_dtype alpha_dtype,
                                           size_t *bytes);
 
-/* *bytes = the workspace one compression of rows x cols to k generators needs (any dtype and epsilon). */
+/* *bytes = the workspace one compression of rows x cols to k generators needs (any dtype, epsilon and refine_generators). */
 pamm_status pamm_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, pamm_dtype dtype, size_t *bytes);
 
 /* *bytes = the workspace one product needs: a compressed rows x cols activation with k generators of
@@ -349,7 +349,7 @@ pamm_status pamm_approx_matmul_batch(pamm_engine engine, pamm_compressed compres
    read of X; the assignment reads only them. */
 
 /* *bytes = the workspace pamm_project_and_compress_into needs for rows x cols, k generators and
-   projection_cols outputs (any dtype and epsilon): the float32 GEMM output rows x (projection_cols + k)
+   projection_cols outputs (any dtype, epsilon and refine_generators): the float32 GEMM output rows x (projection_cols + k)
    and the compression's scratch. Arithmetic only. */
 pamm_status pamm_project_and_compress_workspace_bytes(int32_t rows, int32_t cols, int32_t k, int32_t projection_cols,
                                                       size_t *bytes);

@@ -357,7 +357,7 @@ public sealed class PammEngine : IDisposable
     public static long CompressedStorageBytes(int rows, int columns, int k, DType dtype, DType alphaType = DType.Float32) =>
         CompressedStorageLayout.For(rows, columns, k, dtype, alphaType).TotalBytes;
 
-    /// <summary>Bytes of workspace a compression of <paramref name="rows"/> × <paramref name="columns"/> to <paramref name="k"/> generators needs, whatever its dtype and ε.</summary>
+    /// <summary>Bytes of workspace a compression of <paramref name="rows"/> × <paramref name="columns"/> to <paramref name="k"/> generators needs, whatever its dtype, ε and <see cref="PammOptions.RefineGenerators"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A shape below 1 or k outside [1, rows].</exception>
     public static long CompressWorkspaceBytes(int rows, int columns, int k)
     {
