@@ -141,6 +141,38 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
     }
 
     [Test]
+    public void Groups_holding_nan_keep_their_generator_as_on_the_cpu()
+    {
+        const int rows = 50, columns = 8;
+        var (x, options) = EngineTestData.ZeroAndNaNRows(rows, columns);
+        options = options with { RefineGenerators = true };
+        using var engine = new PammEngine(Device);
+        using var input = Upload(x);
+        using var compressed = engine.Compress(input, rows, columns, options);
+        var cpu = CpuPamm.Compress<float>(x, rows, columns, options);
+        var plain = CpuPamm.Compress<float>(x, rows, columns, options with { RefineGenerators = false });
+        var generators = compressed.CopyGenerators<float>();
+        var alpha = compressed.CopyAlpha();
+        Assert.Multiple(() =>
+        {
+            int kept = 0;
+            for (int j = 0; j < cpu.K; j++)
+            {
+                var cpuGenerator = cpu.Generators.Slice(j * columns, columns).ToArray();
+                if (!CpuTestData.Bits(cpuGenerator).SequenceEqual(CpuTestData.Bits(plain.Generators.Slice(j * columns, columns).ToArray())))
+                    continue;
+                kept++;
+                Assert.That(CpuTestData.Bits(generators.AsSpan(j * columns, columns).ToArray()), Is.EqualTo(CpuTestData.Bits(cpuGenerator)),
+                    $"C_{j} is kept on the CPU, so on the device too");
+            }
+            Assert.That(kept, Is.GreaterThanOrEqualTo(2), "the NaN row's group and the zero generator's are kept");
+            Assert.That(kept, Is.LessThan(cpu.K), "the other groups are refined");
+            for (int i = 0; i < rows; i++)
+                Assert.That(float.IsNaN(alpha[i]), Is.EqualTo(float.IsNaN(cpu.Alpha[i])), $"α of row {i} is NaN on both or neither");
+        });
+    }
+
+    [Test]
     public void The_same_input_gives_the_same_bits_run_after_run()
     {
         const int rows = 3000, columns = 64;
