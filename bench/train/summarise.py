@@ -74,6 +74,8 @@ def _method(run):
         label += f", alpha {options['alpha_dtype']}"
     if options.get("fused_projection"):
         label += ", fused"
+    if options.get("refine_generators"):
+        label += ", refined"
     # pamm-all's subset of layers, as the mode named it (none named: all of them).
     layers = next((option.partition("=")[2] for option in run["mode"].split(":") if option.startswith("layers=")), None)
     if layers:

@@ -55,13 +55,16 @@ class GapByKTest(unittest.TestCase):
         self.assertIn("| pamm, eps 0.5 | 8 | 1/512 | 1 | +0.0000 | +0.0% | +0.0000 |", text)
         self.assertEqual(len(text.splitlines()), 2 + 5)
 
-    def test_pamm_all_layer_subsets_and_the_fused_projection_are_methods_of_their_own(self):
+    def test_pamm_all_layer_subsets_the_fused_projection_and_refinement_are_methods_of_their_own(self):
         runs = sweep(0, {"dense": 2.0, ("pamm-all:k=128", 128, math.inf, "f32"): 2.5,
                          ("pamm-all:k=128:layers=down", 128, math.inf, "f32"): 2.25,
                          ("pamm-all:k=128:layers=out+gate_up", 128, math.inf, "f32"): 2.125,
-                         ("pamm:fused", 8, math.inf, "f32"): 2.0625})
-        runs["runs"][-1]["pamm"]["fused_projection"] = True
+                         ("pamm:fused", 8, math.inf, "f32"): 2.0625,
+                         ("pamm:refine", 8, math.inf, "f32"): 2.03125})
+        runs["runs"][-2]["pamm"]["fused_projection"] = True
+        runs["runs"][-1]["pamm"]["refine_generators"] = True
         text = summarise.by_k([runs])
+        self.assertIn("| pamm, refined | 8 | 1/512 | 1 | +0.0312 |", text)
         self.assertIn("| pamm-all | 128 | 1/32 | 1 | +0.5000 |", text)
         self.assertIn("| pamm-all, layers down | 128 | 1/32 | 1 | +0.2500 |", text)
         self.assertIn("| pamm-all, layers out+gate_up | 128 | 1/32 | 1 | +0.1250 |", text)
