@@ -259,12 +259,13 @@ run_sanitizer() {
   else
     demo='"$PAMM_DOTNET" "$PAMM_BUNDLE/cli/pamm.dll" demo --device gpu'
     # 1: k = 300 sorts in two radix passes over 16-bit f, bf16 α takes the _alpha_bf16 kernels, ε < 1 the row norms and
-    #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once), and
-    #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 16384).
+    #    the dropped count, --repeat 2 runs the product twice (an engine-owned compression builds its plan once),
+    #    b = 4096 samples the generators in one block (pamm_sample_block, b ≤ 16384), and --refine adds the generator
+    #    refinement after the assignment (the dense assignment, its GEMM, pamm_refine_generators, pamm_refit_alpha).
     # 2: b = 20480 samples them with the three multi-block kernels (pamm_sample_keys, _candidates, _scatter), X and G in
     #    bf16 (the 16-bit gather, the widening of C and the 16-bit reduction: what training under autocast runs), and the
     #    product's last stage (pamm_expand) writes the m x n layout. PammDeviceTests runs both on a GPU.
-    workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2"
+    workloads=("$demo --rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --refine --repeat 2"
       "$demo --rows 20480 --cols 64 --grad-cols 72 --k 24 --dtype bf16 --layout grad-by-in")
     # The CLI's demo command may not exist in an older bundle; that is a note, not a failure.
     if "$dotnet" "$here/cli/pamm.dll" demo --help > "$logs/workload-help.log" 2>&1; then workload_available=yes; else workload_available=no; fi

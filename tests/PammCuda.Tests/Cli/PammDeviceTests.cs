@@ -81,7 +81,7 @@ public class PammDeviceTests
     }
 
     // The two workloads scripts/gpu-bundle/run.sh runs under compute-sanitizer, and the start of the "k" line each reports.
-    [TestCase("--rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --repeat 2", "300 generators")]
+    [TestCase("--rows 4096 --cols 256 --grad-cols 256 --k 300 --alpha bf16 --epsilon 0.5 --refine --repeat 2", "300 generators")]
     [TestCase("--rows 20480 --cols 64 --grad-cols 72 --k 24 --dtype bf16 --layout grad-by-in", "24 generators")]
     public void Gpu_runs_the_sanitizer_workloads_of_the_gpu_bundle(string options, string generators)
     {
