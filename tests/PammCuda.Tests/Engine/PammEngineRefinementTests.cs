@@ -173,6 +173,44 @@ public class PammEngineRefinementTests(string deviceName) : DeviceFixture(device
     }
 
     [Test]
+    public void The_dense_assignment_in_row_chunks_adds_up_to_the_whole()
+    {
+        // Compressions split their rows into chunks only past 16 Mi similarities, too many for the emulator: the pass's
+        // stage is run here with small chunks on a plain compression, against one chunk of every row.
+        const int rows = 600, columns = 20, k = 12;
+        var options = new PammOptions { K = k, Seed = 4 };
+        var x = EngineTestData.Random<float>(rows, columns, 43);
+        using var engine = new PammEngine(Device);
+        using var input = Upload(x);
+        using var storage = Device.Allocate<byte>(PammEngine.CompressedStorageBytes(rows, columns, k, DType.Float32));
+        using var workspace = Device.Allocate<byte>(PammEngine.CompressWorkspaceBytes(rows, columns, k));
+        var scratch = CompressWorkspace.At(workspace.Address, rows, columns, k);
+        (float[] Generators, float[] Alpha) RefineInChunks(int chunkRows)
+        {
+            using var compressed = engine.CompressInto(input, rows, columns, options, storage, workspace);
+            engine.PrepareCompress(input.Address, CompressedParts.Of(compressed), options, scratch).RefineGenerators(scratch.Similarities, chunkRows);
+            return (compressed.CopyGenerators<float>(), compressed.CopyAlpha());
+        }
+        var whole = RefineInChunks(rows);
+        var chunked = RefineInChunks(77);
+        using var reference = engine.Compress(input, rows, columns, options with { RefineGenerators = true });
+        Assert.Multiple(() =>
+        {
+            Assert.That(CpuTestData.Bits(whole.Generators), Is.EqualTo(CpuTestData.Bits(reference.CopyGenerators<float>())), "one chunk is the engine's path");
+            Assert.That(CpuTestData.Bits(whole.Alpha), Is.EqualTo(CpuTestData.Bits(reference.CopyAlpha())));
+            // The same sums of at most 600 float32 terms, grouped by chunk: within a few float32 roundings of each other.
+            for (int i = 0; i < whole.Generators.Length; i++)
+                Assert.That(chunked.Generators[i], Is.EqualTo(whole.Generators[i]).Within(1e-5 * (1 + Math.Abs(whole.Generators[i]))), $"C element {i}");
+            for (int i = 0; i < rows; i++)
+                Assert.That(chunked.Alpha[i], Is.EqualTo(whole.Alpha[i]).Within(1e-4 * (1 + Math.Abs(whole.Alpha[i]))), $"α of row {i}");
+            Assert.That(chunked.Generators, Is.Not.EqualTo(SampledGenerators(x, options, columns)), "refined, not the sampled rows");
+        });
+    }
+
+    private static float[] SampledGenerators(float[] x, PammOptions options, int columns) =>
+        CpuPamm.Compress<float>(x, x.Length / columns, columns, options).Generators.ToArray();
+
+    [Test]
     public void The_same_input_gives_the_same_bits_run_after_run()
     {
         const int rows = 3000, columns = 64;
