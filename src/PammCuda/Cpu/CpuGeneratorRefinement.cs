@@ -47,24 +47,78 @@ internal static unsafe class CpuGeneratorRefinement
     private static void FitAlpha<T>(T* x, int rows, int columns, T[] generators, float[] squaredNorms, GeneratorAssignment assignment,
         float[] alpha, ParallelOptions parallelOptions) where T : unmanaged
     {
+        // C widened once; each task widens its own rows, FitRows at a time.
+        var widenedGenerators = new float[generators.Length];
+        RowConverter.ToSingle<T>(generators, widenedGenerators);
         nint xAddress = (nint)x;
         int tasks = (int)(((long)rows + RowsPerTask - 1) / RowsPerTask);
         CpuParallel.For(tasks, parallelOptions,
-            () => (Row: new float[columns], Generator: new float[columns]),
-            (task, buffers) =>
+            () => new float[FitRows * columns],
+            (task, widenedRows) =>
             {
                 int first = task * RowsPerTask, end = Math.Min(rows, first + RowsPerTask);
+                Span<int> fitted = stackalloc int[FitRows];
+                int count = 0;
                 for (int i = first; i < end; i++)
                 {
                     if (alpha[i] == 0f) continue;
-                    int j = assignment[i];
-                    RowConverter.ToSingle(new ReadOnlySpan<T>((T*)xAddress + (long)i * columns, columns), buffers.Row);
-                    RowConverter.ToSingle<T>(generators.AsSpan(j * columns, columns), buffers.Generator);
-                    alpha[i] = squaredNorms[j] != 0f ? Dot(buffers.Row, buffers.Generator) / squaredNorms[j] : 0f;
+                    RowConverter.ToSingle(new ReadOnlySpan<T>((T*)xAddress + (long)i * columns, columns), widenedRows.AsSpan(count * columns, columns));
+                    fitted[count++] = i;
+                    if (count == FitRows)
+                    {
+                        FitRowsOf(fitted[..count], widenedRows, columns, widenedGenerators, squaredNorms, assignment, alpha);
+                        count = 0;
+                    }
                 }
-                return buffers;
+                if (count > 0) FitRowsOf(fitted[..count], widenedRows, columns, widenedGenerators, squaredNorms, assignment, alpha);
+                return widenedRows;
             },
             _ => { });
+    }
+
+    // Rows fitted together: their fma chains are independent, so the processor overlaps them (one chain alone waits on
+    // the latency of each fma); each row's chain is still its own, over ascending p from +0.
+    private const int FitRows = 4;
+
+    private static void FitRowsOf(ReadOnlySpan<int> fitted, float[] widenedRows, int columns, float[] widenedGenerators,
+        float[] squaredNorms, GeneratorAssignment assignment, float[] alpha)
+    {
+        fixed (float* rowsStart = widenedRows)
+        fixed (float* generatorsStart = widenedGenerators)
+        {
+            if (fitted.Length == FitRows)
+            {
+                float* r0 = rowsStart, r1 = r0 + columns, r2 = r1 + columns, r3 = r2 + columns;
+                float* g0 = generatorsStart + (long)assignment[fitted[0]] * columns, g1 = generatorsStart + (long)assignment[fitted[1]] * columns;
+                float* g2 = generatorsStart + (long)assignment[fitted[2]] * columns, g3 = generatorsStart + (long)assignment[fitted[3]] * columns;
+                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+                for (int p = 0; p < columns; p++)
+                {
+                    s0 = MathF.FusedMultiplyAdd(r0[p], g0[p], s0);
+                    s1 = MathF.FusedMultiplyAdd(r1[p], g1[p], s1);
+                    s2 = MathF.FusedMultiplyAdd(r2[p], g2[p], s2);
+                    s3 = MathF.FusedMultiplyAdd(r3[p], g3[p], s3);
+                }
+                Store(fitted[0], s0, squaredNorms, assignment, alpha);
+                Store(fitted[1], s1, squaredNorms, assignment, alpha);
+                Store(fitted[2], s2, squaredNorms, assignment, alpha);
+                Store(fitted[3], s3, squaredNorms, assignment, alpha);
+                return;
+            }
+            for (int r = 0; r < fitted.Length; r++)
+            {
+                float* row = rowsStart + (long)r * columns, generator = generatorsStart + (long)assignment[fitted[r]] * columns;
+                float sum = 0f;
+                for (int p = 0; p < columns; p++) sum = MathF.FusedMultiplyAdd(row[p], generator[p], sum);
+                Store(fitted[r], sum, squaredNorms, assignment, alpha);
+            }
+        }
+    }
+
+    private static void Store(int row, float dot, float[] squaredNorms, GeneratorAssignment assignment, float[] alpha)
+    {
+        float norm = squaredNorms[assignment[row]];
+        alpha[row] = norm != 0f ? dot / norm : 0f;
     }
 
     private static float SquaredNorm(ReadOnlySpan<float> values) => Dot(values, values);
