@@ -64,7 +64,7 @@ public sealed class CpuCompressedActivation<T> : ICompressedActivation where T :
     /// <summary>C: the k generator rows, k × n row-major, in the order of the generator list.</summary>
     public ReadOnlySpan<T> Generators => _generators;
 
-    /// <summary>α_i for every row: the projection coefficient onto its generator; 1 for generator rows, 0 for zero and dropped rows.</summary>
+    /// <summary>α_i for every row: the projection coefficient onto its generator; 1 for generator rows (unless the generators were refined, <see cref="PammOptions.RefineGenerators"/>), 0 for zero and dropped rows.</summary>
     public ReadOnlySpan<float> Alpha => _alpha;
 
     /// <summary>f(i): the generator, in [0, k), that row <paramref name="row"/> is represented by.</summary>
