@@ -83,35 +83,31 @@ internal static unsafe class CpuGeneratorRefinement
     private static void FitRowsOf(ReadOnlySpan<int> fitted, float[] widenedRows, int columns, float[] widenedGenerators,
         float[] squaredNorms, GeneratorAssignment assignment, float[] alpha)
     {
+        if (fitted.Length < FitRows)
+        {
+            for (int r = 0; r < fitted.Length; r++)
+                Store(fitted[r], Dot(widenedRows.AsSpan(r * columns, columns), widenedGenerators.AsSpan(assignment[fitted[r]] * columns, columns)),
+                    squaredNorms, assignment, alpha);
+            return;
+        }
         fixed (float* rowsStart = widenedRows)
         fixed (float* generatorsStart = widenedGenerators)
         {
-            if (fitted.Length == FitRows)
+            float* r0 = rowsStart, r1 = r0 + columns, r2 = r1 + columns, r3 = r2 + columns;
+            float* g0 = generatorsStart + (long)assignment[fitted[0]] * columns, g1 = generatorsStart + (long)assignment[fitted[1]] * columns;
+            float* g2 = generatorsStart + (long)assignment[fitted[2]] * columns, g3 = generatorsStart + (long)assignment[fitted[3]] * columns;
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            for (int p = 0; p < columns; p++)
             {
-                float* r0 = rowsStart, r1 = r0 + columns, r2 = r1 + columns, r3 = r2 + columns;
-                float* g0 = generatorsStart + (long)assignment[fitted[0]] * columns, g1 = generatorsStart + (long)assignment[fitted[1]] * columns;
-                float* g2 = generatorsStart + (long)assignment[fitted[2]] * columns, g3 = generatorsStart + (long)assignment[fitted[3]] * columns;
-                float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-                for (int p = 0; p < columns; p++)
-                {
-                    s0 = MathF.FusedMultiplyAdd(r0[p], g0[p], s0);
-                    s1 = MathF.FusedMultiplyAdd(r1[p], g1[p], s1);
-                    s2 = MathF.FusedMultiplyAdd(r2[p], g2[p], s2);
-                    s3 = MathF.FusedMultiplyAdd(r3[p], g3[p], s3);
-                }
-                Store(fitted[0], s0, squaredNorms, assignment, alpha);
-                Store(fitted[1], s1, squaredNorms, assignment, alpha);
-                Store(fitted[2], s2, squaredNorms, assignment, alpha);
-                Store(fitted[3], s3, squaredNorms, assignment, alpha);
-                return;
+                s0 = MathF.FusedMultiplyAdd(r0[p], g0[p], s0);
+                s1 = MathF.FusedMultiplyAdd(r1[p], g1[p], s1);
+                s2 = MathF.FusedMultiplyAdd(r2[p], g2[p], s2);
+                s3 = MathF.FusedMultiplyAdd(r3[p], g3[p], s3);
             }
-            for (int r = 0; r < fitted.Length; r++)
-            {
-                float* row = rowsStart + (long)r * columns, generator = generatorsStart + (long)assignment[fitted[r]] * columns;
-                float sum = 0f;
-                for (int p = 0; p < columns; p++) sum = MathF.FusedMultiplyAdd(row[p], generator[p], sum);
-                Store(fitted[r], sum, squaredNorms, assignment, alpha);
-            }
+            Store(fitted[0], s0, squaredNorms, assignment, alpha);
+            Store(fitted[1], s1, squaredNorms, assignment, alpha);
+            Store(fitted[2], s2, squaredNorms, assignment, alpha);
+            Store(fitted[3], s3, squaredNorms, assignment, alpha);
         }
     }
 
