@@ -6,7 +6,7 @@ A mode is written `name` or `name:key=value[:key=value]` on the command line, e.
 ratio r, generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
 Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection); `refine`
 refines the generators after the assignment (refine_generators, beyond the paper's PAMM: the same bytes kept, a
-smaller gradient error, one more read of the input in the forward pass).
+smaller gradient error, two more reads of the input in the forward pass).
 `pamm-all:layers=down` or `pamm-all:layers=out+gate_up` puts PAMM on Q/K/V and only the named ones of the other
 layers (out, gate_up, down; all three by default), to see which of them costs what.
 """

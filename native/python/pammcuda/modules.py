@@ -99,7 +99,7 @@ class PammLinear(torch.nn.Linear):
     from torch's default generator); an integer seed samples the same rows of a same-shaped batch at every pass.
     alpha_dtype=torch.bfloat16 stores the coefficients in 2 bytes a row instead of 4. refine_generators=True goes beyond
     the paper's PAMM: each generator is turned to the alpha-weighted sum of its rows (at its own norm) and alpha fitted to
-    it again, which lowers the weight gradient's error for one more read of x in the forward pass; what is kept is the same.
+    it again, which lowers the weight gradient's error for two more reads of x in the forward pass; what is kept is the same.
     """
 
     def __init__(self, in_features, out_features, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf, seed=None,
