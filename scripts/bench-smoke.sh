@@ -38,18 +38,19 @@ if [ -n "$slow_blas" ] && grep -q "| OpenBlasSgemm " "${cpu_report[0]}"; then
         || fail "OpenBLAS ran its generic kernels on a CPU with AVX2 and the results do not say so"
 fi
 
-# The GPU suite on the emulated device, narrowed by two --filter globs: exactly the benchmarks that match one of them;
-# with two invocations queued a timed span (--queue), which the header says.
+# The GPU suite on the emulated device, narrowed by three --filter globs: exactly the benchmarks that match one of them;
+# with two invocations queued a timed span (--queue), which the header says. The side-by-side row is the one that forks
+# work onto a second stream and joins it back (IDeviceStream.WaitFor), so it runs here before a GPU depends on it.
 "${bench[@]}" gpu --device emulated --quick --queue 2 --filter '*GpuBaselineBenchmarks.CopyFloat32*' --filter '*GpuSamplingBenchmarks*' \
-    --results "$results/gpu"
+    --filter '*GpuProjectionBenchmarks.QkvGemmBesideCompress*' --results "$results/gpu"
 gpu_report=("$results"/gpu/*-gpu-emulated-*.md)
 [[ -f "${gpu_report[0]}" ]] || fail "the emulated GPU suite wrote no results file"
 grep -q '^- timing: --queue 2: 2 invocations queued back to back' "${gpu_report[0]}" || fail "the header does not say --queue 2"
 if "${bench[@]}" gpu --queue 0 > "$results/bad-queue.log" 2>&1; then fail "--queue 0 was accepted"; fi
 grep -q -- "--queue takes the invocations a timed span" "$results/bad-queue.log" || fail "--queue 0 did not say why it was refused"
 ran=$(grep -oE '^\| Gpu[A-Za-z]+ +\| [A-Za-z0-9]+ ' "${gpu_report[0]}" | tr -s ' ' | sort -u | tr '\n' ';')
-[[ "$ran" == "| GpuBaselineBenchmarks | CopyFloat32 ;| GpuSamplingBenchmarks | MultiBlock ;| GpuSamplingBenchmarks | OneBlock ;" ]] \
-    || fail "two --filter globs ran '$ran' instead of CopyFloat32 and both sampling paths"
+[[ "$ran" == "| GpuBaselineBenchmarks | CopyFloat32 ;| GpuProjectionBenchmarks | QkvGemmBesideCompress ;| GpuSamplingBenchmarks | MultiBlock ;| GpuSamplingBenchmarks | OneBlock ;" ]] \
+    || fail "three --filter globs ran '$ran' instead of CopyFloat32, both sampling paths and QkvGemmBesideCompress"
 
 diff -u bench/results/memory-table.md "$results/memory-table.md" \
     || fail "bench/results/memory-table.md is stale: regenerate it with 'PammCuda.Bench memory-table'"

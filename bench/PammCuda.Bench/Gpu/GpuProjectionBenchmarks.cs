@@ -11,8 +11,9 @@ namespace PammCuda.Bench.Gpu;
 /// X (b × n) · [W_q; W_k; W_v]ᵀ with n = d_q = d_k = d_v and the output in X's type, against
 /// <see cref="PammEngine.ProjectAndCompressInto"/>, which runs one GEMM with [W; C] and compresses from its similarity
 /// columns, and against the plain GEMM followed by the engine's own compression (what <c>PammQKV</c> runs by default);
+/// and against the plain GEMM with that compression beside it on a second stream (forked before the GEMM, joined after);
 /// and the bare GEMM with [W; C] writing X's type, the least that a fused path without float32 staging could cost.
-/// All on the benchmark stream, float32 and bfloat16, at <see cref="ShapeSets.Projection"/> (n = 768, 2048 and 4096; --quick: 768 and 2048 at b = 16384; r = 1/512); the <c>compression cost</c>
+/// All on the benchmark stream (the side-by-side row's compression on a second stream of the same device), float32 and bfloat16, at <see cref="ShapeSets.Projection"/> (n = 768, 2048 and 4096; --quick: 768 and 2048 at b = 16384; r = 1/512); the <c>compression cost</c>
 /// column gives each one's extra time in % of the plain GEMM.
 /// </summary>
 [SuppressMessage("Design", "CA1001", Justification = "BenchmarkDotNet frees the fields in [GlobalCleanup]; it subclasses benchmark classes and never disposes them.")]
@@ -24,6 +25,8 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
     private GemmDescriptor _stackedGemm;
     private ProjectionCompressPass? _fused;
     private CompressPass? _separate;
+    private IDeviceStream? _side;
+    private CompressPass? _besideGemm;
 
     /// <summary>Uploads X and the stacked weight, and runs both once (which also compiles the kernels).</summary>
     [GlobalSetup]
@@ -69,6 +72,14 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
             compressWorkspace.Address, compressWorkspace.Length));
         _separate = engine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
             CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
+        // The same compression by an engine on a second stream, into the same storage and workspace (rows run one at a time).
+        _side = Own(device.CreateStream());
+        var sideEngine = Own(new PammEngine(device, options, _side));
+        _besideGemm = sideEngine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
+            CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
+        using (var ready = stream.RecordEvent()) _side.WaitFor(ready); // after the compressions above, on the same storage
+        BesideGemm.Run();
+        _side.Synchronize();
         stream.Gemm(_plainGemm);
         _timer = GpuSession.CreateTimer();
         stream.Synchronize();
@@ -82,6 +93,8 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
         _owned.Clear();
         _fused = null;
         _separate = null;
+        _side = null;
+        _besideGemm = null;
     }
 
     /// <summary>The plain Q/K/V GEMM, output in X's type.</summary>
@@ -108,9 +121,29 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
         Separate.Run();
     });
 
+    /// <summary>
+    /// The plain Q/K/V GEMM with <see cref="PammEngine.CompressInto"/> of X beside it on a second stream: the second stream
+    /// waits for the first (so that X is ready), the compression is queued there first, then the GEMM here, and the first
+    /// stream waits for the second before the timer's end: how much of the compression the GEMM hides.
+    /// </summary>
+    [Benchmark]
+    [Measures(Operation.QkvGemmBesideCompress)]
+    public void QkvGemmBesideCompress() => Time(nameof(QkvGemmBesideCompress), () =>
+    {
+        var stream = GpuSession.Stream;
+        var side = _side ?? throw new InvalidOperationException("GlobalSetup has not run.");
+        using (var fork = stream.RecordEvent()) side.WaitFor(fork);
+        BesideGemm.Run();
+        stream.Gemm(_plainGemm);
+        using var join = side.RecordEvent();
+        stream.WaitFor(join);
+    });
+
     private ProjectionCompressPass Fused => _fused ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     private CompressPass Separate => _separate ?? throw new InvalidOperationException("GlobalSetup has not run.");
+
+    private CompressPass BesideGemm => _besideGemm ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     private void Time(string method, Action work)
     {

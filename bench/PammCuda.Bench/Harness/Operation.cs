@@ -94,6 +94,14 @@ public enum Operation
     QkvGemmThenCompress,
 
     /// <summary>
+    /// The plain projection and PAMM's own compression side by side: the compression on a second stream, forked from the
+    /// first before the GEMM and joined back after it (device-side events, the host never waits). Compression reads only X,
+    /// not the projection, so nothing orders the two; the memory- and latency-bound compression can then run beside the
+    /// compute-bound GEMM, and its cost is what the overlap leaves of <see cref="QkvGemmThenCompress"/>'s.
+    /// </summary>
+    QkvGemmBesideCompress,
+
+    /// <summary>
     /// The GEMM of X with [W_q; W_k; W_v; C] alone, output b × (3n + k) in X's type: no staging, no assignment. What a
     /// fused path whose GEMM wrote the projection and the similarities in X's dtype (no float32 staging, S rounded to
     /// 16 bits) could cost at the least, measured so that building one is decided by a number.

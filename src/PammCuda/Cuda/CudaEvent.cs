@@ -25,6 +25,8 @@ public sealed unsafe class CudaEvent : IDeviceEvent
         }
     }
 
+    internal bool BelongsTo(CudaContext context) => _owner.Context == context;
+
     internal void Record(CuStreamHandle stream)
     {
         using var current = Enter(out var handle);

@@ -125,6 +125,16 @@ public sealed unsafe class CudaStream : IDeviceStream
         }
     }
 
+    /// <inheritdoc/>
+    public void WaitFor(IDeviceEvent recorded)
+    {
+        ArgumentNullException.ThrowIfNull(recorded);
+        if (recorded is not CudaEvent cudaEvent || !cudaEvent.BelongsTo(_device.Context))
+            throw new ArgumentException("The event must be a CUDA event of this stream's device.", nameof(recorded));
+        using var current = Enter(out var stream);
+        CuDriver.cuStreamWaitEvent(stream, cudaEvent.Handle, 0).ThrowIfFailed();
+    }
+
     /// <summary>Destroys an owned stream (after a cuBLAS handle of its own, if it has one); a wrapper only becomes unusable.</summary>
     public void Dispose()
     {

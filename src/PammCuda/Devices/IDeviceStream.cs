@@ -42,6 +42,14 @@ public interface IDeviceStream : IDisposable
 
     /// <summary>Records a timing event at the current point of the stream.</summary>
     IDeviceEvent RecordEvent();
+
+    /// <summary>
+    /// Makes the work submitted to this stream from now on wait, on the device, until the work before
+    /// <paramref name="recorded"/> has finished; the host does not wait. With <see cref="RecordEvent"/> on another stream of
+    /// the same device, this forks work onto a second stream and joins it back, so that the two run side by side.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="recorded"/> is not an event of this stream's device.</exception>
+    void WaitFor(IDeviceEvent recorded);
 }
 
 /// <summary>A point in a stream's work, for timing.</summary>

@@ -88,6 +88,15 @@ internal sealed unsafe class EmulatedStream(EmulatedComputeDevice device, nint n
         return new EmulatedEvent(Stopwatch.GetTimestamp());
     }
 
+    /// <summary>Work runs as it is submitted, so the work before any event of this device has finished: nothing to wait for.</summary>
+    public void WaitFor(IDeviceEvent recorded)
+    {
+        ThrowIfUnusable();
+        ArgumentNullException.ThrowIfNull(recorded);
+        if (recorded is not EmulatedEvent) throw new ArgumentException("The event must be an event of the emulated device.", nameof(recorded));
+        recorded.Synchronize(); // a disposed event is refused, as CUDA refuses a destroyed one
+    }
+
     /// <summary>Disposing the device's default stream does nothing: the device owns it.</summary>
     public void Dispose()
     {

@@ -110,6 +110,9 @@ internal static unsafe partial class CuDriver
     [LibraryImport(CudaLibraryNames.Driver)]
     public static partial CuResult cuEventSynchronize(CuEventHandle @event);
 
+    [LibraryImport(CudaLibraryNames.Driver)]
+    public static partial CuResult cuStreamWaitEvent(CuStreamHandle stream, CuEventHandle @event, uint flags);
+
     /// <summary>
     /// CUDA 12.8 added <c>cuEventElapsedTime_v2</c> (same signature) and CUDA 13's cuda.h maps the name to it;
     /// drivers older than 12.8 export only this one, so it is the fallback of <see cref="EventElapsedTime"/>.

@@ -377,6 +377,40 @@ public unsafe class CudaComputeDeviceTests
     }
 
     [Test]
+    public void A_stream_waits_on_the_device_for_an_event_recorded_on_another()
+    {
+        const int n = 1 << 24, launches = 50;
+        using var module = LoadScaleAdd();
+        var kernel = module.GetKernel("scale_add");
+        using var first = _device.CreateStream();
+        using var second = _device.CreateStream();
+        using var dx = _device.Allocate<float>(n);
+        using var dy = _device.Allocate<float>(n);
+        using var dz = _device.Allocate<float>(n);
+        first.Fill32Async(dx.Address, BitConverter.SingleToUInt32Bits(1f), n);
+        first.Fill32Async(dy.Address, 0, n);
+        first.Synchronize();
+        // A few milliseconds of work on the first stream; without the wait, the second stream's copy would start at once
+        // and read y part-way.
+        for (int i = 0; i < launches; i++) Launch(first, kernel, dx, dy, 1f, n);
+        using (var done = first.RecordEvent()) second.WaitFor(done);
+        second.CopyAsync(dz.Address, dy.Address, (long)n * sizeof(float));
+        second.Synchronize();
+        var copied = dz.ToArray(second);
+        Assert.That(copied.Distinct(), Is.EqualTo(new[] { (float)launches }));
+    }
+
+    [Test]
+    public void Waiting_for_an_event_that_is_not_a_cuda_event_is_refused()
+    {
+        using var stream = _device.CreateStream();
+        using var emulated = new PammCuda.Emulation.EmulatedComputeDevice();
+        using var foreign = emulated.DefaultStream.RecordEvent();
+        Assert.That(() => stream.WaitFor(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("recorded"));
+        Assert.That(() => stream.WaitFor(foreign), Throws.ArgumentException.With.Property("ParamName").EqualTo("recorded"));
+    }
+
+    [Test]
     public void Everything_is_unusable_after_dispose_and_disposing_twice_is_harmless()
     {
         var stream = _device.CreateStream();
@@ -397,6 +431,7 @@ public unsafe class CudaComputeDeviceTests
         Assert.Throws<ObjectDisposedException>(() => _device.DefaultStream.Synchronize());
         Assert.Throws<ObjectDisposedException>(() => _device.CreateStream());
         Assert.Throws<ObjectDisposedException>(() => recorded.Synchronize());
+        Assert.Throws<ObjectDisposedException>(() => _device.DefaultStream.WaitFor(recorded));
         Assert.Throws<ObjectDisposedException>(() => _ = pinned.Span);
         Assert.DoesNotThrow(buffer.Dispose);
         Assert.DoesNotThrow(recorded.Dispose);

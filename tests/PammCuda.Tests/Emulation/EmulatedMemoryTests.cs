@@ -127,6 +127,31 @@ public sealed unsafe class EmulatedMemoryTests : EmulatedDeviceFixture
         Assert.That(end.ElapsedMillisecondsSince(start), Is.GreaterThanOrEqualTo(0f));
     }
 
+    [Test]
+    public void A_stream_waits_for_an_event_of_the_emulated_device_and_refuses_any_other()
+    {
+        using var stream = Device.CreateStream();
+        using (var recorded = Device.DefaultStream.RecordEvent()) Assert.DoesNotThrow(() => stream.WaitFor(recorded));
+        var disposed = Device.DefaultStream.RecordEvent();
+        disposed.Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => stream.WaitFor(null!), Throws.ArgumentNullException.With.Property("ParamName").EqualTo("recorded"));
+            Assert.That(() => stream.WaitFor(new ForeignEvent()), Throws.ArgumentException.With.Property("ParamName").EqualTo("recorded"));
+            Assert.That(() => stream.WaitFor(disposed), Throws.TypeOf<ObjectDisposedException>());
+        });
+    }
+
+    /// <summary>An event of some other kind of device.</summary>
+    private sealed class ForeignEvent : IDeviceEvent
+    {
+        public void Synchronize() { }
+
+        public float ElapsedMillisecondsSince(IDeviceEvent start) => 0f;
+
+        public void Dispose() { }
+    }
+
     private static void ElementStore(byte* p, DType type, int index, float value)
     {
         switch (type)

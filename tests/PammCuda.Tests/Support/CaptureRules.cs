@@ -103,6 +103,8 @@ internal sealed unsafe class CaptureRulesStream(IDeviceStream inner, CaptureRule
 
     public IDeviceEvent RecordEvent() => inner.RecordEvent();
 
+    public void WaitFor(IDeviceEvent recorded) => inner.WaitFor(recorded);
+
     public void Dispose()
     {
         if (owning) inner.Dispose();

@@ -79,6 +79,8 @@ internal sealed unsafe class CountingStream(IDeviceStream inner) : IDeviceStream
 
     public IDeviceEvent RecordEvent() => inner.RecordEvent();
 
+    public void WaitFor(IDeviceEvent recorded) => inner.WaitFor(recorded);
+
     /// <summary>Leaves the inner stream alone: it belongs to whoever made it.</summary>
     public void Dispose()
     {
