@@ -45,7 +45,7 @@ public sealed unsafe class CudaEvent : IDeviceEvent
     public float ElapsedMillisecondsSince(IDeviceEvent start)
     {
         ArgumentNullException.ThrowIfNull(start);
-        if (start is not CudaEvent other || other._owner.Context != _owner.Context)
+        if (start is not CudaEvent other || !other.BelongsTo(_owner.Context))
             throw new ArgumentException("The start event must be a CUDA event of the same device.", nameof(start));
         using var current = Enter(out var end);
         float milliseconds;
