@@ -2,9 +2,10 @@
 The training modes compared, and the model configurations.
 
 A mode is written `name` or `name:key=value[:key=value]` on the command line, e.g. `pamm`, `pamm:r=1/128`,
-`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`, `pamm:refine`: the options change PAMM's
-ratio r, generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused` makes the
-Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection); `refine`
+`pamm:k=64`, `crs:k=8`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16`, `pamm:fused`, `pamm:overlap`, `pamm:refine`: the options
+change PAMM's ratio r, generator count k, tolerance ε or the storage of its coefficients α (f32 or bf16) for that run; `fused`
+makes the Q/K/V layers compute the projection and the compression in one GEMM on CUDA (PammQKV's fused_projection);
+`overlap` runs each compression on a second CUDA stream beside its layer's GEMMs (overlap_compression: the same values); `refine`
 refines the generators after the assignment (refine_generators, beyond the paper's PAMM: the same bytes kept, a
 smaller gradient error, two more reads of the input in the forward pass).
 `pamm-all:layers=down` or `pamm-all:layers=out+gate_up` puts PAMM on Q/K/V and only the named ones of the other
@@ -74,6 +75,7 @@ class Mode:
     alpha_dtype: torch.dtype = torch.float32
     fused_projection: bool = False
     refine_generators: bool = False
+    overlap_compression: bool = False
     label: str = ""
     other_layers: tuple = OTHER_LAYERS  # pamm-all only: which of OTHER_LAYERS use PAMM
 
@@ -90,6 +92,7 @@ class Mode:
         options = self.pamm_options()
         options["alpha_dtype"] = next(name for name, dtype in ALPHA_DTYPES.items() if dtype == self.alpha_dtype)
         options["fused_projection"] = self.fused_projection
+        options["overlap_compression"] = self.overlap_compression
         if self.kind == "pamm-all":
             options["layers"] = list(self.other_layers)
         return options
@@ -98,7 +101,7 @@ class Mode:
         """The model of this mode; parameter names are the same in every mode."""
         if self.kind in ("dense", "checkpoint"):
             return Llama(model_config, Layers(), checkpoint_blocks=self.kind == "checkpoint")
-        options = self.pamm_options()
+        options = dict(self.pamm_options(), overlap_compression=self.overlap_compression)
         qkv = lambda d_in, d_out: pammcuda.PammQKV(d_in, d_out, bias=False, fused_projection=self.fused_projection, **options)
         if self.kind == "pamm-all":
             linear = lambda d_in, d_out: pammcuda.PammLinear(d_in, d_out, bias=False, **options)
@@ -115,7 +118,7 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
     kind, _, options = text.strip().partition(":")
     if kind not in DESCRIPTIONS:
         raise ValueError(f"unknown mode '{kind}' in --modes; the modes are {', '.join(DESCRIPTIONS)}")
-    ratio, k, epsilon, alpha_dtype, fused, refine = default_ratio, default_k, default_epsilon, torch.float32, False, False
+    ratio, k, epsilon, alpha_dtype, fused, refine, overlap = default_ratio, default_k, default_epsilon, torch.float32, False, False, False
     other_layers = OTHER_LAYERS
     for option in filter(None, options.split(":")):
         key, _, value = option.partition("=")
@@ -123,6 +126,8 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
             fused = True
         elif key == "refine" and not value:
             refine = True
+        elif key == "overlap" and not value:
+            overlap = True
         elif key == "layers":
             other_layers = parse_other_layers(value, text, kind)
         elif key in ("r", "ratio"):
@@ -138,10 +143,10 @@ def parse_mode(text, default_ratio=1.0 / 512, default_k=0, default_epsilon=math.
                 raise ValueError(f"alpha={value} in mode '{text}': α is stored as {' or '.join(ALPHA_DTYPES)}")
             alpha_dtype = ALPHA_DTYPES[value]
         else:
-            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha=, fused, refine or, for pamm-all, layers=)")
+            raise ValueError(f"unknown option '{option}' in mode '{text}' (use r=, k=, eps=, alpha=, fused, overlap, refine or, for pamm-all, layers=)")
     if options and kind in ("dense", "checkpoint"):
         raise ValueError(f"mode '{kind}' takes no PAMM options: '{text}'")
-    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, refine, label=text.strip(), other_layers=other_layers)
+    return Mode(kind, ratio, k, epsilon, alpha_dtype, fused, refine, overlap, label=text.strip(), other_layers=other_layers)
 
 
 def parse_other_layers(value, text, kind):

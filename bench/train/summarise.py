@@ -64,7 +64,8 @@ def curve(results, window=50):
 def _method(run):
     """
     What a run with PAMM's sampling trains, without its k: 'pamm', 'crs', 'pamm-all', plus every non-default option
-    (runs of one method are averaged together, so a method must name everything that changes what is trained).
+    (runs of one method are averaged together, so a method must name everything that changes what is trained;
+    overlap_compression changes only which stream compresses, none of the values, so it is not named).
     """
     options = run["pamm"]
     label = run["kind"]

@@ -10,7 +10,8 @@ perplexity, tokens/s and peak memory side by side.
 Modes: dense, pamm, crs (ε = 0: uniform column-row sampling), checkpoint (torch.utils.checkpoint per block),
 pamm-all (PAMM on every linear layer of a block); `pamm:r=1/128`, `pamm:k=64`, `pamm:k=64:eps=0.5`, `pamm:alpha=bf16` change
 PAMM's options for one run (alpha=bf16: its coefficients α in 2 bytes a token instead of 4; `pamm:fused`: on CUDA, Q, K, V
-and the compression from one GEMM; `pamm-all:layers=out+down`: PAMM on Q/K/V and only the named others of out,
+and the compression from one GEMM; `pamm:overlap`: on CUDA, each compression on a second stream beside its layer's GEMMs;
+`pamm:refine`: refined generators; `pamm-all:layers=out+down`: PAMM on Q/K/V and only the named others of out,
 gate_up, down). Every run starts from the same initial weights and sees the same batches.
 Prepare the corpus once first: python3 bench/train/corpus.py
 """

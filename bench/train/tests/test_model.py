@@ -269,6 +269,14 @@ class ModeParsingTest(unittest.TestCase):
         self.assertTrue(qkv and all(layer.fused_projection for layer in qkv))
         self.assertFalse(any(layer.fused_projection for layer in modes.kept_input_modules(small_model("pamm", k=2))))
 
+    def test_overlap_reaches_every_pamm_layer_and_the_report(self):
+        self.assertTrue(modes.parse_mode("pamm:k=8:overlap").overlap_compression)
+        self.assertFalse(modes.parse_mode("pamm").reported_options()["overlap_compression"])
+        self.assertTrue(modes.parse_mode("pamm-all:overlap").reported_options()["overlap_compression"])
+        layers = modes.pamm_modules(small_model("pamm-all", k=2, overlap_compression=True))
+        self.assertTrue(layers and all(layer.overlap_compression for _, layer in layers))
+        self.assertFalse(any(layer.overlap_compression for _, layer in modes.pamm_modules(small_model("pamm", k=2))))
+
     def test_refine_reaches_every_pamm_layer(self):
         layers = modes.pamm_modules(small_model("pamm-all", k=2, refine_generators=True))
         self.assertTrue(layers and all(layer.sampling.options.refine_generators for _, layer in layers))
@@ -291,6 +299,7 @@ class ModeParsingTest(unittest.TestCase):
                               ("pamm:r=2", "outside"), ("pamm:alpha=f16", "f32 or bf16"),
                               ("pamm:fused=no", "unknown option 'fused=no'"), ("dense:fused", "no PAMM"),
                               ("pamm:refine=yes", "unknown option 'refine=yes'"), ("dense:refine", "no PAMM"),
+                              ("pamm:overlap=1", "unknown option 'overlap=1'"), ("checkpoint:overlap", "no PAMM"),
                               ("crs:eps=0.5", "crs is PAMM at ε = 0"),
                               ("pamm:layers=down", "pamm-all's option"), ("pamm-all:layers=up", "out, gate_up, down"),
                               ("pamm-all:layers=", "out, gate_up, down"), ("pamm-all:layers=out+", "out, gate_up, down")):
@@ -320,12 +329,16 @@ class StopwatchTest(unittest.TestCase):
         self.assertEqual(stopwatch.total, 3.0 + 6.0)
 
 
-def pamm_run(config, k, probes, steps, corpus_tokens, **settings):
-    """The record of train_one for PAMM at k on random bytes (a tenth of them the validation split), probing at `probes`."""
+def pamm_run(config, k, probes, steps, corpus_tokens, overlap_compression=False, **settings):
+    """
+    The record of train_one for PAMM at k on random bytes (a tenth of them the validation split), probing at `probes`,
+    with each compression on a side stream where overlap_compression.
+    """
     tokens = torch.randint(0, 256, (corpus_tokens,), generator=torch.Generator().manual_seed(5))
     data = corpus.Corpus(train=tokens, val=tokens[:corpus_tokens // 10], vocab_size=256, token_bytes=torch.ones(256), meta={})
     settings = training.Settings(config=config, steps=steps, warmup_steps=1, probe_steps=probes, log=lambda line: None, **settings)
-    return training.train_one(modes.Mode("pamm", k=k), data, settings, training.initial_state(settings, 256), steps)
+    mode = modes.Mode("pamm", k=k, overlap_compression=overlap_compression)
+    return training.train_one(mode, data, settings, training.initial_state(settings, 256), steps)
 
 
 class ProbeTest(unittest.TestCase):
@@ -455,6 +468,19 @@ class CudaStepPeakTest(unittest.TestCase):
         twin = sum(p.numel() * 4 for p in modes.Mode("dense").build(config.model(256)).parameters())
         # Allocation patterns differ a little between the runs (the caching allocator's blocks); a twin is far more.
         self.assertLess(abs(peaks["2,4"] - peaks["none"]), twin // 4, (peaks, twin))
+
+    def test_compressions_on_a_side_stream_train_as_on_the_current_one(self):
+        # pamm:overlap changes where each compression runs, not its values (pammcuda's test_side_stream checks the
+        # layers bit for bit). Attention's backward is not deterministic on CUDA, so the runs agree closely, not exactly;
+        # a compression read before it was written would part them by far more.
+        config = modes.TrainConfig(d_model=256, n_layers=2, n_heads=4, d_ff=688, context=128, tokens_per_step=4096, lr=1e-3)
+        records = {overlap: pamm_run(config, 16, "none", 6, 200_000, overlap_compression=overlap, device=torch.device("cuda"),
+                                     dtype="bf16", val_tokens=4096) for overlap in (False, True)}
+        self.assertTrue(records[True]["pamm"]["overlap_compression"])
+        self.assertEqual(records[True]["train_loss"][0], records[False]["train_loss"][0], "the first forward pass")
+        for overlapped, plain in zip(records[True]["train_loss"] + [records[True]["val_loss"]],
+                                     records[False]["train_loss"] + [records[False]["val_loss"]]):
+            self.assertAlmostEqual(overlapped, plain, delta=0.01)
 
 
 if __name__ == "__main__":

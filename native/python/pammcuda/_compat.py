@@ -30,6 +30,15 @@ def compile_disable_unless_traceable(function):
     return function if CUSTOM_OPS_TRACEABLE else compile_disable(function)
 
 
+def is_compiling():
+    """Whether torch.compile is tracing the caller now (torch >= 2.3 asks torch.compiler, 2.0 to 2.2 TorchDynamo)."""
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return compiler.is_compiling()
+    dynamo = getattr(torch, "_dynamo", None)
+    return dynamo is not None and hasattr(dynamo, "is_compiling") and dynamo.is_compiling()
+
+
 def autocast_dtype(device_type):
     """The dtype torch.autocast runs linear layers in on `device_type` now, or None where autocast is off."""
     if hasattr(torch, "get_autocast_dtype"):  # torch >= 2.4 takes the device type

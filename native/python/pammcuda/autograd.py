@@ -10,7 +10,7 @@ import typing
 
 import torch
 
-from . import _native, backend, ops
+from . import _native, _side_stream, backend, ops
 
 
 def _rows(tensor):
@@ -76,6 +76,21 @@ def _compress(ctx, x2d, options, seed):
     return ops.compress(x2d, seed, options.ratio, options.k, options.epsilon, options.alpha_dtype, options.refine_generators)
 
 
+def _project_and_compress_separately(ctx, x, project, options, seed, overlap_compression):
+    """
+    (project(), the storage of x's compression). The projection runs first, so that a shape or dtype mismatch raises
+    nn.Linear's own error before anything is compressed; with overlap_compression, where _side_stream.overlaps(x), the
+    compression runs beside it on a second stream instead (the same values: the error comes from the projection, and the
+    compression reads only x).
+    """
+    x2d = _rows(x)
+    compress = lambda: _compress(ctx, x2d, options, seed)
+    if overlap_compression and _side_stream.overlaps(x):
+        return _side_stream.run_beside(project, compress, x.device)
+    projected = project()
+    return projected, compress()
+
+
 def saved_compression(node):
     """
     The compressed input that an autograd node of the PAMM layers keeps for backward (`output.grad_fn`), as a
@@ -99,17 +114,18 @@ class PammLinearFunction(torch.autograd.Function):
     """
     y = x W^T + b, exactly. The graph keeps W and the compressed x (never x itself); backward gives
     dL/dx = G W exactly and dL/dW ~ G^T x by PAMM. options is a PammOptions (its seed unused), seed a 0-d int64 tensor.
+    overlap_compression=True compresses x on a second CUDA stream beside the product (see PammLinear).
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, options, seed):
-        output = torch.nn.functional.linear(x, weight, bias)
-        # Compressed after the exact output so that a shape or dtype mismatch raises nn.Linear's own error first.
+    def forward(ctx, x, weight, bias, options, seed, overlap_compression=False):
         ctx.input_shape = x.shape
-        if ctx.needs_input_grad[1]:
-            ctx.save_for_backward(weight, _compress(ctx, _rows(x), options, seed))
-        else:
+        if not ctx.needs_input_grad[1]:
             ctx.save_for_backward(weight)
+            return torch.nn.functional.linear(x, weight, bias)
+        project = lambda: torch.nn.functional.linear(x, weight, bias)
+        output, storage = _project_and_compress_separately(ctx, x, project, options, seed, overlap_compression)
+        ctx.save_for_backward(weight, storage)
         return output
 
     @staticmethod
@@ -121,7 +137,7 @@ class PammLinearFunction(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_weight = _product(ctx.storage_shape, ctx.saved_tensors[1], None, g, weight.dtype)
         grad_bias = g.sum(0).to(weight.dtype) if ctx.needs_input_grad[2] else None
-        return grad_x, grad_weight, grad_bias, None, None
+        return grad_x, grad_weight, grad_bias, None, None, None
 
 
 class PammProjectionFunction(torch.autograd.Function):
@@ -185,30 +201,32 @@ class PammQKVFunction(torch.autograd.Function):
     gradients in backward (on CUDA one batched pass over one plan of it: the rows are grouped once, and each stage is one
     launch for the three products). options and seed as for
     PammLinearFunction. fused_projection=True: where _fuses_projection allows, q, k, v and the compression come from one
-    GEMM of x with [Wq; Wk; Wv; C] (see PammQKV); else three linears and a compression.
+    GEMM of x with [Wq; Wk; Wv; C] (see PammQKV); else three linears and a compression, with overlap_compression=True on
+    a second CUDA stream beside the linears.
     """
 
     @staticmethod
-    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options, seed, fused_projection=False):
+    def forward(ctx, x, wq, wk, wv, bq, bk, bv, options, seed, fused_projection=False, overlap_compression=False):
         weights = (wq, wk, wv)
         ctx.input_shape = x.shape
         if not any(ctx.needs_input_grad[1:4]):
             ctx.save_for_backward(*weights)
             linear = torch.nn.functional.linear
             return linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
-        x2d = _rows(x)
         if fused_projection and _fuses_projection(x, weights, (bq, bk, bv)):
             # One GEMM of x with [Wq; Wk; Wv; C]: the exact projections and the compression from one read of x. q, k and
             # v come back in allocations of their own, as three linears give them: attention keeps v for backward, and
             # views of one output would keep q and k alive with it.
+            x2d = _rows(x)
             ctx.storage_shape = _StorageShape.of(x2d, options)
             outputs, storage = _project_and_compress(x2d, list(weights), seed, options.ratio, options.k, options.epsilon,
                                                      options.alpha_dtype, options.refine_generators)
             ctx.save_for_backward(*weights, storage)
             return tuple(output.view(*x.shape[:-1], output.shape[1]) for output in outputs)
         linear = torch.nn.functional.linear
-        outputs = linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv)
-        ctx.save_for_backward(*weights, _compress(ctx, x2d, options, seed))
+        project = lambda: (linear(x, wq, bq), linear(x, wk, bk), linear(x, wv, bv))
+        outputs, storage = _project_and_compress_separately(ctx, x, project, options, seed, overlap_compression)
+        ctx.save_for_backward(*weights, storage)
         return outputs
 
     @staticmethod
@@ -234,4 +252,4 @@ class PammQKVFunction(torch.autograd.Function):
             g.sum(0).to(w.dtype) if needed else None
             for g, w, needed in zip(grads, weights, ctx.needs_input_grad[4:7])
         ]
-        return (grad_x, *weight_grads, *bias_grads, None, None, None)
+        return (grad_x, *weight_grads, *bias_grads, None, None, None, None)

@@ -24,6 +24,12 @@ def check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators=False)
         raise ValueError(f"refine_generators must be True or False, got {refine_generators!r}")
 
 
+def check_flag(name, value):
+    """A layer's on/off option: True or False, refused by name otherwise (a truthy string would silently turn it on)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 class _Sampling:
     """
     The options a layer compresses with at each forward pass. With seed=None (the default) every pass samples with a
@@ -67,7 +73,7 @@ class _Sampling:
 @_compat.compile_disable_unless_traceable
 def _pamm_linear(layer, x):
     return _compat.call_as_autocast_linear(autograd.PammLinearFunction.apply, x, layer.weight, layer.bias,
-                                           layer.sampling.options, layer.sampling.next_seed())
+                                           layer.sampling.options, layer.sampling.next_seed(), layer.overlap_compression)
 
 
 @_compat.compile_disable_unless_traceable
@@ -80,7 +86,8 @@ def _pamm_qkv(qkv, x):
         # runs: named here rather than left to a mixed Tensor and DTensor product.
         backend.check_not_dtensor(weight, name)
     return _compat.call_as_autocast_linear(autograd.PammQKVFunction.apply, x, *weights, *biases,
-                                           qkv.sampling.options, qkv.sampling.next_seed(), qkv.fused_projection)
+                                           qkv.sampling.options, qkv.sampling.next_seed(), qkv.fused_projection,
+                                           qkv.overlap_compression)
 
 
 def _has_rows(x):
@@ -100,12 +107,15 @@ class PammLinear(torch.nn.Linear):
     alpha_dtype=torch.bfloat16 stores the coefficients in 2 bytes a row instead of 4. refine_generators=True goes beyond
     the paper's PAMM: each generator is turned to the alpha-weighted sum of its rows (at its own norm) and alpha fitted to
     it again, which lowers the weight gradient's error for two more reads of x in the forward pass; what is kept is the same.
+    overlap_compression=True compresses x on CUDA on a second stream beside the layer's GEMM (as PammQKV's).
     """
 
     def __init__(self, in_features, out_features, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf, seed=None,
-                 alpha_dtype=torch.float32, refine_generators=False, device=None, dtype=None):
+                 alpha_dtype=torch.float32, refine_generators=False, overlap_compression=False, device=None, dtype=None):
         super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
         self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
+        check_flag("overlap_compression", overlap_compression)
+        self.overlap_compression = overlap_compression
 
     def forward(self, x):
         if not (torch.is_grad_enabled() and self.weight.requires_grad and _has_rows(x)):
@@ -113,7 +123,8 @@ class PammLinear(torch.nn.Linear):
         return _pamm_linear(self, x)
 
     def extra_repr(self):
-        return f"{super().extra_repr()}, {self.sampling}"
+        overlap = ", overlap_compression=True" if self.overlap_compression else ""
+        return f"{super().extra_repr()}, {self.sampling}{overlap}"
 
 
 class PammQKV(torch.nn.Module):
@@ -127,15 +138,25 @@ class PammQKV(torch.nn.Module):
     the projection from there: more memory traffic than it saves while k is below about the GPU's FLOP-to-byte ratio,
     and a transient that can raise the step's peak memory. Off by default: three linears and a compression, whose
     similarity GEMM reads x once more.
+
+    overlap_compression=True runs that compression, on CUDA, on a second stream beside the three linears' GEMMs: it reads
+    only x, so it needs nothing they write. The second stream waits for the current one before it starts and the current
+    one for it before forward returns, both on the device (the host never waits), so the values are the same as without
+    it. On the CPU, under torch.compile and where the one-GEMM path is taken, it changes nothing. Off by default until
+    a GPU has measured what it saves.
     """
 
     def __init__(self, d_model, d_q, d_k=None, d_v=None, bias=True, *, ratio=1.0 / 512.0, k=0, epsilon=math.inf,
-                 seed=None, alpha_dtype=torch.float32, refine_generators=False, fused_projection=False, device=None, dtype=None):
+                 seed=None, alpha_dtype=torch.float32, refine_generators=False, fused_projection=False,
+                 overlap_compression=False, device=None, dtype=None):
         super().__init__()
         sizes = (d_q, d_k or d_q, d_v or d_q)
         self.q, self.k, self.v = (torch.nn.Linear(d_model, size, bias, device=device, dtype=dtype) for size in sizes)
         self.sampling = _Sampling(ratio, k, epsilon, seed, alpha_dtype, refine_generators)
+        check_flag("fused_projection", fused_projection)
+        check_flag("overlap_compression", overlap_compression)
         self.fused_projection = fused_projection
+        self.overlap_compression = overlap_compression
 
     def forward(self, x):
         layers = (self.q, self.k, self.v)
@@ -144,4 +165,5 @@ class PammQKV(torch.nn.Module):
         return _pamm_qkv(self, x)
 
     def extra_repr(self):
-        return f"{self.sampling}, fused_projection=True" if self.fused_projection else str(self.sampling)
+        flags = [f"{name}=True" for name in ("fused_projection", "overlap_compression") if getattr(self, name)]
+        return ", ".join([str(self.sampling), *flags])

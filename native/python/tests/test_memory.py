@@ -423,9 +423,14 @@ class CudaMemoryTests(unittest.TestCase):
         # has not seen. Its engine for that stream is made inside the capture: it must allocate and wait for nothing.
         self.assert_graph_replays_the_eager_step(seed=13, warm_up_stream=torch.cuda.Stream(), capture_stream=None)
 
-    def assert_graph_replays_the_eager_step(self, seed, warm_up_stream, capture_stream):
+    def test_a_step_with_the_compression_on_a_side_stream_is_capturable(self):
+        # The side stream joins the capture through the fork's event and leaves it through the join's, as CUDA requires.
+        self.assert_graph_replays_the_eager_step(seed=17, warm_up_stream=torch.cuda.Stream(), capture_stream=None,
+                                                 overlap_compression=True)
+
+    def assert_graph_replays_the_eager_step(self, seed, warm_up_stream, capture_stream, overlap_compression=False):
         """Three eager steps on warm_up_stream, then one captured on capture_stream (None: the graph's own) and replayed."""
-        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=seed).cuda()
+        model = QKVStack(256, 64, layers=2, pamm=True, k=32, seed=seed, overlap_compression=overlap_compression).cuda()
         static_h = torch.randn(2048, 256, device="cuda")
         warm_up_stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(warm_up_stream):
@@ -470,7 +475,14 @@ class CudaMemoryTests(unittest.TestCase):
         self.assertIn("usable: True", finished.stdout)
 
     def test_step_returns_to_the_host_before_a_long_kernel_ends(self):
-        model = QKVStack(512, 64, layers=2, pamm=True, ratio=1 / 64).cuda()
+        self.assert_step_queues_behind_a_long_kernel(overlap_compression=False)
+
+    def test_step_with_the_compression_on_a_side_stream_returns_before_a_long_kernel_ends(self):
+        # The side stream's fork and join are device-side waits: the host queues the step and goes on.
+        self.assert_step_queues_behind_a_long_kernel(overlap_compression=True)
+
+    def assert_step_queues_behind_a_long_kernel(self, overlap_compression):
+        model = QKVStack(512, 64, layers=2, pamm=True, ratio=1 / 64, overlap_compression=overlap_compression).cuda()
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
         h = torch.randn(4096, 512, device="cuda")
         for _ in range(3):
@@ -493,7 +505,8 @@ class CudaMemoryTests(unittest.TestCase):
         done.record()
         still_queued = not done.query()
         torch.cuda.synchronize()
-        print(f"\ninfo: a PAMM training step queued in {host_seconds * 1000:.1f} ms behind a ~1 s kernel")
+        print(f"\ninfo: a PAMM training step (overlap_compression={overlap_compression}) queued in "
+              f"{host_seconds * 1000:.1f} ms behind a ~1 s kernel")
         self.assertTrue(still_queued, "the step waited for the device: the kernel ahead of it had finished when it returned")
         self.assertLess(host_seconds, 0.5)
 
