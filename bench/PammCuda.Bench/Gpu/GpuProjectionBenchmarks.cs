@@ -11,7 +11,8 @@ namespace PammCuda.Bench.Gpu;
 /// X (b × n) · [W_q; W_k; W_v]ᵀ with n = d_q = d_k = d_v and the output in X's type, against
 /// <see cref="PammEngine.ProjectAndCompressInto"/>, which runs one GEMM with [W; C] and compresses from its similarity
 /// columns, and against the plain GEMM followed by the engine's own compression (what <c>PammQKV</c> runs by default);
-/// and against the plain GEMM with that compression beside it on a second stream (forked before the GEMM, joined after);
+/// and against the plain GEMM with that compression beside it on a second stream (forked before the GEMM, joined after),
+/// of normal or high priority (what <c>PammQKV(overlap_compression=True)</c> uses);
 /// and the bare GEMM with [W; C] writing X's type, the least that a fused path without float32 staging could cost.
 /// All on the benchmark stream (the side-by-side row's compression on a second stream of the same device), float32 and bfloat16, at <see cref="ShapeSets.Projection"/> (n = 768, 2048 and 4096; --quick: 768 and 2048 at b = 16384; r = 1/512); the <c>compression cost</c>
 /// column gives each one's extra time in % of the plain GEMM.
@@ -27,6 +28,8 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
     private CompressPass? _separate;
     private IDeviceStream? _side;
     private CompressPass? _besideGemm;
+    private IDeviceStream? _highPrioritySide;
+    private CompressPass? _besideGemmHighPriority;
 
     /// <summary>Uploads X and the stacked weight, and runs both once (which also compiles the kernels).</summary>
     [GlobalSetup]
@@ -72,14 +75,21 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
             compressWorkspace.Address, compressWorkspace.Length));
         _separate = engine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
             CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
-        // The same compression by an engine on a second stream, into the same storage and workspace (rows run one at a time).
+        // The same compression by engines on second streams, into the same storage and workspace (rows run one at a time).
+        CompressPass CompressOn(IDeviceStream side)
+        {
+            var sideEngine = Own(new PammEngine(device, options, side));
+            var pass = sideEngine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
+                CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
+            using (var ready = stream.RecordEvent()) side.WaitFor(ready); // after the compressions above, on the same storage
+            pass.Run();
+            side.Synchronize();
+            return pass;
+        }
         _side = Own(device.CreateStream());
-        var sideEngine = Own(new PammEngine(device, options, _side));
-        _besideGemm = sideEngine.PrepareCompress(x.Address, CompressedParts.Of(separate), options,
-            CompressWorkspace.At(compressWorkspace.Address, Rows, Width, k));
-        using (var ready = stream.RecordEvent()) _side.WaitFor(ready); // after the compressions above, on the same storage
-        BesideGemm.Run();
-        _side.Synchronize();
+        _besideGemm = CompressOn(_side);
+        _highPrioritySide = Own(device.CreateStream(StreamPriority.High));
+        _besideGemmHighPriority = CompressOn(_highPrioritySide);
         stream.Gemm(_plainGemm);
         _timer = GpuSession.CreateTimer();
         stream.Synchronize();
@@ -95,6 +105,8 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
         _separate = null;
         _side = null;
         _besideGemm = null;
+        _highPrioritySide = null;
+        _besideGemmHighPriority = null;
     }
 
     /// <summary>The plain Q/K/V GEMM, output in X's type.</summary>
@@ -128,22 +140,33 @@ public class GpuProjectionBenchmarks() : CompressionBenchmarks(ShapeSets.Project
     /// </summary>
     [Benchmark]
     [Measures(Operation.QkvGemmBesideCompress)]
-    public void QkvGemmBesideCompress() => Time(nameof(QkvGemmBesideCompress), () =>
+    public void QkvGemmBesideCompress() => Time(nameof(QkvGemmBesideCompress), () => GemmBeside(_side, _besideGemm));
+
+    /// <summary>
+    /// <see cref="QkvGemmBesideCompress"/> with the second stream of the context's highest priority, as
+    /// <c>PammQKV(overlap_compression=True)</c> makes it: the block scheduler then starts the compression's blocks as
+    /// the GEMM's retire rather than after the GEMM's queued ones.
+    /// </summary>
+    [Benchmark]
+    [Measures(Operation.QkvGemmBesideCompressHighPriority)]
+    public void QkvGemmBesideCompressHighPriority() =>
+        Time(nameof(QkvGemmBesideCompressHighPriority), () => GemmBeside(_highPrioritySide, _besideGemmHighPriority));
+
+    /// <summary>The plain GEMM here with <paramref name="compress"/> on <paramref name="side"/>, forked before it and joined after.</summary>
+    private void GemmBeside(IDeviceStream? side, CompressPass? compress)
     {
+        if (side is null || compress is not { } pass) throw new InvalidOperationException("GlobalSetup has not run.");
         var stream = GpuSession.Stream;
-        var side = _side ?? throw new InvalidOperationException("GlobalSetup has not run.");
         using (var fork = stream.RecordEvent()) side.WaitFor(fork);
-        BesideGemm.Run();
+        pass.Run();
         stream.Gemm(_plainGemm);
         using var join = side.RecordEvent();
         stream.WaitFor(join);
-    });
+    }
 
     private ProjectionCompressPass Fused => _fused ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     private CompressPass Separate => _separate ?? throw new InvalidOperationException("GlobalSetup has not run.");
-
-    private CompressPass BesideGemm => _besideGemm ?? throw new InvalidOperationException("GlobalSetup has not run.");
 
     private void Time(string method, Action work)
     {

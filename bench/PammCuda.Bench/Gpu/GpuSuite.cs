@@ -47,7 +47,8 @@ public static class GpuSuite
             header.Add("- compression in the forward GEMM: GpuProjectionBenchmarks times the plain Q/K/V GEMM (X·[W_q; W_k; W_v]ᵀ, output in X's type) " +
                 "against PammEngine.ProjectAndCompressInto (QkvGemmWithCompression: one GEMM with [W; C], float32 output staged, Q, K and V stored, " +
                 "sampling, gather, assignment), the plain GEMM then Compress (QkvGemmThenCompress, PammQKV's default), the two side by side on two " +
-                "streams (QkvGemmBesideCompress: Compress forked onto a second stream before the GEMM, joined after it) and the bare GEMM with [W; C] " +
+                "streams (QkvGemmBesideCompress: Compress forked onto a second stream before the GEMM, joined after it; ...HighPriority: that stream " +
+                "of the highest priority, as PammQKV(overlap_compression=True) makes it) and the bare GEMM with [W; C] " +
                 "in X's type (QkvAndSimilarityGemm, the floor of any fused design); 'compression cost' is each one's extra time in % of QkvGemm");
             GpuSession.Open(device, commandLine.Queue);
             try

@@ -54,7 +54,8 @@ public sealed record MeasuredCase(CaseKey Key, Operation Operation, bool IsRefer
             Operation.SampleGenerators => null,
             // X, the 3n × n weight and the b × 3n projection; with compression also the stored form.
             Operation.QkvGemm => input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input,
-            Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress or Operation.QkvGemmBesideCompress =>
+            Operation.QkvGemmWithCompression or Operation.QkvGemmThenCompress or Operation.QkvGemmBesideCompress
+                or Operation.QkvGemmBesideCompressHighPriority =>
                 input + 3 * (long)Shape.Width * Shape.Width * element + 3 * input + stored,
             // X, [W; C] ((3n + k) × n) and the b × (3n + k) output.
             Operation.QkvAndSimilarityGemm => input + (3L * Shape.Width + GeneratorCount) * (Shape.Width + (long)Shape.Rows) * element,

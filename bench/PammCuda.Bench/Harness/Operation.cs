@@ -102,6 +102,12 @@ public enum Operation
     QkvGemmBesideCompress,
 
     /// <summary>
+    /// <see cref="QkvGemmBesideCompress"/> with the compression's stream of the highest priority, so that the block
+    /// scheduler gives it SMs as the GEMM's blocks retire: what <c>PammQKV(overlap_compression=True)</c> does.
+    /// </summary>
+    QkvGemmBesideCompressHighPriority,
+
+    /// <summary>
     /// The GEMM of X with [W_q; W_k; W_v; C] alone, output b × (3n + k) in X's type: no staging, no assignment. What a
     /// fused path whose GEMM wrote the projection and the similarities in X's dtype (no float32 staging, S rounded to
     /// 16 bits) could cost at the least, measured so that building one is decided by a number.

@@ -80,7 +80,7 @@ public sealed unsafe class CudaComputeDevice : IComputeDevice
     public IDeviceStream DefaultStream { get; }
 
     /// <inheritdoc/>
-    public IDeviceStream CreateStream() => CudaStream.Create(this);
+    public IDeviceStream CreateStream(StreamPriority priority = StreamPriority.Normal) => CudaStream.Create(this, priority);
 
     /// <inheritdoc/>
     public IDeviceStream WrapStream(nint nativeStream)

@@ -23,13 +23,37 @@ public sealed unsafe class CudaStream : IDeviceStream
         _owner = owner;
     }
 
-    internal static CudaStream Create(CudaComputeDevice device)
+    internal static CudaStream Create(CudaComputeDevice device, StreamPriority priority)
     {
+        if (priority is not (StreamPriority.Normal or StreamPriority.High))
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, "Not a StreamPriority.");
         using var current = device.Context.Enter();
         CuStreamHandle handle;
         // Flags 0: the stream orders itself after the legacy default stream, which DefaultStream uses.
-        CuDriver.cuStreamCreate(&handle, 0).ThrowIfFailed();
+        if (priority == StreamPriority.Normal)
+        {
+            CuDriver.cuStreamCreate(&handle, 0).ThrowIfFailed();
+        }
+        else
+        {
+            // CUDA's priorities count down: the greatest priority is the smallest number, 0 the default (least).
+            int least, greatest;
+            CuDriver.cuCtxGetStreamPriorityRange(&least, &greatest).ThrowIfFailed();
+            CuDriver.cuStreamCreateWithPriority(&handle, 0, greatest).ThrowIfFailed();
+        }
         return new CudaStream(device, handle, new Owner(device.Context, handle));
+    }
+
+    /// <summary>The stream's priority as CUDA numbers it (smaller is higher; 0 is the default), for tests.</summary>
+    internal int NativePriority
+    {
+        get
+        {
+            using var current = Enter(out var stream);
+            int priority;
+            CuDriver.cuStreamGetPriority(stream, &priority).ThrowIfFailed();
+            return priority;
+        }
     }
 
     internal static CudaStream Wrap(CudaComputeDevice device, nint nativeStream) => new(device, new CuStreamHandle(nativeStream), null);

@@ -20,8 +20,9 @@ public interface IComputeDevice : IDisposable
     /// <summary>The stream work goes to when the caller gives none.</summary>
     IDeviceStream DefaultStream { get; }
 
-    /// <summary>Creates a stream owned by this device.</summary>
-    IDeviceStream CreateStream();
+    /// <summary>Creates a stream owned by this device, with the block scheduler's <paramref name="priority"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is not a <see cref="StreamPriority"/>.</exception>
+    IDeviceStream CreateStream(StreamPriority priority = StreamPriority.Normal);
 
     /// <summary>Wraps a stream that a framework owns (a <c>CUstream</c> / <c>cudaStream_t</c>); disposing the wrapper does not destroy it.</summary>
     IDeviceStream WrapStream(nint nativeStream);

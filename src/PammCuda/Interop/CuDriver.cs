@@ -96,6 +96,15 @@ internal static unsafe partial class CuDriver
     public static partial CuResult cuStreamCreate(CuStreamHandle* stream, uint flags);
 
     [LibraryImport(CudaLibraryNames.Driver)]
+    public static partial CuResult cuStreamCreateWithPriority(CuStreamHandle* stream, uint flags, int priority);
+
+    [LibraryImport(CudaLibraryNames.Driver)]
+    public static partial CuResult cuStreamGetPriority(CuStreamHandle stream, int* priority);
+
+    [LibraryImport(CudaLibraryNames.Driver)]
+    public static partial CuResult cuCtxGetStreamPriorityRange(int* leastPriority, int* greatestPriority);
+
+    [LibraryImport(CudaLibraryNames.Driver)]
     public static partial CuResult cuStreamDestroy_v2(CuStreamHandle stream);
 
     [LibraryImport(CudaLibraryNames.Driver)]

@@ -377,6 +377,34 @@ public unsafe class CudaComputeDeviceTests
     }
 
     [Test]
+    public void A_high_priority_stream_has_the_contexts_greatest_priority_and_a_normal_one_the_default()
+    {
+        var (least, greatest) = StreamPriorityRange();
+        using var normal = (CudaStream)_device.CreateStream();
+        using var high = (CudaStream)_device.CreateStream(StreamPriority.High);
+        TestContext.Out.WriteLine($"stream priorities: least {least}, greatest {greatest}");
+        Assert.Multiple(() =>
+        {
+            Assert.That(normal.NativePriority, Is.EqualTo(least));
+            Assert.That(high.NativePriority, Is.EqualTo(greatest));
+            Assert.That(greatest, Is.LessThan(least), "a GPU of compute capability 7.0 or newer has stream priorities");
+        });
+        using var buffer = _device.Allocate<float>(1000);
+        high.Fill32Async(buffer.Address, BitConverter.SingleToUInt32Bits(-1f), 1000);
+        Assert.That(buffer.ToArray(high).Distinct(), Is.EqualTo(new[] { -1f }));
+        Assert.That(() => _device.CreateStream((StreamPriority)7),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("priority"));
+    }
+
+    private (int Least, int Greatest) StreamPriorityRange()
+    {
+        using var current = _device.Context.Enter();
+        int least, greatest;
+        CuDriver.cuCtxGetStreamPriorityRange(&least, &greatest).ThrowIfFailed();
+        return (least, greatest);
+    }
+
+    [Test]
     public void A_stream_waits_on_the_device_for_an_event_recorded_on_another()
     {
         const int n = 1 << 24, launches = 50;

@@ -142,6 +142,20 @@ public sealed unsafe class EmulatedMemoryTests : EmulatedDeviceFixture
         });
     }
 
+    [Test]
+    public void A_stream_of_either_priority_runs_work_and_an_undefined_priority_is_refused()
+    {
+        foreach (var priority in new[] { StreamPriority.Normal, StreamPriority.High })
+        {
+            using var stream = Device.CreateStream(priority);
+            using var buffer = Device.Allocate<float>(4);
+            stream.Fill32Async(buffer.Address, BitConverter.SingleToUInt32Bits(2.5f), 4);
+            Assert.That(buffer.ToArray(stream), Is.EqualTo(new[] { 2.5f, 2.5f, 2.5f, 2.5f }), priority.ToString());
+        }
+        Assert.That(() => Device.CreateStream((StreamPriority)7),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Property("ParamName").EqualTo("priority"));
+    }
+
     /// <summary>An event of some other kind of device.</summary>
     private sealed class ForeignEvent : IDeviceEvent
     {

@@ -27,7 +27,8 @@ internal sealed class CaptureRulesDevice(IComputeDevice inner) : IComputeDevice
 
     public IDeviceStream DefaultStream => new CaptureRulesStream(inner.DefaultStream, this);
 
-    public IDeviceStream CreateStream() => new CaptureRulesStream(inner.CreateStream(), this, owning: true);
+    public IDeviceStream CreateStream(StreamPriority priority = StreamPriority.Normal) =>
+        new CaptureRulesStream(inner.CreateStream(priority), this, owning: true);
 
     public IDeviceStream WrapStream(nint nativeStream) => new CaptureRulesStream(inner.WrapStream(nativeStream), this, owning: true);
 
