@@ -102,6 +102,27 @@ kill -KILL -- "-$visit_pid"; wait "$visit_pid" 2>/dev/null || true
 archive_has "$archive" ./visit.log ">> c: passed" || fail "the archive of a visit cut off in its second stage lacks the first"
 [ ! -e "$archive.partial" ] || fail "a partial archive was left beside the archive"
 
+# The python stage runs every module of native/python/tests, or only those PAMM_PYTHON_TESTS names (a visit with
+# little time runs the CUDA tests of what changed). Stand-in modules that say they ran.
+mkdir -p "$scratch/native/python/tests"
+for name in test_one test_two test_three; do
+  printf 'import unittest\n\nclass T(unittest.TestCase):\n    def test_ran(self):\n        print("ran %s")\n' "$name" \
+    > "$scratch/native/python/tests/$name.py"
+done
+rm -rf "$scratch/out"
+visit python || fail "the python stage failed on passing stand-ins"
+for name in test_one test_two test_three; do grep -qF "ran $name" "$scratch/out/python.log" || fail "the python stage did not run $name"; done
+rm -rf "$scratch/out"
+PAMM_PYTHON_TESTS="test_three test_one" visit python || fail "the python stage failed on two named stand-ins"
+grep -qF "ran test_three" "$scratch/out/python.log" && grep -qF "ran test_one" "$scratch/out/python.log" \
+  || fail "PAMM_PYTHON_TESTS='test_three test_one' did not run both"
+if grep -qF "ran test_two" "$scratch/out/python.log"; then fail "PAMM_PYTHON_TESTS='test_three test_one' ran test_two"; fi
+printf 'import unittest\n\nclass T(unittest.TestCase):\n    def test_fails(self):\n        self.fail("stand-in")\n' \
+  > "$scratch/native/python/tests/test_two.py"
+rm -rf "$scratch/out"
+if PAMM_PYTHON_TESTS="test_two test_one" visit python; then fail "a failing named module left the python stage passing"; fi
+grep -qF "ran test_one" "$scratch/out/python.log" || fail "a failing module stopped the modules after it"
+
 # Refused before any stage runs.
 rm -rf "$scratch/out"
 code=0; visit c nonsense || code=$?
@@ -120,4 +141,4 @@ for bad in "$scratch/out/inside.tar.gz" "$scratch/back/visit.zip" "$scratch/miss
   expect_output "PAMM_VISIT_ARCHIVE is '$bad'"
 done
 [ ! -e "$scratch/out/c.log" ] || fail "stage c ran although PAMM_VISIT_ARCHIVE was refused"
-echo "gpu-visit-smoke: passed (pass, fail, time limit, deadline, archive, refused arguments)"
+echo "gpu-visit-smoke: passed (pass, fail, time limit, deadline, archive, python modules, refused arguments)"

@@ -10,10 +10,12 @@
 #           batched products; then again under compute-sanitizer memcheck
 #   python  the PyTorch package's tests on CUDA (memory accounting, graph capture, no host sync, convert, compile)
 #                                                                                   ~4 min on an H200 (227 s, 2026-12-04)
+#           (PAMM_PYTHON_TESTS="test_side_stream test_memory": only those modules)
 #   train-tests  the training program's tests on CUDA (a step's peak memory, PAMM against dense; compiled training) ~2 min
 #   peer    bench/peer: PAMM as a PyTorch user writes it, pammcuda and cuBLAS, timed in one run (--quick)
-#   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint and
-#           pamm:fused (Q/K/V and the compression from one GEMM) for equal steps, as many as fit in
+#   train   bench/train on llama-60m in bf16 autocast, 64K tokens per step: dense, pamm, crs, checkpoint,
+#           pamm:fused (Q/K/V and the compression from one GEMM) and pamm:overlap (the compression on a side stream)
+#           for equal steps, as many as fit in
 #           PAMM_TRAIN_SECONDS (default 90) of dense; results are rewritten after each mode     ~8 min (~4 at 30 s)
 #           (first, in seconds: what one step of each mode keeps for backward at llama-60m and llama-130m, --memory-only)
 #   goals   the GPU benchmarks that #14's goals read (product, compression and cuBLAS; forward-GEMM cost; sampling; stages),
@@ -28,7 +30,7 @@
 # scratch folder and PAMM_VISIT_ARCHIVE names the one file that comes back: OUT packed as a .tar.gz, rewritten after every
 # stage (so a call cut off keeps the stages before the cut), with visit.log, this script's own output.
 # Overrides: PAMM_REQUIRE_CUDA=0 (a rehearsal without a GPU: CUDA tests skip instead of failing), PAMM_TRAIN_ARGS
-# (replaces the training arguments), PAMM_PEER_ARGS (added to the peer's: a rehearsal's CPU takes minutes a shape
+# (replaces the training arguments), PAMM_PYTHON_TESTS (the python stage's modules), PAMM_PEER_ARGS (added to the peer's: a rehearsal's CPU takes minutes a shape
 # of --quick's, so it names smaller ones), PAMM_MEMORY_CONFIGS (the configs of the train stage's --memory-only tables, default
 # "llama-60m llama-130m"), PAMM_COMMIT (recorded with the results).
 #
@@ -208,7 +210,15 @@ c_abi_test() {
   return $status
 }
 
-python_tests() { (cd "$root/native/python" && "$python" -m unittest discover -s tests -v); }
+# PAMM_PYTHON_TESTS="test_side_stream test_memory" narrows it to those modules of native/python/tests (default: all).
+python_tests() {
+  local modules module code=0
+  read -r -a modules <<< "${PAMM_PYTHON_TESTS:-test*}"
+  for module in "${modules[@]}"; do
+    (cd "$root/native/python" && "$python" -m unittest discover -s tests -p "$module.py" -v) || code=1
+  done
+  return $code
+}
 # The training program under the host's torch, with its CUDA test (a step's peak memory, PAMM against dense).
 train_tests() { (cd "$root/bench/train" && "$python" -m unittest discover -s tests -t . -v); }
 
@@ -223,7 +233,7 @@ train() {
   if [ -n "${PAMM_TRAIN_ARGS:-}" ]; then
     eval "args=($PAMM_TRAIN_ARGS)"
   else
-    args=(--config llama-60m --modes dense,pamm,crs,checkpoint,pamm:fused --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
+    args=(--config llama-60m --modes dense,pamm,crs,checkpoint,pamm:fused,pamm:overlap --time-budget "${PAMM_TRAIN_SECONDS:-90}" --dtype bf16
           --val-tokens 262144 --log-every 100)
   fi
   # Seconds: what one step of each mode keeps for backward at the paper's two sizes, before the minutes of training.
