@@ -50,8 +50,12 @@ def run_beside(project, compress, device):
     side.wait_stream(current)
     with torch.cuda.stream(side):
         compressed = compress()
-    projected = project()
-    current.wait_stream(side)
+    try:
+        projected = project()
+    finally:
+        # Joined even when the projection raises (a shape mismatch, as nn.Linear reports it), so that x's memory is never
+        # handed back to the current stream while the side stream may still read it.
+        current.wait_stream(side)
     compressed.record_stream(current)
     return projected, compressed
 

@@ -113,6 +113,19 @@ class OverlapOptionTests(unittest.TestCase):
         self.assertEqual(log, ["side waits for current", "compress on side", "project on current",
                                "current waits for side", "storage recorded on current"])
 
+        # A projection that raises (nn.Linear's shape error) still joins the side stream before the error leaves.
+        log.clear()
+
+        def failing_project():
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+        with mock.patch.object(_side_stream.torch.cuda, "current_stream", lambda device=None: current), \
+                mock.patch.object(_side_stream.torch.cuda, "stream", Entered), \
+                mock.patch.object(_side_stream, "_side_stream", lambda device: side), \
+                self.assertRaisesRegex(RuntimeError, "shapes cannot be multiplied"):
+            _side_stream.run_beside(failing_project, compress, torch.device("cpu"))
+        self.assertEqual(log, ["side waits for current", "compress on side", "current waits for side"])
+
 
 @unittest.skipIf(cuda_skip_reason() is not None, cuda_skip_reason())
 class CudaSideStreamTests(unittest.TestCase):
@@ -160,6 +173,14 @@ class CudaSideStreamTests(unittest.TestCase):
                 actual = gradients(overlapped, x, grads, seed=12)
                 for a, e in zip(actual[0] + actual[1], expected[0] + expected[1]):
                     self.assertTrue(torch.equal(a, e))
+
+    def test_a_shape_mismatch_raises_the_linear_error_and_the_layer_stays_usable(self):
+        layer = pammcuda.PammQKV(64, 32, ratio=1 / 16, overlap_compression=True).cuda()
+        with self.assertRaisesRegex(RuntimeError, "shapes cannot be multiplied"):
+            layer(torch.randn(100, 48, device="cuda"))
+        q, k, v = layer(torch.randn(100, 64, device="cuda"))
+        (q.sum() + k.sum() + v.sum()).backward()
+        self.assertTrue(bool(torch.isfinite(layer.q.weight.grad).all()))
 
     def test_what_forward_keeps_is_the_same_with_the_side_stream(self):
         # The storage is allocated on the side stream, through the same caching allocator: memory statistics count it.
