@@ -8,6 +8,12 @@ import torch
 from . import _compat, autograd, backend
 
 
+def check_flag(name, value):
+    """A layer's on/off option: True or False, refused by name otherwise (a truthy string would silently turn it on)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
 def check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators=False):
     """The options' own checks, when a layer is built or a model converted rather than at the first training step."""
     if not 0.0 < ratio <= 1.0:
@@ -20,14 +26,7 @@ def check_options(ratio, k, epsilon, seed, alpha_dtype, refine_generators=False)
         raise ValueError(f"seed must be None (fresh per pass) or an int in [0, 2^64), got {seed!r}")
     if alpha_dtype not in (torch.float32, torch.bfloat16):
         raise ValueError(f"alpha_dtype must be torch.float32 or torch.bfloat16, got {alpha_dtype!r}")
-    if not isinstance(refine_generators, bool):
-        raise ValueError(f"refine_generators must be True or False, got {refine_generators!r}")
-
-
-def check_flag(name, value):
-    """A layer's on/off option: True or False, refused by name otherwise (a truthy string would silently turn it on)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+    check_flag("refine_generators", refine_generators)
 
 
 class _Sampling:
