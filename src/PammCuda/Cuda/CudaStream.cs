@@ -25,22 +25,14 @@ public sealed unsafe class CudaStream : IDeviceStream
 
     internal static CudaStream Create(CudaComputeDevice device, StreamPriority priority)
     {
-        if (priority is not (StreamPriority.Normal or StreamPriority.High))
-            throw new ArgumentOutOfRangeException(nameof(priority), priority, "Not a StreamPriority.");
+        StreamPriorityCheck.ThrowIfUndefined(priority);
         using var current = device.Context.Enter();
+        // CUDA's priorities count down: the greatest priority is the smallest number, 0 the default (least).
+        int least = 0, greatest = 0;
+        if (priority == StreamPriority.High) CuDriver.cuCtxGetStreamPriorityRange(&least, &greatest).ThrowIfFailed();
         CuStreamHandle handle;
         // Flags 0: the stream orders itself after the legacy default stream, which DefaultStream uses.
-        if (priority == StreamPriority.Normal)
-        {
-            CuDriver.cuStreamCreate(&handle, 0).ThrowIfFailed();
-        }
-        else
-        {
-            // CUDA's priorities count down: the greatest priority is the smallest number, 0 the default (least).
-            int least, greatest;
-            CuDriver.cuCtxGetStreamPriorityRange(&least, &greatest).ThrowIfFailed();
-            CuDriver.cuStreamCreateWithPriority(&handle, 0, greatest).ThrowIfFailed();
-        }
+        CuDriver.cuStreamCreateWithPriority(&handle, 0, priority == StreamPriority.High ? greatest : 0).ThrowIfFailed();
         return new CudaStream(device, handle, new Owner(device.Context, handle));
     }
 

@@ -13,3 +13,14 @@ public enum StreamPriority
     /// <summary>The context's highest priority.</summary>
     High,
 }
+
+/// <summary>The check every device's <see cref="IComputeDevice.CreateStream"/> makes of its argument.</summary>
+internal static class StreamPriorityCheck
+{
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming <c>priority</c> for a value that is not a member.</summary>
+    public static void ThrowIfUndefined(StreamPriority priority)
+    {
+        if (priority is not (StreamPriority.Normal or StreamPriority.High))
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, "Not a StreamPriority.");
+    }
+}

@@ -117,8 +117,7 @@ public sealed unsafe class EmulatedComputeDevice : IComputeDevice
     public IDeviceStream CreateStream(StreamPriority priority = StreamPriority.Normal)
     {
         // The emulated device runs work as it is submitted, so a priority changes nothing; it is checked all the same.
-        if (priority is not (StreamPriority.Normal or StreamPriority.High))
-            throw new ArgumentOutOfRangeException(nameof(priority), priority, "Not a StreamPriority.");
+        StreamPriorityCheck.ThrowIfUndefined(priority);
         ThrowIfDisposed();
         return new EmulatedStream(this, 0, ownedByDevice: false);
     }

@@ -93,9 +93,6 @@ internal static unsafe partial class CuDriver
     public static partial CuResult cuPointerGetAttribute(void* data, CuPointerAttribute attribute, ulong pointer);
 
     [LibraryImport(CudaLibraryNames.Driver)]
-    public static partial CuResult cuStreamCreate(CuStreamHandle* stream, uint flags);
-
-    [LibraryImport(CudaLibraryNames.Driver)]
     public static partial CuResult cuStreamCreateWithPriority(CuStreamHandle* stream, uint flags, int priority);
 
     [LibraryImport(CudaLibraryNames.Driver)]
