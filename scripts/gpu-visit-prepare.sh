@@ -5,31 +5,32 @@
 # stage times below are the first visit's (H200, 2026-12-04, bench/results/2026-12-04-gpu-h200.md): the C test 5 s, the
 # bundle's suite and compute-sanitizer 77 s, the goals benchmarks 57 s (queued about as long), the training program's
 # tests ~2 min, the PyTorch package's suite 227 s, the peer baseline 11 s, training ~45 s a mode at 30 s of training.
-# The plan after that visit (kernels changed since: pamm_expand.cu (2026-12-04; 2026-12-05: C's dtype an argument, one body for both layouts),
-# the reduction's loads (and α's dtype an argument, and the group starts from the first pass, and the loads held as
-# 128-bit words for 9 blocks an SM, 2026-12-05; the second pass's loads 16 at a time), the sampling's last blocks,
-# the assignment's row-map check and the gather's zeroing of η (2026-12-05), and the dense assignment Pᵀ (pamm_assignment_matrix.cu, new, timed by
-# StageAssignmentMatrix and StageReduceByGemm beside the grouping and the reduction), and both reductions and
-# pamm_expand taking Q, K and V as one batch in grid.z (timed by GpuPammBenchmarks.CompressAndQkvBatched, the C test's
-# test_gpu_batched_products, and the peer script's pammcuda layer);
-# none has run on a GPU):
-#   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=400 \
-#        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests
-#      timeout 420 s: the new kernels under the suite and compute-sanitizer first (if they fail, fix here and spend the
-#      rest on a second try of this call), then what they cost (goals, and queued: the device's own time), the C test,
-#      and the training program's tests (the step-peak test that failed on the first visit, with the leak fixed since).
+# The plan after that visit (everything the kernels, the engine and the PyTorch package gained since is untimed on a GPU:
+# kernels/README.md says what, section by section: pamm_expand, the reduction's word loads and batched Q/K/V products,
+# the sampling's last blocks, the dense assignment Pᵀ, refined generators, the compression beside the GEMM on a side stream
+# of high priority, PyTorch's overlap_compression):
+#   1. PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-1.tar.gz PAMM_VISIT_SECONDS=460 \
+#        PAMM_PYTHON_TESTS="test_side_stream test_memory" PAMM_STAGE_SECONDS="python=120" \
+#        scripts/gpu-visit.sh /tmp/visit tests c goals queued train-tests python
+#      timeout 480 s: the new kernels under the suite and compute-sanitizer first (if they fail, fix here and spend the
+#      rest on a second try of this call), the C test (batched products, under memcheck too), what the kernels cost (goals,
+#      and queued: the device's own time; the QkvGemmBesideCompress rows say whether overlap_compression can become the
+#      default), the training program's tests (the step-peak test that failed on the first visit, with the leak fixed
+#      since), and the PyTorch modules of the side stream and of memory accounting (the whole suite took 227 s).
 #   2. At once after call 1, while the machine is still warm (it is given back after 30 s idle, and a fresh one costs
-#      1-2 minutes of the budget): #11's quality question, dense against pamm and pamm with refined generators
-#      (PammOptions.RefineGenerators, 2026-12-06: about half of the gap on the CPU's tiny model) at llama-60m for equal steps
-#      (k = 128 at 64K tokens a step), which also gives the modes' whole-run peak without the old leak:
+#      1-2 minutes of the budget): #11's quality question, dense against pamm and pamm with refined generators at
+#      llama-60m for equal steps (k = 128 at 64K tokens a step), which also gives the modes' whole-run peak without the old leak:
 #        PAMM_COMMIT=<commit> PAMM_VISIT_ARCHIVE=$OUT/visit-2.tar.gz PAMM_VISIT_SECONDS=<timeout - 20> PAMM_MEMORY_CONFIGS= \
 #          PAMM_TRAIN_ARGS='--config llama-60m --modes dense,pamm,pamm:refine --time-budget <(timeout - 100) / 3.6> --dtype bf16 --val-tokens 262144 --log-every 100 --eval-every 200' \
 #          scripts/gpu-visit.sh /tmp/visit-2 train
 #      --eval-every 200: the gap at every 200 steps of the one run as well (a validation pass is four forward passes of a step's size).
 #      timeout: budget_left_s (from status) less 30 s. The time budget is dense's seconds; the PAMM modes get the same
 #      steps, so (timeout - 100) / 3.6 leaves each room to be 1.3x slower plus start-up, timing and validation; each
-#      mode's results are written before the next starts.
-#   Left for the visit after: the five-mode table at 30 s a mode (train), peer, python.
+#      mode's results are written before the next starts. pamm:overlap is left out of this run: it computes what pamm
+#      does, so it would only add tokens/s, and by the first visit's stage times the eight layers' compressions are about 1 %
+#      of a step (~0.1 ms each against an 80 ms step), within the spread of tokens/s between modes; the benchmark rows of
+#      call 1 measure what the overlap hides directly.
+#   Left for the visit after: the six-mode table at 30 s a mode (train), peer, the rest of python.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
