@@ -6,6 +6,9 @@ mode's gap to dense in the same run, and the mean and worst gap. This is how the
     python3 bench/train/summarise.py bench/results/*-seed*.json > summary.md
     python3 bench/train/summarise.py --curve 50 bench/results/...-seed0.json     # the gap along training
     python3 bench/train/summarise.py --by-k gap.png bench/results/*-k-sweep-*.json  # the gap against k, and a plot
+
+Files of one comparison (the same seed, model, step size, steps, dtype and data), such as a mode trained later beside
+an earlier file's dense run, are joined first, so every mode is measured against the dense run of its own seed.
 """
 
 import argparse
@@ -16,6 +19,30 @@ import statistics
 import sys
 
 import figures
+
+
+def _comparison_key(results):
+    """What makes two files' runs comparable: the same weights, batches and steps (train.py derives them from these)."""
+    steps = {run["steps"] for run in results["runs"]}
+    return (results.get("seed"), json.dumps(results.get("config"), sort_keys=True), results.get("dtype"),
+            results.get("tokenizer"), json.dumps(results.get("corpus"), sort_keys=True), tuple(sorted(steps)))
+
+
+def join_comparisons(all_results):
+    """The files' comparisons with the runs of one comparison spread over several files joined, in the order given."""
+    joined = {}
+    for results in all_results:
+        key = _comparison_key(results)
+        if key not in joined:
+            joined[key] = dict(results, runs=list(results["runs"]))
+            continue
+        modes = {run["mode"] for run in joined[key]["runs"]}
+        for run in results["runs"]:
+            if run["mode"] in modes:
+                raise SystemExit(f"mode '{run['mode']}' of seed {results.get('seed')} is in two files of one comparison; "
+                                 "give one of them")
+            joined[key]["runs"].append(run)
+    return list(joined.values())
 
 
 def gaps_to_dense(results):
@@ -137,6 +164,7 @@ def main(argv=None):
     for path in args.results:
         with open(path) as file:
             all_results.append(json.load(file))
+    all_results = join_comparisons(all_results)
     if not all(any(r["kind"] == "dense" for r in results["runs"]) for results in all_results):
         raise SystemExit("every comparison needs a dense run to measure gaps against")
     if args.by_k is not None:

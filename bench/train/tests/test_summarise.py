@@ -22,6 +22,27 @@ class SummaryTest(unittest.TestCase):
         self.assertIn("| mean gap to dense | +0.0000 | +0.3750 | +1.0000 |", text)
         self.assertIn("| worst gap to dense | +0.0000 | +0.5000 | +1.0000 |", text)
 
+    def test_a_mode_trained_later_is_measured_against_its_seeds_dense_run(self):
+        seed0, later0, seed1 = (comparison(0, {"dense": 2.0, "pamm": 2.5}), comparison(0, {"pamm:k=128": 2.125}),
+                                comparison(1, {"dense": 3.0, "pamm": 3.25}))
+        joined = summarise.join_comparisons([seed0, seed1, later0])
+        self.assertEqual([[run["mode"] for run in results["runs"]] for results in joined],
+                         [["dense", "pamm", "pamm:k=128"], ["dense", "pamm"]])
+        self.assertEqual(len(seed0["runs"]), 2)  # the files' own results are left as they were
+        self.assertIn("| seed 0, 200 steps | 2.0000 (+0.0000) | 2.5000 (+0.5000) | 2.1250 (+0.1250) |",
+                      summarise.summary(joined))
+
+    def test_runs_of_other_steps_or_models_are_not_joined(self):
+        longer = comparison(0, {"pamm:k=128": 2.125})
+        longer["runs"][0]["steps"] = 400
+        wider = dict(comparison(0, {"pamm:k=64": 2.25}), config={"d_model": 256})
+        joined = summarise.join_comparisons([comparison(0, {"dense": 2.0}), longer, wider])
+        self.assertEqual(len(joined), 3)
+
+    def test_a_mode_given_twice_for_one_comparison_is_refused(self):
+        with self.assertRaisesRegex(SystemExit, "mode 'pamm' of seed 0 is in two files"):
+            summarise.join_comparisons([comparison(0, {"dense": 2.0, "pamm": 2.5}), comparison(0, {"pamm": 2.25})])
+
     def test_curve_windows_the_training_loss(self):
         results = {"runs": [{"mode": "dense", "kind": "dense", "train_loss": [4.0, 2.0, 1.0, 1.0]},
                             {"mode": "pamm", "kind": "pamm", "train_loss": [4.0, 3.0, 2.0, 1.0]}]}
