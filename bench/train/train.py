@@ -56,7 +56,8 @@ def parse_arguments(argv):
                              "with cores/jobs threads (each run is what a run with that many threads gives, sooner; "
                              "tokens/s then describe a shared machine) (default: %(default)s)")
     parser.add_argument("--dtype", choices=("fp32", "bf16"), default=None,
-                        help="bf16 runs under torch.autocast with float32 weights (default: bf16 on CUDA, fp32 on CPU)")
+                        help="bf16 runs under torch.autocast with float32 weights (default: bf16 on CUDA, fp32 on CPU); refused for "
+                             "training where bf16 products sum in bf16 (PyTorch 1.13 on the CPU)")
     parser.add_argument("--compile", action="store_true",
                         help="train through torch.compile (PyTorch >= 2.4: PAMM's layers trace without a graph break); "
                              "the first steps compile, inside the warm-up that tokens/s leaves out")
@@ -115,6 +116,14 @@ def main(argv=None):
         checkout.use_all_cores()
         checkout.keep_freed_memory()
     dtype = args.dtype or ("bf16" if device.type == "cuda" else "fp32")
+    if dtype == "bf16" and not args.memory_only:
+        error = training.bf16_product_error(device)
+        if error > training.BF16_PRODUCT_TOLERANCE:
+            raise SystemExit(f"train.py: error: --dtype bf16: PyTorch {torch.__version__} sums bfloat16 matrix products on "
+                             f"the {device.type} in bfloat16 (one of 4,096 terms, shaped as a weight gradient, came out "
+                             f"{error:.0%} off), so every weight gradient of a bf16 step, dense's too, would be far off; "
+                             "train in fp32 here, or with PyTorch 2 (--memory-only counts bytes, not values, and takes "
+                             "bf16 anywhere)")
     config = resolve_config(args)
     try:
         runs = [modes.parse_mode(text, args.ratio, args.k, args.epsilon) for text in args.modes.split(",") if text]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import unittest.mock
 
 import corpus
 import train
@@ -222,6 +223,20 @@ class CommandTest(unittest.TestCase):
         self.assertIn("| Q/K/V projections |", markdown)  # where the bytes go, by part of the model
         self.assertEqual(sum(by_mode["pamm"]["saved_by_part"].values()), by_mode["pamm"]["saved_for_backward_bytes"])
         self.assertFalse((self.folder / "run.png").exists())
+
+    def test_bf16_training_is_refused_where_bf16_products_sum_in_bf16(self):
+        # As under PyTorch 1.13 on the CPU: every weight gradient of a bf16 step would be far off, dense's too. Counting
+        # bytes (--memory-only) needs no right values and goes on.
+        with unittest.mock.patch.object(train.training, "bf16_product_error", lambda device: 0.49):
+            with self.assertRaisesRegex(SystemExit, r"--dtype bf16: PyTorch .* on the cpu in bfloat16 .* came out 49% off"):
+                self.run_command("--modes", "dense", "--steps", "2", "--dtype", "bf16")
+            self.assertFalse((self.folder / "run.json").exists())  # refused before anything ran
+            self.run_command("--modes", "dense,pamm", "--dtype", "bf16", "--memory-only")
+            self.assertEqual(json.loads((self.folder / "run.json").read_text())["dtype"], "bf16")
+        with unittest.mock.patch.object(train.training, "bf16_product_error", lambda device: 0.0015):
+            self.run_command("--modes", "dense,pamm", "--steps", "2", "--dtype", "bf16", "--probe-steps", "none")
+        results = json.loads((self.folder / "run.json").read_text())
+        self.assertEqual((results["dtype"], [len(run["train_loss"]) for run in results["runs"]]), ("bf16", [2, 2]))
 
     def test_bad_arguments_exit_with_a_message(self):
         for arguments in (["--modes", "sparse"], ["--config", "huge"], ["--steps", "3", "--time-budget", "2"],

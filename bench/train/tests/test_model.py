@@ -311,6 +311,26 @@ class ModeParsingTest(unittest.TestCase):
         self.assertAlmostEqual(training.learning_rate(10, 100, 1.0, 10), 1.0)
         self.assertAlmostEqual(training.learning_rate(100, 100, 1.0, 10), 0.1)
 
+class Bf16CheckTest(unittest.TestCase):
+    def test_it_tells_a_float32_sum_from_a_bfloat16_one(self):
+        # bfloat16 holds no odd integer above 256: a product that sums 4,096 ones in bfloat16 stops there. Where it does
+        # (PyTorch 1.13 on the CPU), the check's product must be far off; where the ones reach 4,096 (PyTorch 2), within
+        # the tolerance. CI's two lanes take one branch each.
+        ones = torch.ones(4096, 8, dtype=torch.bfloat16)
+        sums_in_float = float((ones.T @ ones)[0, 0]) == 4096
+        error = training.bf16_product_error(torch.device("cpu"))
+        if sums_in_float:
+            self.assertLess(error, training.BF16_PRODUCT_TOLERANCE)
+        else:
+            self.assertGreater(error, 0.25)
+
+    def test_the_tolerance_passes_one_rounding_to_bfloat16(self):
+        # The same product summed exactly and rounded once to bfloat16 is inside the tolerance, by a margin.
+        generator = torch.Generator().manual_seed(0)
+        g, x = ((torch.randn(4096, 8, generator=generator) + 1).bfloat16() for _ in range(2))
+        exact = g.double().T @ x.double()
+        rounded = exact.bfloat16().double()
+        self.assertLess(float((rounded - exact).norm() / exact.norm()), training.BF16_PRODUCT_TOLERANCE / 2)
 
 
 class StopwatchTest(unittest.TestCase):
