@@ -86,7 +86,7 @@ def autocast(settings):
 
 
 # How far a bf16 product summed over 4,096 tokens may lie from the exact product of its bfloat16 values for bf16
-# training to go on: twice a single rounding to bfloat16 (2⁻⁸ relative at most, 0.15 % as measured).
+# training to go on: twice a single rounding to bfloat16 (2⁻⁸ relative at most; 0.16 % as measured).
 BF16_PRODUCT_TOLERANCE = 2 ** -7
 
 
@@ -95,8 +95,8 @@ def bf16_product_error(device, terms=4096):
     How far a bfloat16 matrix product on `device` lies from the exact product of the same bfloat16 values (relative, in
     the Frobenius norm), shaped as a weight gradient is (Gᵀ X, `terms` tokens inner) and of values with a positive mean,
     so that its running sums grow as a gradient's do. Summed in float32 (cuBLAS, PyTorch 2's CPU kernels) it is the
-    output's rounding, 0.15 %. PyTorch 1.13 sums a CPU product in bfloat16, whose spacing near a sum s is s/128: once
-    the sum outgrows its terms they are lost, and the product is 40-50 % off (a 1-by-n by n-by-1 product would not show
+    output's rounding, 0.16 %. PyTorch 1.13 sums a CPU product in bfloat16, whose spacing near a sum s is s/128: once
+    the sum outgrows its terms they are lost, and the product is 49 % off (a 1-by-n by n-by-1 product would not show
     it: it takes a dot product's path, which sums in float32 even there).
     """
     generator = torch.Generator().manual_seed(0)

@@ -311,6 +311,7 @@ class ModeParsingTest(unittest.TestCase):
         self.assertAlmostEqual(training.learning_rate(10, 100, 1.0, 10), 1.0)
         self.assertAlmostEqual(training.learning_rate(100, 100, 1.0, 10), 0.1)
 
+
 class Bf16CheckTest(unittest.TestCase):
     def test_it_tells_a_float32_sum_from_a_bfloat16_one(self):
         # bfloat16 holds no odd integer above 256: a product that sums 4,096 ones in bfloat16 stops there. Where it does
