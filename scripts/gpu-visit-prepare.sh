@@ -31,8 +31,9 @@
 #      of a step (~0.1 ms each against an 80 ms step), within the spread of tokens/s between modes; the benchmark rows of
 #      call 1 measure what the overlap hides directly.
 #   Left for the visit after: the six-mode table at 30 s a mode (train), peer, the rest of python, and llama-60m at
-#   --lr 3e-3 (dense,pamm): on the CPU the tiny model at 65,536 tokens a step lost +0.3 % at 3e-3 and +1.8 % at
-#   llama-60m's 1e-3 (bench/results/2026-12-02-train-tiny-cpu-k-sweep.md), so the rate may be part of llama-60m's +4.8 %.
+#   --lr 3e-3 (dense,pamm): on the CPU the tiny model at 65,536 tokens a step lost +0.3 % at 3e-3 (one seed) and +0.6 %
+#   and +1.8 % at llama-60m's 1e-3 (two seeds; bench/results/2026-12-02-train-tiny-cpu-k-sweep.md), so the rate may be
+#   part of llama-60m's +4.8 %.
 #   PAMM_VISIT_SECONDS makes the script end every stage, and itself, before the device call is cut off; each stage also
 #   has a limit of its own (PAMM_STAGE_SECONDS), so a hang costs that stage only.
 #   The device tool brings back at most 8 files from $OUT, so everything comes back in the one archive (rewritten after
