@@ -99,11 +99,16 @@ def bf16_product_error(device, terms=4096):
     the sum outgrows its terms they are lost, and the product is 49 % off (a 1-by-n by n-by-1 product would not show
     it: it takes a dot product's path, which sums in float32 even there).
     """
-    generator = torch.Generator().manual_seed(0)
-    g, x = ((torch.randn(terms, 8, generator=generator) + 1).bfloat16() for _ in range(2))
+    g, x = bf16_gradient_terms(terms)
     exact = g.double().T @ x.double()
     product = (g.to(device).T @ x.to(device)).double().cpu()
     return float((product - exact).norm() / exact.norm())
+
+
+def bf16_gradient_terms(terms):
+    """The check's operands: two (terms, 8) bfloat16 matrices of mean 1, always the same."""
+    generator = torch.Generator().manual_seed(0)
+    return tuple((torch.randn(terms, 8, generator=generator) + 1).bfloat16() for _ in range(2))
 
 
 def language_model_loss(model, inputs, targets, reduction="mean"):
